@@ -1,0 +1,52 @@
+# furusato-cms: `make run` to try it, `make test` to prove it. See README.md.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+INI    ?= development.ini
+PYTEST_WORKERS ?= 2
+
+.PHONY: install catalog migrate demo run test test-sqlite test-pg i18n-check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed catalog
+
+catalog: $(VENV)/.installed
+	$(BIN)/furusato-catalog compile locale
+
+migrate: install
+	$(BIN)/furusato-initdb $(INI)
+
+demo: migrate
+	$(BIN)/furusato-demo $(INI)
+
+run: demo
+	$(BIN)/pserve $(INI)
+
+test: install
+	$(MAKE) --no-print-directory test-sqlite
+	@if [ -n "$$FURUSATO_TEST_PG_URL" ]; then \
+		$(MAKE) --no-print-directory test-pg; \
+	else \
+		echo "== PostgreSQL pass NOT run: set FURUSATO_TEST_PG_URL (e.g. postgresql://postgres@127.0.0.1:5432/test) =="; \
+	fi
+
+test-sqlite: install
+	@echo "== tests on SQLite =="
+	FURUSATO_TEST_DB=sqlite $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+test-pg: install
+	@echo "== tests on PostgreSQL ($$FURUSATO_TEST_PG_URL) =="
+	FURUSATO_TEST_DB=$$FURUSATO_TEST_PG_URL $(BIN)/pytest -n $(PYTEST_WORKERS) -q
+
+i18n-check: install
+	$(BIN)/furusato-catalog check locale
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

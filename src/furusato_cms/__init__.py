@@ -1,0 +1,61 @@
+"""furusato-cms: the WSGI application."""
+from pyramid.config import Configurator
+from pyramid.session import SignedCookieSessionFactory
+
+from .appsettings import AppSettings
+from .clock import system_clock
+
+
+def request_clock(request):
+    """Tests may pin time for one request through the WSGI environ."""
+    return request.environ.get("furusato.clock") or request.registry["clock"]
+
+
+def request_service(request, service_class):
+    """Build a service with this request's session, clock and settings."""
+    return service_class(
+        request.dbsession, clock=request.clock, settings=request.app_settings
+    )
+
+
+def main(global_config, **settings):
+    app_settings = AppSettings.from_settings(settings)
+    settings.setdefault("jinja2.directories", "furusato_cms:templates")
+    if app_settings.themes_dir:
+        settings["jinja2.directories"] += "\n" + app_settings.themes_dir
+    settings.setdefault("jinja2.i18n.domain", "furusato")
+    settings.setdefault("jinja2.filters", "")
+    settings["jinja2.autoescape"] = "true"
+
+    with Configurator(settings=settings, root_factory="furusato_cms.resources.root_factory") as config:
+        config.registry["app_settings"] = app_settings
+        config.registry["clock"] = system_clock
+        config.add_request_method(lambda r: r.registry["app_settings"], "app_settings", reify=True)
+        config.add_request_method(request_clock, "clock", property=True)
+        config.add_request_method(request_service, "service")
+
+        config.set_session_factory(
+            SignedCookieSessionFactory(
+                app_settings.session_secret,
+                cookie_name="furusato_session",
+                secure=app_settings.secure_cookies,
+                httponly=True,
+                samesite="Lax",
+                timeout=3600,
+                reissue_time=300,
+            )
+        )
+        config.set_default_csrf_options(require_csrf=True)
+
+        config.include("pyramid_jinja2")
+        config.include(".models")
+        config.include(".security")
+        config.include(".i18n")
+        config.include(".forms")
+        config.include(".templating")
+        config.add_tween("furusato_cms.tweens.security_headers_tween_factory")
+        config.add_static_view("static", "furusato_cms:static", cache_max_age=3600)
+        if app_settings.themes_dir:
+            config.add_static_view("themes", app_settings.themes_dir, cache_max_age=3600)
+        config.scan(".views")
+    return config.make_wsgi_app()

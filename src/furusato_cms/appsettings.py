@@ -1,0 +1,62 @@
+"""Typed application settings, read once from the ini (and the environment)."""
+import ipaddress
+import os
+from dataclasses import dataclass, field
+
+
+def _bool(value, default=False) -> bool:
+    if value is None or value == "":
+        return default
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _networks(value) -> tuple:
+    return tuple(ipaddress.ip_network(part, strict=False) for part in (value or "").split())
+
+
+@dataclass(frozen=True)
+class AppSettings:
+    session_secret: str
+    secure_cookies: bool = False
+    base_url: str = "http://localhost:6543"
+    admin_networks: tuple = field(default_factory=tuple)
+    """Networks from which staff may use admin screens; empty = anywhere."""
+    upload_max_bytes: int = 5 * 1024 * 1024
+    image_max_width: int = 1600
+    signin_max_failures: int = 5
+    """Failures per account or address within the window before lock-out."""
+    signin_window_minutes: int = 15
+    signin_lockout_minutes: int = 15
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
+    invitation_days: int = 7
+    themes_dir: str = ""
+    locale_dir: str = ""
+
+    @classmethod
+    def from_settings(cls, settings) -> "AppSettings":
+        get = settings.get
+        secret = os.environ.get("FURUSATO_SESSION_SECRET") or get("furusato.session_secret")
+        if not secret:
+            raise RuntimeError(
+                "furusato.session_secret (or FURUSATO_SESSION_SECRET) must be set"
+            )
+        return cls(
+            session_secret=secret,
+            secure_cookies=_bool(get("furusato.secure_cookies")),
+            base_url=(get("furusato.base_url") or cls.base_url).rstrip("/"),
+            admin_networks=_networks(get("furusato.admin_networks")),
+            upload_max_bytes=int(get("furusato.upload_max_bytes") or cls.upload_max_bytes),
+            image_max_width=int(get("furusato.image_max_width") or cls.image_max_width),
+            themes_dir=get("furusato.themes_dir") or "",
+            locale_dir=get("furusato.locale_dir") or "",
+        )
+
+    def admin_allowed_from(self, client_addr: str | None) -> bool:
+        if not self.admin_networks:
+            return True
+        try:
+            addr = ipaddress.ip_address(client_addr or "")
+        except ValueError:
+            return False
+        return any(addr in net for net in self.admin_networks)

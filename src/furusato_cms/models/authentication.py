@@ -1,0 +1,38 @@
+"""Server-side sign-in sessions and the sign-in throttle, both kept in the database."""
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .meta import Base
+
+
+class AuthSession(Base):
+    """A signed-in browser. The cookie holds a random token; only its hash is stored,
+    so revoking the row signs the browser out everywhere it was copied to."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    second_factor_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the TOTP code was passed in this session; None until then."""
+    client_addr: Mapped[str] = mapped_column(String(45), default="")
+
+    account = relationship("Account")
+
+
+class SigninThrottle(Base):
+    """Failed sign-ins per key ('account:<email>' or 'addr:<ip>'), for slow-down and lock-out."""
+
+    __tablename__ = "signin_throttles"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,72 @@
+"""A participating local government (参加自治体) and its settings."""
+from datetime import date, datetime
+
+from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .meta import Base
+
+SITE_STATES = ("applied", "active", "suspended", "withdrawn", "rejected")
+SITE_KINDS = ("prefecture", "municipality")
+THEMES = ("default", "contrast")
+
+
+class Site(Base):
+    """A site is one local government, keyed by its 全国地方公共団体コード.
+
+    The code's first two digits name the prefecture, so a municipality's
+    prefecture is found by ``prefecture_code`` rather than a stored parent id.
+    """
+
+    __tablename__ = "sites"
+    __table_args__ = (
+        CheckConstraint("length(code) = 6", name="code_length"),
+        CheckConstraint(f"state IN {SITE_STATES!r}", name="state"),
+        CheckConstraint(f"kind IN {SITE_KINDS!r}", name="kind"),
+        CheckConstraint("premium_min_activities >= 3", name="premium_min_activities"),
+        CheckConstraint("long_stay_min_days >= 1", name="long_stay_min_days"),
+        CheckConstraint("inactivity_days >= 30", name="inactivity_days"),
+        Index("ix_sites_state_prefecture", "state", "prefecture_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_kana: Mapped[str] = mapped_column(String(200), default="")
+    kind: Mapped[str] = mapped_column(String(20))
+    prefecture_code: Mapped[str] = mapped_column(String(2))
+    state: Mapped[str] = mapped_column(String(20), default="applied")
+    state_reason: Mapped[str] = mapped_column(Text, default="")
+    applied_at: Mapped[datetime]
+    state_changed_at: Mapped[datetime]
+    joined_on: Mapped[date | None] = mapped_column(default=None)
+    """参画日: the first activation; decides the fee status."""
+
+    contact_name: Mapped[str] = mapped_column(String(100), default="")
+    contact_department: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(String(30), default="")
+
+    theme: Mapped[str] = mapped_column(String(30), default="default")
+    inactivity_days: Mapped[int] = mapped_column(default=730)
+    """Basic registrations of people who have not signed in this long are released (解除)."""
+    premium_min_activities: Mapped[int] = mapped_column(default=3)
+    premium_auto_approve: Mapped[bool] = mapped_column(default=False)
+    auto_renewal: Mapped[bool] = mapped_column(default=True)
+    long_stay_enabled: Mapped[bool] = mapped_column(default=False)
+    long_stay_min_days: Mapped[int] = mapped_column(default=10)
+    checkin_before_minutes: Mapped[int] = mapped_column(default=60)
+    checkin_after_minutes: Mapped[int] = mapped_column(default=120)
+    require_totp: Mapped[bool] = mapped_column(default=False)
+    """When set, this site's staff must pass a TOTP second factor to use its admin screens."""
+
+    @property
+    def is_prefecture(self) -> bool:
+        return self.kind == "prefecture"
+
+    @property
+    def is_public(self) -> bool:
+        return self.state == "active"
+
+    def __repr__(self):
+        return f"<Site {self.code} {self.state}>"

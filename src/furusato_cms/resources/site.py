@@ -1,0 +1,86 @@
+"""Sites (/s/{code}/) and what they contain."""
+from pyramid.authorization import DENY_ALL, Allow, Everyone
+from sqlalchemy import select
+
+from ..models import Site
+from ..permissions import Permissions as P
+from ..security import site_principal
+from .content import ImagesContainer, IntroResource, PostsContainer
+from .staff import StaffContainer
+
+SITE_ADMIN_PERMISSIONS = (
+    P.SITE_DASHBOARD,
+    P.SITE_SETTINGS,
+    P.SITE_STAFF,
+    P.CONTENT_EDIT,
+    P.CONTENT_PUBLISH,
+)
+EDITOR_PERMISSIONS = (P.SITE_DASHBOARD, P.CONTENT_EDIT)
+REVIEWER_PERMISSIONS = (P.CONTENT_PUBLISH,)
+COORDINATOR_PERMISSIONS = (P.SITE_DASHBOARD,)
+PARTNER_PERMISSIONS = (P.SITE_DASHBOARD,)
+STAFF_STATES = ("active", "suspended")
+
+
+class SiteContainer:
+    __name__ = "s"
+
+    def __init__(self, parent, request):
+        self.__parent__ = parent
+        self.request = request
+
+    __acl__ = [(Allow, Everyone, P.VIEW), DENY_ALL]
+
+    def __getitem__(self, code):
+        site = self.request.dbsession.scalar(select(Site).where(Site.code == code))
+        if site is None:
+            raise KeyError(code)
+        return SiteResource(self, site, self.request)
+
+
+class SiteResource:
+    """A site. Public only while active; its staff keep their screens while it is suspended."""
+
+    def __init__(self, parent, site, request):
+        self.__parent__ = parent
+        self.__name__ = site.code
+        self.site = site
+        self.request = request
+
+    @property
+    def __acl__(self):
+        site = self.site
+        acl = []
+        if site.state == "active":
+            acl.append((Allow, Everyone, P.VIEW))
+        if site.state in STAFF_STATES:
+            acl += [
+                (Allow, site_principal(site.id, "site_admin"), SITE_ADMIN_PERMISSIONS),
+                (Allow, site_principal(site.id, "editor"), EDITOR_PERMISSIONS),
+                (Allow, site_principal(site.id, "reviewer"), REVIEWER_PERMISSIONS),
+                (Allow, site_principal(site.id, "coordinator"), COORDINATOR_PERMISSIONS),
+                (Allow, site_principal(site.id, "partner"), PARTNER_PERMISSIONS),
+            ]
+        acl.append((Allow, "role:operator", P.SITE_DASHBOARD))
+        acl.append(DENY_ALL)
+        return acl
+
+    def __getitem__(self, name):
+        children = {
+            "intro": IntroResource,
+            "posts": PostsContainer,
+            "images": ImagesContainer,
+            "staff": StaffContainer,
+        }
+        if name not in children:
+            raise KeyError(name)
+        return children[name](self, self.request)
+
+
+def find_site_resource(context):
+    """The SiteResource in a context's lineage, or None (for the site's look on error pages)."""
+    while context is not None:
+        if isinstance(context, SiteResource):
+            return context
+        context = getattr(context, "__parent__", None)
+    return None

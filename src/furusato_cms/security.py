@@ -1,0 +1,131 @@
+"""The security policy: who the request is (a server-side session) and what roles it holds.
+
+Principals:
+- ``account:<id>`` for any signed-in account;
+- ``role:operator`` for the national operator;
+- ``site:<site id>:<role>`` for each staff membership, plus ``site:<id>:reviewer``.
+
+Staff principals are granted only when the request comes from an allowed admin
+network and, where the account or the site demands it, after the TOTP second factor.
+Everything else is denied by the resources' ``__acl__`` (deny by default).
+"""
+from dataclasses import dataclass, field
+
+from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from sqlalchemy import select
+
+from .models import Account, Site, StaffMembership
+from .services.audit import Actor
+from .services.authentication import SessionService
+
+AUTH_COOKIE = "furusato_auth"
+
+
+@dataclass
+class Identity:
+    account: Account
+    auth_session: object
+    memberships: list = field(default_factory=list)
+
+    @property
+    def second_factor_done(self) -> bool:
+        return self.auth_session.second_factor_at is not None
+
+
+def site_principal(site_id, role) -> str:
+    return f"site:{site_id}:{role}"
+
+
+class FurusatoSecurityPolicy:
+    def __init__(self, settings):
+        self.settings = settings
+        self.acl = ACLHelper()
+
+    def _session_service(self, request):
+        return SessionService(request.dbsession, clock=request.clock, settings=self.settings)
+
+    def _load(self, request):
+        token = request.cookies.get(AUTH_COOKIE)
+        auth_session = self._session_service(request).find(token)
+        if auth_session is None:
+            return None
+        account = request.dbsession.get(Account, auth_session.account_id)
+        if account is None or account.disabled_at is not None:
+            return None
+        if account.has_totp and auth_session.second_factor_at is None:
+            return None
+        rows = request.dbsession.execute(
+            select(StaffMembership, Site.require_totp)
+            .join(Site, Site.id == StaffMembership.site_id)
+            .where(StaffMembership.account_id == account.id)
+        ).all()
+        memberships = [m for m, require_totp in rows if not require_totp or account.has_totp]
+        return Identity(account=account, auth_session=auth_session, memberships=memberships)
+
+    def identity(self, request):
+        if "furusato.identity" not in request.environ:
+            request.environ["furusato.identity"] = self._load(request)
+        return request.environ["furusato.identity"]
+
+    def authenticated_userid(self, request):
+        identity = self.identity(request)
+        return None if identity is None else identity.account.id
+
+    def effective_principals(self, request):
+        principals = [Everyone]
+        identity = self.identity(request)
+        if identity is None:
+            return principals
+        account = identity.account
+        principals += [Authenticated, f"account:{account.id}", f"kind:{account.kind}"]
+        if not self.settings.admin_allowed_from(request.client_addr):
+            return principals
+        if account.is_operator:
+            principals.append("role:operator")
+        for membership in identity.memberships:
+            principals.append(site_principal(membership.site_id, membership.role))
+            if membership.is_reviewer:
+                principals.append(site_principal(membership.site_id, "reviewer"))
+        return principals
+
+    def permits(self, request, context, permission):
+        return self.acl.permits(context, self.effective_principals(request), permission)
+
+    def remember(self, request, token, **kw):
+        return [("Set-Cookie", _cookie(request, token, self.settings))]
+
+    def forget(self, request, **kw):
+        request.environ.pop("furusato.identity", None)
+        return [("Set-Cookie", _cookie(request, "", self.settings, max_age=0))]
+
+
+def _cookie(request, value, settings, max_age=None):
+    from webob.cookies import make_cookie
+
+    return make_cookie(
+        AUTH_COOKIE,
+        value,
+        max_age=max_age,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="Lax",
+    ).decode("latin-1")
+
+
+def request_actor(request) -> Actor:
+    identity = request.identity
+    if identity is None:
+        return Actor(account_id=None, label="anonymous", client_addr=request.client_addr or "")
+    account = identity.account
+    return Actor(
+        account_id=account.id,
+        label=f"{account.display_name} <{account.email}>",
+        client_addr=request.client_addr or "",
+    )
+
+
+def includeme(config):
+    settings = config.registry["app_settings"]
+    config.set_security_policy(FurusatoSecurityPolicy(settings))
+    config.add_request_method(request_actor, "actor", reify=True)

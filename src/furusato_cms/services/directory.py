@@ -1,0 +1,51 @@
+"""The public directory of participating sites (参加自治体一覧)."""
+import unicodedata
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+
+from ..models import Site
+
+PAGE_SIZE = 30
+
+
+@dataclass(frozen=True)
+class SitePage:
+    sites: list
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.page_size < self.total
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class SiteDirectory:
+    def __init__(self, dbsession, *, clock, settings):
+        self.dbsession = dbsession
+
+    def search(self, query: str = "", prefecture_code: str | None = None, page: int = 1):
+        """Active sites whose name or kana contains the query (NFKC-normalised), prefectures first."""
+        criteria = [Site.state == "active"]
+        query = unicodedata.normalize("NFKC", query or "").strip()
+        if query:
+            pattern = f"%{_like_escape(query)}%"
+            criteria.append(
+                or_(Site.name.like(pattern, escape="\\"), Site.name_kana.like(pattern, escape="\\"))
+            )
+        if prefecture_code:
+            criteria.append(Site.prefecture_code == prefecture_code)
+        total = self.dbsession.scalar(select(func.count()).select_from(Site).where(*criteria))
+        sites = self.dbsession.scalars(
+            select(Site)
+            .where(*criteria)
+            .order_by(Site.prefecture_code, Site.kind.desc(), Site.code)
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        ).all()
+        return SitePage(sites=list(sites), total=total, page=page, page_size=PAGE_SIZE)

@@ -1,0 +1,42 @@
+"""What every template gets: the theme's layout, the current site, time in Asia/Tokyo."""
+import os
+
+from babel.dates import format_date, format_datetime
+from pyramid.csrf import get_csrf_token
+from pyramid.events import BeforeRender
+
+from .clock import to_tokyo
+from .resources.site import find_site_resource
+
+
+def theme_layout(settings, theme: str) -> str:
+    if theme and os.path.exists(os.path.join(settings.themes_dir, theme, "layout.jinja2")):
+        return f"{theme}/layout.jinja2"
+    return "default/layout.jinja2"
+
+
+def add_globals(event):
+    request = event.get("request")
+    if request is None:
+        return
+    context = event.get("context", getattr(request, "context", None))
+    site_resource = find_site_resource(context)
+    site = event.get("site") or (site_resource.site if site_resource else None)
+    theme = site.theme if site is not None else "default"
+    locale = request.locale_name
+    event.setdefault("site", site)
+    event.setdefault("theme", theme)
+    event["layout"] = theme_layout(request.app_settings, theme)
+    event["locale"] = locale
+    event["identity"] = request.identity
+    event["csrf_token"] = get_csrf_token(request)
+    event["format_dt"] = lambda dt, fmt="medium": (
+        format_datetime(to_tokyo(dt), fmt, locale=locale) if dt else ""
+    )
+    event["format_date"] = lambda d, fmt="long": format_date(d, fmt, locale=locale) if d else ""
+
+
+def includeme(config):
+    config.add_subscriber(add_globals, BeforeRender)
+
+

@@ -1,0 +1,63 @@
+"""Error pages in the site's look. Nothing a user can do should end in a traceback."""
+import logging
+
+from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPBadRequest, HTTPFound
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+
+from ..i18n import _
+from ..permissions import Permissions as P
+
+log = logging.getLogger(__name__)
+
+
+def _page(request, status, title, message):
+    request.response.status_int = status
+    return {"title": title, "message": message}
+
+
+@notfound_view_config(renderer="errors/error.jinja2")
+def not_found(request):
+    return _page(
+        request, 404, _("Page not found"),
+        _("The page you are looking for does not exist or is not public."),
+    )
+
+
+@forbidden_view_config(renderer="errors/error.jinja2")
+def forbidden(exc, request):
+    """Hidden things look missing; staff screens ask anonymous people to sign in."""
+    permission = getattr(getattr(exc, "result", None), "permission", None)
+    if permission == P.VIEW:
+        return not_found(request)
+    if request.identity is None and request.method == "GET":
+        return HTTPFound(request.application_url + "/signin?came_from=" + request.path_qs)
+    return _page(
+        request, 403, _("Not allowed"),
+        _("Your account does not have permission for this page. If you work for this "
+          "site, make sure you are on the office network and have completed two-step sign-in."),
+    )
+
+
+@exception_view_config(BadCSRFToken, renderer="errors/error.jinja2")
+def bad_csrf(request):
+    return _page(
+        request, 400, _("Please try again"),
+        _("This form was open too long or came from another page. Go back, reload the "
+          "page and send it again."),
+    )
+
+
+@exception_view_config(HTTPBadRequest, renderer="errors/error.jinja2")
+def bad_request(exc, request):
+    return _page(request, 400, _("Request not understood"), exc.detail or exc.explanation)
+
+
+@exception_view_config(Exception, renderer="errors/error.jinja2")
+def server_error(exc, request):
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return _page(
+        request, 500, _("Something went wrong"),
+        _("The error has been recorded. Please try again later."),
+    )
+

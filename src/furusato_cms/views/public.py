@@ -1,0 +1,80 @@
+"""What visitors see: the directory of sites, a site's page, its posts and images."""
+from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ..i18n import _
+from ..interests import INTERESTS, POST_KIND_LABELS
+from ..localgov import PREFECTURES
+from ..markup import render_markdown
+from ..permissions import Permissions as P
+from ..resources import Root
+from ..resources.content import ImageResource, PostResource, PostsContainer
+from ..resources.site import SiteResource
+from ..services.directory import SiteDirectory
+from ..services.publishing import PublicContent
+
+
+def page_param(request) -> int:
+    raw = request.GET.get("page", "1")
+    if not raw.isdigit() or not 1 <= int(raw) <= 10000:
+        raise HTTPBadRequest(_("The page number must be a whole number from 1."))
+    return int(raw)
+
+
+def tag_param(request):
+    tag = request.GET.get("tag") or None
+    if tag is not None and tag not in INTERESTS:
+        raise HTTPBadRequest(_("Unknown tag. Choose one of the tags shown on the page."))
+    return tag
+
+
+@view_config(context=Root, renderer="public/home.jinja2", permission=P.VIEW)
+def home(request):
+    query = request.GET.get("q", "")[:100]
+    prefecture = request.GET.get("pref") or None
+    if prefecture is not None and prefecture not in {code for code, *_ in PREFECTURES}:
+        raise HTTPBadRequest(_("Unknown prefecture."))
+    result = request.service(SiteDirectory).search(query, prefecture, page_param(request))
+    return {"result": result, "q": query, "pref": prefecture, "prefectures": PREFECTURES}
+
+
+def _post_listing(request, site):
+    tag = tag_param(request)
+    posts = request.service(PublicContent).posts(site, tag=tag, page=page_param(request))
+    return {"posts": posts, "tag": tag, "interests": INTERESTS, "kinds": POST_KIND_LABELS}
+
+
+@view_config(context=SiteResource, renderer="public/site.jinja2", permission=P.VIEW)
+def site_home(context, request):
+    intro = request.service(PublicContent).intro(context.site)
+    return {
+        "intro": intro,
+        "intro_html": render_markdown(intro.body if intro else ""),
+        **_post_listing(request, context.site),
+    }
+
+
+@view_config(context=PostsContainer, renderer="public/posts.jinja2", permission=P.VIEW)
+def post_list(context, request):
+    return _post_listing(request, context.site)
+
+
+@view_config(context=PostResource, renderer="public/post.jinja2", permission=P.VIEW)
+def post_view(context, request):
+    return {
+        "post": context.post,
+        "body_html": render_markdown(context.post.body),
+        "interests": INTERESTS,
+        "kinds": POST_KIND_LABELS,
+    }
+
+
+@view_config(context=ImageResource, permission=P.VIEW)
+def image_view(context, request):
+    image = context.image
+    response = Response(body=image.data, content_type=image.media_type)
+    response.cache_control.public = True
+    response.cache_control.max_age = 86400
+    response.etag = image.sha256
+    return response
