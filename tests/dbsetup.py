@@ -44,5 +44,5 @@ def migrate(url: str):
     engine = get_engine({"furusato.db_url": url})
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, "heads")
     engine.dispose()

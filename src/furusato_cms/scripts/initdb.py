@@ -21,7 +21,7 @@ def upgrade(config_uri):
     url = database_url(settings)
     if url.startswith("sqlite:///"):
         os.makedirs(os.path.dirname(url[len("sqlite:///"):]) or ".", exist_ok=True)
-    command.upgrade(alembic_config(config_uri, url), "head")
+    command.upgrade(alembic_config(config_uri, url), "heads")
 
 
 def main(argv=None):
