@@ -31,7 +31,7 @@ def merged_catalog(locale_dir, lang) -> Catalog:
             part = read_po(handle, locale=lang)
         for message in part:
             if message.id and message.string:
-                catalog[message.id] = message.string
+                catalog.add(message.id, message.string)
     return catalog
 
 
@@ -41,8 +41,10 @@ def compile_all(locale_dir):
             continue
         target_dir = os.path.join(locale_dir, lang, "LC_MESSAGES")
         os.makedirs(target_dir, exist_ok=True)
-        with open(os.path.join(target_dir, DOMAIN + ".mo"), "wb") as handle:
+        target = os.path.join(target_dir, DOMAIN + ".mo")
+        with open(target + ".tmp", "wb") as handle:
             write_mo(handle, merged_catalog(locale_dir, lang))
+        os.replace(target + ".tmp", target)
 
 
 def extracted_messages() -> set:
