@@ -9,6 +9,9 @@ from .clock import to_tokyo
 from .resources.site import find_site_resource
 
 
+DATETIME_FORMATS = {"ja": "y年M月d日 H:mm", "en": "d MMM y, H:mm"}
+
+
 def theme_layout(settings, theme: str) -> str:
     if theme and os.path.exists(os.path.join(settings.themes_dir, theme, "layout.jinja2")):
         return f"{theme}/layout.jinja2"
@@ -17,7 +20,7 @@ def theme_layout(settings, theme: str) -> str:
 
 def add_globals(event):
     request = event.get("request")
-    if request is None:
+    if request is None or not str(event.get("renderer_name", "")).endswith(".jinja2"):
         return
     context = event.get("context", getattr(request, "context", None))
     site_resource = find_site_resource(context)
@@ -30,8 +33,9 @@ def add_globals(event):
     event["locale"] = locale
     event["identity"] = request.identity
     event["csrf_token"] = get_csrf_token(request)
-    event["format_dt"] = lambda dt, fmt="medium": (
-        format_datetime(to_tokyo(dt), fmt, locale=locale) if dt else ""
+    event["translate"] = request.localizer.translate
+    event["format_dt"] = lambda dt, fmt=None: (
+        format_datetime(to_tokyo(dt), fmt or DATETIME_FORMATS[locale], locale=locale) if dt else ""
     )
     event["format_date"] = lambda d, fmt="long": format_date(d, fmt, locale=locale) if d else ""
 

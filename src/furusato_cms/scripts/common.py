@@ -26,7 +26,7 @@ def db_transaction(settings):
     engine = get_engine(settings)
     factory = get_session_factory(engine)
     try:
-        with transaction.manager as tm:
-            yield get_tm_session(factory, tm), AppSettings.from_settings(settings)
+        with transaction.manager:
+            yield get_tm_session(factory, transaction.manager), AppSettings.from_settings(settings)
     finally:
         engine.dispose()

@@ -1,0 +1,79 @@
+"""A real server (waitress, in a thread) on a fresh database, and Debian's Chromium.
+
+Without Chromium the browser tests are skipped with a plain message, unless
+FURUSATO_REQUIRE_ALL=1 (CI), where a missing browser is a failure.
+"""
+import os
+import shutil
+import threading
+
+import pytest
+import transaction
+from waitress.server import create_server
+
+from furusato_cms import main
+from furusato_cms.clock import system_clock
+from furusato_cms.models import get_engine, get_session_factory, get_tm_session
+from furusato_cms.scripts import demo
+
+from ..conftest import base_settings
+from ..dbsetup import REQUIRE_ALL, fresh_database_url, migrate
+
+CHROMIUM = os.environ.get("FURUSATO_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run",
+]
+SCREENSHOTS = os.path.join(os.path.dirname(__file__), "screenshots")
+
+
+def _require_chromium():
+    if os.path.exists(CHROMIUM) or shutil.which("chromium"):
+        return
+    message = "browser tests need Debian's chromium (apt-get install -y chromium fonts-noto-cjk)"
+    if REQUIRE_ALL:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def live_server(worker_id_name, tmp_path_factory):
+    """Base URL of the app serving the demo data from its own committed database."""
+    _require_chromium()
+    url = fresh_database_url(worker_id_name + "_browser", tmp_path_factory.mktemp("browserdb"))
+    migrate(url)
+    engine = get_engine({"furusato.db_url": url})
+    with transaction.manager:
+        demo.load(get_tm_session(get_session_factory(engine), transaction.manager), system_clock())
+    engine.dispose()
+    app = main({}, **base_settings(url))
+    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A phone-sized page (most registrants use phones)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="ja-JP")
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def screenshot(page, name):
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+    page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
