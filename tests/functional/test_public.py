@@ -60,12 +60,13 @@ def test_tag_filter(testapp, dbsession):
 def test_bad_listing_parameters_are_400_with_a_message(testapp, dbsession, params):
     make_site(dbsession, NAGANO_CITY)
     page = testapp.get(f"/s/{NAGANO_CITY}/posts/", params, status=400)
-    assert "<h1>" in page.text
+    assert "<h1>" in page.text and "Bad Request" not in page.text
+    assert any(word in page.text for word in ("ページ番号", "分野の指定"))
 
 
 def test_unknown_and_inactive_sites_are_404_pages(testapp, dbsession):
     make_site(dbsession, NAGANO_PREF, state="suspended")
-    assert "<h1>" in testapp.get("/s/999999/", status=404).text
+    assert "ページが見つかりません" in testapp.get("/s/999999/", status=404).text
     testapp.get(f"/s/{NAGANO_PREF}/", status=404)
 
 

@@ -13,7 +13,8 @@ log = logging.getLogger(__name__)
 
 def _page(request, status, title, message):
     request.response.status_int = status
-    return {"title": title, "message": message}
+    translate = request.localizer.translate
+    return {"title": translate(title), "message": translate(message)}
 
 
 @notfound_view_config(renderer="errors/error.jinja2")
