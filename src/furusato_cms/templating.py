@@ -5,7 +5,10 @@ from babel.dates import format_date, format_datetime
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
 
+from sqlalchemy import select
+
 from .clock import to_tokyo
+from .models import Site
 from .resources.site import find_site_resource
 
 
@@ -18,13 +21,25 @@ def theme_layout(settings, theme: str) -> str:
     return "default/layout.jinja2"
 
 
+def _public_site_of_failed_request(request):
+    """On error pages the context is the exception; find the site from the traversed path
+    so a 404 inside a site still looks like that site (active sites only)."""
+    traversed = getattr(request, "traversed", None) or ()
+    if getattr(request, "exception", None) is None or len(traversed) < 2 or traversed[0] != "s":
+        return None
+    site = request.dbsession.scalar(select(Site).where(Site.code == traversed[1]))
+    return site if site is not None and site.is_public else None
+
+
 def add_globals(event):
     request = event.get("request")
     if request is None or not str(event.get("renderer_name", "")).endswith(".jinja2"):
         return
     context = event.get("context", getattr(request, "context", None))
     site_resource = find_site_resource(context)
-    site = event.get("site") or (site_resource.site if site_resource else None)
+    site = event.get("site") or (
+        site_resource.site if site_resource else _public_site_of_failed_request(request)
+    )
     theme = site.theme if site is not None else "default"
     locale = request.locale_name
     event.setdefault("site", site)

@@ -80,3 +80,22 @@ def test_english_is_selectable(testapp, dbsession):
 
 def test_healthz(testapp):
     assert testapp.get("/healthz").json == {"status": "ok", "database": "ok"}
+
+
+def test_unknown_page_inside_a_site_is_a_404_in_the_site_look(testapp, dbsession):
+    make_site(dbsession, NAGANO_CITY, theme="contrast")
+    page = testapp.get(f"/s/{NAGANO_CITY}/no-such-page", status=404)
+    assert "ページが見つかりません" in page.text
+    assert "theme-contrast" in page.text and "長野市" in page.text
+
+
+def test_healthz_is_503_when_the_database_is_unreachable():
+    import webtest
+
+    from furusato_cms import main
+
+    from ..conftest import base_settings
+
+    app = main({}, **base_settings("postgresql+psycopg://nobody@127.0.0.1:1/none"))
+    response = webtest.TestApp(app).get("/healthz", status=503)
+    assert response.json["database"] == "unreachable"
