@@ -6,7 +6,7 @@ from sqlalchemy import engine_from_config, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from .meta import Base  # noqa: F401
-from .account import Account  # noqa: F401
+from .account import Account, EmailToken  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
 from .authentication import AuthSession, SigninThrottle  # noqa: F401
 from .content import (  # noqa: F401
@@ -17,9 +17,12 @@ from .content import (  # noqa: F401
     IntroPage,
     Post,
 )
+from .identity import GuardianConsent, IdentityVerification  # noqa: F401
 from .image import Image  # noqa: F401
+from .registration import Registration, RegistrationEvent, SurveyAnswer  # noqa: F401
 from .site import Site  # noqa: F401
 from .staff import Invitation, StaffMembership  # noqa: F401
+from .survey import SurveyQuestion  # noqa: F401
 
 
 def database_url(settings) -> str:

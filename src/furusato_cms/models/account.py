@@ -1,7 +1,7 @@
 """People who sign in: staff (職員) and, later, registrants (登録者)."""
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base
@@ -27,6 +27,7 @@ class Account(Base):
     totp_enabled_at: Mapped[datetime | None] = mapped_column(default=None)
     totp_last_step: Mapped[int | None] = mapped_column(default=None)
     """The last accepted TOTP time step, so one code cannot be replayed."""
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
     locale: Mapped[str] = mapped_column(String(5), default="ja")
     created_at: Mapped[datetime]
     last_signin_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -42,3 +43,23 @@ class Account(Base):
 
     def __repr__(self):
         return f"<Account {self.id} {self.kind}>"
+
+
+EMAIL_TOKEN_PURPOSES = ("confirm_email", "reset_password")
+
+
+class EmailToken(Base):
+    """A one-time link sent by mail (address confirmation, password reset); stored hashed."""
+
+    __tablename__ = "email_tokens"
+    __table_args__ = (CheckConstraint(f"purpose IN {EMAIL_TOKEN_PURPOSES!r}", name="purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
