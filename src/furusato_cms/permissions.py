@@ -6,6 +6,10 @@ class Permissions(StrEnum):
     VIEW = "public:content:view"
     JOIN_APPLY = "public:join:apply"
     ACCOUNT_MANAGE = "account:self:manage"
+    SIGN_UP = "public:account:sign_up"
+
+    REGISTRANT_SELF = "registrant:self:manage"
+    REGISTER = "site:registration:create"
 
     OPERATOR_VIEW = "operator:sites:view"
     OPERATOR_DECIDE = "operator:sites:decide"
@@ -15,3 +19,5 @@ class Permissions(StrEnum):
     SITE_STAFF = "site:staff:manage"
     CONTENT_EDIT = "site:content:edit"
     CONTENT_PUBLISH = "site:content:publish"
+    SURVEY_MANAGE = "site:survey:manage"
+    REGISTRATIONS_EXPORT = "site:registrations:export"

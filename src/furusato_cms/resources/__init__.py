@@ -3,6 +3,7 @@ from the database state and the roles; anything not allowed is denied."""
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated, Everyone
 
 from ..permissions import Permissions as P
+from .my import MyArea
 from .operator import OperatorArea
 from .site import SiteContainer
 
@@ -17,7 +18,7 @@ class Root:
     @property
     def __acl__(self):
         return [
-            (Allow, Everyone, (P.VIEW, P.JOIN_APPLY)),
+            (Allow, Everyone, (P.VIEW, P.JOIN_APPLY, P.SIGN_UP)),
             (Allow, Authenticated, P.ACCOUNT_MANAGE),
             DENY_ALL,
         ]
@@ -27,6 +28,8 @@ class Root:
             return SiteContainer(self, self.request)
         if name == "operator":
             return OperatorArea(self, self.request)
+        if name == "my":
+            return MyArea(self, self.request)
         raise KeyError(name)
 
 

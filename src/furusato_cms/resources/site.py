@@ -7,6 +7,7 @@ from ..permissions import Permissions as P
 from ..security import site_principal
 from .content import ImagesContainer, IntroResource, PostsContainer
 from .staff import StaffContainer
+from .survey import SurveyContainer
 
 SITE_ADMIN_PERMISSIONS = (
     P.SITE_DASHBOARD,
@@ -14,8 +15,10 @@ SITE_ADMIN_PERMISSIONS = (
     P.SITE_STAFF,
     P.CONTENT_EDIT,
     P.CONTENT_PUBLISH,
+    P.SURVEY_MANAGE,
+    P.REGISTRATIONS_EXPORT,
 )
-EDITOR_PERMISSIONS = (P.SITE_DASHBOARD, P.CONTENT_EDIT)
+EDITOR_PERMISSIONS = (P.SITE_DASHBOARD, P.CONTENT_EDIT, P.SURVEY_MANAGE)
 REVIEWER_PERMISSIONS = (P.CONTENT_PUBLISH,)
 COORDINATOR_PERMISSIONS = (P.SITE_DASHBOARD,)
 PARTNER_PERMISSIONS = (P.SITE_DASHBOARD,)
@@ -53,6 +56,7 @@ class SiteResource:
         acl = []
         if site.state == "active":
             acl.append((Allow, Everyone, P.VIEW))
+            acl.append((Allow, "kind:registrant", P.REGISTER))
         if site.state in STAFF_STATES:
             acl += [
                 (Allow, site_principal(site.id, "site_admin"), SITE_ADMIN_PERMISSIONS),
@@ -71,6 +75,7 @@ class SiteResource:
             "posts": PostsContainer,
             "images": ImagesContainer,
             "staff": StaffContainer,
+            "survey": SurveyContainer,
         }
         if name not in children:
             raise KeyError(name)
