@@ -32,6 +32,12 @@ class AppSettings:
     invitation_days: int = 7
     themes_dir: str = ""
     locale_dir: str = ""
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = "furusato-cms <no-reply@furusato.example.jp>"
 
     @classmethod
     def from_settings(cls, settings) -> "AppSettings":
@@ -50,6 +56,14 @@ class AppSettings:
             image_max_width=int(get("furusato.image_max_width") or cls.image_max_width),
             themes_dir=get("furusato.themes_dir") or "",
             locale_dir=get("furusato.locale_dir") or "",
+            smtp_host=get("furusato.smtp_host") or cls.smtp_host,
+            smtp_port=int(get("furusato.smtp_port") or cls.smtp_port),
+            smtp_starttls=_bool(get("furusato.smtp_starttls")),
+            smtp_username=get("furusato.smtp_username") or "",
+            smtp_password=os.environ.get("FURUSATO_SMTP_PASSWORD")
+            or get("furusato.smtp_password")
+            or "",
+            mail_from=get("furusato.mail_from") or cls.mail_from,
         )
 
     def admin_allowed_from(self, client_addr: str | None) -> bool:

@@ -60,7 +60,7 @@ def get_session_factory(engine):
 
 
 def get_tm_session(session_factory, transaction_manager, request=None) -> Session:
-    dbsession = session_factory(info={"request": request})
+    dbsession = session_factory(info={"transaction_manager": transaction_manager})
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
     return dbsession
 
@@ -92,7 +92,11 @@ def includeme(config):
     def dbsession(request):
         connection = request.environ.get("furusato.db_connection")
         if connection is not None:
-            session = Session(bind=connection, join_transaction_mode="create_savepoint")
+            session = Session(
+                bind=connection,
+                join_transaction_mode="create_savepoint",
+                info={"transaction_manager": request.tm},
+            )
             zope.sqlalchemy.register(session, transaction_manager=request.tm)
             return session
         return get_tm_session(session_factory, request.tm, request=request)
