@@ -1,11 +1,25 @@
-"""Content under a site: the introduction page, posts and images."""
+"""Content under a site: the introduction page, posts, their saved versions, and images.
+
+Staff screens are view names on these resources (``intro/edit``,
+``posts/manage``, ``posts/new``, ``posts/{slug}/edit`` ...); the permissions come
+from the site's ACL, which every resource here inherits. A post adds only its own
+public visibility on top.
+"""
 from pyramid.authorization import Allow, Deny, Everyone
 from sqlalchemy import select
 
-from ..models import Image, IntroPage, Post
+from ..models import ContentVersion, Image, IntroPage, Post
 from ..permissions import Permissions as P
 
-RESERVED_SLUGS = frozenset({"new", "manage", "edit", "versions", "transition", "intro"})
+RESERVED_SLUGS = frozenset(
+    {"new", "manage", "edit", "preview", "versions", "transition", "intro", "images"}
+)
+"""Names a post's slug may not take: view names of the posts container and its posts."""
+
+
+def _is_number(name: str) -> bool:
+    """ASCII digits only ("²" is a digit to ``str.isdigit`` but not to ``int``)."""
+    return name.isascii() and name.isdigit() and len(name) <= 9
 
 
 class _SiteChild:
@@ -25,6 +39,15 @@ class IntroResource(_SiteChild):
         return self.request.dbsession.scalar(
             select(IntroPage).where(IntroPage.site_id == self.site.id)
         )
+
+    @property
+    def item(self):
+        return self.page
+
+    def __getitem__(self, name):
+        if name == "versions":
+            return VersionsResource(self, self.request)
+        raise KeyError(name)
 
 
 class PostsContainer(_SiteChild):
@@ -51,10 +74,52 @@ class PostResource:
         self.request = request
 
     @property
+    def item(self):
+        return self.post
+
+    @property
     def __acl__(self):
         if self.site.state == "active" and self.post.is_visible_at(self.request.clock()):
             return [(Allow, Everyone, P.VIEW)]
         return [(Deny, Everyone, P.VIEW)]
+
+    def __getitem__(self, name):
+        if name == "versions":
+            return VersionsResource(self, self.request)
+        raise KeyError(name)
+
+
+class VersionsResource:
+    """``…/versions``: the saved versions of the parent's item (staff only through views)."""
+
+    __name__ = "versions"
+
+    def __init__(self, parent, request):
+        self.__parent__ = parent
+        self.request = request
+        self.site = parent.site
+        self.item = parent.item
+
+    def __getitem__(self, name):
+        if not _is_number(name):
+            raise KeyError(name)
+        version = self.request.dbsession.scalar(
+            select(ContentVersion).where(
+                ContentVersion.content_id == self.item.id, ContentVersion.number == int(name)
+            )
+        )
+        if version is None:
+            raise KeyError(name)
+        return VersionResource(self, version)
+
+
+class VersionResource:
+    def __init__(self, parent, version):
+        self.__parent__ = parent
+        self.__name__ = str(version.number)
+        self.version = version
+        self.item = parent.item
+        self.site = parent.site
 
 
 class ImagesContainer(_SiteChild):
@@ -62,7 +127,7 @@ class ImagesContainer(_SiteChild):
 
     def __getitem__(self, name):
         image_id = name.split(".", 1)[0]
-        if not image_id.isdigit():
+        if not _is_number(image_id):
             raise KeyError(name)
         image = self.request.dbsession.scalar(
             select(Image).where(Image.id == int(image_id), Image.site_id == self.site.id)

@@ -1,16 +1,38 @@
 """The publishing workflow (公開ワークフロー) and what the public may see.
 
 Visibility is decided at query time from state and the publish/expire dates, so
-scheduled publishing needs no background job.
+scheduled publishing (予約公開) and expiry need no background job: a post that is
+``published`` with a future ``publish_at`` simply starts matching ``visible_now``
+when that moment comes.
+
+Every saved edit is a numbered ``ContentVersion``; history is never rewritten
+(restoring an old version saves a new one equal to it). Every workflow step is a
+``ContentTransition`` (who, when, comment) and an audit entry.
 """
+import re
+import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
-from ..models import ContentTag, IntroPage, Post
+from ..clock import to_tokyo
+from ..i18n import _
+from ..interests import INTERESTS
+from ..models import ContentItem, ContentTag, ContentTransition, ContentVersion, IntroPage, Post
+from ..models.content import CONTENT_STATES, POST_KINDS
+from ..resources.content import RESERVED_SLUGS
+from .audit import AuditLog
+from .errors import Conflict, InvalidInput, NotAllowed
 
 POSTS_PAGE_SIZE = 10
+MANAGE_PAGE_SIZE = 50
+SLUG_MAX = 100
+TITLE_MAX = 200
+SUMMARY_MAX = 500
+BODY_MAX = 100_000
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+VERSIONED_FIELDS = ("title", "summary", "body", "kind")
 
 
 def visible_now(model, now):
@@ -62,3 +84,383 @@ class PublicContent:
             .offset((page - 1) * page_size)
         ).all()
         return PostPage(posts=list(posts), total=total, page=page, page_size=page_size)
+
+
+STATE_LABELS = {
+    "draft": _("Draft"),
+    "review": _("In review"),
+    "published": _("Published"),
+    "archived": _("Archived"),
+}
+
+
+@dataclass(frozen=True)
+class TransitionRule:
+    """One allowed step. ``needs_publish``: only a site admin or a reviewer (公開承認者)."""
+
+    name: str
+    label: object
+    needs_publish: bool = False
+    needs_comment: bool = False
+
+
+TRANSITIONS = {
+    ("draft", "review"): TransitionRule("submit", _("Submit for review")),
+    ("draft", "published"): TransitionRule("publish", _("Publish now"), needs_publish=True),
+    ("review", "published"): TransitionRule("approve", _("Approve and publish"), needs_publish=True),
+    ("review", "draft"): TransitionRule(
+        "send_back", _("Send back to the writer"), needs_publish=True, needs_comment=True
+    ),
+    # Taking something down never waits for approval, so wrong information can go at once.
+    ("published", "archived"): TransitionRule("archive", _("Archive (stop showing)")),
+    ("archived", "draft"): TransitionRule("reopen", _("Reopen as a draft")),
+}
+
+
+def normalise_slug(raw: str) -> str:
+    """Full-width letters typed on a Japanese keyboard become ASCII; case is folded."""
+    return unicodedata.normalize("NFKC", raw or "").strip().lower()
+
+
+class PublishingService:
+    """Editing the introduction page and posts, their versions and the workflow."""
+
+    def __init__(self, dbsession, *, clock, settings):
+        self.dbsession = dbsession
+        self.clock = clock
+        self.settings = settings
+        self.audit = AuditLog(dbsession, clock)
+
+    # -- reading, for staff ------------------------------------------------
+
+    def manage_list(self, site, state=None, page=1, page_size=MANAGE_PAGE_SIZE) -> PostPage:
+        """Every post of a site, in any state, most recently changed first."""
+        criteria = [Post.site_id == site.id]
+        if state is not None:
+            if state not in CONTENT_STATES:
+                raise InvalidInput(_("Unknown state."), field="state")
+            criteria.append(Post.state == state)
+        total = self.dbsession.scalar(select(func.count()).select_from(Post).where(*criteria))
+        posts = self.dbsession.scalars(
+            select(Post)
+            .where(*criteria)
+            .order_by(Post.updated_at.desc(), Post.id.desc())
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        ).all()
+        return PostPage(posts=list(posts), total=total, page=page, page_size=page_size)
+
+    def history(self, item) -> list:
+        """The workflow record (who, when, comment), newest first."""
+        return list(
+            self.dbsession.scalars(
+                select(ContentTransition)
+                .options(selectinload(ContentTransition.actor))
+                .where(ContentTransition.content_id == item.id)
+                .order_by(ContentTransition.id.desc())
+            )
+        )
+
+    def versions(self, item) -> list:
+        """Saved versions, newest first, with who saved each."""
+        return list(
+            self.dbsession.scalars(
+                select(ContentVersion)
+                .options(selectinload(ContentVersion.created_by))
+                .where(ContentVersion.content_id == item.id)
+                .order_by(ContentVersion.number.desc())
+            )
+        )
+
+    def version(self, item, number: int):
+        found = self.dbsession.scalar(
+            select(ContentVersion).where(
+                ContentVersion.content_id == item.id, ContentVersion.number == number
+            )
+        )
+        if found is None:
+            raise InvalidInput(_("There is no version ${number}.", mapping={"number": number}))
+        return found
+
+    def available_transitions(self, item, *, may_publish: bool) -> list:
+        """The steps this person may take from the item's state, as ``(to_state, rule)``."""
+        if isinstance(item, IntroPage):
+            return []
+        return [
+            (to_state, rule)
+            for (from_state, to_state), rule in TRANSITIONS.items()
+            if from_state == item.state and (may_publish or not rule.needs_publish)
+        ]
+
+    # -- posts -------------------------------------------------------------
+
+    def create_post(self, actor, site, title, slug, summary, body, kind, tags,
+                    publish_at=None, expire_at=None) -> Post:
+        """A new post starts as a draft (下書き) with version 1."""
+        fields = self._checked_fields(title=title, summary=summary, body=body, kind=kind, tags=tags)
+        self._check_dates(publish_at, expire_at)
+        slug = self._checked_slug(site, slug) if slug else self._generated_slug(site)
+        now = self.clock()
+        post = Post(
+            site_id=site.id, slug=slug, title=fields["title"], summary=fields["summary"],
+            body=fields["body"], kind=fields["kind"], state="draft", publish_at=publish_at,
+            expire_at=expire_at, version=1, created_at=now, updated_at=now,
+            created_by_id=actor.account_id, updated_by_id=actor.account_id,
+        )
+        self.dbsession.add(post)
+        self.dbsession.flush()
+        self._set_tags(post, fields["tags"])
+        self._save_version(actor, post)
+        self.audit.record(actor, "content.create", site_id=site.id, target=post, slug=slug)
+        return post
+
+    def update(self, actor, item, *, expected_version=None, **fields):
+        """Save an edit as a new version. A published post stays published; the edit is
+        recorded in the workflow history so readers of the record see who changed it."""
+        self._check_fresh(item, expected_version)
+        dates = {k: fields.pop(k) for k in ("publish_at", "expire_at") if k in fields}
+        unknown = set(fields) - {"title", "summary", "body", "kind", "tags"}
+        if unknown:
+            raise InvalidInput(_("These fields cannot be edited: ${names}",
+                                 mapping={"names": ", ".join(sorted(unknown))}))
+        current = {"title": item.title, "summary": item.summary, "body": item.body,
+                   "kind": item.kind, "tags": item.tags}
+        checked = self._checked_fields(**{**current, **fields})
+        if dates:
+            publish_at = dates.get("publish_at", item.publish_at)
+            expire_at = dates.get("expire_at", item.expire_at)
+            self._check_dates(publish_at, expire_at)
+            item.publish_at, item.expire_at = publish_at, expire_at
+        self._apply(actor, item, checked)
+        if item.state == "published" and not isinstance(item, IntroPage):
+            self._record_transition(actor, item, "published", "published", "")
+        self.audit.record(actor, "content.update", site_id=item.site_id, target=item,
+                          version=item.version)
+        return item
+
+    def transition(self, actor, item, to_state, comment="", *, may_publish: bool):
+        """Move an item along the workflow, or refuse naming the rule that stops it."""
+        comment = (comment or "").strip()
+        if isinstance(item, IntroPage):
+            raise NotAllowed(_("The introduction page is always public; it has no workflow."))
+        rule = TRANSITIONS.get((item.state, to_state))
+        if rule is None:
+            raise NotAllowed(
+                _("This step is not possible from the post's current state. Reload the "
+                  "page to see which steps are available now.")
+            )
+        if rule.needs_publish and not may_publish:
+            raise NotAllowed(
+                _("Only a site administrator or an editor with the reviewer role may do this "
+                  "(publish or send back).")
+            )
+        if rule.needs_comment and not comment:
+            raise InvalidInput(
+                _("Write a comment saying what needs to change before sending it back."),
+                field="comment",
+            )
+        if to_state == "published":
+            self._check_publishable(item)
+        from_state = item.state
+        item.state = to_state
+        now = self.clock()
+        if to_state == "published":
+            item.published_at = now
+        item.updated_at = now
+        item.updated_by_id = actor.account_id
+        self._record_transition(actor, item, from_state, to_state, comment)
+        self.audit.record(actor, f"content.{rule.name}", site_id=item.site_id, target=item,
+                          from_state=from_state, to_state=to_state)
+        return item
+
+    def restore(self, actor, item, version_number: int, *, expected_version=None):
+        """Bring back an earlier text as a new version; the versions in between stay."""
+        self._check_fresh(item, expected_version)
+        old = self.version(item, version_number)
+        fields = {"title": old.title, "summary": old.summary, "body": old.body,
+                  "kind": old.kind, "tags": [t for t in old.tags if t in INTERESTS]}
+        self._apply(actor, item, fields)
+        if item.state == "published" and not isinstance(item, IntroPage):
+            self._record_transition(actor, item, "published", "published", "")
+        self.audit.record(actor, "content.restore", site_id=item.site_id, target=item,
+                          restored=version_number, version=item.version)
+        return item
+
+    # -- the introduction page ---------------------------------------------
+
+    def intro(self, site) -> IntroPage:
+        """The site's introduction page (自治体紹介ページ), created if it is somehow missing,
+        so there is always exactly one (the unique slug per site guarantees 'one')."""
+        page = self.dbsession.scalar(select(IntroPage).where(IntroPage.site_id == site.id))
+        if page is None:
+            now = self.clock()
+            page = IntroPage(site_id=site.id, slug=IntroPage.SLUG, title=site.name, body="",
+                             state="published", published_at=now, created_at=now,
+                             updated_at=now)
+            self.dbsession.add(page)
+            self.dbsession.flush()
+        return page
+
+    def update_intro(self, actor, site, title, body, *, expected_version=None) -> IntroPage:
+        """Save the introduction page as a new version, live at once.
+
+        Choice: the intro page is always present on the site's top page, so it never
+        leaves the published state and has no review step; what an editor saves is what
+        visitors see. Earlier versions stay viewable and restorable, so a bad edit is
+        undone by restoring.
+        """
+        page = self.intro(site)
+        self._check_fresh(page, expected_version)
+        fields = self._checked_fields(title=title, summary=page.summary, body=body,
+                                      kind=page.kind, tags=[])
+        self._apply(actor, page, fields)
+        self.audit.record(actor, "intro.update", site_id=site.id, target=page,
+                          version=page.version)
+        return page
+
+    # -- rules -------------------------------------------------------------
+
+    def _checked_fields(self, *, title, summary, body, kind, tags) -> dict:
+        title = (title or "").strip()
+        if not title:
+            raise InvalidInput(_("Enter a title."), field="title")
+        if len(title) > TITLE_MAX:
+            raise InvalidInput(_("The title is too long (at most ${n} characters).",
+                                 mapping={"n": TITLE_MAX}), field="title")
+        summary = (summary or "").strip()
+        if len(summary) > SUMMARY_MAX:
+            raise InvalidInput(_("The summary is too long (at most ${n} characters).",
+                                 mapping={"n": SUMMARY_MAX}), field="summary")
+        body = body or ""
+        if len(body) > BODY_MAX:
+            raise InvalidInput(_("The text is too long (at most ${n} characters).",
+                                 mapping={"n": BODY_MAX}), field="body")
+        if kind not in POST_KINDS:
+            raise InvalidInput(_("Choose a kind of post from the list."), field="kind")
+        tags = list(dict.fromkeys(tags or []))
+        unknown = [t for t in tags if t not in INTERESTS]
+        if unknown:
+            raise InvalidInput(
+                _("Unknown tag: ${tags}. Choose tags from the list of interests.",
+                  mapping={"tags": ", ".join(unknown)}),
+                field="tags",
+            )
+        return {"title": title, "summary": summary, "body": body, "kind": kind, "tags": tags}
+
+    @staticmethod
+    def _check_dates(publish_at, expire_at):
+        if publish_at is not None and expire_at is not None and expire_at <= publish_at:
+            raise InvalidInput(_("The end of publication must be after its start."),
+                               field="expire_at")
+
+    def _check_publishable(self, item):
+        if item.expire_at is not None and item.expire_at <= self.clock():
+            raise InvalidInput(
+                _("The end of publication has already passed. Change or clear it first."),
+                field="expire_at",
+            )
+
+    @staticmethod
+    def _check_fresh(item, expected_version):
+        if expected_version is not None and expected_version != item.version:
+            raise Conflict(
+                _("Someone saved this page after you opened it (it is now version "
+                  "${current}; you started from version ${yours}). Your text is kept below: "
+                  "copy it, reload the page and apply your changes again.",
+                  mapping={"current": item.version, "yours": expected_version}),
+            )
+
+    def _checked_slug(self, site, raw) -> str:
+        slug = normalise_slug(raw)
+        if len(slug) > SLUG_MAX or not SLUG_PATTERN.match(slug):
+            raise InvalidInput(
+                _("Use only lower-case letters a-z, digits and single hyphens "
+                  "(for example: apple-harvest-2026), at most ${n} characters.",
+                  mapping={"n": SLUG_MAX}),
+                field="slug",
+            )
+        if slug in RESERVED_SLUGS:
+            raise InvalidInput(_("\"${slug}\" is reserved for the system. Choose another.",
+                                 mapping={"slug": slug}), field="slug")
+        taken = self.dbsession.scalar(
+            select(ContentItem.id).where(ContentItem.site_id == site.id, ContentItem.slug == slug)
+        )
+        if taken is not None:
+            raise Conflict(_("Another page of this site already uses \"${slug}\".",
+                             mapping={"slug": slug}), field="slug")
+        return slug
+
+    def _generated_slug(self, site) -> str:
+        """Today's Tokyo date and a counter, e.g. ``20261125-2``."""
+        prefix = to_tokyo(self.clock()).strftime("%Y%m%d")
+        used = set(
+            self.dbsession.scalars(
+                select(ContentItem.slug).where(
+                    ContentItem.site_id == site.id, ContentItem.slug.like(prefix + "%")
+                )
+            )
+        )
+        counter = 1
+        while f"{prefix}-{counter}" in used:
+            counter += 1
+        return f"{prefix}-{counter}"
+
+    # -- writing -----------------------------------------------------------
+
+    def _apply(self, actor, item, fields):
+        """Put checked fields on the item and save them as the next version."""
+        self._ensure_baseline(item)
+        for name in VERSIONED_FIELDS:
+            setattr(item, name, fields[name])
+        self._set_tags(item, fields["tags"])
+        item.version += 1
+        item.updated_at = self.clock()
+        item.updated_by_id = actor.account_id
+        self._save_version(actor, item)
+
+    def _set_tags(self, item, tags):
+        """Change only the rows that differ (the tag is part of the row's key)."""
+        wanted = set(tags)
+        for row in list(item.tag_rows):
+            if row.tag not in wanted:
+                item.tag_rows.remove(row)
+        have = {row.tag for row in item.tag_rows}
+        for tag in tags:
+            if tag not in have:
+                item.tag_rows.append(ContentTag(tag=tag))
+        self.dbsession.flush()
+
+    def _save_version(self, actor, item):
+        self.dbsession.add(
+            ContentVersion(
+                content_id=item.id, number=item.version, title=item.title,
+                summary=item.summary, body=item.body, kind=item.kind, tags=list(item.tags),
+                created_at=self.clock(), created_by_id=actor.account_id,
+            )
+        )
+        self.dbsession.flush()
+
+    def _ensure_baseline(self, item):
+        """Content loaded without any version row (seeded before versioning) gets its
+        current state saved as its current number first, so nothing is lost on edit."""
+        has_any = self.dbsession.scalar(
+            select(ContentVersion.id).where(ContentVersion.content_id == item.id).limit(1)
+        )
+        if has_any is None:
+            self.dbsession.add(
+                ContentVersion(
+                    content_id=item.id, number=item.version, title=item.title,
+                    summary=item.summary, body=item.body, kind=item.kind,
+                    tags=list(item.tags), created_at=item.updated_at,
+                    created_by_id=item.updated_by_id,
+                )
+            )
+            self.dbsession.flush()
+
+    def _record_transition(self, actor, item, from_state, to_state, comment):
+        self.dbsession.add(
+            ContentTransition(content_id=item.id, from_state=from_state, to_state=to_state,
+                              actor_id=actor.account_id, at=self.clock(), comment=comment)
+        )
+        self.dbsession.flush()
+
