@@ -1,0 +1,1 @@
+"""Colander schemas for the forms, one module per area."""

@@ -1,0 +1,421 @@
+"""The site lifecycle (参画と ID 発行): applications to join, the operator's decisions,
+the fee status that follows from the joining date, and a site's own settings.
+
+States and the only moves between them::
+
+    (new) ──apply──> applied ──approve──> active ──suspend──> suspended
+                        │                   │  <──reactivate──   │
+                        └──reject──> rejected └──withdraw──> withdrawn <──withdraw──┘
+    rejected / withdrawn ──apply──> applied   (the same row: a site keeps its id)
+
+Only active sites are public; suspended sites keep their staff screens.
+"""
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import case, func, select
+
+from ..clock import to_tokyo
+from ..i18n import _
+from ..localgov import CodeError, check_digit, kind_of, normalize_code, validate_code
+from ..models import Account, AuditEntry, IntroPage, Site
+from ..models.site import THEMES
+from .audit import Actor, AuditLog
+from .errors import Conflict, InvalidInput, NotAllowed
+from .invitations import InvitationService
+
+FREE_JOIN_DEADLINE = date(2028, 3, 31)
+"""Governments whose joining date (参画日) is on or before the end of fiscal 2027
+(令和9年度末) use the system free of charge."""
+
+FREE_PERIOD_END = date(2031, 3, 31)
+"""How long that free use lasts. The design says only "free for a set period"; we
+chose the end of fiscal 2030 (令和12年度末), which gives even the last early joiners
+three full fiscal years. It is a constant, not a setting, because it is a national
+decision that applies to every site alike; change it here when the ministry fixes it."""
+
+STATE_LABELS = {
+    "applied": _("Applied"),
+    "active": _("Active"),
+    "suspended": _("Suspended"),
+    "withdrawn": _("Withdrawn"),
+    "rejected": _("Rejected"),
+}
+
+TRANSITIONS = {
+    "approve": (("applied",), "active"),
+    "reject": (("applied",), "rejected"),
+    "suspend": (("active",), "suspended"),
+    "reactivate": (("suspended",), "active"),
+    "withdraw": (("active", "suspended"), "withdrawn"),
+}
+"""Operator decisions: the states each may start from, and where it leads."""
+
+REAPPLY_STATES = ("rejected", "withdrawn")
+LIFECYCLE_ACTIONS = ("site.apply", *(f"site.{name}" for name in TRANSITIONS))
+
+_REFUSED_IN_STATE = {
+    "applied": _("This site's application is still waiting for a decision, so this cannot be done."),
+    "active": _("This site is active, so this cannot be done."),
+    "suspended": _("This site is suspended, so this cannot be done."),
+    "withdrawn": _("This site has withdrawn, so this cannot be done."),
+    "rejected": _("This site's application was rejected, so this cannot be done."),
+}
+
+_ALREADY_THERE = {
+    "applied": _("An application for code ${code} is already waiting for a decision."),
+    "active": _("The local government with code ${code} already takes part."),
+    "suspended": _(
+        "The site with code ${code} is suspended. Please contact the national operator."
+    ),
+}
+
+SETTING_LIMITS = {
+    "inactivity_days": (30, 3650),
+    "premium_min_activities": (3, 100),
+    "long_stay_min_days": (1, 366),
+    "checkin_before_minutes": (0, 1440),
+    "checkin_after_minutes": (0, 1440),
+}
+"""Allowed ranges of the numeric site settings (the forms use the same numbers)."""
+
+BOOLEAN_SETTINGS = (
+    "premium_auto_approve",
+    "auto_renewal",
+    "long_stay_enabled",
+    "require_totp",
+)
+TEXT_SETTINGS = {
+    "contact_name": 100,
+    "contact_department": 200,
+    "contact_email": 254,
+    "contact_phone": 30,
+}
+SETTINGS_FIELDS = ("theme", *TEXT_SETTINGS, *SETTING_LIMITS, *BOOLEAN_SETTINGS)
+
+LIMIT_MESSAGES = {
+    "inactivity_days": _("The inactivity period must be from ${low} to ${high} days."),
+    "premium_min_activities": _(
+        "The number of activities for premium registration must be from ${low} to ${high} "
+        "(the national rule is at least 3)."
+    ),
+    "long_stay_min_days": _("The days of stay must be from ${low} to ${high}."),
+    "checkin_before_minutes": _("Minutes before the start must be from ${low} to ${high}."),
+    "checkin_after_minutes": _("Minutes after the end must be from ${low} to ${high}."),
+}
+
+_KANA = re.compile(r"^[\u3041-\u3096\u30a1-\u30fa\u30fc\u30fb\u3000 ]+$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def code_error_message(reason: str, raw: str):
+    """The refusal for a code that is not a valid 全国地方公共団体コード, per reason."""
+    code = normalize_code(raw)
+    if reason == "prefecture":
+        return _(
+            "The first two digits (${digits}) are not a prefecture number; they must be "
+            "from 01 to 47.",
+            mapping={"digits": code[:2]},
+        )
+    if reason == "check_digit":
+        return _(
+            "The check digit (the sixth digit) is wrong: a code that starts with ${first} "
+            "ends in ${digit}. Please check the code.",
+            mapping={"first": code[:5], "digit": check_digit(code[:5])},
+        )
+    return _("Enter the 6-digit local government code (全国地方公共団体コード), digits only.")
+
+
+def checked_code(raw: str) -> str:
+    """The normalised code, or InvalidInput naming why it is wrong."""
+    try:
+        return validate_code(raw)
+    except CodeError as exc:
+        raise InvalidInput(code_error_message(exc.reason, raw), field="code") from exc
+
+
+def tokyo_date(moment) -> date:
+    return to_tokyo(moment).date()
+
+
+def normalize_kana(raw: str) -> str:
+    """Readings are kept in hiragana so that search by kana finds either spelling."""
+    text = unicodedata.normalize("NFKC", raw or "").strip()
+    return "".join(
+        chr(ord(ch) - 0x60) if "\u30a1" <= ch <= "\u30f6" else ch for ch in text
+    )
+
+
+@dataclass(frozen=True)
+class FeeStatus:
+    """利用料の扱い: ``exempt`` until ``exempt_until``, ``undecided`` for later joiners,
+    or ``not_joined`` for a site that has never been active."""
+
+    kind: str
+    joined_on: date | None = None
+    exempt_until: date | None = None
+
+
+@dataclass(frozen=True)
+class SiteListing:
+    pending: list
+    sites: list
+    total: int
+    page: int
+    page_size: int
+
+    @property
+    def has_next(self) -> bool:
+        return self.page * self.page_size < self.total
+
+
+class SiteLifecycleService:
+    PAGE_SIZE = 100
+
+    def __init__(self, dbsession, *, clock, settings):
+        self.dbsession = dbsession
+        self.clock = clock
+        self.settings = settings
+        self.audit = AuditLog(dbsession, clock)
+
+    # -- applying -------------------------------------------------------------
+
+    def apply(
+        self,
+        code,
+        name,
+        name_kana,
+        contact_name,
+        contact_department,
+        contact_email,
+        contact_phone,
+        *,
+        actor: Actor | None = None,
+    ) -> Site:
+        """A local government applies to join (参画申請). Rejected or withdrawn
+        governments may apply again: their row goes back to ``applied``."""
+        code = checked_code(code)
+        name = _required_text(name, "name", _("Enter the name of the local government."))
+        name_kana = normalize_kana(name_kana)
+        if not _KANA.match(name_kana):
+            raise InvalidInput(_("Write the reading in hiragana or katakana."), field="name_kana")
+        contact_email = checked_email(contact_email, "contact_email")
+        now = self.clock()
+        site = self.dbsession.scalar(select(Site).where(Site.code == code).with_for_update())
+        if site is None:
+            site = Site(code=code, kind=kind_of(code), prefecture_code=code[:2])
+            self.dbsession.add(site)
+        elif site.state not in REAPPLY_STATES:
+            raise Conflict(_ALREADY_THERE[site.state] % {"code": code}, field="code")
+        from_state = site.state
+        site.name = name
+        site.name_kana = name_kana
+        site.contact_name = (contact_name or "").strip()
+        site.contact_department = (contact_department or "").strip()
+        site.contact_email = contact_email
+        site.contact_phone = (contact_phone or "").strip()
+        site.state = "applied"
+        site.state_reason = ""
+        site.applied_at = now
+        site.state_changed_at = now
+        self.dbsession.flush()
+        self.audit.record(
+            actor or Actor.system("applicant"), "site.apply", site_id=site.id, target=site,
+            from_state=from_state, to_state="applied", code=code, name=name,
+        )
+        return site
+
+    # -- the operator's decisions --------------------------------------------
+
+    def approve(self, actor: Actor, site: Site, admin_email: str) -> str:
+        """Activate the site and invite its first site admin; returns the one-time
+        invitation token (only its hash is stored)."""
+        admin_email = checked_email(admin_email, "admin_email")
+        self._move(actor, site, "approve", "")
+        if site.joined_on is None:
+            site.joined_on = tokyo_date(self.clock())
+        self._ensure_intro_page(site)
+        _invitation, token = InvitationService(
+            self.dbsession, clock=self.clock, settings=self.settings
+        ).invite(actor, site, admin_email, "site_admin")
+        return token
+
+    def reject(self, actor: Actor, site: Site, reason: str):
+        self._move(actor, site, "reject", _reason(reason))
+
+    def suspend(self, actor: Actor, site: Site, reason: str):
+        self._move(actor, site, "suspend", _reason(reason))
+
+    def reactivate(self, actor: Actor, site: Site):
+        self._move(actor, site, "reactivate", "")
+
+    def withdraw(self, actor: Actor, site: Site, reason: str):
+        self._move(actor, site, "withdraw", _reason(reason))
+
+    def invite_admin(self, actor: Actor, site: Site, admin_email: str) -> str:
+        """Another site-admin invitation from the operator, e.g. when the first one
+        expired or the municipality's staff changed; returns the one-time token."""
+        if site.state not in ("active", "suspended"):
+            raise NotAllowed(_REFUSED_IN_STATE[site.state])
+        admin_email = checked_email(admin_email, "admin_email")
+        _invitation, token = InvitationService(
+            self.dbsession, clock=self.clock, settings=self.settings
+        ).invite(actor, site, admin_email, "site_admin")
+        return token
+
+    def allowed_decisions(self, site: Site) -> tuple:
+        """The decisions the operator may take now (for showing only those forms)."""
+        return tuple(name for name, (sources, _t) in TRANSITIONS.items() if site.state in sources)
+
+    def _move(self, actor, site, decision, reason):
+        sources, target = TRANSITIONS[decision]
+        self.dbsession.refresh(site, with_for_update=True)
+        if site.state not in sources:
+            raise NotAllowed(_REFUSED_IN_STATE[site.state])
+        from_state = site.state
+        site.state = target
+        site.state_reason = reason
+        site.state_changed_at = self.clock()
+        self.dbsession.flush()
+        self.audit.record(
+            actor, f"site.{decision}", site_id=site.id, target=site,
+            from_state=from_state, to_state=target, reason=reason,
+        )
+
+    def _ensure_intro_page(self, site):
+        """Every site has exactly one introduction page (自治体紹介ページ), public from the start."""
+        exists = self.dbsession.scalar(
+            select(IntroPage.id).where(IntroPage.site_id == site.id)
+        )
+        if exists is not None:
+            return
+        now = self.clock()
+        self.dbsession.add(
+            IntroPage(
+                site_id=site.id, slug=IntroPage.SLUG, title=site.name, body="",
+                state="published", created_at=now, updated_at=now, published_at=now,
+            )
+        )
+        self.dbsession.flush()
+
+    # -- reading --------------------------------------------------------------
+
+    def fee_status(self, site: Site) -> FeeStatus:
+        """Joining by 2028-03-31 (Asia/Tokyo date) means free use until FREE_PERIOD_END;
+        later joiners' fees are not decided yet. A site keeps its first joining date
+        when it withdraws and comes back."""
+        if site.joined_on is None:
+            return FeeStatus("not_joined")
+        if site.joined_on <= FREE_JOIN_DEADLINE:
+            return FeeStatus("exempt", site.joined_on, FREE_PERIOD_END)
+        return FeeStatus("undecided", site.joined_on)
+
+    def listing(self, state: str | None = None, page: int = 1) -> SiteListing:
+        """Applications waiting for a decision (oldest first), then every site in the
+        chosen state, by prefecture with the prefecture itself first."""
+        pending = self.dbsession.scalars(
+            select(Site).where(Site.state == "applied").order_by(Site.applied_at, Site.id)
+        ).all()
+        criteria = [Site.state == state] if state else []
+        total = self.dbsession.scalar(select(func.count()).select_from(Site).where(*criteria))
+        is_municipality = case((Site.kind == "prefecture", 0), else_=1)
+        sites = self.dbsession.scalars(
+            select(Site)
+            .where(*criteria)
+            .order_by(Site.prefecture_code, is_municipality, Site.code)
+            .limit(self.PAGE_SIZE)
+            .offset((page - 1) * self.PAGE_SIZE)
+        ).all()
+        return SiteListing(list(pending), list(sites), total, page, self.PAGE_SIZE)
+
+    def history(self, site: Site) -> list:
+        """The site's lifecycle as recorded in the audit log, oldest first."""
+        return list(
+            self.dbsession.scalars(
+                select(AuditEntry)
+                .where(AuditEntry.site_id == site.id, AuditEntry.action.in_(LIFECYCLE_ACTIONS))
+                .order_by(AuditEntry.at, AuditEntry.id)
+            )
+        )
+
+    # -- the site's own settings ----------------------------------------------
+
+    def update_settings(self, actor: Actor, site: Site, **values) -> dict:
+        """Change the site's settings (自治体設定); returns ``{field: (old, new)}`` of what
+        changed. Unknown fields are a programming error, not user input."""
+        unknown = set(values) - set(SETTINGS_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown site settings: {sorted(unknown)}")
+        cleaned = {name: self._clean_setting(name, value) for name, value in values.items()}
+        if cleaned.get("require_totp") and not site.require_totp:
+            self._require_own_totp(actor)
+        changes = {
+            name: (getattr(site, name), value)
+            for name, value in cleaned.items()
+            if getattr(site, name) != value
+        }
+        for name, (_old, new) in changes.items():
+            setattr(site, name, new)
+        if changes:
+            self.dbsession.flush()
+            self.audit.record(
+                actor, "site.settings", site_id=site.id, target=site,
+                changed={name: [old, new] for name, (old, new) in changes.items()},
+            )
+        return changes
+
+    def _clean_setting(self, name, value):
+        if name == "theme":
+            if value not in THEMES:
+                raise InvalidInput(_("Choose one of the themes offered."), field="theme")
+            return value
+        if name in BOOLEAN_SETTINGS:
+            return bool(value)
+        if name == "contact_email":
+            return checked_email(value, name) if value else ""
+        if name in TEXT_SETTINGS:
+            text = (value or "").strip()
+            if len(text) > TEXT_SETTINGS[name]:
+                raise InvalidInput(
+                    _("Too long: at most ${max} characters.", mapping={"max": TEXT_SETTINGS[name]}),
+                    field=name,
+                )
+            return text
+        low, high = SETTING_LIMITS[name]
+        if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+            raise InvalidInput(LIMIT_MESSAGES[name] % {"low": low, "high": high}, field=name)
+        return value
+
+    def _require_own_totp(self, actor):
+        """Requiring two-step sign-in must not lock out the admin who turns it on."""
+        account = self.dbsession.get(Account, actor.account_id) if actor.account_id else None
+        if account is None or not account.has_totp:
+            raise NotAllowed(
+                _("Set up two-step sign-in for your own account first; otherwise requiring "
+                  "it would lock you out."),
+                field="require_totp",
+            )
+
+
+def _required_text(value, field, message) -> str:
+    text = unicodedata.normalize("NFKC", value or "").strip()
+    if not text:
+        raise InvalidInput(message, field=field)
+    return text
+
+
+def checked_email(value, field) -> str:
+    email = (value or "").strip().lower()
+    if not _EMAIL.match(email) or len(email) > 254:
+        raise InvalidInput(_("Enter a valid email address."), field=field)
+    return email
+
+
+def _reason(value) -> str:
+    """Refusals and suspensions must say why; the local government reads it."""
+    reason = (value or "").strip()
+    if not reason:
+        raise InvalidInput(_("Please give the reason."), field="reason")
+    return reason

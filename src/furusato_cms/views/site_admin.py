@@ -1,0 +1,162 @@
+"""A site's own admin screens: the dashboard (/s/{code}/manage), its settings and its
+staff (/s/{code}/staff/)."""
+import deform
+from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
+from pyramid.view import view_config
+
+from ..forms import make_form, show_error, validate
+from ..i18n import _
+from ..permissions import Permissions as P
+from ..resources.operator import OperatorArea
+from ..resources.site import SiteResource
+from ..resources.staff import StaffContainer, StaffMemberResource
+from ..schemas.sites import SiteSettingsSchema, StaffInviteSchema
+from ..services.errors import ServiceError
+from ..services.invitations import invitation_path
+from ..services.sites import SETTINGS_FIELDS, STATE_LABELS, SiteLifecycleService
+from ..services.staff import ROLE_LABELS, StaffService
+
+
+def _site_url(request, site, *path):
+    return "/".join([request.application_url, "s", site.code, *path])
+
+
+@view_config(context=SiteResource, name="manage", renderer="site_admin/dashboard.jinja2",
+             permission=P.SITE_DASHBOARD, request_method="GET")
+def dashboard(context, request):
+    """What the viewer may do here, checked permission by permission."""
+    site = context.site
+    links = [
+        (P.SITE_SETTINGS, context, _("Site settings"), _site_url(request, site, "settings")),
+        (P.SITE_STAFF, context, _("Staff"), _site_url(request, site, "staff", "")),
+        (P.CONTENT_EDIT, context, _("Edit the introduction page"),
+         _site_url(request, site, "intro", "edit")),
+        (P.CONTENT_EDIT, context, _("Posts"), _site_url(request, site, "posts", "manage")),
+        (P.OPERATOR_VIEW, OperatorArea(request.root, request), _("Operator's page for this site"),
+         request.application_url + "/operator/" + site.code),
+    ]
+    return {
+        "fee": request.service(SiteLifecycleService).fee_status(site),
+        "state_labels": STATE_LABELS,
+        "links": [(label, url) for perm, ctx, label, url in links
+                  if request.has_permission(perm, ctx)],
+    }
+
+
+def _settings_form(request):
+    label = request.localizer.translate(_("Save"))
+    return make_form(request, SiteSettingsSchema(), buttons=(deform.Button("save", label),))
+
+
+@view_config(context=SiteResource, name="settings", renderer="site_admin/settings.jinja2",
+             permission=P.SITE_SETTINGS, request_method="GET")
+def settings_form(context, request):
+    site = context.site
+    current = {name: getattr(site, name) for name in SETTINGS_FIELDS}
+    return {"form": _settings_form(request).render(current)}
+
+
+@view_config(context=SiteResource, name="settings", renderer="site_admin/settings.jinja2",
+             permission=P.SITE_SETTINGS, request_method="POST")
+def settings_save(context, request):
+    form = _settings_form(request)
+    try:
+        values = validate(request, form)
+    except deform.ValidationFailure as exc:
+        request.response.status_int = 400
+        return {"form": exc.render()}
+    try:
+        request.service(SiteLifecycleService).update_settings(request.actor, context.site, **values)
+    except ServiceError as exc:
+        request.response.status_int = 400
+        return {"form": show_error(form, exc.message, exc.field)}
+    request.session.flash(request.localizer.translate(_("The settings were saved.")))
+    return HTTPSeeOther(_site_url(request, context.site, "settings"))
+
+
+@view_config(context=StaffContainer, renderer="site_admin/staff.jinja2",
+             permission=P.SITE_STAFF, request_method="GET")
+def staff_list(context, request):
+    service = request.service(StaffService)
+    return {
+        "memberships": service.memberships(context.site),
+        "invitations": service.open_invitations(context.site),
+        "role_labels": ROLE_LABELS,
+        "me": request.identity.account.id,
+    }
+
+
+def _invite_form(request):
+    label = request.localizer.translate(_("Create the invitation"))
+    return make_form(request, StaffInviteSchema(), buttons=(deform.Button("invite", label),))
+
+
+@view_config(context=StaffContainer, name="invite", renderer="site_admin/invite.jinja2",
+             permission=P.SITE_STAFF, request_method="GET")
+def invite_form(context, request):
+    return {"form": _invite_form(request).render({"role": "editor"})}
+
+
+@view_config(context=StaffContainer, name="invite", renderer="site_admin/invite.jinja2",
+             permission=P.SITE_STAFF, request_method="POST")
+def invite_submit(context, request):
+    """The link is shown in this response only; it is never stored or sent anywhere else."""
+    form = _invite_form(request)
+    try:
+        values = validate(request, form)
+    except deform.ValidationFailure as exc:
+        request.response.status_int = 400
+        return {"form": exc.render()}
+    try:
+        invitation, token = request.service(StaffService).invite(
+            request.actor, context.site, values["email"], values["role"], values["is_reviewer"]
+        )
+    except ServiceError as exc:
+        request.response.status_int = 400
+        return {"form": show_error(form, exc.message, exc.field)}
+    request.override_renderer = "site_admin/invited.jinja2"
+    return {
+        "invitation": invitation,
+        "invitation_url": request.application_url + invitation_path(token),
+        "role_labels": ROLE_LABELS,
+    }
+
+
+@view_config(context=StaffMemberResource, name="remove", renderer="site_admin/remove.jinja2",
+             permission=P.SITE_STAFF, request_method="GET")
+def remove_confirm(context, request):
+    return {"membership": context.membership, "role_labels": ROLE_LABELS}
+
+
+@view_config(context=StaffMemberResource, name="remove", renderer="site_admin/remove.jinja2",
+             permission=P.SITE_STAFF, request_method="POST")
+def remove_submit(context, request):
+    membership = context.membership
+    removing_self = membership.account_id == request.identity.account.id
+    name = membership.account.display_name
+    try:
+        request.service(StaffService).remove(request.actor, membership)
+    except ServiceError as exc:
+        request.response.status_int = 400
+        return {"membership": membership, "role_labels": ROLE_LABELS,
+                "error": request.localizer.translate(exc.message)}
+    request.session.flash(request.localizer.translate(
+        _("${name} was removed from the staff.", mapping={"name": name})
+    ))
+    if removing_self:
+        return HTTPSeeOther(request.application_url + "/")
+    return HTTPSeeOther(_site_url(request, context.site, "staff", ""))
+
+
+@view_config(context=StaffMemberResource, name="reviewer", permission=P.SITE_STAFF,
+             request_method="POST")
+def reviewer_submit(context, request):
+    flag = request.POST.get("is_reviewer")
+    if flag not in ("0", "1"):
+        raise HTTPBadRequest(_("Choose whether this editor may publish."))
+    try:
+        request.service(StaffService).set_reviewer(request.actor, context.membership, flag == "1")
+    except ServiceError as exc:
+        raise HTTPBadRequest(request.localizer.translate(exc.message)) from exc
+    request.session.flash(request.localizer.translate(_("The right to publish was updated.")))
+    return HTTPSeeOther(_site_url(request, context.site, "staff", ""))
