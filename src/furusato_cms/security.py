@@ -78,7 +78,7 @@ class FurusatoSecurityPolicy:
             return principals
         account = identity.account
         principals += [Authenticated, f"account:{account.id}", f"kind:{account.kind}"]
-        if not self.settings.admin_allowed_from(request.client_addr):
+        if not self.settings.admin_allowed_from(request.remote_addr):
             return principals
         if account.is_operator:
             principals.append("role:operator")
@@ -110,18 +110,18 @@ def _cookie(request, value, settings, max_age=None):
         secure=settings.secure_cookies,
         httponly=True,
         samesite="Lax",
-    ).decode("latin-1")
+    )
 
 
 def request_actor(request) -> Actor:
     identity = request.identity
     if identity is None:
-        return Actor(account_id=None, label="anonymous", client_addr=request.client_addr or "")
+        return Actor(account_id=None, label="anonymous", client_addr=request.remote_addr or "")
     account = identity.account
     return Actor(
         account_id=account.id,
         label=f"{account.display_name} <{account.email}>",
-        client_addr=request.client_addr or "",
+        client_addr=request.remote_addr or "",
     )
 
 

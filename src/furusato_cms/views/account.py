@@ -1,0 +1,173 @@
+"""The signed-in person's own account (/account, アカウント設定): memberships, password,
+two-step sign-in (TOTP) and signing out everywhere."""
+import deform
+import segno
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.security import forget
+from pyramid.view import view_config
+
+from ..forms import make_form, validate
+from ..i18n import _
+from ..permissions import Permissions as P
+from ..resources import Root
+from ..schemas.auth import PasswordChangeSchema, TotpCodeSchema
+from ..services.authentication import AccountSecurityService
+from ..services.errors import ServiceError
+from ..services.passwords import MIN_LENGTH
+from ..services.staff import ROLE_LABELS
+from .auth import refused
+
+ACCOUNT = r"^/account/?$"
+PASSWORD = r"^/account/password/?$"
+TOTP = r"^/account/totp/?$"
+EVERYWHERE = r"^/account/signout-everywhere/?$"
+
+
+def _back_to_account(request, message):
+    request.session.flash(request.localizer.translate(message))
+    return HTTPSeeOther(request.application_url + "/account")
+
+
+def _form(request, schema, button, title):
+    return make_form(
+        request, schema, buttons=(deform.Button(button, request.localizer.translate(title)),)
+    )
+
+
+@view_config(context=Root, name="account", path_info=ACCOUNT, request_method="GET",
+             renderer="account/overview.jinja2", permission=P.ACCOUNT_MANAGE)
+def overview(request):
+    account = request.identity.account
+    service = request.service(AccountSecurityService)
+    memberships = service.memberships(account)
+    return {
+        "account": account,
+        "memberships": memberships,
+        "role_labels": ROLE_LABELS,
+        "totp_withheld": service.sites_withheld_for_totp(account, memberships),
+        "outside_office": bool(memberships)
+        and not request.app_settings.admin_allowed_from(request.remote_addr),
+    }
+
+
+def _password_form(request):
+    return _form(request, PasswordChangeSchema(), "change", _("Change password"))
+
+
+def _password_page(form_html):
+    return {"form": form_html, "min_length": MIN_LENGTH}
+
+
+@view_config(context=Root, name="account", path_info=PASSWORD, request_method="GET",
+             renderer="account/password.jinja2", permission=P.ACCOUNT_MANAGE)
+def password_page(request):
+    return _password_page(_password_form(request).render())
+
+
+@view_config(context=Root, name="account", path_info=PASSWORD, request_method="POST",
+             renderer="account/password.jinja2", permission=P.ACCOUNT_MANAGE)
+def change_password(request):
+    identity = request.identity
+    form = _password_form(request)
+    try:
+        data = validate(request, form)
+        request.service(AccountSecurityService).change_password(
+            request.actor, identity.account, data["current_password"], data["new_password"],
+            keep=identity.auth_session,
+        )
+    except deform.ValidationFailure as failure:
+        return _password_page(failure.render())
+    except ServiceError as error:
+        return _password_page(refused(request, form, error))
+    return _back_to_account(
+        request, _("Your password has been changed. Your other devices have been signed out.")
+    )
+
+
+def _grouped(secret: str) -> str:
+    """The secret in blocks of four, easier to type into an app by hand."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+def _totp_page(request, form_html=None):
+    """The TOTP page in its three states: off, waiting for the first code, on."""
+    account = request.identity.account
+    if account.has_totp:
+        form_html = form_html or _form(request, TotpCodeSchema(), "disable", _("Turn off")).render()
+        return {"state": "on", "form": form_html}
+    if not account.totp_secret:
+        return {"state": "off"}
+    form_html = form_html or _form(request, TotpCodeSchema(), "confirm", _("Turn on")).render()
+    uri = AccountSecurityService.provisioning_uri(account)
+    return {
+        "state": "confirm",
+        "form": form_html,
+        "qr": segno.make(uri, error="m").svg_data_uri(scale=5),
+        "secret": _grouped(account.totp_secret),
+    }
+
+
+@view_config(context=Root, name="account", path_info=TOTP, request_method="GET",
+             renderer="account/totp.jinja2", permission=P.ACCOUNT_MANAGE)
+def totp_page(request):
+    return _totp_page(request)
+
+
+@view_config(context=Root, name="account", path_info=TOTP, request_method="POST",
+             request_param="start", renderer="account/totp.jinja2",
+             permission=P.ACCOUNT_MANAGE)
+def totp_start(request):
+    try:
+        request.service(AccountSecurityService).begin_totp(request.actor, request.identity.account)
+    except ServiceError as error:
+        return _back_to_account(request, error.message)
+    return HTTPSeeOther(request.application_url + "/account/totp")
+
+
+def _totp_change(request, button, title, change, done_message):
+    """Shared by turning TOTP on and off: both take a current code from the app."""
+    identity = request.identity
+    form = _form(request, TotpCodeSchema(), button, title)
+    try:
+        data = validate(request, form)
+        change(request.actor, identity.account, data["code"], keep=identity.auth_session)
+    except deform.ValidationFailure as failure:
+        return _totp_page(request, failure.render())
+    except ServiceError as error:
+        return _totp_page(request, refused(request, form, error))
+    return _back_to_account(request, done_message)
+
+
+@view_config(context=Root, name="account", path_info=TOTP, request_method="POST",
+             request_param="confirm", renderer="account/totp.jinja2",
+             permission=P.ACCOUNT_MANAGE)
+def totp_confirm(request):
+    return _totp_change(
+        request, "confirm", _("Turn on"),
+        request.service(AccountSecurityService).enable_totp,
+        _("Two-step sign-in is now on. Your other devices have been signed out."),
+    )
+
+
+@view_config(context=Root, name="account", path_info=TOTP, request_method="POST",
+             request_param="disable", renderer="account/totp.jinja2",
+             permission=P.ACCOUNT_MANAGE)
+def totp_disable(request):
+    return _totp_change(
+        request, "disable", _("Turn off"),
+        request.service(AccountSecurityService).disable_totp,
+        _("Two-step sign-in is now off."),
+    )
+
+
+@view_config(context=Root, name="account", path_info=EVERYWHERE, request_method="POST",
+             permission=P.ACCOUNT_MANAGE)
+def signout_everywhere(request):
+    request.service(AccountSecurityService).sign_out_everywhere(
+        request.actor, request.identity.account
+    )
+    request.session.invalidate()
+    request.session.flash(
+        request.localizer.translate(_("You have been signed out on every device."))
+    )
+    return HTTPSeeOther(request.application_url + "/signin", headers=forget(request))

@@ -1,0 +1,137 @@
+"""Sign-in (/signin), the TOTP step (/signin/totp) and sign-out (/signout, POST).
+
+The client address is the socket's (``REMOTE_ADDR``); behind a proxy the WSGI
+server rewrites it from trusted forwarding headers only (production.ini), so a
+forged ``X-Forwarded-For`` can neither dodge the throttle nor fake the office network.
+"""
+import deform
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.security import forget, remember
+from pyramid.view import view_config
+
+from ..forms import make_form, show_error, validate
+from ..i18n import _
+from ..permissions import Permissions as P
+from ..resources import Root
+from ..schemas.auth import SigninSchema, TotpCodeSchema
+from ..security import AUTH_COOKIE
+from ..services.authentication import SigninLocked, SigninService
+from ..services.errors import ServiceError
+from .language import safe_return_path
+
+SIGNIN = r"^/signin/?$"
+SIGNIN_TOTP = r"^/signin/totp/?$"
+ACCOUNT_PATH = "/account"
+LOCKED_STATUS = 429
+
+
+def _button(request, name, title):
+    return deform.Button(name, request.localizer.translate(title))
+
+
+def _signin_form(request):
+    return make_form(request, SigninSchema(), buttons=(_button(request, "signin", _("Sign in")),))
+
+
+def _totp_form(request):
+    return make_form(request, TotpCodeSchema(), buttons=(_button(request, "verify", _("Confirm")),))
+
+
+def refused(request, form, error: ServiceError):
+    """Re-render ``form`` with a rule's refusal; a lock-out answers 429."""
+    if isinstance(error, SigninLocked):
+        request.response.status_int = LOCKED_STATUS
+    return show_error(form, error.message, error.field)
+
+
+def sign_in_browser(request, account, came_from=""):
+    """Give this browser a brand-new session for ``account`` and send it on.
+
+    The Pyramid session is emptied and the browser's previous sign-in session
+    revoked, so nothing from before the sign-in survives it (session fixation).
+    Accounts with TOTP go to the code page first.
+    """
+    previous = request.cookies.get(AUTH_COOKIE)
+    request.session.invalidate()
+    token, auth_session = request.service(SigninService).open_session(
+        account, request.remote_addr, previous_token=previous
+    )
+    if auth_session.second_factor_at is None:
+        target = request.application_url + "/signin/totp"
+        if came_from:
+            request.session["came_from"] = came_from
+    else:
+        target = safe_return_path(request, came_from, ACCOUNT_PATH)
+    return HTTPSeeOther(target, headers=remember(request, token))
+
+
+@view_config(context=Root, name="signin", path_info=SIGNIN, request_method="GET",
+             renderer="auth/signin.jinja2", permission=P.VIEW)
+def signin_page(request):
+    came_from = request.GET.get("came_from", "")
+    if request.identity is not None:
+        return HTTPSeeOther(safe_return_path(request, came_from, ACCOUNT_PATH))
+    return {"form": _signin_form(request).render({"came_from": came_from})}
+
+
+@view_config(context=Root, name="signin", path_info=SIGNIN, request_method="POST",
+             renderer="auth/signin.jinja2", permission=P.VIEW)
+def signin(request):
+    form = _signin_form(request)
+    try:
+        data = validate(request, form)
+        account = request.service(SigninService).authenticate(
+            data["email"], data["password"], request.remote_addr
+        )
+    except deform.ValidationFailure as failure:
+        return {"form": failure.render()}
+    except ServiceError as error:
+        return {"form": refused(request, form, error)}
+    return sign_in_browser(request, account, data["came_from"])
+
+
+def _pending_or_restart(request):
+    pending = request.service(SigninService).pending_session(request.cookies.get(AUTH_COOKIE))
+    if pending is None:
+        return None, HTTPSeeOther(request.application_url + "/signin")
+    return pending, None
+
+
+@view_config(context=Root, name="signin", path_info=SIGNIN_TOTP, request_method="GET",
+             renderer="auth/totp.jinja2", permission=P.VIEW)
+def totp_page(request):
+    _pending, restart = _pending_or_restart(request)
+    if restart is not None:
+        return restart
+    return {"form": _totp_form(request).render()}
+
+
+@view_config(context=Root, name="signin", path_info=SIGNIN_TOTP, request_method="POST",
+             renderer="auth/totp.jinja2", permission=P.VIEW)
+def totp_verify(request):
+    pending, restart = _pending_or_restart(request)
+    if restart is not None:
+        return restart
+    form = _totp_form(request)
+    try:
+        data = validate(request, form)
+        token, _session = request.service(SigninService).pass_second_factor(
+            pending, data["code"], request.remote_addr
+        )
+    except deform.ValidationFailure as failure:
+        return {"form": failure.render()}
+    except ServiceError as error:
+        return {"form": refused(request, form, error)}
+    came_from = request.session.get("came_from", "")
+    request.session.invalidate()
+    return HTTPSeeOther(
+        safe_return_path(request, came_from, ACCOUNT_PATH), headers=remember(request, token)
+    )
+
+
+@view_config(context=Root, name="signout", request_method="POST", permission=P.VIEW)
+def signout(request):
+    request.service(SigninService).sign_out(request.cookies.get(AUTH_COOKIE), request.remote_addr)
+    request.session.invalidate()
+    request.session.flash(request.localizer.translate(_("You have signed out.")))
+    return HTTPSeeOther(request.application_url + "/", headers=forget(request))
