@@ -70,8 +70,9 @@ def _form(request, context, name, counter):
     )
 
 
-def _detail(request, context, *, rendered=None, token=None):
-    """The site page; ``rendered`` replaces one form's markup (with its errors)."""
+def _detail(request, context, *, rendered=None, error=None, token=None):
+    """The site page; ``rendered`` replaces one form's markup (with its field errors),
+    ``error`` is a refusal that belongs to no field (e.g. the state changed meanwhile)."""
     service = request.service(SiteLifecycleService)
     site = context.site
     counter = itertools.count()
@@ -89,6 +90,7 @@ def _detail(request, context, *, rendered=None, token=None):
         "forms": forms,
         "state_labels": STATE_LABELS,
         "invitation_url": request.application_url + invitation_path(token) if token else None,
+        "error": request.localizer.translate(error) if error else None,
     }
 
 
@@ -111,6 +113,8 @@ def _decide(context, request, name):
         result = method(request.actor, context.site, **values)
     except ServiceError as exc:
         request.response.status_int = 400
+        if exc.field is None:
+            return _detail(request, context, error=exc.message)
         return _detail(request, context, rendered={name: show_error(form, exc.message, exc.field)})
     if name in INVITING:
         return _detail(request, context, token=result)
