@@ -1,0 +1,63 @@
+"""Editing the introduction page (自治体紹介ページ): /s/{code}/intro/edit.
+
+Saves are live at once (see ``PublishingService.update_intro``); earlier versions
+are at /s/{code}/intro/versions.
+"""
+import deform
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.view import view_config
+
+from ..forms import make_form, show_error, validate
+from ..i18n import _
+from ..markup import render_markdown
+from ..permissions import Permissions as P
+from ..resources.content import IntroResource
+from ..schemas.content import IntroSchema
+from ..services.errors import ServiceError
+from ..services.publishing import PublishingService
+from .content_admin import button, common, error_status, flash
+
+RENDERER = "content_admin/intro_edit.jinja2"
+
+
+def _form(request):
+    return make_form(request, IntroSchema(), buttons=(button(request, "save", _("Save and publish")),))
+
+
+def _page(context, form_html):
+    page = context.page
+    return common(
+        page=page, form=form_html,
+        preview_html=render_markdown(page.body if page else ""),
+    )
+
+
+@view_config(context=IntroResource, name="edit", renderer=RENDERER,
+             permission=P.CONTENT_EDIT, request_method="GET")
+def intro_edit(context, request):
+    page = context.page
+    appstruct = (
+        {"title": page.title, "body": page.body, "expected_version": page.version}
+        if page else {"title": context.site.name, "body": ""}
+    )
+    return _page(context, _form(request).render(appstruct))
+
+
+@view_config(context=IntroResource, name="edit", renderer=RENDERER,
+             permission=P.CONTENT_EDIT, request_method="POST")
+def intro_save(context, request):
+    form = _form(request)
+    try:
+        appstruct = validate(request, form)
+        request.service(PublishingService).update_intro(
+            request.actor, context.site, appstruct["title"], appstruct["body"],
+            expected_version=appstruct["expected_version"],
+        )
+    except deform.ValidationFailure as e:
+        request.response.status_int = 400
+        return _page(context, e.render())
+    except ServiceError as exc:
+        request.response.status_int = error_status(exc)
+        return _page(context, show_error(form, exc.message, exc.field))
+    flash(request, _("The introduction page was saved and is now shown on the site."))
+    return HTTPSeeOther(request.resource_url(context, "edit"))
