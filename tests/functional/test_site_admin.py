@@ -213,7 +213,8 @@ def test_invite_refuses_roles_a_site_admin_cannot_give(testapp, dbsession, as_ro
     form[_role_field(form)].force_value("site_admin")
     page = form.submit("invite", status=400)
     assert "invalid-feedback" in page.text
-    assert dbsession.scalar(select(AuditEntry.id).where(AuditEntry.action == "staff.invite")) is None
+    invited = select(AuditEntry.id).where(AuditEntry.action == "staff.invite")
+    assert dbsession.scalar(invited) is None
 
 
 def test_removing_an_editor_ends_their_rights_at_once(

@@ -112,8 +112,9 @@ def test_rejected_or_withdrawn_sites_apply_again_on_the_same_row(service, dbsess
 
 @pytest.mark.parametrize(
     "field, overrides",
-    [("name", {"name": "  "}), ("name_kana", {"name_kana": "matsumoto"}),
-     ("contact_email", {"contact_email": "nobody"})],
+    [("name", {"name": "  "}), ("name", {"name": "市" * 101}),
+     ("name_kana", {"name_kana": "matsumoto"}), ("contact_email", {"contact_email": "nobody"}),
+     ("contact_phone", {"contact_phone": "0" * 31})],
 )
 def test_apply_refuses_bad_fields(service, field, overrides):
     with pytest.raises(InvalidInput) as info:
@@ -325,6 +326,7 @@ def test_saving_unchanged_settings_writes_no_audit_entry(service, dbsession):
         ("checkin_after_minutes", 1441),
         ("theme", "neon"),
         ("contact_email", "nobody"),
+        ("contact_department", "課" * 201),
     ],
 )
 def test_settings_outside_the_rules_are_refused(service, dbsession, field, value):

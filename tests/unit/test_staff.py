@@ -45,8 +45,9 @@ def test_admin_invites_editors_and_coordinators(
 
 
 def test_reviewer_flag_is_kept_for_editors_only(service, site, admin):
-    editor, _t = service.invite(actor_for(admin), site, "e@city.example.jp", "editor", True)
-    coordinator, _t = service.invite(actor_for(admin), site, "c@city.example.jp", "coordinator", True)
+    actor = actor_for(admin)
+    editor, _t = service.invite(actor, site, "e@city.example.jp", "editor", True)
+    coordinator, _t = service.invite(actor, site, "c@city.example.jp", "coordinator", True)
     assert editor.is_reviewer and not coordinator.is_reviewer
 
 

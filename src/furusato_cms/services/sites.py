@@ -57,7 +57,9 @@ REAPPLY_STATES = ("rejected", "withdrawn")
 LIFECYCLE_ACTIONS = ("site.apply", *(f"site.{name}" for name in TRANSITIONS))
 
 _REFUSED_IN_STATE = {
-    "applied": _("This site's application is still waiting for a decision, so this cannot be done."),
+    "applied": _(
+        "This site's application is still waiting for a decision, so this cannot be done."
+    ),
     "active": _("This site is active, so this cannot be done."),
     "suspended": _("This site is suspended, so this cannot be done."),
     "withdrawn": _("This site has withdrawn, so this cannot be done."),
@@ -87,12 +89,16 @@ BOOLEAN_SETTINGS = (
     "long_stay_enabled",
     "require_totp",
 )
-TEXT_SETTINGS = {
+TEXT_LIMITS = {
+    "name": 100,
+    "name_kana": 200,
     "contact_name": 100,
     "contact_department": 200,
     "contact_email": 254,
     "contact_phone": 30,
 }
+"""Longest text the site's columns hold, checked here so no database refuses it later."""
+TEXT_SETTINGS = ("contact_name", "contact_department", "contact_email", "contact_phone")
 SETTINGS_FIELDS = ("theme", *TEXT_SETTINGS, *SETTING_LIMITS, *BOOLEAN_SETTINGS)
 
 LIMIT_MESSAGES = {
@@ -197,11 +203,19 @@ class SiteLifecycleService:
         """A local government applies to join (参画申請). Rejected or withdrawn
         governments may apply again: their row goes back to ``applied``."""
         code = checked_code(code)
-        name = _required_text(name, "name", _("Enter the name of the local government."))
-        name_kana = normalize_kana(name_kana)
+        name = bounded_text(_required_name(name), "name")
+        name_kana = bounded_text(normalize_kana(name_kana), "name_kana")
         if not _KANA.match(name_kana):
             raise InvalidInput(_("Write the reading in hiragana or katakana."), field="name_kana")
         contact_email = checked_email(contact_email, "contact_email")
+        contacts = {
+            field: bounded_text(value, field)
+            for field, value in (
+                ("contact_name", contact_name),
+                ("contact_department", contact_department),
+                ("contact_phone", contact_phone),
+            )
+        }
         now = self.clock()
         site = self.dbsession.scalar(select(Site).where(Site.code == code).with_for_update())
         if site is None:
@@ -212,10 +226,9 @@ class SiteLifecycleService:
         from_state = site.state
         site.name = name
         site.name_kana = name_kana
-        site.contact_name = (contact_name or "").strip()
-        site.contact_department = (contact_department or "").strip()
         site.contact_email = contact_email
-        site.contact_phone = (contact_phone or "").strip()
+        for field, value in contacts.items():
+            setattr(site, field, value)
         site.state = "applied"
         site.state_reason = ""
         site.applied_at = now
@@ -376,13 +389,7 @@ class SiteLifecycleService:
         if name == "contact_email":
             return checked_email(value, name) if value else ""
         if name in TEXT_SETTINGS:
-            text = (value or "").strip()
-            if len(text) > TEXT_SETTINGS[name]:
-                raise InvalidInput(
-                    _("Too long: at most ${max} characters.", mapping={"max": TEXT_SETTINGS[name]}),
-                    field=name,
-                )
-            return text
+            return bounded_text(value, name)
         low, high = SETTING_LIMITS[name]
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise InvalidInput(LIMIT_MESSAGES[name] % {"low": low, "high": high}, field=name)
@@ -399,10 +406,21 @@ class SiteLifecycleService:
             )
 
 
-def _required_text(value, field, message) -> str:
+def _required_name(value) -> str:
     text = unicodedata.normalize("NFKC", value or "").strip()
     if not text:
-        raise InvalidInput(message, field=field)
+        raise InvalidInput(_("Enter the name of the local government."), field="name")
+    return text
+
+
+def bounded_text(value, field) -> str:
+    """Trimmed text, refused when longer than its column (TEXT_LIMITS)."""
+    text = (value or "").strip()
+    limit = TEXT_LIMITS[field]
+    if len(text) > limit:
+        raise InvalidInput(
+            _("Too long: at most ${max} characters.", mapping={"max": limit}), field=field
+        )
     return text
 
 
