@@ -107,7 +107,9 @@ class TransitionRule:
 TRANSITIONS = {
     ("draft", "review"): TransitionRule("submit", _("Submit for review")),
     ("draft", "published"): TransitionRule("publish", _("Publish now"), needs_publish=True),
-    ("review", "published"): TransitionRule("approve", _("Approve and publish"), needs_publish=True),
+    ("review", "published"): TransitionRule(
+        "approve", _("Approve and publish"), needs_publish=True
+    ),
     ("review", "draft"): TransitionRule(
         "send_back", _("Send back to the writer"), needs_publish=True, needs_comment=True
     ),

@@ -20,7 +20,8 @@ RENDERER = "content_admin/images.jinja2"
 
 
 def _form(request):
-    return make_form(request, ImageUploadSchema(), buttons=(button(request, "submit", _("Upload")),))
+    return make_form(request, ImageUploadSchema(),
+                     buttons=(button(request, "submit", _("Upload")),))
 
 
 def _page(context, request, form_html):

@@ -21,7 +21,8 @@ RENDERER = "content_admin/intro_edit.jinja2"
 
 
 def _form(request):
-    return make_form(request, IntroSchema(), buttons=(button(request, "save", _("Save and publish")),))
+    return make_form(request, IntroSchema(),
+                     buttons=(button(request, "save", _("Save and publish")),))
 
 
 def _page(context, form_html):
