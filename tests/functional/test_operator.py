@@ -159,3 +159,17 @@ def test_posts_without_csrf_token_are_refused(testapp, dbsession, operator):
                  status=400)
     dbsession.expire_all()
     assert site.state == "applied"
+
+
+def test_a_stale_form_still_shows_its_messages(testapp, dbsession, operator):
+    """The application was decided in another tab; the empty reason is still explained."""
+    site = make_site(dbsession, MATSUMOTO, state="applied", joined_on=None)
+    form = form_with_action(testapp.get(f"/operator/{MATSUMOTO}"), "/reject")
+    site.state = "active"
+    dbsession.flush()
+    page = form.submit("reject", status=400)
+    assert "invalid-feedback" in page.text
+    form = form_with_action(page, "/reject")
+    form["reason"] = "重複"
+    refused = form.submit("reject", status=400)
+    assert "参加中のため" in refused.text

@@ -185,6 +185,14 @@ def test_decisions_against_a_site_need_a_reason(service, dbsession, operator, de
     assert info.value.field == "reason" and site.state == start
 
 
+@pytest.mark.parametrize("decision", ["approve", *REASONED])
+def test_the_state_is_checked_before_the_input(service, dbsession, operator, decision):
+    """A form left open while someone else decided gets the state as the reason."""
+    site = make_site(dbsession, NAGANO_CITY, state="withdrawn")
+    with pytest.raises(NotAllowed):
+        getattr(service, decision)(operator, site, "")
+
+
 def test_approval_activates_creates_the_intro_page_and_invites_the_admin(
     service, dbsession, operator, clock, app_settings
 ):

@@ -53,6 +53,8 @@ TRANSITIONS = {
 }
 """Operator decisions: the states each may start from, and where it leads."""
 
+NEEDS_REASON = ("reject", "suspend", "withdraw")
+"""Decisions against a government must say why; the government reads the reason."""
 REAPPLY_STATES = ("rejected", "withdrawn")
 LIFECYCLE_ACTIONS = ("site.apply", *(f"site.{name}" for name in TRANSITIONS))
 
@@ -245,8 +247,9 @@ class SiteLifecycleService:
     def approve(self, actor: Actor, site: Site, admin_email: str) -> str:
         """Activate the site and invite its first site admin; returns the one-time
         invitation token (only its hash is stored)."""
+        self._require_state(site, "approve")
         admin_email = checked_email(admin_email, "admin_email")
-        self._move(actor, site, "approve", "")
+        self._record_move(actor, site, "approve", "")
         if site.joined_on is None:
             site.joined_on = tokyo_date(self.clock())
         self._ensure_intro_page(site)
@@ -256,16 +259,16 @@ class SiteLifecycleService:
         return token
 
     def reject(self, actor: Actor, site: Site, reason: str):
-        self._move(actor, site, "reject", _reason(reason))
+        self._move(actor, site, "reject", reason)
 
     def suspend(self, actor: Actor, site: Site, reason: str):
-        self._move(actor, site, "suspend", _reason(reason))
+        self._move(actor, site, "suspend", reason)
 
     def reactivate(self, actor: Actor, site: Site):
         self._move(actor, site, "reactivate", "")
 
     def withdraw(self, actor: Actor, site: Site, reason: str):
-        self._move(actor, site, "withdraw", _reason(reason))
+        self._move(actor, site, "withdraw", reason)
 
     def invite_admin(self, actor: Actor, site: Site, admin_email: str) -> str:
         """Another site-admin invitation from the operator, e.g. when the first one
@@ -282,11 +285,22 @@ class SiteLifecycleService:
         """The decisions the operator may take now (for showing only those forms)."""
         return tuple(name for name, (sources, _t) in TRANSITIONS.items() if site.state in sources)
 
-    def _move(self, actor, site, decision, reason):
-        sources, target = TRANSITIONS[decision]
+    def _require_state(self, site, decision):
+        """Refuse a decision the site's current state does not allow, naming that state.
+        The row is re-read under a lock so two operators cannot decide at once."""
         self.dbsession.refresh(site, with_for_update=True)
-        if site.state not in sources:
+        if site.state not in TRANSITIONS[decision][0]:
             raise NotAllowed(_REFUSED_IN_STATE[site.state])
+
+    def _move(self, actor, site, decision, reason):
+        """State first, then input: a stale form gets the reason that matters."""
+        self._require_state(site, decision)
+        if decision in NEEDS_REASON:
+            reason = _reason(reason)
+        self._record_move(actor, site, decision, reason)
+
+    def _record_move(self, actor, site, decision, reason):
+        target = TRANSITIONS[decision][1]
         from_state = site.state
         site.state = target
         site.state_reason = reason
@@ -432,7 +446,6 @@ def checked_email(value, field) -> str:
 
 
 def _reason(value) -> str:
-    """Refusals and suspensions must say why; the local government reads it."""
     reason = (value or "").strip()
     if not reason:
         raise InvalidInput(_("Please give the reason."), field="reason")

@@ -75,14 +75,16 @@ def _detail(request, context, *, rendered=None, error=None, token=None):
     ``error`` is a refusal that belongs to no field (e.g. the state changed meanwhile)."""
     service = request.service(SiteLifecycleService)
     site = context.site
+    rendered = rendered or {}
+    open_names = _open_decisions(service, site)
     counter = itertools.count()
     forms = {}
-    for name in _open_decisions(service, site):
-        if rendered and name in rendered:
+    for name in open_names + [n for n in rendered if n not in open_names]:
+        if name in rendered:
             forms[name] = rendered[name]
-            continue
-        appstruct = {"admin_email": site.contact_email} if name == "approve" else {}
-        forms[name] = _form(request, context, name, counter).render(appstruct)
+        else:
+            appstruct = {"admin_email": site.contact_email} if name == "approve" else {}
+            forms[name] = _form(request, context, name, counter).render(appstruct)
     return {
         "site_row": site,
         "fee": service.fee_status(site),
