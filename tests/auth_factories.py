@@ -1,8 +1,10 @@
 """Helpers for sign-in tests: TOTP codes at the test clock, the sign-in form, and the
 principals the real security policy grants a cookie from a given address."""
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pyotp
+from pyramid.interfaces import ISecurityPolicy
 from pyramid.request import Request
 from pyramid.scripting import prepare
 
@@ -33,26 +35,50 @@ def submit_signin(testapp, email, password=PASSWORD, *, came_from=None, status=N
     return form.submit("signin", status=status, **extra)
 
 
+def form_posting_to(page, path):
+    """The form on ``page`` whose action ends with ``path``."""
+    return next(form for form in page.forms.values() if form.action.endswith(path))
+
+
 def submit_code(testapp, code, *, status=None, **extra):
     form = testapp.get("/signin/totp", **extra).forms["deform"]
     form["code"] = code
     return form.submit("verify", status=status, **extra)
 
 
-def principals_for(app, connection, clock, token, addr="127.0.0.1"):
-    """What the app's own security policy grants this cookie from ``addr``."""
-    request = Request.blank(
-        "/",
-        environ={
-            "REMOTE_ADDR": addr,
-            "HTTP_HOST": "localhost",
-            "furusato.db_connection": connection,
-            "furusato.clock": clock,
-        },
-        cookies={AUTH_COOKIE: token} if token else {},
-    )
+@contextmanager
+def app_request(app, connection, clock, token, addr, forwarded_for=None):
+    """A request through the real app's registry (security policy, ACLs), from ``addr``."""
+    environ = {
+        "REMOTE_ADDR": addr,
+        "HTTP_HOST": "localhost",
+        "furusato.db_connection": connection,
+        "furusato.clock": clock,
+    }
+    if forwarded_for:
+        environ["HTTP_X_FORWARDED_FOR"] = forwarded_for
+    request = Request.blank("/", environ=environ)
+    if token:
+        request.cookies[AUTH_COOKIE] = token
     env = prepare(request=request, registry=app.registry)
+    request.tm.begin()  # what pyramid_tm's tween does for a real request
     try:
-        return set(request.effective_principals)
+        yield request, env["root"]
     finally:
+        request.tm.abort()
         env["closer"]()
+
+
+def principals_for(app, connection, clock, token, addr="127.0.0.1", forwarded_for=None):
+    """What the app's own security policy grants this cookie from ``addr``."""
+    with app_request(app, connection, clock, token, addr, forwarded_for) as (request, _root):
+        policy = request.registry.getUtility(ISecurityPolicy)
+        return set(policy.effective_principals(request))
+
+
+def permits(app, connection, clock, token, addr, site, permission, forwarded_for=None):
+    """Whether the site's own ACL lets this cookie from ``addr`` have ``permission`` —
+    the check a staff view such as /s/{code}/manage makes before it runs."""
+    with app_request(app, connection, clock, token, addr, forwarded_for) as (request, root):
+        context = root["s"][site.code]
+        return bool(request.has_permission(permission, context))

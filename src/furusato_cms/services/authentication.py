@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from ..i18n import _
 from ..models import Account, AuthSession, SigninThrottle, Site, StaffMembership
 from .audit import Actor, AuditLog
-from .errors import Conflict, InvalidInput, NotAllowed
+from .errors import Conflict, InvalidInput, NotAllowed, ServiceError
 from .passwords import check_new_password, hash_password, needs_rehash, verify_password
 
 TOTP_ISSUER = "ふるさと住民登録"
@@ -211,6 +211,20 @@ def totp_step(secret, code, now):
         return None
 
 
+def fresh_totp_step(account, code, now) -> int:
+    """The step of a right code not used before on this account; SigninFailed otherwise."""
+    step = totp_step(account.totp_secret, code, now)
+    if step is None:
+        raise SigninFailed(
+            _("The code is not correct. Enter the 6-digit code your app shows now."), "code"
+        )
+    if account.totp_last_step is not None and step <= account.totp_last_step:
+        raise SigninFailed(
+            _("This code has already been used. Wait for the next code and enter it."), "code"
+        )
+    return step
+
+
 class SigninService:
     """Password sign-in, the TOTP step and sign-out, for any account kind."""
 
@@ -266,11 +280,10 @@ class SigninService:
         account = pending.account
         keys = throttle_keys(account.email, client_addr)
         self.throttle.check(keys)
-        step = totp_step(account.totp_secret, code, self.clock())
-        if step is None:
-            self._failed(keys, account, client_addr, "totp", _code_refused())
-        if account.totp_last_step is not None and step <= account.totp_last_step:
-            self._failed(keys, account, client_addr, "totp_replay", _code_used())
+        try:
+            step = fresh_totp_step(account, code, self.clock())
+        except SigninFailed as error:
+            self._failed(keys, account, client_addr, "totp", error)
         account.totp_last_step = step
         self.throttle.reset(keys[0])
         self.sessions.revoke(pending)
@@ -308,18 +321,6 @@ class SigninService:
         raise error
 
 
-def _code_refused():
-    return SigninFailed(
-        _("The code is not correct. Enter the 6-digit code your app shows now."), "code"
-    )
-
-
-def _code_used():
-    return SigninFailed(
-        _("This code has already been used. Wait for the next code and enter it."), "code"
-    )
-
-
 class AccountSecurityService:
     """What a signed-in person changes on their own account (アカウント設定):
     password, the TOTP second factor, and signing out everywhere."""
@@ -350,8 +351,12 @@ class AccountSecurityService:
 
     def change_password(self, actor, account, current, new, *, keep):
         """Replace the password after checking the current one; other sessions end."""
-        self._check_secret(account, actor, verify_password(account.password_hash, current or ""),
-                           _("The current password is not correct."), "current_password")
+
+        def check_current():
+            if not verify_password(account.password_hash, current or ""):
+                raise InvalidInput(_("The current password is not correct."), "current_password")
+
+        self._guarded(account, actor, check_current)
         check_new_password(new, email=account.email, field="new_password")
         account.password_hash = hash_password(new)
         self.sessions.revoke_all(account.id, keep=keep)
@@ -379,9 +384,8 @@ class AccountSecurityService:
             raise Conflict(_("Two-step sign-in is already on."))
         if not account.totp_secret:
             raise NotAllowed(_("Start the set-up again."))
-        step = totp_step(account.totp_secret, code, self.clock())
-        self._check_secret(account, actor, step is not None, _code_refused().message, "code")
         now = self.clock()
+        step = self._guarded(account, actor, lambda: fresh_totp_step(account, code, now))
         account.totp_enabled_at = now
         account.totp_last_step = step
         keep.second_factor_at = now
@@ -392,11 +396,7 @@ class AccountSecurityService:
         """Turn TOTP off; needs a current, unused code."""
         if not account.has_totp:
             raise Conflict(_("Two-step sign-in is not on."))
-        step = totp_step(account.totp_secret, code, self.clock())
-        unused = step is not None and (
-            account.totp_last_step is None or step > account.totp_last_step
-        )
-        self._check_secret(account, actor, unused, _code_refused().message, "code")
+        self._guarded(account, actor, lambda: fresh_totp_step(account, code, self.clock()))
         account.totp_secret = None
         account.totp_enabled_at = None
         account.totp_last_step = None
@@ -407,12 +407,14 @@ class AccountSecurityService:
         self.sessions.revoke_all(account.id)
         self.audit.record(actor, "account.signout_everywhere", target=account)
 
-    def _check_secret(self, account, actor, matched, message, field):
-        """Guesses at a password or code from a signed-in session are throttled too."""
+    def _guarded(self, account, actor, attempt):
+        """Run ``attempt``, which raises on a wrong password or code, under the throttle:
+        guesses made from a signed-in session count like sign-in failures."""
         keys = throttle_keys(account.email, actor.client_addr)
         self.throttle.check(keys)
-        if matched:
-            return
-        if self.throttle.failure(keys):
-            raise SigninLocked(self.settings.signin_lockout_minutes)
-        raise InvalidInput(message, field=field)
+        try:
+            return attempt()
+        except ServiceError:
+            if self.throttle.failure(keys):
+                raise SigninLocked(self.settings.signin_lockout_minutes) from None
+            raise

@@ -115,6 +115,7 @@ class InvitationService:
         ).rowcount
         if claimed != 1:
             raise Conflict(_("This invitation has already been used or has expired."))
+        self.dbsession.refresh(invitation, ["accepted_at"])
         membership = StaffMembership(
             site_id=invitation.site_id, account_id=account.id, role=invitation.role,
             is_reviewer=invitation.is_reviewer, created_at=now,

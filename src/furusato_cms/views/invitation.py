@@ -30,10 +30,11 @@ def _invitation(request):
 def _invalid(request):
     request.override_renderer = "errors/error.jinja2"
     request.response.status_int = 404
+    translate = request.localizer.translate
     return {
-        "title": _("This invitation cannot be used"),
-        "message": _("The link is wrong, has expired or has already been used. Ask the "
-                     "person who invited you to send a new invitation."),
+        "title": translate(_("This invitation cannot be used")),
+        "message": translate(_("The link is wrong, has expired or has already been used. "
+                               "Ask the person who invited you to send a new invitation.")),
     }
 
 

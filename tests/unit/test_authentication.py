@@ -1,0 +1,339 @@
+"""Sign-in rules without HTTP: passwords, throttling with the clock, TOTP, sessions."""
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from furusato_cms.models import AuditEntry, AuthSession, SigninThrottle, StaffMembership
+from furusato_cms.services import authentication
+from furusato_cms.services.authentication import (
+    AccountSecurityService,
+    SessionService,
+    SigninFailed,
+    SigninLocked,
+    SigninService,
+    SigninThrottler,
+)
+from furusato_cms.services.audit import Actor
+from furusato_cms.services.errors import Conflict, InvalidInput
+from furusato_cms.services.passwords import hash_password, verify_password
+
+from ..auth_factories import TOTP_SECRET, make_totp_account, totp_code
+from ..factories import MATSUMOTO, PASSWORD, make_account, make_site, make_staff
+
+ADDR = "192.0.2.10"
+
+
+@pytest.fixture
+def signin(dbsession, clock, app_settings):
+    return SigninService(dbsession, clock=clock, settings=app_settings)
+
+
+@pytest.fixture
+def security(dbsession, clock, app_settings):
+    return AccountSecurityService(dbsession, clock=clock, settings=app_settings)
+
+
+def fail(signin, email, addr=ADDR, times=1):
+    for _ in range(times):
+        with pytest.raises((SigninFailed, SigninLocked)):
+            signin.authenticate(email, "wrong password!", addr)
+
+
+def audit_actions(dbsession):
+    return [e.action for e in dbsession.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+# Passwords ------------------------------------------------------------------
+
+def test_argon2id_parameters_meet_asvs_minimum():
+    encoded = hash_password("a long enough password")
+    match = re.match(r"^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$", encoded)
+    assert match, encoded
+    memory, time_cost, parallelism = map(int, match.groups())
+    assert memory >= 19456 and time_cost >= 2 and parallelism >= 1
+    assert verify_password(encoded, "a long enough password")
+    assert not verify_password(encoded, "another password")
+
+
+# Password sign-in -----------------------------------------------------------
+
+def test_right_password_returns_the_account_whatever_the_case_of_the_email(signin, dbsession):
+    account = make_account(dbsession, "hanako@example.jp")
+    assert signin.authenticate(" Hanako@Example.JP", PASSWORD, ADDR) is account
+
+
+def test_wrong_password_and_unknown_email_are_refused_alike(signin, dbsession):
+    make_account(dbsession, "hanako@example.jp")
+    with pytest.raises(SigninFailed) as wrong_password:
+        signin.authenticate("hanako@example.jp", "not the password", ADDR)
+    with pytest.raises(SigninFailed) as unknown:
+        signin.authenticate("nobody@example.jp", PASSWORD, ADDR)
+    assert wrong_password.value.message == unknown.value.message
+    assert wrong_password.value.field is None and unknown.value.field is None
+
+
+def test_unknown_email_still_costs_a_password_hash(signin, monkeypatch):
+    """The dummy-hash verification keeps an unknown account as slow as a known one."""
+    calls = []
+
+    def spy(password_hash, password):
+        calls.append(password_hash)
+        return verify_password(password_hash, password)
+
+    monkeypatch.setattr(authentication, "verify_password", spy)
+    with pytest.raises(SigninFailed):
+        signin.authenticate("nobody@example.jp", PASSWORD, ADDR)
+    assert calls == [None]
+
+
+def test_disabled_account_cannot_sign_in(signin, dbsession, clock):
+    make_account(dbsession, "gone@example.jp", disabled_at=clock())
+    with pytest.raises(SigninFailed):
+        signin.authenticate("gone@example.jp", PASSWORD, ADDR)
+
+
+def test_failures_are_audited_without_what_was_typed(signin, dbsession):
+    account = make_account(dbsession)
+    fail(signin, account.email)
+    entry = dbsession.scalars(select(AuditEntry)).one()
+    assert entry.action == "auth.signin_failed"
+    assert entry.target_id == str(account.id) and entry.client_addr == ADDR
+    assert "wrong password" not in repr(entry.detail)
+
+
+# Throttling -----------------------------------------------------------------
+
+def test_lock_out_after_max_failures_refuses_even_the_right_password(signin, dbsession, clock,
+                                                                       app_settings):
+    account = make_account(dbsession)
+    fail(signin, account.email, times=app_settings.signin_max_failures - 1)
+    with pytest.raises(SigninLocked) as locked:
+        signin.authenticate(account.email, "still wrong", ADDR)
+    assert locked.value.minutes == app_settings.signin_lockout_minutes
+    clock.advance(timedelta(minutes=5))
+    with pytest.raises(SigninLocked) as still_locked:
+        signin.authenticate(account.email, PASSWORD, ADDR)
+    assert still_locked.value.minutes == app_settings.signin_lockout_minutes - 5
+    assert "${minutes}" in still_locked.value.message
+    assert still_locked.value.message.mapping["minutes"] == still_locked.value.minutes
+
+
+def test_lock_ends_after_the_lockout_time(signin, dbsession, clock, app_settings):
+    account = make_account(dbsession)
+    fail(signin, account.email, times=app_settings.signin_max_failures)
+    clock.advance(timedelta(minutes=app_settings.signin_lockout_minutes))
+    assert signin.authenticate(account.email, PASSWORD, "198.51.100.1") is account
+    assert signin.authenticate(account.email, PASSWORD, ADDR) is account
+
+
+def test_failures_spread_beyond_the_window_do_not_lock(signin, dbsession, clock, app_settings):
+    account = make_account(dbsession)
+    fail(signin, account.email, times=app_settings.signin_max_failures - 1)
+    clock.advance(timedelta(minutes=app_settings.signin_window_minutes))
+    fail(signin, account.email, times=app_settings.signin_max_failures - 1)
+    assert signin.authenticate(account.email, PASSWORD, ADDR) is account
+
+
+def test_success_resets_the_account_key_but_not_the_address(signin, dbsession, app_settings):
+    account = make_account(dbsession)
+    n = app_settings.signin_max_failures
+    fail(signin, account.email, "198.51.100.1", times=n - 1)
+    signin.authenticate(account.email, PASSWORD, "198.51.100.2")
+    assert dbsession.get(SigninThrottle, f"account:{account.email}") is None
+    fail(signin, account.email, "198.51.100.3", times=n - 1)
+    assert signin.authenticate(account.email, PASSWORD, "198.51.100.4") is account
+    assert dbsession.get(SigninThrottle, "addr:198.51.100.1").failures == n - 1
+
+
+def test_one_address_trying_many_accounts_is_locked(signin, dbsession, app_settings):
+    account = make_account(dbsession)
+    for i in range(app_settings.signin_max_failures):
+        fail(signin, f"guess{i}@example.jp")
+    with pytest.raises(SigninLocked):
+        signin.authenticate(account.email, PASSWORD, ADDR)
+    assert signin.authenticate(account.email, PASSWORD, "198.51.100.7") is account
+
+
+def test_throttle_fails_closed(signin, dbsession, monkeypatch):
+    """If the throttle cannot be read, nobody is signed in: the error is not swallowed."""
+    account = make_account(dbsession)
+
+    def broken(self, keys):
+        raise OperationalError("SELECT", {}, Exception("database unavailable"))
+
+    monkeypatch.setattr(SigninThrottler, "check", broken)
+    with pytest.raises(OperationalError):
+        signin.authenticate(account.email, PASSWORD, ADDR)
+
+
+# Sessions -------------------------------------------------------------------
+
+def test_open_session_revokes_the_browsers_previous_session(signin, dbsession, clock):
+    account = make_account(dbsession)
+    first, first_session = signin.open_session(account, ADDR)
+    second, second_session = signin.open_session(account, ADDR, previous_token=first)
+    sessions = SessionService(dbsession, clock=clock, settings=signin.settings)
+    assert first != second
+    assert sessions.find(first) is None and sessions.find(second) is second_session
+    assert account.last_signin_at == clock()
+    assert audit_actions(dbsession) == ["auth.signin", "auth.signin"]
+
+
+def test_sign_out_revokes_and_audits(signin, dbsession):
+    account = make_account(dbsession)
+    token, auth_session = signin.open_session(account, ADDR)
+    signin.sign_out(token, ADDR)
+    assert auth_session.revoked_at is not None
+    assert signin.sessions.find(token) is None
+    assert audit_actions(dbsession)[-1] == "auth.signout"
+
+
+# TOTP -----------------------------------------------------------------------
+
+def test_totp_account_session_waits_for_the_code(signin, dbsession, clock):
+    account = make_totp_account(dbsession, clock)
+    token, pending = signin.open_session(account, ADDR)
+    assert pending.second_factor_at is None and account.last_signin_at is None
+    assert signin.pending_session(token) is pending
+    new_token, complete = signin.pass_second_factor(pending, totp_code(clock), ADDR)
+    assert new_token != token and complete.second_factor_at == clock()
+    assert pending.revoked_at is not None
+    assert account.last_signin_at == clock()
+    assert signin.pending_session(new_token) is None
+
+
+def test_totp_accepts_one_step_of_drift_and_no_more(signin, dbsession, clock):
+    account = make_totp_account(dbsession, clock)
+    _token, pending = signin.open_session(account, ADDR)
+    with pytest.raises(SigninFailed):
+        signin.pass_second_factor(pending, totp_code(clock, steps=-2), ADDR)
+    signin.pass_second_factor(pending, totp_code(clock, steps=-1), ADDR)
+
+
+def test_totp_code_cannot_be_replayed(signin, dbsession, clock):
+    account = make_totp_account(dbsession, clock)
+    code = totp_code(clock)
+    _token, pending = signin.open_session(account, ADDR)
+    signin.pass_second_factor(pending, code, ADDR)
+    _token, again = signin.open_session(account, ADDR)
+    with pytest.raises(SigninFailed) as replay:
+        signin.pass_second_factor(again, code, ADDR)
+    assert replay.value.field == "code"
+    clock.advance(timedelta(seconds=30))
+    signin.pass_second_factor(again, totp_code(clock), ADDR)
+
+
+def test_totp_failures_count_toward_the_lock(signin, dbsession, clock, app_settings):
+    account = make_totp_account(dbsession, clock)
+    _token, pending = signin.open_session(account, ADDR)
+    for _ in range(app_settings.signin_max_failures - 1):
+        with pytest.raises(SigninFailed):
+            signin.pass_second_factor(pending, "000000", ADDR)
+    with pytest.raises(SigninLocked):
+        signin.pass_second_factor(pending, "000001", ADDR)
+    with pytest.raises(SigninLocked):
+        signin.pass_second_factor(pending, totp_code(clock), ADDR)
+
+
+# Account security -----------------------------------------------------------
+
+def actor(account):
+    return Actor(account_id=account.id, label=account.email, client_addr=ADDR)
+
+
+def test_change_password_checks_the_current_one_and_ends_other_sessions(security, dbsession,
+                                                                          clock):
+    account = make_account(dbsession)
+    sessions = security.sessions
+    _mine, current = sessions.start(account, ADDR, second_factor_done=True)
+    other_token, other = sessions.start(account, ADDR, second_factor_done=True)
+    with pytest.raises(InvalidInput) as wrong:
+        security.change_password(actor(account), account, "not it", "a brand new password",
+                                 keep=current)
+    assert wrong.value.field == "current_password"
+    with pytest.raises(InvalidInput) as short:
+        security.change_password(actor(account), account, PASSWORD, "short", keep=current)
+    assert short.value.field == "new_password"
+    security.change_password(actor(account), account, PASSWORD, "a brand new password",
+                             keep=current)
+    dbsession.flush()
+    dbsession.expire_all()
+    assert verify_password(account.password_hash, "a brand new password")
+    assert other.revoked_at is not None and current.revoked_at is None
+    assert sessions.find(other_token) is None
+    assert "account.password_change" in audit_actions(dbsession)
+
+
+def test_totp_enrolment_needs_a_code_from_the_new_secret(security, dbsession, clock):
+    account = make_account(dbsession)
+    _token, current = security.sessions.start(account, ADDR, second_factor_done=True)
+    _other, other = security.sessions.start(account, ADDR, second_factor_done=True)
+    secret = security.begin_totp(actor(account), account)
+    assert not account.has_totp and "secret=" + secret in security.provisioning_uri(account)
+    with pytest.raises(SigninFailed) as wrong:
+        security.enable_totp(actor(account), account, "123456", keep=current)
+    assert wrong.value.field == "code" and not account.has_totp
+    security.enable_totp(actor(account), account, totp_code(clock, secret), keep=current)
+    dbsession.flush()
+    dbsession.expire_all()
+    assert account.has_totp and current.second_factor_at == clock()
+    assert other.revoked_at is not None
+    with pytest.raises(Conflict):
+        security.begin_totp(actor(account), account)
+
+
+def test_disabling_totp_needs_a_fresh_code(security, dbsession, clock):
+    account = make_totp_account(dbsession, clock)
+    _token, current = security.sessions.start(account, ADDR, second_factor_done=True)
+    code = totp_code(clock)
+    account.totp_last_step = int(clock().timestamp()) // 30
+    with pytest.raises(SigninFailed):
+        security.disable_totp(actor(account), account, code, keep=current)
+    assert account.has_totp
+    clock.advance(timedelta(seconds=30))
+    security.disable_totp(actor(account), account, totp_code(clock), keep=current)
+    assert not account.has_totp and account.totp_secret is None
+
+
+def test_sites_requiring_totp_are_named_until_totp_is_on(security, dbsession, clock):
+    strict = make_site(dbsession, MATSUMOTO, require_totp=True)
+    relaxed = make_site(dbsession)
+    account = make_staff(dbsession, strict, "editor")
+    dbsession.add(StaffMembership(site_id=relaxed.id, account_id=account.id, role="editor",
+                                  created_at=clock()))
+    dbsession.flush()
+    memberships = security.memberships(account)
+    assert len(memberships) == 2
+    assert security.sites_withheld_for_totp(account, memberships) == [strict]
+    account.totp_secret, account.totp_enabled_at = TOTP_SECRET, clock()
+    assert security.sites_withheld_for_totp(account, memberships) == []
+
+
+def test_sign_out_everywhere_revokes_every_session(security, dbsession):
+    account = make_account(dbsession)
+    tokens = [security.sessions.start(account, ADDR)[0] for _ in range(3)]
+    security.sign_out_everywhere(actor(account), account)
+    dbsession.flush()
+    assert all(security.sessions.find(token) is None for token in tokens)
+    assert dbsession.scalars(
+        select(AuthSession).where(AuthSession.revoked_at.is_(None))
+    ).all() == []
+
+
+def test_password_guesses_from_a_signed_in_session_count_toward_the_lock(security, dbsession,
+                                                                         app_settings):
+    account = make_account(dbsession)
+    _token, current = security.sessions.start(account, ADDR, second_factor_done=True)
+    for _ in range(app_settings.signin_max_failures - 1):
+        with pytest.raises(InvalidInput):
+            security.change_password(actor(account), account, "guess", "a brand new password",
+                                     keep=current)
+    with pytest.raises(SigninLocked):
+        security.change_password(actor(account), account, "guess", "a brand new password",
+                                 keep=current)
+    with pytest.raises(SigninLocked):
+        security.change_password(actor(account), account, PASSWORD, "a brand new password",
+                                 keep=current)
