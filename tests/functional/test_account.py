@@ -1,5 +1,4 @@
 """The account page: memberships, password change, TOTP set-up and sign-out everywhere."""
-import re
 from datetime import timedelta
 
 import pytest

@@ -16,6 +16,7 @@ import hashlib
 import math
 import secrets
 from datetime import timedelta
+from typing import NoReturn
 
 import pyotp
 from pyotp.exceptions import OTPVerificationError
@@ -308,7 +309,7 @@ class SigninService:
             target=account, second_factor=second_factor,
         )
 
-    def _failed(self, keys, account, client_addr, reason, error):
+    def _failed(self, keys, account, client_addr, reason, error) -> NoReturn:
         """Count the failure, log it (never what was typed) and raise."""
         locked = self.throttle.failure(keys)
         self.audit.record(
