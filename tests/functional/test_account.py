@@ -150,11 +150,13 @@ def test_site_requiring_totp_withholds_staff_rights_until_set_up(testapp, app, c
     token = testapp.cookies["furusato_auth"]
     page = testapp.get("/account")
     assert "松本市では、職員に2段階認証を求めています" in page.text
+    testapp.get(f"/s/{strict.code}/manage", status=403)
     assert not permits(app, connection, clock, token, "127.0.0.1", strict, P.SITE_DASHBOARD)
     assert f"account:{account.id}" in principals_for(app, connection, clock, token)
 
     enrol_totp(testapp, clock)
     assert "職員に2段階認証を求めています" not in testapp.get("/account").text
+    assert testapp.get(f"/s/{strict.code}/manage").status_int == 200
     assert permits(app, connection, clock, token, "127.0.0.1", strict, P.SITE_DASHBOARD)
     assert f"site:{strict.id}:site_admin" in principals_for(app, connection, clock, token)
 

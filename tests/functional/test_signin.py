@@ -212,6 +212,10 @@ def test_staff_rights_only_from_the_office_network(office_only, office_only_app,
     token = browser.cookies["furusato_auth"]
     check = (office_only_app, connection, clock, token)
 
+    assert browser.get(f"/s/{site.code}/manage").status_int == 200
+    office_only(HOME).get(f"/s/{site.code}/manage", headers={"Cookie": f"furusato_auth={token}"},
+                          status=403)
+
     assert permits(*check, OFFICE, site, P.SITE_DASHBOARD)
     assert f"site:{site.id}:editor" in principals_for(*check, OFFICE)
     assert not permits(*check, HOME, site, P.SITE_DASHBOARD)
@@ -227,6 +231,7 @@ def test_forged_forwarding_header_does_not_fake_the_office(office_only, office_o
     browser = office_only(HOME, HTTP_X_FORWARDED_FOR=OFFICE)
     submit_signin(browser, "admin@example.jp")
     token = browser.cookies["furusato_auth"]
+    browser.get(f"/s/{site.code}/manage", status=403)
     assert not permits(office_only_app, connection, clock, token, HOME, site,
                        P.SITE_DASHBOARD, forwarded_for=OFFICE)
     page = browser.get("/account")
