@@ -38,6 +38,11 @@ class AppSettings:
     smtp_username: str = ""
     smtp_password: str = ""
     mail_from: str = "furusato-cms <no-reply@furusato.example.jp>"
+    oidc_issuer: str = ""
+    """The My Number Card identity provider (its discovery document is read from here)."""
+    oidc_client_id: str = ""
+    oidc_client_key_file: str = ""
+    """This service's private JWK for private_key_jwt client authentication."""
 
     @classmethod
     def from_settings(cls, settings) -> "AppSettings":
@@ -64,7 +69,14 @@ class AppSettings:
             or get("furusato.smtp_password")
             or "",
             mail_from=get("furusato.mail_from") or cls.mail_from,
+            oidc_issuer=(get("furusato.oidc_issuer") or "").rstrip("/"),
+            oidc_client_id=get("furusato.oidc_client_id") or "",
+            oidc_client_key_file=get("furusato.oidc_client_key_file") or "",
         )
+
+    @property
+    def oidc_redirect_uri(self) -> str:
+        return self.base_url + "/my/identity/callback"
 
     def admin_allowed_from(self, client_addr: str | None) -> bool:
         if not self.admin_networks:
