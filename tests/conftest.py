@@ -18,6 +18,7 @@ from furusato_cms.clock import FixedClock
 from furusato_cms.models import get_engine
 
 from .dbsetup import fresh_database_url, migrate
+from .devtools_fixtures import mail_catcher, oidc_provider, running_oidc_provider  # noqa: F401
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=timezone.utc)
@@ -78,13 +79,40 @@ def clock():
 
 
 @pytest.fixture
-def app_settings():
-    return AppSettings.from_settings(base_settings("sqlite://"))
+def app_settings(mail_catcher, app_oidc_provider):
+    """The same settings the app under test has, for calling services directly."""
+    return AppSettings.from_settings(
+        base_settings("sqlite://", **service_settings(mail_catcher, app_oidc_provider))
+    )
 
 
 @pytest.fixture(scope="session")
-def app(db_url):
-    return main({}, **base_settings(db_url))
+def app_oidc_provider(tmp_path_factory):
+    """The local My Number Card stand-in, its clock frozen at the tests' NOW, with the
+    app's callback registered."""
+    with running_oidc_provider(
+        tmp_path_factory.mktemp("app-oidc"),
+        client_id="furusato-app",
+        redirect_uris=["http://localhost/my/identity/callback"],
+        frozen_time=NOW.isoformat().replace("+00:00", "Z"),
+    ) as provider:
+        yield provider
+
+
+def service_settings(mail_catcher, app_oidc_provider):
+    """Settings that point the app at the test session's SMTP catcher and OIDC provider."""
+    return {
+        "furusato.smtp_host": mail_catcher.smtp_host,
+        "furusato.smtp_port": str(mail_catcher.smtp_port),
+        "furusato.oidc_issuer": app_oidc_provider.issuer,
+        "furusato.oidc_client_id": app_oidc_provider.client_id,
+        "furusato.oidc_client_key_file": str(app_oidc_provider.private_key_path),
+    }
+
+
+@pytest.fixture(scope="session")
+def app(db_url, mail_catcher, app_oidc_provider):
+    return main({}, **base_settings(db_url, **service_settings(mail_catcher, app_oidc_provider)))
 
 
 @pytest.fixture
