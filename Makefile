@@ -27,7 +27,7 @@ demo: migrate
 	$(BIN)/furusato-demo $(INI)
 
 run: demo
-	$(BIN)/pserve $(INI)
+	$(BIN)/python -m furusato_cms.devtools.run $(INI)
 
 test: install
 	$(MAKE) --no-print-directory test-sqlite
