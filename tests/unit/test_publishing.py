@@ -35,7 +35,7 @@ def service(dbsession, clock, app_settings):
 
 def visible_slugs(dbsession, clock, app_settings, site):
     page = PublicContent(dbsession, clock=clock, settings=app_settings).posts(site)
-    return [p.slug for p in page.posts]
+    return [p.slug for p in page.items]
 
 
 def new_post(service, actor, site, slug="apple", **kw):

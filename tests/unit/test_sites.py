@@ -259,9 +259,9 @@ def test_listing_puts_applications_first_and_filters_by_state(service, dbsession
     make_site(dbsession, NAGANO_PREF, state="suspended")
     listing = service.listing()
     assert [s.code for s in listing.pending] == [MATSUMOTO]
-    assert [s.code for s in listing.sites] == [NAGANO_PREF, NAGANO_CITY, MATSUMOTO]
+    assert [s.code for s in listing.items] == [NAGANO_PREF, NAGANO_CITY, MATSUMOTO]
     suspended = service.listing("suspended")
-    assert [s.code for s in suspended.sites] == [NAGANO_PREF] and suspended.total == 1
+    assert [s.code for s in suspended.items] == [NAGANO_PREF] and suspended.total == 1
 
 
 # -- fees ------------------------------------------------------------------------------

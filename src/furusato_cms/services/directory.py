@@ -1,24 +1,11 @@
 """The public directory of participating sites (参加自治体一覧)."""
 import unicodedata
-from dataclasses import dataclass
-
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 
 from ..models import Site
+from .paging import fetch_page
 
 PAGE_SIZE = 30
-
-
-@dataclass(frozen=True)
-class SitePage:
-    sites: list
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.page * self.page_size < self.total
 
 
 def _like_escape(text: str) -> str:
@@ -40,12 +27,7 @@ class SiteDirectory:
             )
         if prefecture_code:
             criteria.append(Site.prefecture_code == prefecture_code)
-        total = self.dbsession.scalar(select(func.count()).select_from(Site).where(*criteria))
-        sites = self.dbsession.scalars(
-            select(Site)
-            .where(*criteria)
-            .order_by(Site.prefecture_code, Site.kind.desc(), Site.code)
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
-        ).all()
-        return SitePage(sites=list(sites), total=total, page=page, page_size=PAGE_SIZE)
+        statement = (
+            select(Site).where(*criteria).order_by(Site.prefecture_code, Site.kind.desc(), Site.code)
+        )
+        return fetch_page(self.dbsession, statement, page=page, page_size=PAGE_SIZE)

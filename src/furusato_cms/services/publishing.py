@@ -24,6 +24,7 @@ from ..models.content import CONTENT_STATES, POST_KINDS
 from ..resources.content import RESERVED_SLUGS
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
+from .paging import Page, fetch_page
 
 POSTS_PAGE_SIZE = 10
 MANAGE_PAGE_SIZE = 50
@@ -44,18 +45,6 @@ def visible_now(model, now):
     )
 
 
-@dataclass(frozen=True)
-class PostPage:
-    posts: list
-    total: int
-    page: int
-    page_size: int
-
-    @property
-    def has_next(self) -> bool:
-        return self.page * self.page_size < self.total
-
-
 class PublicContent:
     """Read side for visitors: the intro page and the visible posts of a site."""
 
@@ -66,24 +55,21 @@ class PublicContent:
     def intro(self, site):
         return self.dbsession.scalar(select(IntroPage).where(IntroPage.site_id == site.id))
 
-    def posts(self, site, *, tag=None, page=1, page_size=POSTS_PAGE_SIZE) -> PostPage:
+    def posts(self, site, *, tag=None, page=1, page_size=POSTS_PAGE_SIZE) -> Page:
         """Visible posts, newest first (by when they went public)."""
         criteria = [Post.site_id == site.id, *visible_now(Post, self.clock())]
         if tag:
             criteria.append(
                 Post.id.in_(select(ContentTag.content_id).where(ContentTag.tag == tag))
             )
-        total = self.dbsession.scalar(select(func.count()).select_from(Post).where(*criteria))
         shown_from = func.coalesce(Post.publish_at, Post.published_at)
-        posts = self.dbsession.scalars(
+        statement = (
             select(Post)
             .options(selectinload(Post.tag_rows))
             .where(*criteria)
             .order_by(shown_from.desc(), Post.id.desc())
-            .limit(page_size)
-            .offset((page - 1) * page_size)
-        ).all()
-        return PostPage(posts=list(posts), total=total, page=page, page_size=page_size)
+        )
+        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
 
 
 STATE_LABELS = {
@@ -135,22 +121,17 @@ class PublishingService:
 
     # -- reading, for staff ------------------------------------------------
 
-    def manage_list(self, site, state=None, page=1, page_size=MANAGE_PAGE_SIZE) -> PostPage:
+    def manage_list(self, site, state=None, page=1, page_size=MANAGE_PAGE_SIZE) -> Page:
         """Every post of a site, in any state, most recently changed first."""
         criteria = [Post.site_id == site.id]
         if state is not None:
             if state not in CONTENT_STATES:
                 raise InvalidInput(_("Unknown state."), field="state")
             criteria.append(Post.state == state)
-        total = self.dbsession.scalar(select(func.count()).select_from(Post).where(*criteria))
-        posts = self.dbsession.scalars(
-            select(Post)
-            .where(*criteria)
-            .order_by(Post.updated_at.desc(), Post.id.desc())
-            .limit(page_size)
-            .offset((page - 1) * page_size)
-        ).all()
-        return PostPage(posts=list(posts), total=total, page=page, page_size=page_size)
+        statement = (
+            select(Post).where(*criteria).order_by(Post.updated_at.desc(), Post.id.desc())
+        )
+        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
 
     def history(self, item) -> list:
         """The workflow record (who, when, comment), newest first."""

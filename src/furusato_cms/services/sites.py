@@ -25,6 +25,7 @@ from ..models.site import THEMES
 from .audit import Actor, AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .invitations import InvitationService
+from .paging import Page, fetch_page
 
 FREE_JOIN_DEADLINE = date(2028, 3, 31)
 """Governments whose joining date (参画日) is on or before the end of fiscal 2027
@@ -167,16 +168,10 @@ class FeeStatus:
 
 
 @dataclass(frozen=True)
-class SiteListing:
-    pending: list
-    sites: list
-    total: int
-    page: int
-    page_size: int
+class SiteListing(Page):
+    """A page of sites, with the applications that wait for a decision."""
 
-    @property
-    def has_next(self) -> bool:
-        return self.page * self.page_size < self.total
+    pending: list = ()
 
 
 class SiteLifecycleService:
@@ -346,16 +341,12 @@ class SiteLifecycleService:
             select(Site).where(Site.state == "applied").order_by(Site.applied_at, Site.id)
         ).all()
         criteria = [Site.state == state] if state else []
-        total = self.dbsession.scalar(select(func.count()).select_from(Site).where(*criteria))
         is_municipality = case((Site.kind == "prefecture", 0), else_=1)
-        sites = self.dbsession.scalars(
-            select(Site)
-            .where(*criteria)
-            .order_by(Site.prefecture_code, is_municipality, Site.code)
-            .limit(self.PAGE_SIZE)
-            .offset((page - 1) * self.PAGE_SIZE)
-        ).all()
-        return SiteListing(list(pending), list(sites), total, page, self.PAGE_SIZE)
+        statement = (
+            select(Site).where(*criteria).order_by(Site.prefecture_code, is_municipality, Site.code)
+        )
+        return fetch_page(self.dbsession, statement, page=page, page_size=self.PAGE_SIZE,
+                          cls=SiteListing, pending=list(pending))
 
     def history(self, site: Site) -> list:
         """The site's lifecycle as recorded in the audit log, oldest first."""

@@ -41,7 +41,7 @@ def site_list(context, request):
         raise HTTPBadRequest(_("Unknown state."))
     service = request.service(SiteLifecycleService)
     listing = service.listing(state, page_param(request))
-    fees = {s.id: service.fee_status(s) for s in [*listing.pending, *listing.sites]}
+    fees = {s.id: service.fee_status(s) for s in [*listing.pending, *listing.items]}
     return {
         "listing": listing,
         "fees": fees,
