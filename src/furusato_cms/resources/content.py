@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from ..models import ContentVersion, Image, IntroPage, Post
 from ..permissions import Permissions as P
+from .base import SiteChild, is_number
 
 RESERVED_SLUGS = frozenset(
     {"new", "manage", "edit", "preview", "versions", "transition", "intro", "images"}
@@ -17,19 +18,9 @@ RESERVED_SLUGS = frozenset(
 """Names a post's slug may not take: view names of the posts container and its posts."""
 
 
-def _is_number(name: str) -> bool:
-    """ASCII digits only ("²" is a digit to ``str.isdigit`` but not to ``int``)."""
-    return name.isascii() and name.isdigit() and len(name) <= 9
 
 
-class _SiteChild:
-    def __init__(self, parent, request):
-        self.__parent__ = parent
-        self.request = request
-        self.site = parent.site
-
-
-class IntroResource(_SiteChild):
+class IntroResource(SiteChild):
     """The introduction page; public whenever its site is (it inherits the site's ACL)."""
 
     __name__ = "intro"
@@ -50,7 +41,7 @@ class IntroResource(_SiteChild):
         raise KeyError(name)
 
 
-class PostsContainer(_SiteChild):
+class PostsContainer(SiteChild):
     __name__ = "posts"
 
     def __getitem__(self, slug):
@@ -101,7 +92,7 @@ class VersionsResource:
         self.item = parent.item
 
     def __getitem__(self, name):
-        if not _is_number(name):
+        if not is_number(name):
             raise KeyError(name)
         version = self.request.dbsession.scalar(
             select(ContentVersion).where(
@@ -122,12 +113,12 @@ class VersionResource:
         self.site = parent.site
 
 
-class ImagesContainer(_SiteChild):
+class ImagesContainer(SiteChild):
     __name__ = "images"
 
     def __getitem__(self, name):
         image_id = name.split(".", 1)[0]
-        if not _is_number(image_id):
+        if not is_number(image_id):
             raise KeyError(name)
         image = self.request.dbsession.scalar(
             select(Image).where(Image.id == int(image_id), Image.site_id == self.site.id)

@@ -1,30 +1,6 @@
 """A site's own registration questions (/s/{code}/survey/)."""
-from sqlalchemy import select
-
 from ..models import SurveyQuestion
-
-
-class SurveyContainer:
-    """Inherits the site's ACL; editing needs ``site:survey:manage``."""
-
-    __name__ = "survey"
-
-    def __init__(self, parent, request):
-        self.__parent__ = parent
-        self.request = request
-        self.site = parent.site
-
-    def __getitem__(self, name):
-        if not name.isdigit():
-            raise KeyError(name)
-        question = self.request.dbsession.scalar(
-            select(SurveyQuestion).where(
-                SurveyQuestion.id == int(name), SurveyQuestion.site_id == self.site.id
-            )
-        )
-        if question is None:
-            raise KeyError(name)
-        return SurveyQuestionResource(self, question)
+from .base import SiteItemContainer
 
 
 class SurveyQuestionResource:
@@ -33,3 +9,11 @@ class SurveyQuestionResource:
         self.__name__ = str(question.id)
         self.question = question
         self.site = parent.site
+
+
+class SurveyContainer(SiteItemContainer):
+    """Inherits the site's ACL; editing needs ``site:survey:manage``."""
+
+    __name__ = "survey"
+    model = SurveyQuestion
+    item_class = SurveyQuestionResource
