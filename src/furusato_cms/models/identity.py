@@ -25,8 +25,11 @@ class IdentityVerification(Base):
     name: Mapped[str] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(500))
     postal_code: Mapped[str] = mapped_column(String(8), default="")
+    """Seven digits, no hyphen (as services.identity normalises it)."""
     home_code: Mapped[str | None] = mapped_column(String(6), index=True, default=None)
     """The 全国地方公共団体コード of the verified address: the person's home municipality."""
+    home_name: Mapped[str] = mapped_column(String(100), default="")
+    """That municipality's name when it was found (e.g. 長野市), shown to the person."""
     birthdate: Mapped[date]
     gender: Mapped[str] = mapped_column(String(20), default="")
     verified_at: Mapped[datetime]
@@ -53,8 +56,13 @@ class GuardianConsent(Base):
     )
     guardian_name: Mapped[str] = mapped_column(String(200))
     relationship_to_minor: Mapped[str] = mapped_column(String(50))
+    guardian_email: Mapped[str] = mapped_column(String(254), default="")
+    """Where the confirmation link was sent; the guardian needs no account."""
     recorded_at: Mapped[datetime]
     confirmed_at: Mapped[datetime | None] = mapped_column(default=None)
     """The guardian's own confirmation step; consent counts only once confirmed."""
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
+    """SHA-256 of the one-time confirmation link's token; cleared once used."""
+    token_expires_at: Mapped[datetime | None] = mapped_column(default=None)
 
     verification = relationship("IdentityVerification", back_populates="guardian_consent")
