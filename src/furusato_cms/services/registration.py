@@ -1,0 +1,508 @@
+"""Basic registration (ベーシック登録) and its release for inactivity (解除).
+
+Rules kept here:
+
+- Any account holder may register with any number of *active* sites; one row per
+  person and site, ever (a unique constraint backs this up under concurrency).
+  Leaving and rejoining reuse that row: ``registered_at`` keeps the first time, and
+  ``RegistrationEvent`` rows keep the history (joined, left, rejoined, released …).
+- Registering with a municipality also registers the person with its prefecture when
+  the prefecture's site is active. That prefecture registration is *derived*
+  (``derived_from_id``, shown "via <municipality>") and made exactly once: a second
+  municipality in the same prefecture, or an earlier direct prefecture registration,
+  adds nothing. A later direct registration with the prefecture turns a derived one
+  into a direct one. Leaving the municipality leaves the derived prefecture
+  registration only when no other active municipality registration in that
+  prefecture could carry it; otherwise it is carried "via" that other one.
+- Registering where one lives is allowed and flagged at home (居住地での登録), by the
+  one at-home rule in ``services.home``.
+- The national common questions (relationship type 類型①–④ and connections) are
+  checked here; the site's own questions by the survey engine.
+- Release for inactivity: a basic registration whose person has not signed in for the
+  site's inactivity period minus 30 days gets a notice (one mail per person), and is
+  released 30 days after the notice unless the person signed in since. Nothing is
+  ever deleted by this rule.
+"""
+from dataclasses import dataclass
+from datetime import timedelta
+
+from babel.dates import format_date
+from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.functions import FunctionElement
+
+from ..clock import to_tokyo
+from ..i18n import _
+from ..models import Account, IdentityVerification, Registration, RegistrationEvent, Site
+from ..models.meta import UTCDateTime
+from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
+from .errors import Conflict, InvalidInput, NotAllowed
+from .home import is_home_site
+from .mail import Mail, localizer_for, queue_mail
+from .survey import SurveyService
+
+NOTICE_DAYS = 30
+"""The notice goes out this many days before release (解除の30日前通知)."""
+
+TIER_LABELS = {"basic": _("Basic"), "premium": _("Premium")}
+STATE_LABELS = {"active": _("Registered"), "left": _("Left"), "released": _("Released")}
+
+
+class AnswersRefused(InvalidInput):
+    """Some answers to the site's own questions were refused; ``errors`` maps each form
+    field (``q<id>``) to its message."""
+
+    def __init__(self, errors: dict):
+        super().__init__(_("Please check the answers marked below."))
+        self.errors = errors
+
+
+@dataclass
+class Card:
+    """What the registration card (登録証) shows."""
+
+    registrations: list
+    verification: IdentityVerification | None = None
+
+
+class RegistrationService:
+    def __init__(self, dbsession, *, clock, settings):
+        self.dbsession = dbsession
+        self.clock = clock
+        self.settings = settings
+        self.survey = SurveyService(dbsession, clock=clock, settings=settings)
+
+    # -- registering ---------------------------------------------------------
+
+    def register(self, account, site, relationship_type, connections, answers) -> Registration:
+        """Register ``account`` with ``site`` (and its prefecture, derived); returns the
+        registration with ``site``. ``answers`` are the raw form values of the site's
+        own questions (``q<id>`` -> value)."""
+        if site.state != "active":
+            raise NotAllowed(
+                _("${site} does not accept registrations now.", mapping={"site": site.name})
+            )
+        relationship_type, connections = checked_national(relationship_type, connections)
+        checked = self._checked_answers(site, answers)
+        prefecture = self._active_prefecture_of(site)
+        existing = self._rows_of(account, [site] + ([prefecture] if prefecture else []))
+        home_code = self._home_code(account)
+        now = self.clock()
+        registration = existing.get(site.id)
+        if registration is None:
+            registration = self._insert(account, site, now, derived_from=None)
+            if registration is None:
+                raise self._already_registered(site)
+        elif registration.state != "active":
+            self._rejoin(registration, now, derived_from=None)
+        elif registration.derived_from_id is not None:
+            registration.derived_from_id = None
+            self._event(registration, "made_direct", now)
+        else:
+            raise self._already_registered(site)
+        self._set_answers(registration, relationship_type, connections, home_code)
+        self.survey.save_answers(registration, checked, now=now)
+        if prefecture is not None:
+            self._derive(account, prefecture, registration, existing.get(prefecture.id),
+                         home_code, now)
+        self.dbsession.flush()
+        return registration
+
+    def update_answers(self, registration, relationship_type, connections, answers):
+        """Edit the national and the site's answers of an active registration."""
+        self._require_active(registration)
+        relationship_type, connections = checked_national(relationship_type, connections)
+        checked = self._checked_answers(registration.site, answers)
+        registration.relationship_type = relationship_type
+        registration.connections = connections
+        now = self.clock()
+        self.survey.save_answers(registration, checked, now=now)
+        self._event(registration, "answers_updated", now)
+        self.dbsession.flush()
+
+    def leave(self, registration):
+        """Leave a site (退会). A prefecture registration derived from this one is left
+        too, unless another active municipality registration in the prefecture can
+        carry it."""
+        self._require_active(registration)
+        now = self.clock()
+        self._end(registration, "left", now)
+        self._settle_derived(registration, now)
+        self.dbsession.flush()
+
+    # -- reading -------------------------------------------------------------
+
+    def registrations_of(self, account) -> list:
+        """Every registration of the person, active first, with sites and "via" sites
+        loaded in the same query."""
+        return list(
+            self.dbsession.scalars(
+                select(Registration)
+                .where(Registration.account_id == account.id)
+                .options(
+                    joinedload(Registration.site),
+                    joinedload(Registration.derived_from).joinedload(Registration.site),
+                )
+                .order_by(
+                    (Registration.state != "active"), Registration.registered_at,
+                    Registration.id,
+                )
+            ).unique()
+        )
+
+    def registration_of(self, account, registration_id: int) -> Registration | None:
+        """One of the person's own registrations (None for anyone else's)."""
+        return self.dbsession.scalar(
+            select(Registration)
+            .where(Registration.id == registration_id, Registration.account_id == account.id)
+            .options(joinedload(Registration.site))
+        )
+
+    def current_registration(self, account, site) -> Registration | None:
+        return self.dbsession.scalar(
+            select(Registration).where(
+                Registration.account_id == account.id, Registration.site_id == site.id
+            )
+        )
+
+    def card(self, account) -> Card:
+        """The registration card: active registrations and the identity verification."""
+        registrations = [r for r in self.registrations_of(account) if r.state == "active"]
+        verification = self.dbsession.scalar(
+            select(IdentityVerification).where(IdentityVerification.account_id == account.id)
+        )
+        return Card(registrations=registrations, verification=verification)
+
+    def questions_of(self, site) -> list:
+        return self.survey.active_questions(site)
+
+    def answers_of(self, registration) -> dict:
+        return self.survey.answers_of(registration)
+
+    def check_national(self, relationship_type, connections):
+        return checked_national(relationship_type, connections)
+
+    def check_site_answers(self, site, answers) -> dict:
+        """The site's answers ready to store, or AnswersRefused (for the confirm step)."""
+        return self._checked_answers(site, answers)
+
+    # -- release for inactivity (解除) ----------------------------------------
+
+    def release_inactive(self, now) -> dict:
+        """Cancel notices of people who signed in, release registrations whose notice is
+        30 days old, and give notice to newly inactive people. Set-based; idempotent."""
+        cancelled = self._apply(_cancel_due(), now, "release_cancelled",
+                                {"release_notice_at": None})
+        released = self._apply(_release_due(now), now, "released",
+                               {"state": "released", "state_changed_at": now,
+                                "release_notice_at": None})
+        notices = self._notice_rows(now)
+        self._apply(_notice_due(now), now, "release_notice", {"release_notice_at": now})
+        people = self._send_notices(notices, now)
+        return {
+            "at": now.isoformat(),
+            "notified": len(notices),
+            "people_notified": people,
+            "released": released,
+            "cancelled": cancelled,
+        }
+
+    def _apply(self, due_ids, now, kind, values) -> int:
+        """Record ``kind`` for every due registration, then change them: two statements."""
+        self.dbsession.flush()
+        self.dbsession.execute(
+            insert(RegistrationEvent).from_select(
+                ["registration_id", "kind", "at", "detail"],
+                select(due_ids.c.id, literal(kind), literal(now, UTCDateTime()),
+                       literal({}, RegistrationEvent.__table__.c.detail.type)),
+            )
+        )
+        result = self.dbsession.execute(
+            update(Registration)
+            .where(Registration.id.in_(select(due_ids.c.id)))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        self.dbsession.expire_all()
+        return result.rowcount
+
+    def _notice_rows(self, now) -> list:
+        due = _notice_due(now)
+        return list(
+            self.dbsession.execute(
+                select(Account.id, Account.email, Account.display_name, Account.locale,
+                       Site.name)
+                .select_from(Registration)
+                .join(Account, Account.id == Registration.account_id)
+                .join(Site, Site.id == Registration.site_id)
+                .where(Registration.id.in_(select(due.c.id)))
+                .order_by(Account.id, Site.code)
+            )
+        )
+
+    def _send_notices(self, rows, now) -> int:
+        """One mail per person listing every site that will be released."""
+        people = {}
+        for account_id, email, name, locale, site_name in rows:
+            people.setdefault(account_id, (email, name, locale, []))[3].append(site_name)
+        release_on = to_tokyo(now + timedelta(days=NOTICE_DAYS)).date()
+        for email, name, locale, sites in people.values():
+            queue_mail(self.dbsession, self.settings,
+                       self._notice_mail(email, name, locale, sites, release_on))
+        return len(people)
+
+    def _notice_mail(self, email, name, locale, sites, release_on) -> Mail:
+        translate = localizer_for(self.settings, locale).translate
+        mapping = {
+            "name": name,
+            "date": format_date(release_on, "long", locale=locale),
+            "signin": self.settings.base_url + "/signin",
+        }
+        lines = [
+            translate(_("Dear ${name},", mapping=mapping)),
+            "",
+            translate(_("You have not signed in to the Furusato resident registration for a "
+                        "long time. Your basic registration with the following sites will "
+                        "be released on ${date}:", mapping=mapping)),
+            "",
+            *(f"- {site}" for site in sites),
+            "",
+            translate(_("To keep your registration, simply sign in before that day:",
+                        mapping=mapping)),
+            mapping["signin"],
+            "",
+            translate(_("A released registration is not deleted; you can register again "
+                        "at any time.")),
+        ]
+        return Mail(
+            to=email,
+            subject=translate(_("Your Furusato resident registration will be released on "
+                                "${date}", mapping=mapping)),
+            text="\n".join(lines) + "\n",
+        )
+
+    # -- internals -----------------------------------------------------------
+
+    def _checked_answers(self, site, answers) -> dict:
+        check = self.survey.check_answers(self.survey.active_questions(site), answers or {})
+        if not check.ok:
+            raise AnswersRefused(check.errors)
+        return check.answers
+
+    def _active_prefecture_of(self, site) -> Site | None:
+        if site.kind != "municipality":
+            return None
+        return self.dbsession.scalar(
+            select(Site).where(
+                Site.kind == "prefecture",
+                Site.prefecture_code == site.prefecture_code,
+                Site.state == "active",
+            )
+        )
+
+    def _rows_of(self, account, sites) -> dict:
+        rows = self.dbsession.scalars(
+            select(Registration).where(
+                Registration.account_id == account.id,
+                Registration.site_id.in_([s.id for s in sites]),
+            )
+        )
+        return {row.site_id: row for row in rows}
+
+    def _home_code(self, account) -> str | None:
+        return self.dbsession.scalar(
+            select(IdentityVerification.home_code).where(
+                IdentityVerification.account_id == account.id
+            )
+        )
+
+    def _insert(self, account, site, now, *, derived_from) -> Registration | None:
+        """A new row in a SAVEPOINT; None when a concurrent request made it first."""
+        registration = Registration(
+            account_id=account.id, site_id=site.id, tier="basic", state="active",
+            derived_from_id=derived_from.id if derived_from else None,
+            registered_at=now, state_changed_at=now, connections=[],
+        )
+        try:
+            with self.dbsession.begin_nested():
+                self.dbsession.add(registration)
+                self.dbsession.flush()
+        except IntegrityError:
+            return None
+        registration.site = site
+        self._event(registration, "joined", now, derived_from)
+        return registration
+
+    def _rejoin(self, registration, now, *, derived_from):
+        registration.state = "active"
+        registration.tier = "basic"
+        registration.state_changed_at = now
+        registration.release_notice_at = None
+        registration.derived_from_id = derived_from.id if derived_from else None
+        self._event(registration, "rejoined", now, derived_from)
+
+    def _end(self, registration, state, now, **detail):
+        registration.state = state
+        registration.state_changed_at = now
+        registration.release_notice_at = None
+        self._event(registration, state, now, **detail)
+
+    def _derive(self, account, prefecture, source, existing, home_code, now):
+        """The prefecture registration that comes with a municipality's, exactly once."""
+        if existing is not None and existing.state == "active":
+            return
+        if existing is None:
+            existing = self._insert(account, prefecture, now, derived_from=source)
+            if existing is None:
+                return
+        else:
+            self._rejoin(existing, now, derived_from=source)
+        self._set_answers(existing, source.relationship_type, source.connections, home_code)
+
+    def _settle_derived(self, registration, now):
+        derived = list(
+            self.dbsession.scalars(
+                select(Registration).where(
+                    Registration.derived_from_id == registration.id,
+                    Registration.state == "active",
+                )
+            )
+        )
+        if not derived:
+            return
+        carrier = self.dbsession.scalar(
+            select(Registration)
+            .join(Site, Site.id == Registration.site_id)
+            .where(
+                Registration.account_id == registration.account_id,
+                Registration.id != registration.id,
+                Registration.state == "active",
+                Site.kind == "municipality",
+                Site.prefecture_code == registration.site.prefecture_code,
+            )
+            .order_by(Registration.registered_at, Registration.id)
+            .limit(1)
+        )
+        for prefecture_registration in derived:
+            if carrier is not None:
+                prefecture_registration.derived_from_id = carrier.id
+                self._event(prefecture_registration, "via_changed", now, carrier)
+            else:
+                self._end(prefecture_registration, "left", now, reason="derived")
+
+    def _set_answers(self, registration, relationship_type, connections, home_code):
+        registration.relationship_type = relationship_type
+        registration.connections = list(connections)
+        registration.at_home = is_home_site(registration.site, home_code)
+
+    def _event(self, registration, kind, now, derived_from=None, **detail):
+        if derived_from is not None:
+            detail["derived_from"] = derived_from.id
+        self.dbsession.add(
+            RegistrationEvent(registration_id=registration.id, kind=kind, at=now, detail=detail)
+        )
+
+    @staticmethod
+    def _require_active(registration):
+        if registration.state != "active":
+            raise NotAllowed(_("This registration has ended. Register again to change it."))
+
+    @staticmethod
+    def _already_registered(site):
+        return Conflict(
+            _("You are already registered with ${site}. You can edit your answers on "
+              "your page.", mapping={"site": site.name})
+        )
+
+
+def checked_national(relationship_type, connections):
+    """The national common questions (全国共通項目): one relationship type and at least
+    one connection, from the national vocabulary."""
+    try:
+        relationship_type = int(relationship_type)
+    except (TypeError, ValueError):
+        relationship_type = None
+    if relationship_type not in RELATIONSHIP_TYPES:
+        raise InvalidInput(_("Choose one type."), "relationship_type")
+    chosen = set(connections or ())
+    if not chosen or not chosen <= CONNECTIONS.keys():
+        raise InvalidInput(_("Choose at least one connection from the list."), "connections")
+    return relationship_type, [key for key in CONNECTIONS if key in chosen]
+
+
+# -- the release rule as SQL ----------------------------------------------------
+
+
+class days_before(FunctionElement):
+    """``days_before(moment, days)``: a time minus a number of days given as an SQL
+    expression (a column), comparable with stored times on each database."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "days_before"
+
+
+def _days_before_args(element, compiler, **kw):
+    moment, days = element.clauses
+    return compiler.process(moment, **kw), compiler.process(days, **kw)
+
+
+@compiles(days_before, "postgresql")
+def _days_before_pg(element, compiler, **kw):
+    return "(%s - make_interval(days => %s))" % _days_before_args(element, compiler, **kw)
+
+
+@compiles(days_before, "sqlite")
+def _days_before_sqlite(element, compiler, **kw):
+    """SQLite stores 'YYYY-MM-DD HH:MM:SS.ffffff'; strftime's %f gives milliseconds,
+    so three zeros keep the same shape for string comparison."""
+    return "(strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '-' || (%s) || ' days') || '000')" % (
+        _days_before_args(element, compiler, **kw)
+    )
+
+
+def _basic_active():
+    return select(Registration.id).join(Account, Account.id == Registration.account_id).where(
+        Registration.state == "active", Registration.tier == "basic"
+    )
+
+
+def _notice_due(now):
+    """Not signed in (or, never signed in, created) for the site's period minus 30 days."""
+    last_seen = func.coalesce(Account.last_signin_at, Account.created_at)
+    return (
+        _basic_active()
+        .join(Site, Site.id == Registration.site_id)
+        .where(
+            Registration.release_notice_at.is_(None),
+            last_seen <= days_before(literal(now, UTCDateTime()), Site.inactivity_days - NOTICE_DAYS),
+        )
+        .subquery()
+    )
+
+
+def _release_due(now):
+    """Noticed at least 30 days ago and not signed in since the notice."""
+    return (
+        _basic_active()
+        .where(
+            Registration.release_notice_at <= now - timedelta(days=NOTICE_DAYS),
+            or_(Account.last_signin_at.is_(None),
+                Account.last_signin_at <= Registration.release_notice_at),
+        )
+        .subquery()
+    )
+
+
+def _cancel_due():
+    """Signing in after the notice cancels it (in time, since released ones are past)."""
+    return (
+        _basic_active()
+        .where(
+            Registration.release_notice_at.is_not(None),
+            Account.last_signin_at > Registration.release_notice_at,
+        )
+        .subquery()
+    )
