@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .meta import Base  # noqa: F401
 from .account import Account, EmailToken  # noqa: F401
+from .attendance import Attendance, AttendanceImport, PendingAttendanceClaim  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
 from .authentication import AuthSession, SigninThrottle  # noqa: F401
 from .content import (  # noqa: F401
@@ -19,6 +20,8 @@ from .content import (  # noqa: F401
 )
 from .identity import GuardianConsent, IdentityVerification  # noqa: F401
 from .image import Image  # noqa: F401
+from .partner import PartnerOrganisation  # noqa: F401
+from .project import ActivitySession, Project, SessionApplication  # noqa: F401
 from .registration import Registration, RegistrationEvent, SurveyAnswer  # noqa: F401
 from .site import Site  # noqa: F401
 from .staff import Invitation, StaffMembership  # noqa: F401

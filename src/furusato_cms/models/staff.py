@@ -24,6 +24,10 @@ class StaffMembership(Base):
     role: Mapped[str] = mapped_column(String(20))
     is_reviewer: Mapped[bool] = mapped_column(default=False)
     """An editor with this flag may publish (公開承認)."""
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_organisations.id"), index=True, default=None
+    )
+    """For the partner role: the organisation whose projects this person manages."""
     created_at: Mapped[datetime]
 
     account = relationship("Account", back_populates="memberships")
@@ -46,6 +50,9 @@ class Invitation(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
     is_reviewer: Mapped[bool] = mapped_column(default=False)
+    partner_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_organisations.id"), index=True, default=None
+    )
     invited_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id"), index=True, default=None
     )
