@@ -1,14 +1,19 @@
 """The site's own survey questions: answering rules, the form fields, and management."""
+import csv
+import io
 from datetime import timedelta
 
 import colander
 import deform
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
-from furusato_cms.models import SurveyAnswer
+from furusato_cms.models import AuditEntry, SurveyAnswer
 from furusato_cms.schemas.survey import answers_appstruct, question_nodes
-from furusato_cms.services.survey import TEXT_ANSWER_MAX, SurveyService
+from furusato_cms.services.audit import Actor
+from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
+from furusato_cms.services.mail import localizer_for
+from furusato_cms.services.survey import TEXT_ANSWER_MAX, SurveyService, parse_choices
 
 from ..factories import MATSUMOTO, make_site
 from ..survey_factories import make_answer, make_question, make_registration
@@ -198,8 +203,8 @@ def test_saving_inserts_then_updates_and_keeps_answers_not_given(dbsession, serv
 
     stored = _stored(dbsession, registration)
     assert stored[first.id][0] == {"choice": "peach"}
-    assert stored[first.id][1].replace(tzinfo=None) == later.replace(tzinfo=None)
-    assert stored[second.id][1].replace(tzinfo=None) == earlier.replace(tzinfo=None)
+    assert stored[first.id][1] == later
+    assert stored[second.id][1] == earlier
     assert stored[kept.id][0] == {"scale": 3}
     assert service.answers_of(registration) == {
         first.id: {"choice": "peach"}, second.id: {"text": "はい"}, kept.id: {"scale": 3},
@@ -260,3 +265,312 @@ def test_stored_answers_prefill_the_fields(dbsession, site):
     )
     _form, html = _render([single, multiple, scale], appstruct)
     assert html.count('checked="checked"') == 4
+
+
+# -- managing questions -----------------------------------------------------------
+
+EDITOR = Actor(account_id=None, label="editor@example.jp")
+
+
+def create(service, site, kind="single", **fields):
+    fields.setdefault("label", "好きな果物は？")
+    if kind in ("single", "multiple"):
+        fields.setdefault("choices", "りんご\nぶどう")
+    return service.create_question(EDITOR, site, kind=kind, **fields)
+
+
+def audit_actions(dbsession):
+    return [e.action for e in dbsession.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_a_new_question_goes_last_with_generated_keys_and_is_audited(dbsession, service, site):
+    first = make_question(dbsession, site, "text", position=5)
+
+    question = create(service, site, "multiple", label="  行ったことのある場所 ",
+                      help_text="いくつでも", choices="a: 駅前\n\n城址公園\nc1: 温泉",
+                      required=True)
+
+    assert question.position == 6 and question.label == "行ったことのある場所"
+    assert question.choices == [{"key": "a", "label": "駅前"}, {"key": "c2", "label": "城址公園"},
+                                {"key": "c1", "label": "温泉"}]
+    assert question.required and question.help_text == "いくつでも"
+    assert service.active_questions(site) == [first, question]
+    assert audit_actions(dbsession) == ["survey.create"]
+
+
+def test_choice_lines_take_full_width_colons_and_leave_times_alone():
+    choices = parse_choices("Am：午前中\n10:00から\nx-1: その他")
+    assert [(c["key"], c["label"]) for c in choices] == [
+        ("am", "午前中"), ("c1", "10:00から"), ("x-1", "その他")]
+
+
+def test_a_scale_question_keeps_its_bounds_and_no_choices(service, site):
+    question = create(service, site, "scale", scale_min=1, scale_max=10, choices="a\nb")
+    assert (question.scale_min, question.scale_max, question.choices) == (1, 10, [])
+
+
+@pytest.mark.parametrize("kind, fields, field", [
+    ("single", {"label": "   "}, "label"),
+    ("text", {"label": "あ" * 301}, "label"),
+    ("single", {"choices": "りんご"}, "choices"),
+    ("multiple", {"choices": "\n\n"}, "choices"),
+    ("single", {"choices": "a: りんご\na: ぶどう"}, "choices"),
+    ("single", {"choices": "りんご\nりんご"}, "choices"),
+    ("single", {"choices": "a: りんご\nb:"}, "choices"),
+    ("scale", {"scale_min": 0, "scale_max": 5}, "scale_max"),
+    ("scale", {"scale_min": 1, "scale_max": 11}, "scale_max"),
+    ("scale", {"scale_min": 5, "scale_max": 5}, "scale_max"),
+    ("essay", {}, "kind"),
+])
+def test_bad_questions_are_refused_with_a_field_message(dbsession, service, site, kind,
+                                                        fields, field):
+    with pytest.raises(InvalidInput) as refused:
+        create(service, site, kind, **fields)
+    assert refused.value.field == field
+    assert service.all_questions(site) == [] and audit_actions(dbsession) == []
+
+
+def test_show_if_points_at_an_earlier_active_choice_question(dbsession, service, site):
+    fruit = make_question(dbsession, site, "multiple")
+    question = create(service, site, "text", show_if=(fruit.id, "grape"))
+    assert (question.show_if_question_id, question.show_if_choice) == (fruit.id, "grape")
+
+
+@pytest.mark.parametrize("target", ["text", "scale", "retired", "other_site"])
+def test_show_if_on_a_question_that_cannot_decide_is_refused(dbsession, service, site, clock,
+                                                              target):
+    where = make_site(dbsession, MATSUMOTO) if target == "other_site" else site
+    kind = target if target in ("text", "scale") else "single"
+    condition = make_question(dbsession, where, kind,
+                              retired_at=clock() if target == "retired" else None)
+    with pytest.raises(InvalidInput) as refused:
+        create(service, site, "text", show_if=(condition.id, "apple"))
+    assert refused.value.field == "show_if"
+
+
+def test_show_if_on_an_unknown_choice_or_a_later_question_is_refused(dbsession, service, site):
+    fruit = make_question(dbsession, site, "single")
+    with pytest.raises(InvalidInput):
+        create(service, site, "text", show_if=(fruit.id, "banana"))
+    earlier = make_question(dbsession, site, "text", position=0)
+    fruit.position = 1
+    dbsession.flush()
+    with pytest.raises(InvalidInput) as refused:
+        service.update_question(EDITOR, earlier, label="x", show_if=(fruit.id, "apple"))
+    assert refused.value.field == "show_if"
+
+
+def test_editing_relabels_choices_and_keeps_answers(dbsession, service, site):
+    fruit = make_question(dbsession, site, "single")
+    registration = make_registration(dbsession, site)
+    make_answer(dbsession, registration, fruit, {"choice": "apple"})
+
+    service.update_question(EDITOR, fruit, label="一番好きな果物", help_text="",
+                            choices="apple: 青森のりんご\nぶどう\nもも\n梨", required=True)
+
+    assert fruit.label == "一番好きな果物" and fruit.required
+    assert [(c["key"], c["label"]) for c in fruit.choices] == [
+        ("apple", "青森のりんご"), ("grape", "ぶどう"), ("peach", "もも"), ("c1", "梨")]
+    assert service.answers_of(registration) == {fruit.id: {"choice": "apple"}}
+    assert audit_actions(dbsession) == ["survey.update"]
+
+
+def test_an_answered_choice_cannot_be_removed_but_an_unanswered_one_can(dbsession, service,
+                                                                       site):
+    fruit = make_question(dbsession, site, "multiple")
+    make_answer(dbsession, make_registration(dbsession, site), fruit, {"choices": ["grape"]})
+
+    with pytest.raises(Conflict) as refused:
+        service.update_question(EDITOR, fruit, label="果物", choices="りんご\nもも")
+    assert refused.value.field == "choices"
+    assert "ぶどう" in refused.value.message.interpolate()
+
+    service.update_question(EDITOR, fruit, label="果物", choices="りんご\nぶどう")
+    assert [c["key"] for c in fruit.choices] == ["apple", "grape"]
+
+
+def test_a_choice_another_question_depends_on_cannot_be_removed(dbsession, service, site):
+    fruit = make_question(dbsession, site, "single")
+    make_question(dbsession, site, "text", label="品種", show_if=(fruit, "peach"))
+    with pytest.raises(Conflict) as refused:
+        service.update_question(EDITOR, fruit, label="果物", choices="りんご\nぶどう")
+    assert "品種" in refused.value.message.interpolate()
+
+
+def test_an_answered_scale_keeps_its_range(dbsession, service, site):
+    scale = make_question(dbsession, site, "scale")
+    unanswered = make_question(dbsession, site, "scale")
+    make_answer(dbsession, make_registration(dbsession, site), scale, {"scale": 2})
+
+    with pytest.raises(Conflict):
+        service.update_question(EDITOR, scale, label="満足度", scale_min=1, scale_max=10)
+    service.update_question(EDITOR, scale, label="満足度", scale_min=1, scale_max=5)
+    service.update_question(EDITOR, unanswered, label="期待度", scale_min=1, scale_max=10)
+
+    assert scale.label == "満足度" and unanswered.scale_max == 10
+
+
+def test_a_retired_question_keeps_its_condition_when_edited(dbsession, service, site, clock):
+    fruit = make_question(dbsession, site, "single", retired_at=clock())
+    detail = make_question(dbsession, site, "text", show_if=(fruit, "apple"),
+                           retired_at=clock())
+    service.update_question(EDITOR, detail, label="品種を教えてください",
+                            show_if=(fruit.id, "apple"))
+    assert detail.show_if_question_id == fruit.id
+
+
+def test_moving_swaps_neighbours_and_changes_the_asked_order(dbsession, service, site):
+    a, b, c = (make_question(dbsession, site, "text", label=n) for n in "abc")
+
+    service.move(EDITOR, c, "up")
+    assert service.active_questions(site) == [a, c, b]
+    service.move(EDITOR, a, "down")
+    assert service.active_questions(site) == [c, a, b]
+    assert [q.position for q in (c, a, b)] == [0, 1, 2]
+    assert audit_actions(dbsession) == ["survey.move", "survey.move"]
+
+    with pytest.raises(NotAllowed):
+        service.move(EDITOR, c, "up")
+    with pytest.raises(NotAllowed):
+        service.move(EDITOR, b, "down")
+
+
+def test_a_show_if_question_cannot_move_above_its_condition(dbsession, service, site):
+    fruit = make_question(dbsession, site, "single")
+    detail = make_question(dbsession, site, "text", show_if=(fruit, "apple"))
+    with pytest.raises(NotAllowed):
+        service.move(EDITOR, detail, "up")
+    with pytest.raises(NotAllowed):
+        service.move(EDITOR, fruit, "down")
+    assert service.active_questions(site) == [fruit, detail]
+
+
+def test_retiring_hides_the_question_and_keeps_its_answers(dbsession, service, site, clock):
+    fruit = make_question(dbsession, site, "single")
+    registration = make_registration(dbsession, site)
+    make_answer(dbsession, registration, fruit, {"choice": "peach"})
+
+    service.retire(EDITOR, fruit)
+
+    assert fruit.retired_at == clock()
+    assert service.active_questions(site) == []
+    assert service.all_questions(site) == [fruit]
+    assert service.answers_of(registration) == {fruit.id: {"choice": "peach"}}
+    with pytest.raises(NotAllowed):
+        service.retire(EDITOR, fruit)
+
+    service.restore(EDITOR, fruit)
+    assert service.active_questions(site) == [fruit] and fruit.retired_at is None
+    assert audit_actions(dbsession) == ["survey.retire", "survey.restore"]
+    with pytest.raises(NotAllowed):
+        service.restore(EDITOR, fruit)
+
+
+def test_a_condition_for_active_questions_cannot_be_retired(dbsession, service, site):
+    fruit = make_question(dbsession, site, "single")
+    make_question(dbsession, site, "text", label="品種", show_if=(fruit, "apple"))
+    with pytest.raises(NotAllowed) as refused:
+        service.retire(EDITOR, fruit)
+    assert "品種" in refused.value.message.interpolate()
+    assert fruit.retired_at is None
+
+
+def test_a_question_cannot_be_restored_before_its_condition(dbsession, service, site, clock):
+    fruit = make_question(dbsession, site, "single", retired_at=clock())
+    detail = make_question(dbsession, site, "text", show_if=(fruit, "apple"),
+                           retired_at=clock())
+    with pytest.raises(NotAllowed):
+        service.restore(EDITOR, detail)
+    service.restore(EDITOR, fruit)
+    service.restore(EDITOR, detail)
+    assert service.active_questions(site) == [fruit, detail]
+
+
+def test_answer_counts_per_question(dbsession, service, site):
+    fruit = make_question(dbsession, site, "single")
+    text = make_question(dbsession, site, "text")
+    for n in range(3):
+        make_answer(dbsession, make_registration(dbsession, site), fruit, {"choice": "apple"})
+    assert service.answer_counts(site) == {fruit.id: 3}
+    assert text.id not in service.answer_counts(site)
+
+
+# -- export -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def ja(app_settings):
+    return localizer_for(app_settings, "ja").translate
+
+
+def _exported(service, site, translate):
+    data = service.export_answers(EDITOR, site, translate=translate)
+    assert data.startswith(b"\xef\xbb\xbf")
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+
+
+def test_the_export_has_one_row_per_active_registration_with_labels(dbsession, service, site,
+                                                                   clock, ja):
+    other = make_site(dbsession, MATSUMOTO)
+    fruit = make_question(dbsession, site, "multiple", label="好きな果物")
+    scale = make_question(dbsession, site, "scale", label="満足度")
+    old = make_question(dbsession, site, "text", label="昔の質問", retired_at=clock())
+    first = make_registration(dbsession, site, connections=["birthplace", "tourism"],
+                              relationship_type=4, registered_at=clock())
+    second = make_registration(dbsession, site, tier="premium")
+    make_registration(dbsession, site, state="left")
+    make_registration(dbsession, other)
+    make_answer(dbsession, first, fruit, {"choices": ["apple", "peach"]})
+    make_answer(dbsession, first, scale, {"scale": 4})
+    make_answer(dbsession, first, old, {"text": "=HYPERLINK(\"http://evil\")"})
+    make_answer(dbsession, second, scale, {"scale": 1})
+
+    header, *rows = _exported(service, site, ja)
+
+    assert header == ["登録番号", "登録日時（日本時間）", "登録区分", "類型", "つながり",
+                      "好きな果物", "満足度", "昔の質問（使用終了）"]
+    assert [row[0] for row in rows] == [str(first.id), str(second.id)]
+    assert rows[0][1] == "2026-11-25 12:00"
+    assert rows[0][2] == "ベーシック" and rows[1][2] == "プレミアム"
+    assert rows[0][3].startswith("類型④")
+    assert rows[0][4] == "出身地 / 観光・訪問"
+    assert rows[0][5:] == ["りんご / もも", "4", "'=HYPERLINK(\"http://evil\")"]
+    assert rows[1][5:] == ["", "1", ""]
+    text = "\n".join(",".join(row) for row in rows)
+    assert "@example.jp" not in text and "登録 太郎" not in text
+
+
+def test_the_export_is_audited(dbsession, service, site):
+    make_registration(dbsession, site)
+    service.export_answers(EDITOR, site, translate=str)
+    entry = dbsession.scalar(select(AuditEntry).where(AuditEntry.action == "survey.export"))
+    assert entry.site_id == site.id and entry.detail == {"rows": 1}
+
+
+def test_the_export_takes_the_same_number_of_queries_for_any_number_of_rows(
+    dbsession, service, site, connection
+):
+    questions = [make_question(dbsession, site, kind) for kind in ("single", "text")]
+
+    def queries_for_export():
+        dbsession.expire_all()
+        statements = []
+        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        event.listen(connection, "before_cursor_execute", listener)
+        try:
+            service.export_answers(EDITOR, site, translate=str)
+            dbsession.flush()
+        finally:
+            event.remove(connection, "before_cursor_execute", listener)
+        return len(statements)
+
+    def add_people(count):
+        for _n in range(count):
+            registration = make_registration(dbsession, site)
+            make_answer(dbsession, registration, questions[0], {"choice": "apple"})
+            make_answer(dbsession, registration, questions[1], {"text": "はい"})
+
+    add_people(1)
+    few = queries_for_export()
+    add_people(5)
+    assert queries_for_export() == few

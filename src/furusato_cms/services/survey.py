@@ -16,15 +16,37 @@ Rules kept here (views and schemas only shape input):
   answers cannot be removed (it can be relabelled), and the scale of an answered
   question cannot change.
 """
+import csv
+import io
+import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from ..clock import to_tokyo
 from ..i18n import _
-from ..models import SurveyAnswer, SurveyQuestion
+from ..models import Registration, SurveyAnswer, SurveyQuestion
+from ..models.survey import QUESTION_KINDS
+from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
+from .audit import AuditLog
+from .errors import Conflict, InvalidInput, NotAllowed
 
 TEXT_ANSWER_MAX = 2000
 CHOICE_KINDS = ("single", "multiple")
+LABEL_MAX = 300
+HELP_MAX = 2000
+CHOICE_LABEL_MAX = 200
+CHOICES_MAX = 50
+SCALE_LOWEST, SCALE_HIGHEST = 1, 10
+KIND_LABELS = {
+    "single": _("Single choice"),
+    "multiple": _("Multiple choice"),
+    "text": _("Free text"),
+    "scale": _("Scale"),
+}
+CHOICE_LINE = re.compile(r"^([A-Za-z][A-Za-z0-9_-]{0,29})\s*[:：]\s*(.*)$")
+"""``key: label`` (a colon typed in full width too). A key starts with a letter, so a
+label such as "10:00から" stays a label."""
 
 
 @dataclass
@@ -32,7 +54,8 @@ class AnswerCheck:
     """What ``check_answers`` found: values ready to store, and messages per form field."""
 
     answers: dict = field(default_factory=dict)
-    """question id -> stored value ({"choice": k} | {"choices": [k]} | {"text": s} | {"scale": n})."""
+    """question id -> stored value: {"choice": key} | {"choices": [keys]} | {"text": str}
+    | {"scale": int}."""
     errors: dict = field(default_factory=dict)
     """form field name (``q<id>``) -> TranslationString."""
 
@@ -47,7 +70,11 @@ def field_name(question) -> str:
 
 
 def choice_keys(question) -> list:
-    return [choice["key"] for choice in question.choices or ()]
+    return choice_keys_of(question.choices or ())
+
+
+def choice_keys_of(choices) -> list:
+    return [choice["key"] for choice in choices]
 
 
 def choice_label(question, key) -> str:
@@ -150,6 +177,384 @@ class SurveyService:
                 row.value = value
                 row.answered_at = now
         self.dbsession.flush()
+
+    # -- managing (editors) ----------------------------------------------------
+
+    def all_questions(self, site) -> list:
+        """Every question of the site in order, retired ones too (they keep answers)."""
+        return self._questions_of_site(site.id)
+
+    def answer_counts(self, site) -> dict:
+        """question id -> number of stored answers, in one query."""
+        rows = self.dbsession.execute(
+            select(SurveyAnswer.question_id, func.count())
+            .join(SurveyQuestion, SurveyQuestion.id == SurveyAnswer.question_id)
+            .where(SurveyQuestion.site_id == site.id)
+            .group_by(SurveyAnswer.question_id)
+        )
+        return dict(rows.all())
+
+    def show_if_options(self, site, before=None) -> list:
+        """The questions a show-if may point at: active single/multiple-choice questions
+        earlier than ``before`` (all of them for a new question, which goes last)."""
+        return self._choice_questions_before(site.id, before)
+
+    def create_question(self, actor, site, *, kind, label, help_text="", choices="",
+                        scale_min=1, scale_max=5, required=False, show_if=None):
+        """A new question goes to the end of the list. ``choices``: one option per line,
+        ``key: label`` or just the label. ``show_if``: (question id, choice key) or None."""
+        if kind not in QUESTION_KINDS:
+            raise InvalidInput(_("Choose a kind of question from the list."), field="kind")
+        question = SurveyQuestion(site_id=site.id, kind=kind, created_at=self.clock())
+        new = _checked(kind, label=label, help_text=help_text, choices=choices,
+                       scale_min=scale_min, scale_max=scale_max, existing=())
+        self._assign(question, new, required=required,
+                     show_if=self._checked_show_if(show_if, self.show_if_options(site)))
+        last = self.dbsession.scalar(
+            select(func.max(SurveyQuestion.position)).where(SurveyQuestion.site_id == site.id)
+        )
+        question.position = 0 if last is None else last + 1
+        self.dbsession.add(question)
+        self.dbsession.flush()
+        self._audit(actor, "survey.create", question, kind=kind)
+        return question
+
+    def update_question(self, actor, question, *, label, help_text="", choices="",
+                        scale_min=None, scale_max=None, required=False, show_if=None):
+        """Change a question; its kind stays. Answers must keep meaning what they meant:
+        an answered choice cannot be removed (relabel it instead), and an answered
+        scale cannot change its range."""
+        current = (question.show_if_question_id, question.show_if_choice)
+        scale_min = question.scale_min if scale_min is None else scale_min
+        scale_max = question.scale_max if scale_max is None else scale_max
+        old_keys = set(choice_keys(question))
+        old_scale = (question.scale_min, question.scale_max)
+        new = _checked(question.kind, label=label, help_text=help_text, choices=choices,
+                       scale_min=scale_min, scale_max=scale_max, existing=question.choices)
+        scale_changed = question.kind == "scale" and old_scale != (new["scale_min"],
+                                                                   new["scale_max"])
+        self._check_kept_answers(question, old_keys - set(choice_keys_of(new["choices"])),
+                                 scale_changed)
+        if show_if and tuple(show_if) == current:
+            checked_show_if = current  # unchanged: kept valid by move, retire and removals
+        else:
+            checked_show_if = self._checked_show_if(
+                show_if, self._choice_questions_before(question.site_id, question))
+        self._assign(question, new, required=required, show_if=checked_show_if)
+        self.dbsession.flush()
+        self._audit(actor, "survey.update", question)
+        return question
+
+    def move(self, actor, question, direction: str):
+        """Swap a question with its neighbour ("up" or "down"). A show-if question must
+        stay after the question it depends on."""
+        if direction not in ("up", "down"):
+            raise InvalidInput(_("Move a question up or down."))
+        questions = self._questions_of_site(question.site_id)
+        index = questions.index(question)
+        other_index = index - 1 if direction == "up" else index + 1
+        if not 0 <= other_index < len(questions):
+            raise NotAllowed(_("The question is already at that end of the list."))
+        other = questions[other_index]
+        if question.show_if_question_id == other.id or other.show_if_question_id == question.id:
+            raise NotAllowed(
+                _("A question shown only after an answer to another question must stay "
+                  "below that question.")
+            )
+        questions[index], questions[other_index] = other, question
+        for position, item in enumerate(questions):
+            item.position = position
+        self.dbsession.flush()
+        self._audit(actor, "survey.move", question, direction=direction)
+
+    def retire(self, actor, question):
+        """Stop asking a question; its answers stay and stay exportable."""
+        if question.retired_at is not None:
+            raise NotAllowed(_("This question is already retired."))
+        dependents = [
+            q for q in self._questions_of_site(question.site_id)
+            if q.show_if_question_id == question.id and q.retired_at is None
+        ]
+        if dependents:
+            raise NotAllowed(
+                _("Other questions are shown depending on the answer to this one "
+                  "(${labels}). Retire them or change their condition first.",
+                  mapping={"labels": "、".join(q.label for q in dependents)})
+            )
+        question.retired_at = self.clock()
+        self.dbsession.flush()
+        self._audit(actor, "survey.retire", question)
+
+    def restore(self, actor, question):
+        """Ask a retired question again, in its old place."""
+        if question.retired_at is None:
+            raise NotAllowed(_("This question is being asked; there is nothing to restore."))
+        condition = question.show_if_question_id and self.dbsession.get(
+            SurveyQuestion, question.show_if_question_id)
+        if condition and condition.retired_at is not None:
+            raise NotAllowed(
+                _("This question depends on “${label}”, which is retired. Restore that "
+                  "question first.", mapping={"label": condition.label})
+            )
+        question.retired_at = None
+        self.dbsession.flush()
+        self._audit(actor, "survey.restore", question)
+
+    # -- export (site admins) ----------------------------------------------------
+
+    def export_answers(self, actor, site, *, translate) -> bytes:
+        """Answers of every active registration as CSV for Excel (UTF-8 with BOM).
+
+        Minimised personal data: the registration's id, date, tier and national common
+        answers, then one column per question (retired ones too, marked) with labels,
+        never names or addresses. Three queries whatever the number of rows; the read
+        is written to the audit log (a staff read of registrants' data)."""
+        questions = self._questions_of_site(site.id)
+        registrations = self.dbsession.scalars(
+            select(Registration)
+            .where(Registration.site_id == site.id, Registration.state == "active")
+            .order_by(Registration.id)
+        ).all()
+        answers = {}
+        for registration_id, question_id, value in self.dbsession.execute(
+            select(SurveyAnswer.registration_id, SurveyAnswer.question_id, SurveyAnswer.value)
+            .join(Registration, Registration.id == SurveyAnswer.registration_id)
+            .where(Registration.site_id == site.id, Registration.state == "active")
+        ):
+            answers[registration_id, question_id] = value
+        header = [translate(label) for label in EXPORT_COLUMNS] + [
+            translate(_("${label} (retired)", mapping={"label": q.label}))
+            if q.retired_at else q.label
+            for q in questions
+        ]
+        rows = [
+            _registration_cells(registration, translate)
+            + [_answer_text(q, answers.get((registration.id, q.id))) for q in questions]
+            for registration in registrations
+        ]
+        AuditLog(self.dbsession, self.clock).record(
+            actor, "survey.export", site_id=site.id, target=site, rows=len(rows)
+        )
+        return _csv_bytes([header, *rows])
+
+    # -- rules -------------------------------------------------------------------
+
+    @staticmethod
+    def _assign(question, new, *, required, show_if):
+        question.label = new["label"]
+        question.help_text = new["help_text"]
+        question.choices = new["choices"]
+        question.scale_min, question.scale_max = new["scale_min"], new["scale_max"]
+        question.required = bool(required)
+        question.show_if_question_id, question.show_if_choice = show_if or (None, None)
+
+    def _questions_of_site(self, site_id) -> list:
+        return list(
+            self.dbsession.scalars(
+                select(SurveyQuestion)
+                .where(SurveyQuestion.site_id == site_id)
+                .order_by(SurveyQuestion.position, SurveyQuestion.id)
+            )
+        )
+
+    def _choice_questions_before(self, site_id, before=None) -> list:
+        questions = self._questions_of_site(site_id)
+        if before is not None:
+            questions = questions[: questions.index(before)]
+        return [q for q in questions if q.retired_at is None and q.kind in CHOICE_KINDS]
+
+    @staticmethod
+    def _checked_show_if(show_if, earlier):
+        """Show-if must point at an earlier, active single/multiple-choice question of
+        the same site, and at one of its choices."""
+        if not show_if:
+            return None
+        question_id, key = show_if
+        condition = next((q for q in earlier if q.id == question_id), None)
+        if condition is None:
+            raise InvalidInput(
+                _("A question can depend only on an earlier single or multiple choice "
+                  "question that is being asked."), field="show_if")
+        if key not in choice_keys(condition):
+            raise InvalidInput(_("Choose one of that question's options."), field="show_if")
+        return condition.id, key
+
+    def _check_kept_answers(self, question, removed_keys, scale_changed):
+        """Refuse a change that would leave stored answers or conditions meaningless."""
+        if not removed_keys and not scale_changed:
+            return
+        values = self.dbsession.scalars(
+            select(SurveyAnswer.value).where(SurveyAnswer.question_id == question.id)
+        )
+        answered = set()
+        has_answers = False
+        for value in values:
+            has_answers = True
+            answered.update(chosen_keys(value))
+        if scale_changed and has_answers:
+            raise Conflict(
+                _("People have answered this scale, so its range cannot change. Retire "
+                  "this question and add a new one instead."), field="scale_min")
+        in_use = removed_keys & answered
+        if in_use:
+            raise Conflict(
+                _("These options have answers and cannot be removed: ${labels}. You can "
+                  "change their wording instead.",
+                  mapping={"labels": "、".join(choice_label(question, k) for k in
+                                              sorted(in_use))}), field="choices")
+        conditions = self.dbsession.scalars(
+            select(SurveyQuestion.label).where(
+                SurveyQuestion.show_if_question_id == question.id,
+                SurveyQuestion.show_if_choice.in_(removed_keys),
+            )
+        ).all()
+        if conditions:
+            raise Conflict(
+                _("Other questions are shown when one of the removed options is chosen "
+                  "(${labels}). Change their condition first.",
+                  mapping={"labels": "、".join(conditions)}), field="choices")
+
+    def _audit(self, actor, action, question, **detail):
+        AuditLog(self.dbsession, self.clock).record(
+            actor, action, site_id=question.site_id, target=question, **detail
+        )
+
+
+def choices_to_text(question) -> str:
+    """The choices as the edit form shows them, one ``key: label`` per line."""
+    return "\n".join(f"{c['key']}: {c['label']}" for c in question.choices or ())
+
+
+def parse_choices(text, existing=()) -> list:
+    """Lines of ``key: label`` or just a label into [{"key", "label"}].
+
+    A bare label that matches an existing option keeps that option's key (so pasting
+    the labels again does not orphan answers); other bare labels get c1, c2, …"""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    parsed = []
+    for line in lines:
+        match = CHOICE_LINE.match(line)
+        if match:
+            parsed.append((match.group(1).lower(), match.group(2).strip()))
+        else:
+            parsed.append((None, line))
+    given = {key for key, _label in parsed if key}
+    by_label = {c["label"]: c["key"] for c in existing}
+    choices = []
+    for key, label in parsed:
+        if key is None and by_label.get(label) not in given | {None}:
+            key = by_label[label]
+            given.add(key)
+        choices.append([key, label])
+    counter = 0
+    for choice in choices:
+        while choice[0] is None:
+            counter += 1
+            if f"c{counter}" not in given:
+                choice[0] = f"c{counter}"
+                given.add(choice[0])
+    return [{"key": key, "label": label} for key, label in choices]
+
+
+def _checked(kind, *, label, help_text, choices, scale_min, scale_max, existing) -> dict:
+    """The question's fields after the rules, or InvalidInput naming the field."""
+    label = (label or "").strip()
+    if not label:
+        raise InvalidInput(_("Enter the question."), field="label")
+    if len(label) > LABEL_MAX:
+        raise InvalidInput(_("At most ${max} characters.", mapping={"max": LABEL_MAX}),
+                           field="label")
+    help_text = (help_text or "").strip()
+    if len(help_text) > HELP_MAX:
+        raise InvalidInput(_("At most ${max} characters.", mapping={"max": HELP_MAX}),
+                           field="help_text")
+    parsed = []
+    if kind in CHOICE_KINDS:
+        parsed = _checked_choices(parse_choices(choices, existing))
+    if kind == "scale":
+        _check_scale(scale_min, scale_max)
+    else:
+        scale_min, scale_max = 1, 5
+    return {"label": label, "help_text": help_text, "choices": parsed,
+            "scale_min": scale_min, "scale_max": scale_max}
+
+
+def _checked_choices(choices) -> list:
+    if len(choices) < 2:
+        raise InvalidInput(_("Give at least two options, one per line."), field="choices")
+    if len(choices) > CHOICES_MAX:
+        raise InvalidInput(_("At most ${max} options.", mapping={"max": CHOICES_MAX}),
+                           field="choices")
+    keys = choice_keys_of(choices)
+    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    if duplicates:
+        raise InvalidInput(_("Each option needs its own code; used twice: ${keys}.",
+                             mapping={"keys": ", ".join(duplicates)}), field="choices")
+    labels = [c["label"] for c in choices]
+    if any(not text for text in labels):
+        raise InvalidInput(_("Every option needs a label."), field="choices")
+    if len(set(labels)) < len(labels):
+        raise InvalidInput(_("Two options have the same label."), field="choices")
+    if any(len(text) > CHOICE_LABEL_MAX for text in labels):
+        raise InvalidInput(_("An option can be at most ${max} characters.",
+                             mapping={"max": CHOICE_LABEL_MAX}), field="choices")
+    return choices
+
+
+def _check_scale(low, high):
+    if not (isinstance(low, int) and isinstance(high, int)
+            and SCALE_LOWEST <= low < high <= SCALE_HIGHEST):
+        raise InvalidInput(
+            _("The scale runs between two whole numbers from ${low} to ${high}, the "
+              "smaller first.", mapping={"low": SCALE_LOWEST, "high": SCALE_HIGHEST}),
+            field="scale_max")
+
+
+EXPORT_COLUMNS = (
+    _("Registration ID"),
+    _("Registered at (Japan time)"),
+    _("Tier"),
+    _("Relationship type"),
+    _("Connections"),
+)
+TIER_LABELS = {"basic": _("Basic"), "premium": _("Premium")}
+LIST_SEPARATOR = " / "
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _registration_cells(registration, translate) -> list:
+    return [
+        str(registration.id),
+        to_tokyo(registration.registered_at).strftime("%Y-%m-%d %H:%M"),
+        translate(TIER_LABELS.get(registration.tier, registration.tier)),
+        translate(RELATIONSHIP_TYPES[registration.relationship_type]),
+        LIST_SEPARATOR.join(translate(CONNECTIONS[key]) if key in CONNECTIONS else key
+                            for key in registration.connections or ()),
+    ]
+
+
+def _answer_text(question, value) -> str:
+    """An answer as people read it: option labels, the text, or the number."""
+    if not value:
+        return ""
+    if "text" in value:
+        return value["text"]
+    if "scale" in value:
+        return str(value["scale"])
+    return LIST_SEPARATOR.join(choice_label(question, key) for key in chosen_keys(value))
+
+
+def _safe_cell(text: str) -> str:
+    """Text typed by people must not run as a spreadsheet formula (CSV injection)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def _csv_bytes(rows) -> bytes:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    for row in rows:
+        writer.writerow([_safe_cell(cell) for cell in row])
+    return buffer.getvalue().encode("utf-8-sig")
 
 
 class _Refused(Exception):
