@@ -3,7 +3,8 @@
 Principals:
 - ``account:<id>`` for any signed-in account;
 - ``role:operator`` for the national operator;
-- ``site:<site id>:<role>`` for each staff membership, plus ``site:<id>:reviewer``.
+- ``site:<site id>:<role>`` for each staff membership, plus ``site:<id>:reviewer``;
+- ``partner:<partner id>`` for staff of a partner organisation.
 
 Staff principals are granted only when the request comes from an allowed admin
 network and, where the account or the site demands it, after the TOTP second factor.
@@ -16,7 +17,7 @@ from sqlalchemy import select
 
 from .models import Account, Site, StaffMembership
 from .services.audit import Actor
-from .services.authentication import SessionService
+from .services.authentication import SessionService, account_actor
 
 AUTH_COOKIE = "furusato_auth"
 
@@ -34,6 +35,11 @@ class Identity:
 
 def site_principal(site_id, role) -> str:
     return f"site:{site_id}:{role}"
+
+
+def partner_principal(partner_id) -> str:
+    """Staff of a partner organisation (関係団体): rights over that partner's projects only."""
+    return f"partner:{partner_id}"
 
 
 class FurusatoSecurityPolicy:
@@ -86,6 +92,8 @@ class FurusatoSecurityPolicy:
             principals.append(site_principal(membership.site_id, membership.role))
             if membership.is_reviewer:
                 principals.append(site_principal(membership.site_id, "reviewer"))
+            if membership.partner_id is not None:
+                principals.append(partner_principal(membership.partner_id))
         return principals
 
     def permits(self, request, context, permission):
@@ -117,12 +125,7 @@ def request_actor(request) -> Actor:
     identity = request.identity
     if identity is None:
         return Actor(account_id=None, label="anonymous", client_addr=request.remote_addr or "")
-    account = identity.account
-    return Actor(
-        account_id=account.id,
-        label=f"{account.display_name} <{account.email}>",
-        client_addr=request.remote_addr or "",
-    )
+    return account_actor(identity.account, request.remote_addr)
 
 
 def includeme(config):

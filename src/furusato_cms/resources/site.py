@@ -5,6 +5,7 @@ from sqlalchemy import select
 from ..models import Site
 from ..permissions import Permissions as P
 from ..security import site_principal
+from .activities import PartnersContainer, ProjectsContainer
 from .content import ImagesContainer, IntroResource, PostsContainer
 from .staff import StaffContainer
 from .survey import SurveyContainer
@@ -17,11 +18,25 @@ SITE_ADMIN_PERMISSIONS = (
     P.CONTENT_PUBLISH,
     P.SURVEY_MANAGE,
     P.REGISTRATIONS_EXPORT,
+    P.PARTNER_MANAGE,
+    P.PROJECT_CREATE,
+    P.PROJECT_MANAGE,
+    P.PROJECT_DESIGNATE,
+    P.ATTENDANCE_RECORD,
+    P.ATTENDANCE_IMPORT,
 )
 EDITOR_PERMISSIONS = (P.SITE_DASHBOARD, P.CONTENT_EDIT, P.SURVEY_MANAGE)
 REVIEWER_PERMISSIONS = (P.CONTENT_PUBLISH,)
-COORDINATOR_PERMISSIONS = (P.SITE_DASHBOARD,)
-PARTNER_PERMISSIONS = (P.SITE_DASHBOARD,)
+COORDINATOR_PERMISSIONS = (
+    P.SITE_DASHBOARD,
+    P.PROJECT_CREATE,
+    P.PROJECT_MANAGE,
+    P.PROJECT_DESIGNATE,
+    P.ATTENDANCE_RECORD,
+    P.ATTENDANCE_IMPORT,
+)
+PARTNER_PERMISSIONS = (P.SITE_DASHBOARD, P.PROJECT_CREATE)
+"""A partner's rights over its own projects come from the project's ACL (partner:<id>)."""
 STAFF_STATES = ("active", "suspended")
 
 
@@ -76,6 +91,8 @@ class SiteResource:
             "images": ImagesContainer,
             "staff": StaffContainer,
             "survey": SurveyContainer,
+            "projects": ProjectsContainer,
+            "partners": PartnersContainer,
         }
         if name not in children:
             raise KeyError(name)
