@@ -17,7 +17,7 @@ from furusato_cms.appsettings import AppSettings
 from furusato_cms.clock import FixedClock
 from furusato_cms.models import get_engine
 
-from .dbsetup import fresh_database_url, migrate
+from .dbsetup import drop_database, fresh_database_url, migrate
 from .devtools_fixtures import mail_catcher, oidc_provider, running_oidc_provider  # noqa: F401
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -47,7 +47,8 @@ def worker_id_name(request):
 def db_url(worker_id_name, tmp_path_factory):
     url = fresh_database_url(worker_id_name, tmp_path_factory.mktemp("db"))
     migrate(url)
-    return url
+    yield url
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")

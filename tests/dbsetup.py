@@ -24,18 +24,29 @@ def psycopg_url(url: str) -> str:
     return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
 
 
+def _admin_execute(*statements):
+    admin = create_engine(psycopg_url(test_db_setting()), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        for statement in statements:
+            conn.execute(text(statement))
+    admin.dispose()
+
+
 def fresh_database_url(name: str, tmp_dir) -> str:
-    """A new, empty database called ``name`` on the configured server (or a SQLite file)."""
+    """A new, empty database on the configured server (or a SQLite file). The process id
+    is part of the name, so test runs side by side never touch each other's databases."""
+    name = f"{name}_{os.getpid()}"
     setting = test_db_setting()
     if setting == "sqlite":
         return f"sqlite:///{tmp_dir}/{name}.sqlite"
-    admin_url = psycopg_url(setting)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    _admin_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
+    return make_url(psycopg_url(setting)).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str):
+    """Remove a database made by fresh_database_url (nothing to do for SQLite files)."""
+    if url.startswith("postgresql"):
+        _admin_execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
 def migrate(url: str):

@@ -17,7 +17,7 @@ from furusato_cms.models import get_engine, get_session_factory, get_tm_session
 from furusato_cms.scripts import demo
 
 from ..conftest import base_settings
-from ..dbsetup import REQUIRE_ALL, fresh_database_url, migrate
+from ..dbsetup import REQUIRE_ALL, drop_database, fresh_database_url, migrate
 
 CHROMIUM = os.environ.get("FURUSATO_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -52,6 +52,7 @@ def live_server(worker_id_name, tmp_path_factory):
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"
     server.close()
+    drop_database(url)
 
 
 @pytest.fixture(scope="session")
