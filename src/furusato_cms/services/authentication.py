@@ -43,12 +43,16 @@ def normalise_email(email) -> str:
 
 
 def account_actor(account, client_addr="") -> Actor:
-    """The audit log's view of a person acting on their own account."""
-    return Actor(
-        account_id=account.id,
-        label=f"{account.display_name} <{account.email}>",
-        client_addr=client_addr or "",
-    )
+    """The audit log's view of a person acting on their own account.
+
+    Registrants are named by account id only: the log is append-only, and a
+    registrant's name and address must disappear when the account is deleted.
+    """
+    if account.kind == "registrant":
+        label = f"registrant #{account.id}"
+    else:
+        label = f"{account.display_name} <{account.email}>"
+    return Actor(account_id=account.id, label=label, client_addr=client_addr or "")
 
 
 class SigninFailed(NotAllowed):
@@ -56,6 +60,14 @@ class SigninFailed(NotAllowed):
 
     def __init__(self, message=None, field=None):
         super().__init__(message or _("The email address or password is not correct."), field)
+
+
+class EmailNotConfirmed(NotAllowed):
+    """A registrant who has not yet opened the confirmation link sent at sign-up."""
+
+    def __init__(self):
+        super().__init__(_("Your email address is not confirmed yet. Open the link in the mail "
+                           "we sent you, or have the mail sent again."))
 
 
 class SigninLocked(NotAllowed):
@@ -246,6 +258,8 @@ class SigninService:
         matched = verify_password(account.password_hash if account else None, password or "")
         if not matched or account.disabled_at is not None:
             self._failed(keys, account, client_addr, "password", SigninFailed())
+        if account.kind == "registrant" and account.email_confirmed_at is None:
+            raise EmailNotConfirmed()
         self.throttle.reset(keys[0])
         if needs_rehash(account.password_hash):
             account.password_hash = hash_password(password)

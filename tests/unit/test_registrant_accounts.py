@@ -1,0 +1,348 @@
+"""Registrant account rules without HTTP: sign-up and confirmation by mail, password
+reset, throttling with the clock, the data export and deleting an account."""
+import json
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from furusato_cms.models import (
+    Account,
+    AuditEntry,
+    AuthSession,
+    EmailToken,
+    GuardianConsent,
+    IdentityVerification,
+    Registration,
+    RegistrationEvent,
+    SigninThrottle,
+    SurveyAnswer,
+)
+from furusato_cms.services.authentication import (
+    EmailNotConfirmed,
+    SessionService,
+    SigninFailed,
+    SigninLocked,
+    SigninService,
+    hash_token,
+)
+from furusato_cms.services.errors import InvalidInput
+from furusato_cms.services.passwords import verify_password
+from furusato_cms.services.registrant_accounts import (
+    LinkNotValid,
+    RegistrantAccountService,
+    RequestsThrottled,
+)
+
+from ..factories import PASSWORD, make_account, make_site
+from ..registrant_factories import mail_link, make_personal_data, make_registrant
+
+ADDR = "192.0.2.20"
+NEW_PASSWORD = "a brand new pass phrase"
+
+
+@pytest.fixture
+def service(dbsession, clock, app_settings):
+    return RegistrantAccountService(dbsession, clock=clock, settings=app_settings)
+
+
+@pytest.fixture
+def mail(mail_catcher):
+    mail_catcher.clear()
+    return mail_catcher
+
+
+def token_of(path):
+    return path.rsplit("/", 1)[1]
+
+
+def sign_up(service, email="new@example.jp", *, locale="ja", addr=ADDR, name="新井 一郎"):
+    return service.sign_up(email, name, PASSWORD, locale, addr)
+
+
+def accounts_with(dbsession, email):
+    return dbsession.scalar(select(func.count()).select_from(Account).where(Account.email == email))
+
+
+def actions(dbsession):
+    return [e.action for e in dbsession.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+
+
+# Sign-up and confirmation ---------------------------------------------------------------
+
+def test_sign_up_makes_an_unconfirmed_registrant_and_mails_a_hashed_link(
+        service, dbsession, clock, mail):
+    account = sign_up(service, " New@Example.jp ")
+    assert (account.kind, account.email, account.locale) == ("registrant", "new@example.jp", "ja")
+    assert account.email_confirmed_at is None
+    assert verify_password(account.password_hash, PASSWORD)
+    [message] = mail.messages(to="new@example.jp")
+    assert message["subject"] == "メールアドレスの確認"
+    assert "新井 一郎 様" in message["text"] and "48時間以内" in message["text"]
+    token = token_of(mail_link(mail, "new@example.jp", "/confirm/"))
+    link = dbsession.scalar(select(EmailToken).where(EmailToken.account_id == account.id))
+    assert link.token_hash == hash_token(token) and token not in link.token_hash
+    assert (link.purpose, link.expires_at) == ("confirm_email", clock() + timedelta(hours=48))
+    assert "account.signup" in actions(dbsession)
+
+
+def test_mail_is_written_in_the_language_chosen_at_sign_up(service, mail):
+    sign_up(service, "english@example.jp", locale="en", name="Emma")
+    [message] = mail.messages(to="english@example.jp")
+    assert message["subject"] == "Confirm your email address"
+    assert message["text"].startswith("Hello Emma,")
+
+
+def test_confirming_marks_the_address_and_uses_the_link_once(service, dbsession, clock, mail):
+    account = sign_up(service)
+    token = token_of(mail_link(mail, "new@example.jp", "/confirm/"))
+    assert service.find_link(token, "confirm_email") is not None
+    assert service.confirm(token, ADDR) is account
+    assert account.email_confirmed_at == clock()
+    assert service.find_link(token, "confirm_email") is None
+    with pytest.raises(LinkNotValid):
+        service.confirm(token, ADDR)
+    assert "account.email_confirm" in actions(dbsession)
+
+
+def test_an_expired_confirmation_link_is_refused(service, clock, mail):
+    account = sign_up(service)
+    token = token_of(mail_link(mail, "new@example.jp", "/confirm/"))
+    clock.advance(timedelta(hours=48))
+    with pytest.raises(LinkNotValid):
+        service.confirm(token, ADDR)
+    assert account.email_confirmed_at is None
+
+
+def test_a_link_of_one_purpose_does_not_work_for_the_other(service, mail):
+    sign_up(service)
+    token = token_of(mail_link(mail, "new@example.jp", "/confirm/"))
+    with pytest.raises(LinkNotValid):
+        service.reset_password(token, NEW_PASSWORD, ADDR)
+
+
+def test_resending_replaces_the_earlier_link(service, mail):
+    account = sign_up(service)
+    first = token_of(mail_link(mail, "new@example.jp", "/confirm/"))
+    service.resend_confirmation("NEW@example.jp", ADDR)
+    second = token_of(mail_link(mail, "new@example.jp", "/confirm/"))
+    assert first != second
+    with pytest.raises(LinkNotValid):
+        service.confirm(first, ADDR)
+    assert service.confirm(second, ADDR) is account
+
+
+@pytest.mark.parametrize("email", ["done@example.jp", "nobody@example.jp", "staff@example.jp"])
+def test_resend_sends_nothing_unless_an_unconfirmed_registrant_has_the_address(
+        service, dbsession, mail, email):
+    make_registrant(dbsession, "done@example.jp")
+    make_account(dbsession, "staff@example.jp")
+    service.resend_confirmation(email, ADDR)
+    assert mail.messages() == []
+
+
+def test_signing_up_with_a_known_address_tells_its_owner_and_makes_nothing(
+        service, dbsession, mail):
+    make_registrant(dbsession, "taken@example.jp", locale="en", name="Owner")
+    assert sign_up(service, "Taken@example.jp") is None
+    assert accounts_with(dbsession, "taken@example.jp") == 1
+    [message] = mail.messages(to="taken@example.jp")
+    assert message["subject"] == "Someone tried to sign up with your email address"
+    assert "http://localhost/password-reset" in message["text"].splitlines()
+    assert dbsession.scalar(select(func.count()).select_from(EmailToken)) == 0
+
+
+@pytest.mark.parametrize("password, message", [
+    ("new@example.jp", "This password is too easy to guess."),
+    ("short", "Use at least ${min} characters."),
+])
+def test_sign_up_refuses_a_weak_password(service, dbsession, mail, password, message):
+    with pytest.raises(InvalidInput) as refused:
+        service.sign_up("new@example.jp", "新井", password, "ja", ADDR)
+    assert (refused.value.field, str(refused.value.message)) == ("password", message)
+    assert accounts_with(dbsession, "new@example.jp") == 0
+    assert mail.messages() == []
+
+
+def test_sign_ups_are_throttled_per_address_until_the_lock_ends(service, clock, app_settings, mail):
+    for number in range(app_settings.signin_max_failures):
+        sign_up(service, f"p{number}@example.jp")
+    with pytest.raises(RequestsThrottled):
+        sign_up(service, "one-more@example.jp")
+    assert sign_up(service, "elsewhere@example.jp", addr="192.0.2.99") is not None
+    clock.advance(timedelta(minutes=app_settings.signin_lockout_minutes))
+    assert sign_up(service, "one-more@example.jp") is not None
+
+
+# Sign-in of registrants -----------------------------------------------------------------
+
+def test_an_unconfirmed_registrant_cannot_sign_in_but_a_wrong_password_says_nothing(
+        dbsession, clock, app_settings):
+    signin = SigninService(dbsession, clock=clock, settings=app_settings)
+    make_registrant(dbsession, "waiting@example.jp", confirmed=False)
+    with pytest.raises(SigninFailed):
+        signin.authenticate("waiting@example.jp", "wrong password!", ADDR)
+    with pytest.raises(EmailNotConfirmed):
+        signin.authenticate("waiting@example.jp", PASSWORD, ADDR)
+    make_registrant(dbsession, "ready@example.jp")
+    assert signin.authenticate("ready@example.jp", PASSWORD, ADDR).email == "ready@example.jp"
+
+
+# Password reset -------------------------------------------------------------------------
+
+def test_reset_works_for_staff_and_ends_every_session(service, dbsession, clock, app_settings,
+                                                      mail):
+    staff = make_account(dbsession, "staff@example.jp")
+    sessions = SessionService(dbsession, clock=clock, settings=app_settings)
+    _token, old_session = sessions.start(staff, ADDR)
+    service.request_password_reset("Staff@Example.jp", ADDR)
+    [message] = mail.messages(to="staff@example.jp")
+    assert message["subject"] == "新しいパスワードの設定" and "60分以内" in message["text"]
+    token = token_of(mail_link(mail, "staff@example.jp", "/password-reset/"))
+    assert service.reset_password(token, NEW_PASSWORD, ADDR) is staff
+    assert verify_password(staff.password_hash, NEW_PASSWORD)
+    dbsession.refresh(old_session)
+    assert old_session.revoked_at == clock()
+    assert "account.password_reset" in actions(dbsession)
+    with pytest.raises(LinkNotValid):
+        service.reset_password(token, "yet another pass phrase", ADDR)
+
+
+def test_reset_link_expires_after_an_hour(service, dbsession, clock, mail):
+    make_account(dbsession, "staff@example.jp")
+    service.request_password_reset("staff@example.jp", ADDR)
+    token = token_of(mail_link(mail, "staff@example.jp", "/password-reset/"))
+    clock.advance(timedelta(minutes=60))
+    with pytest.raises(LinkNotValid):
+        service.reset_password(token, NEW_PASSWORD, ADDR)
+
+
+def test_a_refused_new_password_keeps_the_link_usable(service, dbsession, mail):
+    account = make_account(dbsession, "staff@example.jp")
+    service.request_password_reset("staff@example.jp", ADDR)
+    token = token_of(mail_link(mail, "staff@example.jp", "/password-reset/"))
+    with pytest.raises(InvalidInput):
+        service.reset_password(token, "short", ADDR)
+    assert service.reset_password(token, NEW_PASSWORD, ADDR) is account
+
+
+def test_reset_for_an_unknown_address_answers_the_same_and_sends_nothing(service, mail):
+    assert service.request_password_reset("nobody@example.jp", ADDR) is None
+    assert mail.messages() == []
+
+
+def test_reset_confirms_an_unconfirmed_registrant_and_unlocks_sign_in(
+        service, dbsession, clock, app_settings, mail):
+    account = make_registrant(dbsession, "waiting@example.jp", confirmed=False)
+    signin = SigninService(dbsession, clock=clock, settings=app_settings)
+    for _ in range(app_settings.signin_max_failures):
+        with pytest.raises((SigninFailed, SigninLocked)):
+            signin.authenticate("waiting@example.jp", "wrong password!", "192.0.2.50")
+    service.request_password_reset("waiting@example.jp", ADDR)
+    service.reset_password(token_of(mail_link(mail, "waiting@example.jp", "/password-reset/")),
+                           NEW_PASSWORD, ADDR)
+    assert account.email_confirmed_at == clock()
+    assert signin.authenticate("waiting@example.jp", NEW_PASSWORD, ADDR) is account
+
+
+def test_reset_requests_are_throttled_per_email_address(service, dbsession, app_settings, mail):
+    make_account(dbsession, "staff@example.jp")
+    for number in range(app_settings.signin_max_failures):
+        service.request_password_reset("staff@example.jp", f"192.0.2.{number}")
+    with pytest.raises(RequestsThrottled):
+        service.request_password_reset("staff@example.jp", "198.51.100.1")
+    assert len(mail.messages(to="staff@example.jp")) == app_settings.signin_max_failures
+
+
+# My data --------------------------------------------------------------------------------
+
+def test_export_holds_the_persons_data_and_nothing_of_anyone_else(service, dbsession):
+    site = make_site(dbsession)
+    person = make_registrant(dbsession, "me@example.jp")
+    other = make_registrant(dbsession, "other@example.jp", name="他人 次郎")
+    make_personal_data(dbsession, person, site)
+    make_personal_data(dbsession, other, site, person="他人 次郎", subject="sub-2",
+                       note="他人のメモ")
+    export = service.export_data(person)
+    text = json.dumps(export, ensure_ascii=False)
+    assert "other@example.jp" not in text and "他人" not in text
+    assert export["account"]["email"] == "me@example.jp"
+    assert "password_hash" not in export["account"] and "totp_secret" not in export["account"]
+    assert export["identity_verification"]["name"] == "山田 花子"
+    assert export["guardian_consent"]["guardian_name"] == "山田 花子の保護者"
+    [registration] = export["registrations"]
+    assert registration["site"] == {"code": site.code, "name": site.name}
+    assert registration["connections"] == ["birthplace", "family"]
+    assert [e["kind"] for e in registration["events"]] == ["joined"]
+    answers = {a["question"]: a for a in registration["survey_answers"]}
+    assert answers["好きな季節"]["chosen_labels"] == ["夏"]
+    assert answers["ひとこと"]["value"] == {"text": "毎年夏に帰省しています"}
+
+
+def test_export_makes_one_query_per_table(service, dbsession, engine):
+    from sqlalchemy import event
+
+    site = make_site(dbsession)
+    person = make_registrant(dbsession, "me@example.jp")
+    make_personal_data(dbsession, person, site)
+    dbsession.expire_all()
+    person = dbsession.get(Account, person.id)
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        service.export_data(person)
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(statements) == 7, statements
+
+
+# Deleting the account -------------------------------------------------------------------
+
+def personal_strings(dbsession, strings):
+    """Which of ``strings`` still appear anywhere in the tables that hold people's data."""
+    tables = [Account, IdentityVerification, GuardianConsent, SurveyAnswer, Registration,
+              RegistrationEvent, AuditEntry, SigninThrottle, AuthSession, EmailToken]
+    dump = json.dumps(
+        [[{c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}
+          for row in dbsession.scalars(select(table))] for table in tables],
+        ensure_ascii=False, default=str,
+    )
+    return [s for s in strings if s in dump]
+
+
+def test_deleting_leaves_no_personal_data_and_keeps_the_counts(
+        service, dbsession, clock, app_settings, mail):
+    site = make_site(dbsession)
+    person = sign_up(service, "me@example.jp", name="新井 一郎")
+    service.confirm(token_of(mail_link(mail, "me@example.jp", "/confirm/")), ADDR)
+    data = make_personal_data(dbsession, person, site)
+    SigninService(dbsession, clock=clock, settings=app_settings).open_session(person, ADDR)
+    count = select(func.count()).select_from(Registration).where(Registration.site_id == site.id)
+    before = dbsession.scalar(count)
+
+    service.delete_account(person, PASSWORD, ADDR)
+    dbsession.expire_all()
+
+    assert personal_strings(dbsession, ["me@example.jp", "新井 一郎", "山田 花子",
+                                        "長野市大字鶴賀", "毎年夏に帰省"]) == []
+    assert dbsession.scalar(count) == before
+    registration = dbsession.get(Registration, data.registration.id)
+    assert (registration.state, registration.relationship_type) == ("left", 4)
+    assert registration.events[-1].detail == {"reason": "account_deleted"}
+    assert dbsession.get(SurveyAnswer, data.choice_answer.id) is not None
+    assert dbsession.get(SurveyAnswer, data.text_answer.id) is None
+    for table in (IdentityVerification, GuardianConsent, AuthSession, EmailToken):
+        assert dbsession.scalars(select(table)).all() == []
+    account = dbsession.get(Account, person.id)
+    assert account.email == f"deleted-{person.id}@invalid" and account.display_name == ""
+    assert account.password_hash is None and account.disabled_at == clock()
+    assert actions(dbsession)[-1] == "account.delete"
+
+
+def test_deleting_needs_the_current_password(service, dbsession):
+    person = make_registrant(dbsession, "me@example.jp")
+    with pytest.raises(InvalidInput) as refused:
+        service.delete_account(person, "wrong password!", ADDR)
+    assert refused.value.field == "password"
+    assert dbsession.get(Account, person.id).email == "me@example.jp"
