@@ -115,7 +115,7 @@ def test_a_faulty_provider_answer_ends_on_the_friendly_page(
 def test_a_wrong_state_is_refused_and_the_request_is_spent(
         testapp, person, app_oidc_provider, dbsession):
     callback = app_oidc_provider.choose_person(start(testapp), "nagano-adult")
-    forged = re.sub(r"state=[^&]+", "state=forged", callback)
+    forged = re.sub(r"state=[^&]+", "state=%E3%81%82", callback)
     assert_friendly_failure(testapp.get(forged), "この手続きと一致しませんでした")
     # The pending request was used up: the genuine answer no longer works either.
     assert_friendly_failure(testapp.get(callback), "手続きが見つかりませんでした")

@@ -189,7 +189,7 @@ def test_a_faulty_id_token_is_refused_and_nothing_is_stored(
     assert stored_count(dbsession) == 0
 
 
-@pytest.mark.parametrize("state", ["forged-state", "", None])
+@pytest.mark.parametrize("state", ["forged-state", "あいう", "", None])
 def test_a_wrong_or_missing_state_is_refused_before_the_code_is_used(
         service, person, app_oidc_provider, state):
     pending, params = callback_for(service, person, app_oidc_provider, "nagano-adult")

@@ -89,9 +89,6 @@ GUARDIAN_RELATIONSHIPS = {
 """Who may consent for a minor: a parent with parental authority (親権者) or a
 court-appointed guardian (未成年後見人)."""
 
-GENDERS = {"male": _("Male"), "female": _("Female")}
-
-
 # --- errors ------------------------------------------------------------------------------
 
 REASONS = {
@@ -515,7 +512,7 @@ class IdentityService:
         started = datetime.fromtimestamp(pending.get("started", 0), timezone.utc)
         if self.clock() - started > PENDING_MAX_AGE:
             raise IdentityError("request_expired")
-        if not hmac.compare_digest(str(params.get("state", "")), pending["state"]):
+        if not _same(params.get("state"), pending["state"]):
             raise IdentityError("state_mismatch")
         if params.get("error"):
             reason = "cancelled" if params["error"] == "access_denied" else "provider_error"
@@ -745,6 +742,11 @@ class IdentityService:
         return consent
 
 
+def _same(received, expected: str) -> bool:
+    """Constant-time comparison of a value from outside (any type, any characters)."""
+    return hmac.compare_digest(str(received or "").encode("utf-8"), expected.encode("utf-8"))
+
+
 _CLAIM_REASONS = {"iss": "wrong_issuer", "aud": "wrong_audience", "nonce": "wrong_nonce",
                   "exp": "expired_token"}
 
@@ -752,12 +754,12 @@ _CLAIM_REASONS = {"iss": "wrong_issuer", "aud": "wrong_audience", "nonce": "wron
 def _check_id_token_extras(claims, nonce: str, access_token: str, client_id: str):
     """The OpenID Connect checks a generic JWT validator does not make: the nonce we sent,
     ``azp`` when present, and ``at_hash`` binding the access token to this ID token."""
-    if not hmac.compare_digest(str(claims.get("nonce", "")), nonce):
+    if not _same(claims.get("nonce"), nonce):
         raise IdentityError("wrong_nonce")
     if claims.get("azp", client_id) != client_id:
         raise IdentityError("wrong_audience", "azp")
     at_hash = claims.get("at_hash")
     if at_hash is not None:
         expected = create_half_hash(access_token, claims.header["alg"])
-        if expected is None or not hmac.compare_digest(str(at_hash), expected.decode("ascii")):
+        if expected is None or not _same(at_hash, expected.decode("ascii")):
             raise IdentityError("invalid_token", "at_hash")
