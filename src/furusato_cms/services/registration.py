@@ -160,6 +160,26 @@ class RegistrationService:
             .options(joinedload(Registration.site))
         )
 
+    def leaving_with(self, registration) -> list:
+        """The prefecture sites whose derived registration would end if the person left
+        ``registration`` now (shown on the confirmation page)."""
+        derived, carrier = self._derived_plan(registration)
+        return [] if carrier is not None else [r.site for r in derived]
+
+    def prefecture_joining_with(self, account, site) -> Site | None:
+        """The prefecture a registration with ``site`` would also register the person
+        with (derived), or None: said before they confirm."""
+        prefecture = self._active_prefecture_of(site)
+        if prefecture is None:
+            return None
+        current = self.current_registration(account, prefecture)
+        return prefecture if current is None or current.state != "active" else None
+
+    def verification_of(self, account) -> IdentityVerification | None:
+        return self.dbsession.scalar(
+            select(IdentityVerification).where(IdentityVerification.account_id == account.id)
+        )
+
     def current_registration(self, account, site) -> Registration | None:
         return self.dbsession.scalar(
             select(Registration).where(
@@ -170,10 +190,7 @@ class RegistrationService:
     def card(self, account) -> Card:
         """The registration card: active registrations and the identity verification."""
         registrations = [r for r in self.registrations_of(account) if r.state == "active"]
-        verification = self.dbsession.scalar(
-            select(IdentityVerification).where(IdentityVerification.account_id == account.id)
-        )
-        return Card(registrations=registrations, verification=verification)
+        return Card(registrations=registrations, verification=self.verification_of(account))
 
     def questions_of(self, site) -> list:
         return self.survey.active_questions(site)
@@ -362,16 +379,29 @@ class RegistrationService:
         self._set_answers(existing, source.relationship_type, source.connections, home_code)
 
     def _settle_derived(self, registration, now):
+        derived, carrier = self._derived_plan(registration)
+        for prefecture_registration in derived:
+            if carrier is not None:
+                prefecture_registration.derived_from_id = carrier.id
+                self._event(prefecture_registration, "via_changed", now, carrier)
+            else:
+                self._end(prefecture_registration, "left", now, reason="derived")
+
+    def _derived_plan(self, registration):
+        """The active registrations derived from ``registration``, and another active
+        municipality registration in the same prefecture to carry them (or None)."""
         derived = list(
             self.dbsession.scalars(
-                select(Registration).where(
+                select(Registration)
+                .where(
                     Registration.derived_from_id == registration.id,
                     Registration.state == "active",
                 )
+                .options(joinedload(Registration.site))
             )
         )
         if not derived:
-            return
+            return [], None
         carrier = self.dbsession.scalar(
             select(Registration)
             .join(Site, Site.id == Registration.site_id)
@@ -385,12 +415,7 @@ class RegistrationService:
             .order_by(Registration.registered_at, Registration.id)
             .limit(1)
         )
-        for prefecture_registration in derived:
-            if carrier is not None:
-                prefecture_registration.derived_from_id = carrier.id
-                self._event(prefecture_registration, "via_changed", now, carrier)
-            else:
-                self._end(prefecture_registration, "left", now, reason="derived")
+        return derived, carrier
 
     def _set_answers(self, registration, relationship_type, connections, home_code):
         registration.relationship_type = relationship_type
