@@ -10,8 +10,17 @@ show-if question says in its description when to answer it.
 import colander
 import deform
 
+from ..forms import CSRFSchema
 from ..i18n import _
-from ..services.survey import TEXT_ANSWER_MAX, field_name
+from ..services.survey import (
+    CHOICE_KINDS,
+    KIND_LABELS,
+    LABEL_MAX,
+    SCALE_HIGHEST,
+    SCALE_LOWEST,
+    TEXT_ANSWER_MAX,
+    field_name,
+)
 
 
 def question_nodes(questions) -> list:
@@ -109,3 +118,121 @@ def _description(question, by_id):
         return _("${help} (Answer only if you chose “${choice}” in “${question}”.)",
                  mapping=mapping)
     return _("Answer only if you chose “${choice}” in “${question}”.", mapping=mapping)
+
+
+# -- editing questions (editors) --------------------------------------------------
+
+CHOICES_HELP = _(
+    "One option per line. To keep a fixed code for an option (used in the CSV export and "
+    "in conditions), write the code, a colon and the label, e.g. \"apple: りんご\"; codes are "
+    "letters, digits, - and _, starting with a letter. Lines without a code get one "
+    "automatically. Only for single and multiple choice."
+)
+
+
+class ShowIf(colander.SchemaType):
+    """The show-if condition as one select value ``<question id>:<choice key>``;
+    comes out as (question id, key) or None. The service checks it really exists."""
+
+    def serialize(self, node, appstruct):
+        if not appstruct:
+            return ""
+        return f"{appstruct[0]}:{appstruct[1]}"
+
+    def deserialize(self, node, cstruct):
+        if cstruct in (colander.null, None, ""):
+            return None
+        question_id, _sep, key = str(cstruct).partition(":")
+        if not (question_id.isascii() and question_id.isdigit() and key):
+            raise colander.Invalid(node, _("Choose a condition from the list."))
+        return int(question_id), key
+
+
+@colander.deferred
+def _kind_widget(node, kw):
+    translate = kw["request"].localizer.translate
+    return deform.widget.SelectWidget(
+        values=[(kind, translate(label)) for kind, label in KIND_LABELS.items()]
+    )
+
+
+@colander.deferred
+def _show_if_widget(node, kw):
+    """Earlier choice questions as option groups, so no script is needed to pick a
+    question and then one of its options."""
+    translate = kw["request"].localizer.translate
+    values = [("", translate(_("Always ask this question")))]
+    for question in kw["show_if_options"]:
+        values.append(deform.widget.OptGroup(
+            question.label,
+            *[(f"{question.id}:{c['key']}", translate(_("When “${choice}” is chosen",
+                                                        mapping={"choice": c["label"]})))
+              for c in question.choices],
+        ))
+    return deform.widget.SelectWidget(values=values)
+
+
+def _scale_bound(title, default):
+    numbers = [(str(n), str(n)) for n in range(SCALE_LOWEST, SCALE_HIGHEST + 1)]
+    return colander.SchemaNode(
+        colander.Integer(), title=title, missing=default,
+        widget=deform.widget.SelectWidget(values=numbers),
+    )
+
+
+class QuestionSchema(CSRFSchema):
+    """An existing question: its kind is fixed, because answers are stored in its shape."""
+
+    label = colander.SchemaNode(
+        colander.String(), title=_("Question"), missing="",
+        widget=deform.widget.TextInputWidget(attributes={"maxlength": str(LABEL_MAX)}),
+    )
+    help_text = colander.SchemaNode(
+        colander.String(), title=_("Help text"), missing="",
+        description=_("Optional. Shown under the question."),
+        widget=deform.widget.TextAreaWidget(rows=2),
+    )
+    choices = colander.SchemaNode(
+        colander.String(), title=_("Options"), missing="", description=CHOICES_HELP,
+        widget=deform.widget.TextAreaWidget(rows=6),
+    )
+    scale_min = _scale_bound(_("Scale: lowest number"), 1)
+    scale_max = _scale_bound(_("Scale: highest number"), 5)
+    required = colander.SchemaNode(
+        colander.Boolean(), title=_("Answer required"), missing=False,
+        widget=deform.widget.CheckboxWidget(),
+    )
+    show_if = colander.SchemaNode(
+        ShowIf(), title=_("Ask only when"), missing=None, widget=_show_if_widget,
+        description=_("Optional. Ask this question only when an earlier single or multiple "
+                      "choice question was answered with a given option."),
+    )
+
+
+def question_schema(kind=None):
+    """The question form. A new question (``kind`` None) asks for its kind first and
+    shows every field, each saying which kinds it is for; an existing one shows only
+    the fields of its kind."""
+    schema = QuestionSchema()
+    if kind is None:
+        schema.insert(1, colander.SchemaNode(
+            colander.String(), name="kind", title=_("Kind of question"), widget=_kind_widget))
+        return schema
+    if kind not in CHOICE_KINDS:
+        del schema["choices"]
+    if kind != "scale":
+        del schema["scale_min"]
+        del schema["scale_max"]
+    return schema
+
+
+def question_appstruct(question, choices_text: str) -> dict:
+    """A question's current values for the edit form."""
+    show_if = None
+    if question.show_if_question_id is not None:
+        show_if = (question.show_if_question_id, question.show_if_choice)
+    return {
+        "label": question.label, "help_text": question.help_text, "choices": choices_text,
+        "scale_min": question.scale_min, "scale_max": question.scale_max,
+        "required": question.required, "show_if": show_if,
+    }

@@ -196,8 +196,13 @@ class SurveyService:
 
     def show_if_options(self, site, before=None) -> list:
         """The questions a show-if may point at: active single/multiple-choice questions
-        earlier than ``before`` (all of them for a new question, which goes last)."""
-        return self._choice_questions_before(site.id, before)
+        earlier than ``before`` (all of them for a new question, which goes last), and
+        the condition ``before`` has now, so editing never drops it unseen."""
+        options = self._choice_questions_before(site.id, before)
+        current_id = before.show_if_question_id if before is not None else None
+        if current_id is not None and all(q.id != current_id for q in options):
+            options.insert(0, self.dbsession.get(SurveyQuestion, current_id))
+        return options
 
     def create_question(self, actor, site, *, kind, label, help_text="", choices="",
                         scale_min=1, scale_max=5, required=False, show_if=None):
