@@ -3,9 +3,11 @@ registrant's own area, and the guardian's confirmation page (保護者の同意)
 
 - ``/my/identity``: the status, a button to verify (again), the guardian step for minors;
 - ``/my/identity/start`` (POST): to the identity provider; what the callback must match
-  (state, nonce, PKCE verifier) waits in the server-signed session cookie;
-- ``/my/identity/callback``: back from the provider; any failure ends on a page saying
-  that nothing changed, with a button to try again;
+  (state, nonce, PKCE verifier) waits in the server-signed session cookie — signed, not
+  encrypted, which is enough for one-time values that belong to this browser's own request;
+- ``/my/identity/callback``: back from the provider (a GET, as OpenID Connect redirects;
+  the state ties it to the request this browser started, and it is used once); any
+  failure ends on a page saying that nothing changed, with a button to try again;
 - ``/my/identity/guardian``: a minor names their guardian, who gets a link by mail;
 - ``/guardian-consent/{token}``: the guardian (no account needed) confirms.
 """
