@@ -55,7 +55,8 @@ def make_personal_data(dbsession, account, site, *, person="山田 花子", subj
         home_code="202011", birthdate=date(2010, 4, 1), gender="female", verified_at=T0,
     )
     verification.guardian_consent = GuardianConsent(
-        guardian_name=f"{person}の保護者", relationship_to_minor="mother", recorded_at=T0,
+        guardian_name=f"{person}の保護者", relationship_to_minor="mother",
+        guardian_email="guardian@example.jp", recorded_at=T0,
         confirmed_at=T0,
     )
     registration = Registration(

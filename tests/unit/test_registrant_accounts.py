@@ -317,6 +317,7 @@ def test_deleting_leaves_no_personal_data_and_keeps_the_counts(
     person = sign_up(service, "me@example.jp", name="新井 一郎")
     service.confirm(token_of(mail_link(mail, "me@example.jp", "/confirm/")), ADDR)
     data = make_personal_data(dbsession, person, site)
+    choice_answer_id, text_answer_id = data.choice_answer.id, data.text_answer.id
     SigninService(dbsession, clock=clock, settings=app_settings).open_session(person, ADDR)
     count = select(func.count()).select_from(Registration).where(Registration.site_id == site.id)
     before = dbsession.scalar(count)
@@ -325,13 +326,13 @@ def test_deleting_leaves_no_personal_data_and_keeps_the_counts(
     dbsession.expire_all()
 
     assert personal_strings(dbsession, ["me@example.jp", "新井 一郎", "山田 花子",
-                                        "長野市大字鶴賀", "毎年夏に帰省"]) == []
+                                        "長野市大字鶴賀", "毎年夏に帰省", "guardian@example.jp"]) == []
     assert dbsession.scalar(count) == before
     registration = dbsession.get(Registration, data.registration.id)
     assert (registration.state, registration.relationship_type) == ("left", 4)
     assert registration.events[-1].detail == {"reason": "account_deleted"}
-    assert dbsession.get(SurveyAnswer, data.choice_answer.id) is not None
-    assert dbsession.get(SurveyAnswer, data.text_answer.id) is None
+    assert dbsession.get(SurveyAnswer, choice_answer_id) is not None
+    assert dbsession.get(SurveyAnswer, text_answer_id) is None
     for table in (IdentityVerification, GuardianConsent, AuthSession, EmailToken):
         assert dbsession.scalars(select(table)).all() == []
     account = dbsession.get(Account, person.id)

@@ -65,8 +65,8 @@ RESET_MINUTES = 60
 DISPLAY_NAME_MAX = 100
 CONFIRM = "confirm_email"
 RESET = "reset_password"
-SECRET_COLUMNS = frozenset({"password_hash", "totp_secret", "totp_last_step"})
-"""Account columns never shown, not even to the person: they would help an attacker."""
+SECRET_COLUMNS = frozenset({"password_hash", "totp_secret", "totp_last_step", "token_hash"})
+"""Columns never shown, not even to the person: they would help an attacker."""
 
 
 class RequestsThrottled(SigninLocked):
@@ -232,12 +232,12 @@ class RegistrantAccountService:
         ).all()
         registration_ids = [row.Registration.id for row in registrations]
         return {
-            "account": _columns(account, skip=SECRET_COLUMNS),
+            "account": _columns(account),
             "identity_verification": _columns(verification) if verification else None,
             "guardian_consent": _columns(consent) if consent else None,
             "registrations": self._registrations_export(registrations, registration_ids),
             "sign_in_sessions": [
-                _columns(row, skip={"token_hash"})
+                _columns(row)
                 for row in self.dbsession.scalars(
                     select(AuthSession).where(AuthSession.account_id == account.id)
                     .order_by(AuthSession.id)
@@ -455,11 +455,11 @@ def _plain(value):
     return value.isoformat() if isinstance(value, (datetime, date)) else value
 
 
-def _columns(obj, skip=frozenset()) -> dict:
+def _columns(obj) -> dict:
     return {
         attr.key: _plain(getattr(obj, attr.key))
         for attr in obj.__mapper__.column_attrs
-        if attr.key not in skip
+        if attr.key not in SECRET_COLUMNS
     }
 
 
