@@ -42,7 +42,7 @@ def password_hash(dbsession, account):
 
 
 def test_reset_through_the_mail_signs_out_everywhere_and_the_new_password_works(
-        app, connection, testapp, dbsession, clock, app_settings, mail):
+        app, testapp, dbsession, clock, app_settings, mail):
     staff = make_account(dbsession, "staff@example.jp")
     other_device = webtest.TestApp(app, extra_environ=testapp.extra_environ)
     sign_in(other_device, dbsession, staff, clock, app_settings)
