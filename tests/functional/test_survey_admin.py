@@ -100,6 +100,20 @@ def test_bad_input_re_renders_with_the_message_and_what_was_typed(testapp, dbses
     assert questions_in_db(dbsession, site) == []
 
 
+def test_a_forged_condition_is_refused(testapp, dbsession, site, as_editor):
+    later = make_question(dbsession, site, "text", label="感想")
+    form = testapp.get(BASE + "new").forms["deform"]
+    form["label"] = "果物"
+    form["choices"] = "りんご\nもも"
+    fields = dict(form.submit_fields())
+    for value, message in (("nonsense", "表示条件を一覧から選んでください"),
+                           (f"{later.id}:c1", "この質問より前にある")):
+        fields["show_if"] = value
+        page = testapp.post(BASE + "new", fields, status=400)
+        assert message in page.html.select_one(".item-show_if .invalid-feedback").text
+    assert questions_in_db(dbsession, site) == [later]
+
+
 def test_editing_keeps_answered_options(testapp, dbsession, site, as_editor):
     fruit = make_question(dbsession, site, "single", label="果物")
     make_answer(dbsession, make_registration(dbsession, site), fruit, {"choice": "grape"})

@@ -419,6 +419,19 @@ def test_a_retired_question_keeps_its_condition_when_edited(dbsession, service, 
     assert detail.show_if_question_id == fruit.id
 
 
+def test_show_if_options_are_earlier_active_choice_questions_plus_the_current_one(
+    dbsession, service, site, clock
+):
+    fruit = make_question(dbsession, site, "single")
+    make_question(dbsession, site, "text")
+    old = make_question(dbsession, site, "multiple", retired_at=clock())
+    season = make_question(dbsession, site, "multiple")
+    detail = make_question(dbsession, site, "text", show_if=(old, "apple"), retired_at=clock())
+    assert service.show_if_options(site) == [fruit, season]
+    assert service.show_if_options(site, before=season) == [fruit]
+    assert service.show_if_options(site, before=detail) == [old, fruit, season]
+
+
 def test_moving_swaps_neighbours_and_changes_the_asked_order(dbsession, service, site):
     a, b, c = (make_question(dbsession, site, "text", label=n) for n in "abc")
 
