@@ -1,9 +1,13 @@
 """deform + colander wiring: translated messages, our templates, CSRF in every form,
 and service errors shown as field errors (the Substance D pattern)."""
+from dataclasses import dataclass
+
 import colander
 import deform
 from pyramid.csrf import get_csrf_token
 from pyramid.threadlocal import get_current_request
+
+from .services.errors import Conflict, NotAllowed, ServiceError
 
 
 def _translator(term):
@@ -62,3 +66,43 @@ def includeme(config):
     resolver = AssetResolver()
     paths = [resolver.resolve(p).abspath() for p in search_path]
     deform.Form.set_zpt_renderer(paths, translator=_translator)
+
+
+ERROR_STATUS = {NotAllowed: 403, Conflict: 409}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a submitted form led to: the action's result, or the form again with messages."""
+
+    result: object = None
+    form_html: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.form_html is not None
+
+
+def submit(request, form, action, *, refusal_status=None) -> Outcome:
+    """Validate the POSTed form and run ``action(values)``.
+
+    Bad input re-renders the form with field messages (400); a rule the service refuses
+    is shown on the form too, with 403 (not allowed) or 409 (someone changed it first),
+    or with ``refusal_status`` for every refusal when a screen gives one."""
+    try:
+        return Outcome(result=action(validate(request, form)))
+    except deform.ValidationFailure as exc:
+        request.response.status_int = 400
+        return Outcome(form_html=exc.render())
+    except ServiceError as exc:
+        request.response.status_int = refusal_status or ERROR_STATUS.get(type(exc), 400)
+        return Outcome(form_html=show_error(form, exc.message, exc.field))
+
+
+def button(request, name, title, **kw) -> deform.Button:
+    return deform.Button(name, title=request.localizer.translate(title), **kw)
+
+
+def flash(request, message):
+    """Flash messages live in the cookie session as plain text, so translate first."""
+    request.session.flash(request.localizer.translate(message))
