@@ -6,7 +6,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import forget
 from pyramid.view import view_config
 
-from ..forms import make_form, validate
+from ..forms import button, flash, make_form, validate
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root
@@ -24,14 +24,12 @@ EVERYWHERE = r"^/account/signout-everywhere/?$"
 
 
 def _back_to_account(request, message):
-    request.session.flash(request.localizer.translate(message))
+    flash(request, message)
     return HTTPSeeOther(request.application_url + "/account")
 
 
-def _form(request, schema, button, title):
-    return make_form(
-        request, schema, buttons=(deform.Button(button, request.localizer.translate(title)),)
-    )
+def _form(request, schema, name, title):
+    return make_form(request, schema, buttons=(button(request, name, title),))
 
 
 @view_config(context=Root, name="account", path_info=ACCOUNT, request_method="GET",
@@ -124,10 +122,10 @@ def totp_start(request):
     return HTTPSeeOther(request.application_url + "/account/totp")
 
 
-def _totp_change(request, button, title, change, done_message):
+def _totp_change(request, name, title, change, done_message):
     """Shared by turning TOTP on and off: both take a current code from the app."""
     identity = request.identity
-    form = _form(request, TotpCodeSchema(), button, title)
+    form = _form(request, TotpCodeSchema(), name, title)
     try:
         data = validate(request, form)
         change(request.actor, identity.account, data["code"], keep=identity.auth_session)
@@ -167,7 +165,5 @@ def signout_everywhere(request):
         request.actor, request.identity.account
     )
     request.session.invalidate()
-    request.session.flash(
-        request.localizer.translate(_("You have been signed out on every device."))
-    )
+    flash(request, _("You have been signed out on every device."))
     return HTTPSeeOther(request.application_url + "/signin", headers=forget(request))

@@ -9,7 +9,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import forget, remember
 from pyramid.view import view_config
 
-from ..forms import make_form, show_error, validate
+from ..forms import button, flash, make_form, show_error, validate
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root
@@ -25,16 +25,12 @@ ACCOUNT_PATH = "/account"
 LOCKED_STATUS = 429
 
 
-def _button(request, name, title):
-    return deform.Button(name, request.localizer.translate(title))
-
-
 def _signin_form(request):
-    return make_form(request, SigninSchema(), buttons=(_button(request, "signin", _("Sign in")),))
+    return make_form(request, SigninSchema(), buttons=(button(request, "signin", _("Sign in")),))
 
 
 def _totp_form(request):
-    return make_form(request, TotpCodeSchema(), buttons=(_button(request, "verify", _("Confirm")),))
+    return make_form(request, TotpCodeSchema(), buttons=(button(request, "verify", _("Confirm")),))
 
 
 def refused(request, form, error: ServiceError):
@@ -133,5 +129,5 @@ def totp_verify(request):
 def signout(request):
     request.service(SigninService).sign_out(request.cookies.get(AUTH_COOKIE), request.remote_addr)
     request.session.invalidate()
-    request.session.flash(request.localizer.translate(_("You have signed out.")))
+    flash(request, _("You have signed out."))
     return HTTPSeeOther(request.application_url + "/", headers=forget(request))

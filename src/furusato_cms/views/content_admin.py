@@ -1,39 +1,20 @@
-"""What the editing screens share: buttons, statuses, versions of any content item.
+"""What the editing screens share: labels, the publish check, versions of any content item.
 
 The screens themselves are in ``intro_admin.py``, ``posts_admin.py`` and
 ``images_admin.py``; versions work the same for the introduction page and posts,
 so their views live here.
 """
-import deform
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.view import view_config
 
-from ..forms import make_form, show_error, validate
+from ..forms import button, flash, make_form, submit
 from ..i18n import _
 from ..interests import INTERESTS, POST_KIND_LABELS
 from ..markup import render_markdown
 from ..permissions import Permissions as P
 from ..resources.content import VersionResource, VersionsResource
 from ..schemas.content import RestoreSchema
-from ..services.errors import Conflict, NotAllowed, ServiceError
 from ..services.publishing import STATE_LABELS, PublishingService
-
-ERROR_STATUS = {NotAllowed: 403, Conflict: 409}
-
-
-def error_status(exc: ServiceError) -> int:
-    """A refused rule re-renders the page; the status says why (400 bad input,
-    403 not allowed for this person, 409 someone else changed it)."""
-    return ERROR_STATUS.get(type(exc), 400)
-
-
-def button(request, name, title):
-    return deform.Button(name, title=request.localizer.translate(title))
-
-
-def flash(request, message):
-    """Flash messages are kept in the cookie session as plain text, so translate first."""
-    request.session.flash(request.localizer.translate(message))
 
 
 def may_publish(request, context) -> bool:
@@ -90,19 +71,15 @@ def version_view(context, request):
              permission=P.CONTENT_EDIT, request_method="POST")
 def version_restore(context, request):
     """Restoring saves a new version equal to this one; nothing is rewritten."""
-    form = _restore_form(request, context)
-    try:
-        appstruct = validate(request, form)
+    def restore(values):
         request.service(PublishingService).restore(
             request.actor, context.item, context.version.number,
-            expected_version=appstruct["expected_version"],
+            expected_version=values["expected_version"],
         )
-    except deform.ValidationFailure as e:
-        request.response.status_int = 400
-        return _version_page(context, request, e.render())
-    except ServiceError as exc:
-        request.response.status_int = error_status(exc)
-        return _version_page(context, request, show_error(form, exc.message, exc.field))
+
+    outcome = submit(request, _restore_form(request, context), restore)
+    if outcome.failed:
+        return _version_page(context, request, outcome.form_html)
     flash(request, _("Version ${number} was restored as a new version.",
                      mapping={"number": context.version.number}))
     return HTTPSeeOther(edit_url(request, context.__parent__))

@@ -3,18 +3,15 @@
 After an upload the page shows the Markdown line to paste into a text; the public
 image itself is served by ``views/public.py``.
 """
-import deform
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from ..forms import make_form, show_error, validate
+from ..forms import button, flash, make_form, submit
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.content import ImagesContainer
 from ..schemas.content import ImageUploadSchema
-from ..services.errors import ServiceError
 from ..services.images import ImageService, markdown_snippet
-from .content_admin import button, error_status, flash
 
 RENDERER = "content_admin/images.jinja2"
 
@@ -48,22 +45,21 @@ def upload_form(context, request):
 @view_config(context=ImagesContainer, name="upload", renderer=RENDERER,
              permission=P.CONTENT_EDIT, request_method="POST")
 def upload(context, request):
-    form = _form(request)
     limit = request.app_settings.upload_max_bytes
-    try:
-        data = validate(request, form)
+
+    def store(data):
         upload_data = data["upload"]
         # Read one byte past the limit: enough for the service to refuse, never the whole file.
         content = upload_data["fp"].read(limit + 1)
-        image = request.service(ImageService).upload(
+        return request.service(ImageService).upload(
             request.actor, context.site, upload_data.get("filename", ""), content,
             data["alt_text"],
         )
-    except deform.ValidationFailure as e:
-        request.response.status_int = 400
-        return _page(context, request, e.render())
-    except ServiceError as exc:
-        request.response.status_int = error_status(exc)
-        return _page(context, request, show_error(form, exc.message, exc.field))
+
+    outcome = submit(request, _form(request), store)
+    if outcome.failed:
+        return _page(context, request, outcome.form_html)
     flash(request, _("The image was uploaded."))
-    return HTTPSeeOther(request.resource_url(context, "upload", query={"added": image.id}))
+    return HTTPSeeOther(
+        request.resource_url(context, "upload", query={"added": outcome.result.id})
+    )

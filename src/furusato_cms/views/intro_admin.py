@@ -3,19 +3,17 @@
 Saves are live at once (see ``PublishingService.update_intro``); earlier versions
 are at /s/{code}/intro/versions.
 """
-import deform
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from ..forms import make_form, show_error, validate
+from ..forms import button, flash, make_form, submit
 from ..i18n import _
 from ..markup import render_markdown
 from ..permissions import Permissions as P
 from ..resources.content import IntroResource
 from ..schemas.content import IntroSchema
-from ..services.errors import ServiceError
 from ..services.publishing import PublishingService
-from .content_admin import button, common, error_status, flash
+from .content_admin import common
 
 RENDERER = "content_admin/intro_edit.jinja2"
 
@@ -47,18 +45,14 @@ def intro_edit(context, request):
 @view_config(context=IntroResource, name="edit", renderer=RENDERER,
              permission=P.CONTENT_EDIT, request_method="POST")
 def intro_save(context, request):
-    form = _form(request)
-    try:
-        appstruct = validate(request, form)
+    def save(values):
         request.service(PublishingService).update_intro(
-            request.actor, context.site, appstruct["title"], appstruct["body"],
-            expected_version=appstruct["expected_version"],
+            request.actor, context.site, values["title"], values["body"],
+            expected_version=values["expected_version"],
         )
-    except deform.ValidationFailure as e:
-        request.response.status_int = 400
-        return _page(context, e.render())
-    except ServiceError as exc:
-        request.response.status_int = error_status(exc)
-        return _page(context, show_error(form, exc.message, exc.field))
+
+    outcome = submit(request, _form(request), save)
+    if outcome.failed:
+        return _page(context, outcome.form_html)
     flash(request, _("The introduction page was saved and is now shown on the site."))
     return HTTPSeeOther(request.resource_url(context, "edit"))

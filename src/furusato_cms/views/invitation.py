@@ -7,7 +7,7 @@ signed in, with a fresh session, on the site's staff screens.
 import deform
 from pyramid.view import view_config
 
-from ..forms import make_form, validate
+from ..forms import button, make_form, validate
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root
@@ -43,9 +43,7 @@ def _form(request, existing):
         schema, title = NewStaffSchema(), _("Create my account and join")
     else:
         schema, title = ExistingAccountSchema(), _("Sign in and join")
-    return make_form(
-        request, schema, buttons=(deform.Button("accept", request.localizer.translate(title)),)
-    )
+    return make_form(request, schema, buttons=(button(request, "accept", title),))
 
 
 def _page(invitation, existing, form_html):

@@ -6,7 +6,7 @@ import deform
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.view import view_config
 
-from ..forms import show_error, validate
+from ..forms import button, flash, show_error, validate
 from ..i18n import _
 from ..models.site import SITE_STATES
 from ..permissions import Permissions as P
@@ -60,10 +60,9 @@ def _open_decisions(service, site) -> list:
 
 def _form(request, context, name, counter):
     schema_class, label = DECISIONS[name]
-    button = deform.Button(name, request.localizer.translate(label))
     return deform.Form(
         schema_class().bind(request=request),
-        buttons=(button,),
+        buttons=(button(request, name, label),),
         action=request.resource_url(context, name),
         formid=name,
         counter=counter,
@@ -120,7 +119,7 @@ def _decide(context, request, name):
         return _detail(request, context, rendered={name: show_error(form, exc.message, exc.field)})
     if name in INVITING:
         return _detail(request, context, token=result)
-    request.session.flash(request.localizer.translate(DECISION_DONE[name]))
+    flash(request, DECISION_DONE[name])
     return HTTPSeeOther(request.resource_url(context))
 
 

@@ -5,11 +5,10 @@ permission on the post (site admins and reviewers); the workflow service makes
 the final decision, so a forged request is refused as well as the button hidden.
 """
 import colander
-import deform
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.view import view_config
 
-from ..forms import make_form, show_error, validate
+from ..forms import ERROR_STATUS, button, flash, make_form, submit
 from ..i18n import _
 from ..markup import render_markdown
 from ..models.content import CONTENT_STATES
@@ -18,7 +17,7 @@ from ..resources.content import PostResource, PostsContainer
 from ..schemas.content import TransitionSchema, post_schema
 from ..services.errors import ServiceError
 from ..services.publishing import STATE_LABELS, PublishingService
-from .content_admin import button, common, error_status, flash, may_publish
+from .content_admin import common, may_publish
 from .public import page_param
 
 EDIT_RENDERER = "content_admin/post_edit.jinja2"
@@ -51,22 +50,18 @@ def new_post(context, request):
 @view_config(context=PostsContainer, name="new", renderer=NEW_RENDERER,
              permission=P.CONTENT_EDIT, request_method="POST")
 def create_post(context, request):
-    form = _new_form(request)
-    try:
-        data = validate(request, form)
-        post = request.service(PublishingService).create_post(
+    def create(data):
+        return request.service(PublishingService).create_post(
             request.actor, context.site, data["title"], data["slug"], data["summary"],
             data["body"], data["kind"], sorted(data["tags"]), data["publish_at"],
             data["expire_at"],
         )
-    except deform.ValidationFailure as e:
-        request.response.status_int = 400
-        return common(form=e.render())
-    except ServiceError as exc:
-        request.response.status_int = error_status(exc)
-        return common(form=show_error(form, exc.message, exc.field))
+
+    outcome = submit(request, _new_form(request), create)
+    if outcome.failed:
+        return common(form=outcome.form_html)
     flash(request, _("The draft was saved. Submit it for review when it is ready."))
-    return HTTPSeeOther(request.resource_url(context, post.slug, "edit"))
+    return HTTPSeeOther(request.resource_url(context, outcome.result.slug, "edit"))
 
 
 def _edit_form(request):
@@ -101,21 +96,17 @@ def edit_post(context, request):
 @view_config(context=PostResource, name="edit", renderer=EDIT_RENDERER,
              permission=P.CONTENT_EDIT, request_method="POST")
 def save_post(context, request):
-    form = _edit_form(request)
-    try:
-        data = validate(request, form)
+    def save(data):
         request.service(PublishingService).update(
-            request.actor, context.post, expected_version=data.pop("expected_version"),
+            request.actor, context.post, expected_version=data["expected_version"],
             title=data["title"], kind=data["kind"], tags=sorted(data["tags"]),
             summary=data["summary"], body=data["body"], publish_at=data["publish_at"],
             expire_at=data["expire_at"],
         )
-    except deform.ValidationFailure as e:
-        request.response.status_int = 400
-        return _edit_page(context, request, e.render())
-    except ServiceError as exc:
-        request.response.status_int = error_status(exc)
-        return _edit_page(context, request, show_error(form, exc.message, exc.field))
+
+    outcome = submit(request, _edit_form(request), save)
+    if outcome.failed:
+        return _edit_page(context, request, outcome.form_html)
     flash(request, _("Saved as version ${number}.", mapping={"number": context.post.version}))
     return HTTPSeeOther(request.resource_url(context, "edit"))
 
@@ -137,7 +128,7 @@ def transition(context, request):
         return _edit_page(context, request, _edit_form(request).render(
             _current_values(context.post)), workflow_error=message, comment=comment)
     except ServiceError as exc:
-        request.response.status_int = error_status(exc)
+        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
         return _edit_page(context, request, _edit_form(request).render(
             _current_values(context.post)), workflow_error=exc.message, comment=comment)
     flash(request, _("The post is now: ${state}.",

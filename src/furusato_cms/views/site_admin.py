@@ -1,10 +1,9 @@
 """A site's own admin screens: the dashboard (/s/{code}/manage), its settings and its
 staff (/s/{code}/staff/)."""
-import deform
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.view import view_config
 
-from ..forms import make_form, show_error, validate
+from ..forms import button, flash, make_form, submit
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.operator import OperatorArea
@@ -44,8 +43,7 @@ def dashboard(context, request):
 
 
 def _settings_form(request):
-    label = request.localizer.translate(_("Save"))
-    return make_form(request, SiteSettingsSchema(), buttons=(deform.Button("save", label),))
+    return make_form(request, SiteSettingsSchema(), buttons=(button(request, "save", _("Save")),))
 
 
 @view_config(context=SiteResource, name="settings", renderer="site_admin/settings.jinja2",
@@ -59,18 +57,13 @@ def settings_form(context, request):
 @view_config(context=SiteResource, name="settings", renderer="site_admin/settings.jinja2",
              permission=P.SITE_SETTINGS, request_method="POST")
 def settings_save(context, request):
-    form = _settings_form(request)
-    try:
-        values = validate(request, form)
-    except deform.ValidationFailure as exc:
-        request.response.status_int = 400
-        return {"form": exc.render()}
-    try:
+    def save(values):
         request.service(SiteLifecycleService).update_settings(request.actor, context.site, **values)
-    except ServiceError as exc:
-        request.response.status_int = 400
-        return {"form": show_error(form, exc.message, exc.field)}
-    request.session.flash(request.localizer.translate(_("The settings were saved.")))
+
+    outcome = submit(request, _settings_form(request), save, refusal_status=400)
+    if outcome.failed:
+        return {"form": outcome.form_html}
+    flash(request, _("The settings were saved."))
     return HTTPSeeOther(_site_url(request, context.site, "settings"))
 
 
@@ -87,8 +80,8 @@ def staff_list(context, request):
 
 
 def _invite_form(request):
-    label = request.localizer.translate(_("Create the invitation"))
-    return make_form(request, StaffInviteSchema(), buttons=(deform.Button("invite", label),))
+    return make_form(request, StaffInviteSchema(),
+                     buttons=(button(request, "invite", _("Create the invitation")),))
 
 
 @view_config(context=StaffContainer, name="invite", renderer="site_admin/invite.jinja2",
@@ -101,19 +94,15 @@ def invite_form(context, request):
              permission=P.SITE_STAFF, request_method="POST")
 def invite_submit(context, request):
     """The link is shown in this response only; it is never stored or sent anywhere else."""
-    form = _invite_form(request)
-    try:
-        values = validate(request, form)
-    except deform.ValidationFailure as exc:
-        request.response.status_int = 400
-        return {"form": exc.render()}
-    try:
-        invitation, token = request.service(StaffService).invite(
+    def invite(values):
+        return request.service(StaffService).invite(
             request.actor, context.site, values["email"], values["role"], values["is_reviewer"]
         )
-    except ServiceError as exc:
-        request.response.status_int = 400
-        return {"form": show_error(form, exc.message, exc.field)}
+
+    outcome = submit(request, _invite_form(request), invite, refusal_status=400)
+    if outcome.failed:
+        return {"form": outcome.form_html}
+    invitation, token = outcome.result
     request.override_renderer = "site_admin/invited.jinja2"
     return {
         "invitation": invitation,
@@ -140,9 +129,7 @@ def remove_submit(context, request):
         request.response.status_int = 400
         return {"membership": membership, "role_labels": ROLE_LABELS,
                 "error": request.localizer.translate(exc.message)}
-    request.session.flash(request.localizer.translate(
-        _("${name} was removed from the staff.", mapping={"name": name})
-    ))
+    flash(request, _("${name} was removed from the staff.", mapping={"name": name}))
     if removing_self:
         return HTTPSeeOther(request.application_url + "/")
     return HTTPSeeOther(_site_url(request, context.site, "staff", ""))
@@ -158,5 +145,5 @@ def reviewer_submit(context, request):
         request.service(StaffService).set_reviewer(request.actor, context.membership, flag == "1")
     except ServiceError as exc:
         raise HTTPBadRequest(request.localizer.translate(exc.message)) from exc
-    request.session.flash(request.localizer.translate(_("The right to publish was updated.")))
+    flash(request, _("The right to publish was updated."))
     return HTTPSeeOther(_site_url(request, context.site, "staff", ""))
