@@ -1,0 +1,54 @@
+"""Forms of the attendance screens: a card code typed by a scanner, the reason for
+voiding a record, and the person picked from the search (a hidden account id).
+
+The rules (who may be recorded, reason required) live in ``AttendanceService``;
+these only shape the input."""
+import colander
+import deform
+
+from ..forms import CSRFSchema
+from ..i18n import _
+from ..services.attendance import REASON_MAX
+
+CARD_TOKEN_MAX = 100
+SEARCH_MAX = 100
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class CardCodeSchema(CSRFSchema):
+    card_token = colander.SchemaNode(
+        colander.String(),
+        title=_("Card code"),
+        description=_("Scan the QR code on the person's card page with the scanner, or type "
+                      "the code shown under it."),
+        preparer=_strip,
+        validator=colander.Length(min=1, max=CARD_TOKEN_MAX),
+        widget=deform.widget.TextInputWidget(
+            autocomplete="off", attributes={"autocapitalize": "off", "spellcheck": "false"}
+        ),
+    )
+
+
+class VoidSchema(CSRFSchema):
+    reason = colander.SchemaNode(
+        colander.String(),
+        title=_("Reason for voiding"),
+        description=_("Kept with the record; the person's history will no longer count it."),
+        preparer=_strip,
+        validator=colander.Length(min=1, max=REASON_MAX),
+        widget=deform.widget.TextAreaWidget(rows=3),
+    )
+
+
+class RecordSchema(colander.Schema):
+    """The hidden field of a search result's "Record" button."""
+
+    account_id = colander.SchemaNode(colander.Int(), validator=colander.Range(min=1))
+
+
+def search_text(params) -> str:
+    """The search box's text, trimmed and bounded (a GET parameter)."""
+    return (params.get("q") or "").strip()[:SEARCH_MAX]

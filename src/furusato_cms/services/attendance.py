@@ -1,0 +1,452 @@
+"""Attendance at contributor activities (担い手活動の出席記録): check-in by QR code,
+recording by staff, voiding, and the history and lists built from it.
+
+Premium registration will be judged on these rows, so they are never lost and never
+doubled:
+
+- one row per person and session: the insert is ``INSERT … ON CONFLICT DO NOTHING`` on
+  the table's unique key (PostgreSQL and SQLite alike), so any number of scans at once
+  leave exactly one row and every scan is answered "recorded" or "already recorded";
+- rows are never deleted: voiding keeps the row with who, when and why, and voided rows
+  count nowhere (history, counts) while staff still see them;
+- ``attended_at`` is the session's start: what the activity counts as, whenever it was
+  recorded.
+
+Check-in (the person's own scan) is accepted from ``site.checkin_before_minutes``
+before the start until ``site.checkin_after_minutes`` after the end, both ends included.
+It is open to any registrant account, registered with the site or not: the attendance
+is a fact and is kept either way (a person who registers later keeps it), and the
+result says when the person is not registered with the site yet. A session that needs
+an application (申込制) accepts only people whose application is ``applied`` (not
+waiting). Staff may record from the moment check-in opens, without a closing time
+(paper lists come in later), whatever the application state; by hand they pick from the
+site's registrants only, so no stranger's account can be recorded, while a card code is
+the person's own act and is accepted like their own scan.
+
+History is grouped per site and Japanese fiscal year (年度, April to March, in Tokyo
+time), the year local governments plan and report activities in.
+"""
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+
+from ..clock import to_tokyo
+from ..i18n import _
+from ..models import (
+    Account,
+    ActivitySession,
+    Attendance,
+    Project,
+    Registration,
+    SessionApplication,
+    Site,
+)
+from .audit import AuditLog
+from .checkin_tokens import CardTokens, CheckinTokens, TokenRefused, rotate
+from .errors import Conflict, InvalidInput, NotAllowed
+from .survey import _csv_bytes
+
+TIME_FORMAT = "%Y/%m/%d %H:%M"
+"""How refusals name a moment (Tokyo time): readable in Japanese and English alike."""
+STAFF_SOURCES = ("staff", "card")
+SEARCH_LIMIT = 20
+REASON_MAX = 500
+SOURCE_LABELS = {
+    "qr": _("QR check-in"),
+    "staff": _("Recorded by staff"),
+    "card": _("Card scanned by staff"),
+    "import": _("Imported record"),
+}
+EXPORT_COLUMNS = (
+    _("Participant"), _("Email"), _("Activity date"), _("Recorded at"), _("How recorded"),
+    _("Recorded by"), _("Voided at"), _("Reason for voiding"),
+)
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """The answer to a check-in or a staff recording.
+
+    ``status``: "recorded" (a new row), "already" (the person's attendance was recorded
+    before) or "voided" (it was recorded and then voided by staff; nothing changes)."""
+
+    attendance: Attendance
+    account: Account
+    status: str
+    registered: bool = True
+    """Whether the person has an active registration with the session's site."""
+
+    @property
+    def created(self) -> bool:
+        return self.status == "recorded"
+
+
+@dataclass(frozen=True)
+class CheckinView:
+    """What the check-in page shows before the tap."""
+
+    session: ActivitySession
+    refusal: object = None
+    """Why check-in is not possible now (a message), or None."""
+    attendance: Attendance | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    attended_at: datetime
+    project_title: str
+    place: str
+    source: str
+
+
+@dataclass
+class HistoryGroup:
+    site_code: str
+    site_name: str
+    fiscal_year: int
+    entries: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AttendanceRow:
+    attendance: Attendance
+    name: str
+    email: str
+    recorded_by: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A registrant of the site found by the staff search."""
+
+    account: Account
+    recorded: bool
+
+
+def fiscal_year(moment: datetime) -> int:
+    """年度: April to March, counted in Tokyo time."""
+    local = to_tokyo(moment)
+    return local.year if local.month >= 4 else local.year - 1
+
+
+def _when(moment: datetime) -> str:
+    return to_tokyo(moment).strftime(TIME_FORMAT)
+
+
+class AttendanceService:
+    def __init__(self, dbsession, *, clock, settings):
+        self.dbsession = dbsession
+        self.clock = clock
+        self.settings = settings
+        self.tokens = CheckinTokens(settings)
+        self.cards = CardTokens(settings)
+
+    # -- codes ---------------------------------------------------------------------
+
+    def checkin_url(self, session) -> str:
+        return f"{self.settings.base_url}/checkin/{self.tokens.token_for(session)}"
+
+    def session_for_token(self, token: str) -> ActivitySession:
+        """The session a check-in code names, refused when altered, replaced or unknown."""
+        session = self.dbsession.get(ActivitySession, self.tokens.session_id_of(token))
+        if session is None:
+            raise TokenRefused("unknown", _("This session no longer exists."))
+        self.tokens.verify(token, session)
+        return session
+
+    def rotate(self, actor, session):
+        """A new code for the session; posters printed before stop working."""
+        rotate(session)
+        self.dbsession.flush()
+        self._audit(actor, "attendance.rotate_code", session, version=session.token_version)
+
+    def card_token_for(self, account, now=None) -> tuple[str, datetime]:
+        """The code on a registrant's card page, and when it expires (a few minutes)."""
+        self._require_registrant(account)
+        return self.cards.token_for(account.id, now or self.clock())
+
+    def account_from_card_token(self, token: str, now=None) -> Account:
+        account = self.dbsession.get(Account, self.cards.account_id_of(token, now or self.clock()))
+        if account is None or account.disabled_at is not None:
+            raise TokenRefused("unknown", _("This card code belongs to no active account."))
+        return account
+
+    # -- check-in by the person ---------------------------------------------------
+
+    def window(self, session) -> tuple[datetime, datetime]:
+        """When check-in opens and closes (both moments included)."""
+        site = session.project.site
+        return (
+            session.starts_at - timedelta(minutes=site.checkin_before_minutes),
+            session.ends_at + timedelta(minutes=site.checkin_after_minutes),
+        )
+
+    def is_public(self, session, now=None) -> bool:
+        """Check-in exists only for a visible project on an active site."""
+        project = session.project
+        return project.site.state == "active" and project.is_visible_at(now or self.clock())
+
+    def checkin_view(self, account, token, now=None) -> CheckinView:
+        """The session of a code and whether ``account`` (None: not signed in) could check
+        in now. An altered code or a hidden project is refused outright."""
+        now = now or self.clock()
+        session = self._public_session(token, now)
+        existing = self.attendance_of(session, account) if account is not None else None
+        refusal = self._refusal(session, account, now) if existing is None else None
+        return CheckinView(session=session, refusal=refusal, attendance=existing)
+
+    def check_in(self, account, token, *, now=None) -> Recorded:
+        """Record ``account``'s attendance from the code on the poster (source "qr")."""
+        now = now or self.clock()
+        session = self._public_session(token, now)
+        refusal = self._refusal(session, account, now)
+        if refusal is not None:
+            raise NotAllowed(refusal)
+        return self._record(session, account, "qr", now)
+
+    # -- recording by staff -------------------------------------------------------
+
+    def record_by_staff(self, actor, session, account, source="staff") -> Recorded:
+        """Staff record a person's attendance: by hand ("staff", registrants of the site
+        only) or from the person's card code ("card")."""
+        if source not in STAFF_SOURCES:
+            raise ValueError(f"not a staff source: {source}")
+        now = self.clock()
+        self._require_recordable_by_staff(session, now)
+        self._require_registrant(account)
+        if source == "staff":
+            self._require_registered(session.site_id, account)
+        result = self._record(session, account, source, now, recorded_by=actor.account_id)
+        if result.created:
+            self._audit(actor, "attendance.record", result.attendance, source=source,
+                        session_id=session.id, account_id=account.id)
+        return result
+
+    def record_by_card(self, actor, session, token) -> Recorded:
+        return self.record_by_staff(
+            actor, session, self.account_from_card_token(token), source="card"
+        )
+
+    def void(self, actor, attendance, reason):
+        """Void a record with a reason: the row stays, with who voided it and why, and
+        counts nowhere from then on."""
+        reason = (reason or "").strip()
+        if not reason:
+            raise InvalidInput(_("Please give the reason for voiding."), field="reason")
+        if len(reason) > REASON_MAX:
+            raise InvalidInput(_("Please keep the reason within ${n} characters.",
+                                 mapping={"n": REASON_MAX}), field="reason")
+        now = self.clock()
+        changed = self.dbsession.execute(
+            update(Attendance)
+            .where(Attendance.id == attendance.id, Attendance.voided_at.is_(None))
+            .values(voided_at=now, void_reason=reason, voided_by_id=actor.account_id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        if not changed:
+            raise Conflict(_("This attendance has already been voided."))
+        self.dbsession.refresh(attendance)
+        self._audit(actor, "attendance.void", attendance, reason=reason,
+                    session_id=attendance.session_id, account_id=attendance.account_id)
+
+    # -- reading ------------------------------------------------------------------
+
+    def attendance_of(self, session, account) -> Attendance | None:
+        return self.dbsession.scalar(
+            select(Attendance).where(
+                Attendance.session_id == session.id, Attendance.account_id == account.id
+            )
+        )
+
+    def attendance_in(self, session, attendance_id: int) -> Attendance | None:
+        return self.dbsession.scalar(
+            select(Attendance).where(
+                Attendance.id == attendance_id, Attendance.session_id == session.id
+            )
+        )
+
+    def history(self, account) -> list[HistoryGroup]:
+        """The person's own counted attendance (voided rows left out), per site and fiscal
+        year, newest year first; one query."""
+        rows = self.dbsession.execute(
+            select(Site.code, Site.name, Attendance.attended_at, Attendance.source,
+                   Project.title, ActivitySession.place)
+            .join(ActivitySession, ActivitySession.id == Attendance.session_id)
+            .join(Project, Project.id == ActivitySession.project_id)
+            .join(Site, Site.id == Attendance.site_id)
+            .where(Attendance.account_id == account.id, Attendance.voided_at.is_(None))
+            .order_by(Site.code, Attendance.attended_at.desc(), Attendance.id.desc())
+        ).all()
+        groups = []
+        for (code, name, year), items in groupby(
+            rows, key=lambda row: (row.code, row.name, fiscal_year(row.attended_at))
+        ):
+            groups.append(HistoryGroup(code, name, year, [
+                HistoryEntry(row.attended_at, row.title, row.place, row.source) for row in items
+            ]))
+        return groups
+
+    def session_attendance(self, session) -> list[AttendanceRow]:
+        """Every record of a session for its staff, voided ones included; one query."""
+        return self._rows(Attendance.session_id == session.id)
+
+    def row_of(self, attendance) -> AttendanceRow:
+        return self._rows(Attendance.id == attendance.id)[0]
+
+    def export_csv(self, actor, session, *, translate) -> bytes:
+        """The session's attendance as CSV for Excel (UTF-8 with BOM); the read is audited."""
+        rows = self.session_attendance(session)
+        lines = [[translate(label) for label in EXPORT_COLUMNS]] + [
+            [
+                row.name, row.email, _when(row.attendance.attended_at),
+                _when(row.attendance.recorded_at),
+                translate(SOURCE_LABELS[row.attendance.source]), row.recorded_by,
+                _when(row.attendance.voided_at) if row.attendance.voided_at else "",
+                row.attendance.void_reason,
+            ]
+            for row in rows
+        ]
+        self._audit(actor, "attendance.export", session, rows=len(rows))
+        return _csv_bytes(lines)
+
+    def search_registrants(self, session, query: str) -> list[Candidate]:
+        """Registrants of the session's site whose name or email contains ``query``
+        (case, width and spaces ignored), with whether they are already recorded."""
+        needle = "".join(unicodedata.normalize("NFKC", query or "").lower().split())
+        if not needle:
+            return []
+        name = func.replace(func.replace(func.lower(Account.display_name), " ", ""), "\u3000", "")
+        rows = self.dbsession.execute(
+            select(Account, Attendance.id)
+            .join(Registration, Registration.account_id == Account.id)
+            .outerjoin(Attendance, (Attendance.account_id == Account.id)
+                       & (Attendance.session_id == session.id))
+            .where(
+                Registration.site_id == session.site_id,
+                Registration.state == "active",
+                name.contains(needle, autoescape=True)
+                | func.lower(Account.email).contains(needle, autoescape=True),
+            )
+            .order_by(Account.display_name, Account.id)
+            .limit(SEARCH_LIMIT)
+        ).all()
+        return [Candidate(account, attendance_id is not None) for account, attendance_id in rows]
+
+    def registrant_at(self, site_id: int, account_id: int) -> Account:
+        """A person with an active registration with the site (for recording by hand)."""
+        account = self.dbsession.get(Account, account_id)
+        if account is None or not self._is_registered(site_id, account):
+            raise InvalidInput(_("This person is not registered with this site."))
+        return account
+
+    # -- rules ------------------------------------------------------------------
+
+    def _rows(self, condition) -> list[AttendanceRow]:
+        recorder = aliased(Account)
+        rows = self.dbsession.execute(
+            select(Attendance, Account.display_name, Account.email, recorder.display_name)
+            .join(Account, Account.id == Attendance.account_id)
+            .outerjoin(recorder, recorder.id == Attendance.recorded_by_id)
+            .where(condition)
+            .order_by(Attendance.recorded_at, Attendance.id)
+        ).all()
+        return [AttendanceRow(attendance, name, email, by or "")
+                for attendance, name, email, by in rows]
+
+    def _public_session(self, token, now) -> ActivitySession:
+        session = self.session_for_token(token)
+        if not self.is_public(session, now):
+            raise NotAllowed(_("This activity is not open to the public."))
+        return session
+
+    def _refusal(self, session, account, now):
+        """Why ``account`` cannot check in to ``session`` now, or None."""
+        if session.cancelled_at is not None:
+            return _("This session has been cancelled.")
+        opens, closes = self.window(session)
+        if now < opens:
+            return _("Check-in opens at ${time}. Please scan the code again then.",
+                     mapping={"time": _when(opens)})
+        if now > closes:
+            return _("Check-in for this session closed at ${time}. Please ask the staff.",
+                     mapping={"time": _when(closes)})
+        if account is None:
+            return None
+        if account.kind != "registrant":
+            return _("Only registrant accounts can check in. Staff record attendance on "
+                     "the session's attendance page.")
+        if session.application_required:
+            return self._application_refusal(session, account)
+        return None
+
+    def _application_refusal(self, session, account):
+        state = self.dbsession.scalar(
+            select(SessionApplication.state).where(
+                SessionApplication.session_id == session.id,
+                SessionApplication.account_id == account.id,
+            )
+        )
+        if state == "applied":
+            return None
+        if state == "waitlisted":
+            return _("You are on the waiting list for this session. Only people whose "
+                     "application was accepted can check in; please ask the staff.")
+        return _("This session takes applications in advance, and we have no accepted "
+                 "application from you. Please ask the staff.")
+
+    def _require_recordable_by_staff(self, session, now):
+        if session.cancelled_at is not None:
+            raise NotAllowed(_("This session has been cancelled."))
+        opens, _closes = self.window(session)
+        if now < opens:
+            raise NotAllowed(_("Attendance can be recorded from ${time}, when check-in opens.",
+                               mapping={"time": _when(opens)}))
+
+    @staticmethod
+    def _require_registrant(account):
+        if account.kind != "registrant":
+            raise NotAllowed(_("Only registrant accounts can have attendance recorded."))
+
+    def _require_registered(self, site_id, account):
+        if not self._is_registered(site_id, account):
+            raise InvalidInput(_("This person is not registered with this site."))
+
+    def _is_registered(self, site_id, account) -> bool:
+        return self.dbsession.scalar(
+            select(Registration.id).where(
+                Registration.site_id == site_id,
+                Registration.account_id == account.id,
+                Registration.state == "active",
+            )
+        ) is not None
+
+    def _record(self, session, account, source, now, recorded_by=None) -> Recorded:
+        """Insert the row unless the person already has one for the session. The unique
+        key decides under concurrency: a conflicting insert waits for the other
+        transaction and then does nothing, and the row that won is read back."""
+        dialect = postgresql if self.dbsession.get_bind().dialect.name == "postgresql" else sqlite
+        new_id = self.dbsession.execute(
+            dialect.insert(Attendance)
+            .values(session_id=session.id, account_id=account.id, site_id=session.site_id,
+                    attended_at=session.starts_at, recorded_at=now, source=source,
+                    recorded_by_id=recorded_by, void_reason="")
+            .on_conflict_do_nothing(index_elements=["session_id", "account_id"])
+            .returning(Attendance.id)
+        ).scalar()
+        attendance = self.attendance_of(session, account)
+        if new_id is not None:
+            status = "recorded"
+        else:
+            status = "voided" if attendance.voided_at is not None else "already"
+        return Recorded(attendance, account, status,
+                        self._is_registered(session.site_id, account))
+
+    def _audit(self, actor, action, target, **detail):
+        AuditLog(self.dbsession, self.clock).record(
+            actor, action, site_id=getattr(target, "site_id", None), target=target, **detail
+        )

@@ -1,0 +1,128 @@
+"""Signed codes for attendance (出席記録): the check-in code printed on a session's poster,
+and the short-lived code on a registrant's card that staff scan.
+
+Check-in code: ``<session id>.<token version>.<mac>``, where the MAC is HMAC-SHA256 over
+the session id and version with a key derived for this purpose only (never the raw
+session secret), truncated to 16 bytes and base64url-encoded: about 30 characters, so the
+poster's QR code stays small and easy to scan. Rotating a session's ``token_version``
+makes every earlier poster stop working. Each refusal says what is wrong: an altered
+code, a replaced (rotated) code, or a code of a different session.
+
+Card code: ``<account id>.<expiry, Unix seconds>.<mac>`` with its own derived key, valid
+for a few minutes, so a screenshot cannot be reused later.
+"""
+import base64
+import hashlib
+import hmac
+from datetime import datetime, timedelta, timezone
+
+from ..i18n import _
+from .errors import NotAllowed
+
+MAC_BYTES = 16
+CHECKIN_PURPOSE = b"furusato-cms/attendance/checkin-token/v1"
+CARD_PURPOSE = b"furusato-cms/attendance/card-token/v1"
+CARD_TOKEN_MINUTES = 5
+
+
+class TokenRefused(NotAllowed):
+    """A code was refused; ``reason`` tells which check failed (for callers and tests)."""
+
+    def __init__(self, reason, message):
+        super().__init__(message)
+        self.reason = reason
+
+
+def derived_key(secret: str, purpose: bytes) -> bytes:
+    """A key for one purpose, so a code made for one use is worthless for another."""
+    return hmac.new(secret.encode("utf-8"), purpose, hashlib.sha256).digest()
+
+
+def _mac(key: bytes, *parts: int) -> str:
+    message = ".".join(str(part) for part in parts).encode("ascii")
+    digest = hmac.new(key, message, hashlib.sha256).digest()[:MAC_BYTES]
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _split(token: str):
+    """``(first, second, mac)`` of a well-formed code, or None."""
+    parts = (token or "").strip().split(".")
+    if len(parts) != 3 or not all(_is_small_number(part) for part in parts[:2]):
+        return None
+    return int(parts[0]), int(parts[1]), parts[2]
+
+
+def _is_small_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 12
+
+
+def _mac_matches(key: bytes, first: int, second: int, mac: str) -> bool:
+    return hmac.compare_digest(_mac(key, first, second).encode("ascii"),
+                               mac.encode("ascii", "replace"))
+
+
+TAMPERED = _("This check-in code is not valid. Please scan the code on the poster at the "
+             "venue again.")
+ROTATED = _("This check-in code has been replaced by a new one. Please scan the code on "
+            "the current poster at the venue.")
+FOREIGN = _("This check-in code belongs to a different session.")
+
+
+class CheckinTokens:
+    def __init__(self, settings):
+        self.key = derived_key(settings.session_secret, CHECKIN_PURPOSE)
+
+    def token_for(self, session) -> str:
+        mac = _mac(self.key, session.id, session.token_version)
+        return f"{session.id}.{session.token_version}.{mac}"
+
+    def session_id_of(self, token: str) -> int:
+        """The session a genuine code names; an altered code is refused before any lookup."""
+        return self._checked(token)[0]
+
+    def verify(self, token: str, session):
+        """Refuse unless ``token`` is the current code of ``session``."""
+        session_id, version = self._checked(token)
+        if session_id != session.id:
+            raise TokenRefused("foreign", FOREIGN)
+        if version < session.token_version:
+            raise TokenRefused("rotated", ROTATED)
+        if version != session.token_version:
+            raise TokenRefused("tampered", TAMPERED)
+
+    def _checked(self, token):
+        parts = _split(token)
+        if parts is None or not _mac_matches(self.key, *parts):
+            raise TokenRefused("tampered", TAMPERED)
+        return parts[0], parts[1]
+
+
+def rotate(session):
+    """Issue a new code for the session: every printed poster of it stops working."""
+    session.token_version += 1
+
+
+CARD_TAMPERED = _("This card code is not valid. Ask the person to show the code on their "
+                  "card page again.")
+CARD_EXPIRED = _("This card code has expired. Ask the person to open their card page again "
+                 "for a new code.")
+
+
+class CardTokens:
+    def __init__(self, settings):
+        self.key = derived_key(settings.session_secret, CARD_PURPOSE)
+
+    def token_for(self, account_id: int, now: datetime) -> tuple[str, datetime]:
+        """A code for the account and the moment it expires."""
+        expires = int((now + timedelta(minutes=CARD_TOKEN_MINUTES)).timestamp())
+        token = f"{account_id}.{expires}.{_mac(self.key, account_id, expires)}"
+        return token, datetime.fromtimestamp(expires, timezone.utc)
+
+    def account_id_of(self, token: str, now: datetime) -> int:
+        parts = _split(token)
+        if parts is None or not _mac_matches(self.key, *parts):
+            raise TokenRefused("tampered", CARD_TAMPERED)
+        account_id, expires, _mac_text = parts
+        if now.timestamp() > expires:
+            raise TokenRefused("expired", CARD_EXPIRED)
+        return account_id
