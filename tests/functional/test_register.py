@@ -212,6 +212,8 @@ def test_someone_elses_registration_is_not_found(testapp, dbsession, clock, app_
     assert testapp.get(f"/my/registrations/{theirs.id}", expect_errors=True).status_int == 404
     assert testapp.get(f"/my/registrations/{theirs.id}/leave",
                        expect_errors=True).status_int == 404
+    for path in ("/my/registrations/99999999999", "/my/registrations/x"):
+        assert testapp.get(path, expect_errors=True).status_int == 404
 
 
 def test_leave_with_confirmation_and_register_again(testapp, dbsession, person, nagano):

@@ -497,13 +497,11 @@ def _basic_active():
 def _notice_due(now):
     """Not signed in (or, never signed in, created) for the site's period minus 30 days."""
     last_seen = func.coalesce(Account.last_signin_at, Account.created_at)
+    threshold = days_before(literal(now, UTCDateTime()), Site.inactivity_days - NOTICE_DAYS)
     return (
         _basic_active()
         .join(Site, Site.id == Registration.site_id)
-        .where(
-            Registration.release_notice_at.is_(None),
-            last_seen <= days_before(literal(now, UTCDateTime()), Site.inactivity_days - NOTICE_DAYS),
-        )
+        .where(Registration.release_notice_at.is_(None), last_seen <= threshold)
         .subquery()
     )
 

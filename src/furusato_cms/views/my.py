@@ -17,8 +17,10 @@ from ..services.errors import ServiceError
 from ..services.registration import RegistrationService
 from .registration import DISPLAY, answers_form, refused_form
 
-EDIT = r"^/my/registrations/\d+/?$"
-LEAVE = r"^/my/registrations/\d+/leave/?$"
+EDIT = r"^/my/registrations/\d{1,9}/?$"
+LEAVE = r"^/my/registrations/\d{1,9}/leave/?$"
+"""Ids of at most nine digits: anything longer is no row of ours (and would overflow
+PostgreSQL's integer before the lookup could say so)."""
 
 
 def _back_to_my(request, message):
