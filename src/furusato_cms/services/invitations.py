@@ -118,7 +118,7 @@ class InvitationService:
         self.dbsession.refresh(invitation, ["accepted_at"])
         membership = StaffMembership(
             site_id=invitation.site_id, account_id=account.id, role=invitation.role,
-            is_reviewer=invitation.is_reviewer, created_at=now,
+            is_reviewer=invitation.is_reviewer, partner_id=invitation.partner_id, created_at=now,
         )
         self.dbsession.add(membership)
         self.dbsession.flush()

@@ -180,22 +180,32 @@ class PublishingService:
     def create_post(self, actor, site, title, slug, summary, body, kind, tags,
                     publish_at=None, expire_at=None) -> Post:
         """A new post starts as a draft (下書き) with version 1."""
-        fields = self._checked_fields(title=title, summary=summary, body=body, kind=kind, tags=tags)
-        self._check_dates(publish_at, expire_at)
         slug = self._checked_slug(site, slug) if slug else self._generated_slug(site)
-        now = self.clock()
-        post = Post(
-            site_id=site.id, slug=slug, title=fields["title"], summary=fields["summary"],
-            body=fields["body"], kind=fields["kind"], state="draft", publish_at=publish_at,
-            expire_at=expire_at, version=1, created_at=now, updated_at=now,
-            created_by_id=actor.account_id, updated_by_id=actor.account_id,
-        )
-        self.dbsession.add(post)
-        self.dbsession.flush()
-        self._set_tags(post, fields["tags"])
-        self._save_version(actor, post)
+        post = self.add_draft(actor, Post(site_id=site.id, slug=slug), title=title,
+                              summary=summary, body=body, kind=kind, tags=tags,
+                              publish_at=publish_at, expire_at=expire_at)
         self.audit.record(actor, "content.create", site_id=site.id, target=post, slug=slug)
         return post
+
+    def add_draft(self, actor, item, *, title, summary, body, kind, tags=(), publish_at=None,
+                  expire_at=None):
+        """Save a new item of any content type (a post, a project) as a draft with version
+        1, so every type shares one workflow and one version history. The caller sets
+        its own type's columns and the slug; the shared fields are checked here."""
+        fields = self._checked_fields(title=title, summary=summary, body=body, kind=kind, tags=tags)
+        self._check_dates(publish_at, expire_at)
+        now = self.clock()
+        for name in VERSIONED_FIELDS:
+            setattr(item, name, fields[name])
+        item.state, item.version = "draft", 1
+        item.publish_at, item.expire_at = publish_at, expire_at
+        item.created_at = item.updated_at = now
+        item.created_by_id = item.updated_by_id = actor.account_id
+        self.dbsession.add(item)
+        self.dbsession.flush()
+        self._set_tags(item, fields["tags"])
+        self._save_version(actor, item)
+        return item
 
     def update(self, actor, item, *, expected_version=None, **fields):
         """Save an edit as a new version. A published post stays published; the edit is

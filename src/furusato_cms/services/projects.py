@@ -1,0 +1,626 @@
+"""Contributor activities (担い手活動): projects, their sessions, and applications.
+
+A project is content: it goes through the posts' publishing workflow (draft → review
+→ published → archived) and keeps versions, through ``PublishingService``; this
+module adds what only projects have. A project belongs to the site or to one of its
+partner organisations (関係団体); partner staff work on their own organisation's
+projects only, which the resources' ACL and ``ProjectScope`` enforce.
+
+``designated`` says whether attendance at the project counts for premium
+registration. It starts from the partner's designation pattern (the site's own
+projects: yes; pattern ① per project: no until the site designates it; pattern ②
+all unless excluded: yes) and only the site changes it afterwards.
+
+Applications (申込) respect a session's capacity even when many people apply at the
+same moment: the session row is locked (``SELECT … FOR UPDATE``) before places are
+counted, so the count and the new row are one step. Beyond capacity people join the
+waiting list (キャンセル待ち) in the order they applied; a cancellation moves the first
+of them up and tells them by mail.
+"""
+import secrets
+from dataclasses import dataclass
+
+from babel.dates import format_datetime
+from sqlalchemy import case, false, func, select
+from sqlalchemy.orm import joinedload
+
+from ..clock import to_tokyo
+from ..i18n import _
+from ..interests import INTERESTS
+from ..models import (
+    Account,
+    ActivitySession,
+    PartnerOrganisation,
+    Project,
+    SessionApplication,
+)
+from ..templating import DATETIME_FORMATS
+from .audit import AuditLog
+from .errors import Conflict, InvalidInput, NotAllowed
+from .mail import Mail, localizer_for, queue_mail
+from .paging import Page, fetch_page
+from .publishing import PublishingService, visible_now
+from .survey import _csv_bytes as spreadsheet_csv
+
+PAGE_SIZE = 20
+MANAGE_PAGE_SIZE = 50
+CONDITIONS_MAX = 5000
+PLACE_MAX = 300
+CAPACITY_MAX = 10000
+QUESTIONS_MAX = 10
+QUESTION_MAX = 200
+ANSWER_MAX = 1000
+PROJECT_KIND = "event"
+"""The posts' kind column, fixed for projects (a recruitment is an event)."""
+ACTIVE_STATES = ("applied", "waitlisted")
+
+APPLICATION_STATE_LABELS = {
+    "applied": _("Applied, with a place"),
+    "waitlisted": _("On the waiting list"),
+    "cancelled": _("Application cancelled"),
+}
+ALREADY_APPLIED = {
+    "applied": _("You have already applied for this session and have a place."),
+    "waitlisted": _("You are already on the waiting list for this session."),
+}
+
+
+@dataclass(frozen=True)
+class ProjectScope:
+    """Whose projects a staff member works on: the whole site (site admins and
+    coordinators) or one partner organisation's (関係団体の職員)."""
+
+    site_wide: bool
+    partner_id: int | None = None
+
+    def criteria(self):
+        """SQL criteria limiting projects to this scope."""
+        if self.site_wide:
+            return ()
+        if self.partner_id is None:
+            return (false(),)
+        return (Project.partner_id == self.partner_id,)
+
+
+@dataclass(frozen=True)
+class Seats:
+    """How many people hold a place and wait for one in a session."""
+
+    capacity: int | None
+    applied: int = 0
+    waitlisted: int = 0
+
+    @property
+    def left(self) -> int | None:
+        """Places still free; None when there is no limit."""
+        return None if self.capacity is None else max(self.capacity - self.applied, 0)
+
+
+def when_text(session, locale) -> str:
+    """A session's start and end in Japan time, as mails write it."""
+    fmt = DATETIME_FORMATS.get(locale, DATETIME_FORMATS["ja"])
+    starts, ends = to_tokyo(session.starts_at), to_tokyo(session.ends_at)
+    end_format = "H:mm" if starts.date() == ends.date() else fmt
+    return (f"{format_datetime(starts, fmt, locale=locale)} – "
+            f"{format_datetime(ends, end_format, locale=locale)}")
+
+
+class ProjectService:
+    """Projects and their sessions, for the site's staff and partner staff."""
+
+    def __init__(self, dbsession, *, clock, settings):
+        self.dbsession = dbsession
+        self.clock = clock
+        self.settings = settings
+        self.audit = AuditLog(dbsession, clock)
+        self.publishing = PublishingService(dbsession, clock=clock, settings=settings)
+
+    # -- reading -----------------------------------------------------------------
+
+    def public_list(self, site, *, field=None, page=1, page_size=PAGE_SIZE) -> Page:
+        """Visible projects; those with the soonest coming session first."""
+        now = self.clock()
+        criteria = [Project.site_id == site.id, *visible_now(Project, now)]
+        if field is not None:
+            criteria.append(Project.field == field)
+        next_start = (
+            select(func.min(ActivitySession.starts_at))
+            .where(ActivitySession.project_id == Project.id, ActivitySession.ends_at > now,
+                   ActivitySession.cancelled_at.is_(None))
+            .scalar_subquery()
+        )
+        statement = (
+            select(Project)
+            .options(joinedload(Project.partner))
+            .where(*criteria)
+            .order_by(next_start.is_(None), next_start, Project.published_at.desc(),
+                      Project.id.desc())
+        )
+        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+
+    def upcoming_sessions(self, project_ids) -> dict:
+        """Sessions not yet over, per project id (cancelled ones included, marked)."""
+        found = {project_id: [] for project_id in project_ids}
+        if not found:
+            return found
+        for session in self.dbsession.scalars(
+            select(ActivitySession)
+            .where(ActivitySession.project_id.in_(found), ActivitySession.ends_at > self.clock())
+            .order_by(ActivitySession.starts_at, ActivitySession.id)
+        ):
+            found[session.project_id].append(session)
+        return found
+
+    def manage_list(self, site, scope: ProjectScope, *, page=1,
+                    page_size=MANAGE_PAGE_SIZE) -> Page:
+        """Every project the person manages, in any state, last changed first."""
+        statement = (
+            select(Project)
+            .options(joinedload(Project.partner))
+            .where(Project.site_id == site.id, *scope.criteria())
+            .order_by(Project.updated_at.desc(), Project.id.desc())
+        )
+        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+
+    def session_summaries(self, project_ids) -> dict:
+        """``{project id: (number of sessions, next start or None)}`` in one query."""
+        now = self.clock()
+        upcoming = (ActivitySession.ends_at > now) & ActivitySession.cancelled_at.is_(None)
+        rows = self.dbsession.execute(
+            select(
+                ActivitySession.project_id,
+                func.count(),
+                func.min(case((upcoming, ActivitySession.starts_at))),
+            )
+            .where(ActivitySession.project_id.in_(list(project_ids)))
+            .group_by(ActivitySession.project_id)
+        ).all()
+        return {project_id: (count, next_start) for project_id, count, next_start in rows}
+
+    def seats(self, sessions) -> dict:
+        """``{session id: Seats}`` for the given sessions, in one query."""
+        counts = {}
+        ids = [s.id for s in sessions]
+        if ids:
+            for session_id, state, count in self.dbsession.execute(
+                select(SessionApplication.session_id, SessionApplication.state, func.count())
+                .where(SessionApplication.session_id.in_(ids),
+                       SessionApplication.state.in_(ACTIVE_STATES))
+                .group_by(SessionApplication.session_id, SessionApplication.state)
+            ):
+                counts[session_id, state] = count
+        return {
+            s.id: Seats(s.capacity, counts.get((s.id, "applied"), 0),
+                        counts.get((s.id, "waitlisted"), 0))
+            for s in sessions
+        }
+
+    def partner_choices(self, site) -> list:
+        """Partners a new project can belong to: the current ones."""
+        return list(self.dbsession.scalars(
+            select(PartnerOrganisation)
+            .where(PartnerOrganisation.site_id == site.id,
+                   PartnerOrganisation.retired_at.is_(None))
+            .order_by(PartnerOrganisation.name)
+        ))
+
+    # -- projects ----------------------------------------------------------------
+
+    def create(self, actor, site, scope: ProjectScope, *, title, summary="", body="", field,
+               conditions="", questions=(), partner_id=None, publish_at=None,
+               expire_at=None) -> Project:
+        """A new project is a draft. Partner staff always create for their own
+        organisation, whatever the form said."""
+        if not scope.site_wide:
+            if scope.partner_id is None:
+                raise NotAllowed(_("Your account is not linked to a partner organisation. "
+                                   "Ask the site administrator to invite you again."))
+            partner_id = scope.partner_id
+        partner = self._partner(site, partner_id)
+        project = Project(
+            site_id=site.id, slug="project-" + secrets.token_hex(8),
+            partner_id=partner.id if partner else None,
+            designated=partner is None or partner.designation_pattern == "all_unless_excluded",
+            **self._own_fields(field, conditions, questions, existing=()),
+        )
+        self.publishing.add_draft(
+            actor, project, title=title, summary=summary, body=body, kind=PROJECT_KIND,
+            tags=[project.field], publish_at=publish_at, expire_at=expire_at,
+        )
+        self.audit.record(actor, "project.create", site_id=site.id, target=project,
+                          partner_id=project.partner_id, designated=project.designated)
+        return project
+
+    def update(self, actor, project, *, expected_version=None, title, summary="", body="",
+               field, conditions="", questions=(), publish_at=None, expire_at=None):
+        """Save an edit as a new version (the workflow's rules apply as for posts)."""
+        own = self._own_fields(field, conditions, questions, existing=project.questions or ())
+        self.publishing.update(
+            actor, project, expected_version=expected_version, title=title, summary=summary,
+            body=body, tags=[own["field"]], publish_at=publish_at, expire_at=expire_at,
+        )
+        for name, value in own.items():
+            setattr(project, name, value)
+        self.dbsession.flush()
+        self.audit.record(actor, "project.update", site_id=project.site_id, target=project,
+                          version=project.version)
+        return project
+
+    def transition(self, actor, project, to_state, comment="", *, may_publish: bool):
+        """One workflow step, exactly as for posts."""
+        return self.publishing.transition(actor, project, to_state, comment,
+                                          may_publish=may_publish)
+
+    def designate(self, actor, project, flag: bool):
+        """The site decides whether attendance at this project counts for premium."""
+        flag = bool(flag)
+        if project.designated == flag:
+            return project
+        project.designated = flag
+        self.dbsession.flush()
+        self.audit.record(actor, "project.designate", site_id=project.site_id, target=project,
+                          designated=flag)
+        return project
+
+    # -- sessions ----------------------------------------------------------------
+
+    def add_session(self, actor, project, *, starts_at, ends_at, place="", capacity=None,
+                    application_required=False) -> ActivitySession:
+        values = self._checked_session(starts_at, ends_at, place, capacity, application_required)
+        session = ActivitySession(project_id=project.id, site_id=project.site_id,
+                                  created_at=self.clock(), **values)
+        self.dbsession.add(session)
+        self.dbsession.flush()
+        self.audit.record(actor, "session.create", site_id=project.site_id, target=session,
+                          project_id=project.id)
+        return session
+
+    def update_session(self, actor, session, *, starts_at, ends_at, place="", capacity=None,
+                       application_required=False) -> list:
+        """Change a session; a larger capacity moves people up from the waiting list
+        (returned, each told by mail)."""
+        applications = ApplicationService(self.dbsession, clock=self.clock,
+                                          settings=self.settings)
+        session = applications.lock(session)
+        if session.cancelled_at is not None:
+            raise NotAllowed(_("This session has been cancelled; it cannot be changed."))
+        values = self._checked_session(starts_at, ends_at, place, capacity, application_required)
+        seats = self.seats([session])[session.id]
+        if values["capacity"] is not None and values["capacity"] < seats.applied:
+            raise InvalidInput(
+                _("${n} people already have a place; the capacity cannot be smaller.",
+                  mapping={"n": seats.applied}), field="capacity")
+        if not values["application_required"] and seats.applied + seats.waitlisted:
+            raise InvalidInput(
+                _("People have already applied, so this session must keep taking "
+                  "applications."), field="participation")
+        changed = {k: v for k, v in values.items() if getattr(session, k) != v}
+        for name, value in changed.items():
+            setattr(session, name, value)
+        self.dbsession.flush()
+        self.audit.record(actor, "session.update", site_id=session.site_id, target=session,
+                          fields=sorted(changed))
+        return applications.fill_places(session)
+
+    def cancel_session(self, actor, session) -> int:
+        """Call a session off; everyone with a place or on the waiting list is told by
+        mail (returns how many). Applications stay as they were, for the record."""
+        if session.cancelled_at is not None:
+            raise Conflict(_("This session has already been cancelled."))
+        session.cancelled_at = self.clock()
+        self.dbsession.flush()
+        people = self.dbsession.scalars(
+            select(Account)
+            .join(SessionApplication, SessionApplication.account_id == Account.id)
+            .where(SessionApplication.session_id == session.id,
+                   SessionApplication.state.in_(ACTIVE_STATES), Account.disabled_at.is_(None))
+        ).all()
+        for account in people:
+            queue_mail(self.dbsession, self.settings, self._cancelled_mail(account, session))
+        self.audit.record(actor, "session.cancel", site_id=session.site_id, target=session,
+                          notified=len(people))
+        return len(people)
+
+    # -- rules -------------------------------------------------------------------
+
+    def _partner(self, site, partner_id):
+        if partner_id is None:
+            return None
+        partner = self.dbsession.scalar(
+            select(PartnerOrganisation).where(PartnerOrganisation.id == partner_id,
+                                              PartnerOrganisation.site_id == site.id)
+        )
+        if partner is None or partner.retired_at is not None:
+            raise InvalidInput(_("Choose a current partner organisation of this site."),
+                               field="partner_id")
+        return partner
+
+    def _own_fields(self, field, conditions, questions, *, existing) -> dict:
+        if field not in INTERESTS:
+            raise InvalidInput(_("Choose the field of the activity from the list."),
+                               field="field")
+        conditions = (conditions or "").strip()
+        if len(conditions) > CONDITIONS_MAX:
+            raise InvalidInput(_("At most ${max} characters.", mapping={"max": CONDITIONS_MAX}),
+                               field="conditions")
+        return {"field": field, "conditions": conditions,
+                "questions": checked_questions(questions, existing)}
+
+    @staticmethod
+    def _checked_session(starts_at, ends_at, place, capacity, application_required) -> dict:
+        if starts_at is None:
+            raise InvalidInput(_("Enter when the session starts."), field="starts_at")
+        if ends_at is None:
+            raise InvalidInput(_("Enter when the session ends."), field="ends_at")
+        if ends_at <= starts_at:
+            raise InvalidInput(_("The end must be after the start."), field="ends_at")
+        place = " ".join((place or "").split())
+        if len(place) > PLACE_MAX:
+            raise InvalidInput(_("At most ${max} characters.", mapping={"max": PLACE_MAX}),
+                               field="place")
+        if capacity is not None and not 1 <= capacity <= CAPACITY_MAX:
+            raise InvalidInput(
+                _("Enter a capacity from 1 to ${max}, or leave it empty for no limit.",
+                  mapping={"max": CAPACITY_MAX}), field="capacity")
+        return {"starts_at": starts_at, "ends_at": ends_at, "place": place,
+                "capacity": capacity, "application_required": bool(application_required)}
+
+    def _cancelled_mail(self, account, session) -> Mail:
+        locale = account.locale if account.locale in DATETIME_FORMATS else "ja"
+        translate = localizer_for(self.settings, locale).translate
+        project = session.project
+        mapping = {"name": account.display_name, "title": project.title}
+        lines = [
+            translate(_("Dear ${name},", mapping=mapping)),
+            "",
+            translate(_("We are sorry: the following session has been cancelled.")),
+            "",
+            *session_lines(session, locale),
+            "",
+            project_url(self.settings, project),
+        ]
+        return Mail(to=account.email,
+                    subject=translate(_("Cancelled: ${title}", mapping=mapping)),
+                    text="\n".join(lines) + "\n")
+
+
+class ApplicationService:
+    """Registrants' applications to sessions, the waiting list, and the applicant list."""
+
+    def __init__(self, dbsession, *, clock, settings):
+        self.dbsession = dbsession
+        self.clock = clock
+        self.settings = settings
+        self.audit = AuditLog(dbsession, clock)
+
+    def lock(self, session) -> ActivitySession:
+        """Lock the session row until the transaction ends (a no-op on SQLite, where
+        writes are serialised anyway) and reload it, so counts made next are exact."""
+        return self.dbsession.scalars(
+            select(ActivitySession)
+            .where(ActivitySession.id == session.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).one()
+
+    def applications_of(self, account, sessions) -> dict:
+        """``{session id: application}`` of one person for the given sessions."""
+        ids = [s.id for s in sessions]
+        if account is None or not ids:
+            return {}
+        return {
+            a.session_id: a for a in self.dbsession.scalars(
+                select(SessionApplication).where(SessionApplication.session_id.in_(ids),
+                                                 SessionApplication.account_id == account.id)
+            )
+        }
+
+    def apply(self, account, session, answers) -> SessionApplication:
+        """Apply for a place; beyond capacity the application waits in line."""
+        if account.kind != "registrant" or account.disabled_at is not None:
+            raise NotAllowed(_("Only people registered with the Furusato resident "
+                               "registration can apply. Sign in with your registrant account."))
+        session = self.lock(session)
+        project = session.project
+        self._check_open(session, project)
+        answers = checked_answers(project.questions or (), answers)
+        application = self.dbsession.scalar(
+            select(SessionApplication).where(SessionApplication.session_id == session.id,
+                                             SessionApplication.account_id == account.id)
+        )
+        if application is not None and application.state != "cancelled":
+            raise Conflict(ALREADY_APPLIED[application.state])
+        seats = self._seats(session)
+        state = "applied" if seats.left is None or seats.left > 0 else "waitlisted"
+        now = self.clock()
+        if application is None:
+            application = SessionApplication(session_id=session.id, account_id=account.id)
+            self.dbsession.add(application)
+        application.state, application.answers = state, answers
+        application.applied_at = application.updated_at = now
+        self.dbsession.flush()
+        return application
+
+    def cancel(self, application) -> list:
+        """Give the place up (or leave the waiting list). A freed place goes to the
+        first person waiting, who is told by mail; returns who moved up."""
+        session = self.lock(self.dbsession.get(ActivitySession, application.session_id))
+        self.dbsession.refresh(application)
+        if application.state == "cancelled":
+            raise Conflict(_("This application has already been cancelled."))
+        if session.ends_at <= self.clock():
+            raise NotAllowed(_("This session is over; its applications can no longer change."))
+        had_place = application.state == "applied"
+        application.state = "cancelled"
+        application.updated_at = self.clock()
+        self.dbsession.flush()
+        return self.fill_places(session) if had_place else []
+
+    def fill_places(self, session) -> list:
+        """Move people up from the waiting list, first come first served, while places
+        are free; the caller holds the session's lock. Each one is told by mail."""
+        if session.cancelled_at is not None or session.ends_at <= self.clock():
+            return []
+        seats = self._seats(session)
+        waiting = select(SessionApplication).join(
+            Account, Account.id == SessionApplication.account_id
+        ).where(
+            SessionApplication.session_id == session.id,
+            SessionApplication.state == "waitlisted",
+            Account.disabled_at.is_(None),
+        ).order_by(SessionApplication.applied_at, SessionApplication.id)
+        if seats.left is not None:
+            waiting = waiting.limit(seats.left)
+        moved = self.dbsession.scalars(waiting).all()
+        now = self.clock()
+        for application in moved:
+            application.state, application.updated_at = "applied", now
+        self.dbsession.flush()
+        self._mail_moved_up(session, moved)
+        return moved
+
+    def applicants(self, session) -> list:
+        """``(application, account)`` of everyone with a place, then the waiting list."""
+        return self.dbsession.execute(
+            select(SessionApplication, Account)
+            .join(Account, Account.id == SessionApplication.account_id)
+            .where(SessionApplication.session_id == session.id,
+                   SessionApplication.state.in_(ACTIVE_STATES))
+            .order_by(SessionApplication.state, SessionApplication.applied_at,
+                      SessionApplication.id)
+        ).all()
+
+    def record_view(self, actor, session, count):
+        """Seeing the applicant list is a staff read of personal data."""
+        self.audit.record(actor, "session.applicants_view", site_id=session.site_id,
+                          target=session, rows=count)
+
+    def export_applicants(self, actor, session, *, translate) -> bytes:
+        """The applicant list as CSV for Excel (UTF-8 with BOM): name, email, state,
+        applied at, and the answers to the project's questions — nothing more."""
+        questions = session.project.questions or []
+        header = [translate(label) for label in (
+            _("Applicant's name"), _("Email address"), _("State"),
+            _("Applied at (Japan time)")
+        )] + [q["label"] for q in questions]
+        rows = [
+            [account.display_name, account.email,
+             translate(APPLICATION_STATE_LABELS[application.state]),
+             to_tokyo(application.applied_at).strftime("%Y-%m-%d %H:%M")]
+            + [(application.answers or {}).get(q["key"], "") for q in questions]
+            for application, account in self.applicants(session)
+        ]
+        self.audit.record(actor, "session.applicants_export", site_id=session.site_id,
+                          target=session, rows=len(rows))
+        return spreadsheet_csv([header, *rows])
+
+    # -- rules -------------------------------------------------------------------
+
+    def _check_open(self, session, project):
+        now = self.clock()
+        if project.site.state != "active" or not project.is_visible_at(now):
+            raise NotAllowed(_("This project is not open to the public."))
+        if session.cancelled_at is not None:
+            raise NotAllowed(_("This session has been cancelled."))
+        if session.ends_at <= now:
+            raise NotAllowed(_("This session is over."))
+        if not session.application_required:
+            raise NotAllowed(_("No application is needed for this session: just come along."))
+
+    def _seats(self, session) -> Seats:
+        counts = dict(self.dbsession.execute(
+            select(SessionApplication.state, func.count())
+            .where(SessionApplication.session_id == session.id,
+                   SessionApplication.state.in_(ACTIVE_STATES))
+            .group_by(SessionApplication.state)
+        ).all())
+        return Seats(session.capacity, counts.get("applied", 0), counts.get("waitlisted", 0))
+
+    def _mail_moved_up(self, session, moved):
+        if not moved:
+            return
+        accounts = self.dbsession.scalars(
+            select(Account).where(Account.id.in_([a.account_id for a in moved]))
+        ).all()
+        for account in accounts:
+            queue_mail(self.dbsession, self.settings, self._moved_up_mail(account, session))
+
+    def _moved_up_mail(self, account, session) -> Mail:
+        locale = account.locale if account.locale in DATETIME_FORMATS else "ja"
+        translate = localizer_for(self.settings, locale).translate
+        project = session.project
+        mapping = {"name": account.display_name, "title": project.title}
+        lines = [
+            translate(_("Dear ${name},", mapping=mapping)),
+            "",
+            translate(_("A place has become free in a session you were waiting for. Your "
+                        "application is now accepted: you have a place.")),
+            "",
+            *session_lines(session, locale),
+            "",
+            translate(_("If you can no longer come, please cancel on the project's page so "
+                        "that the next person can take part:")),
+            project_url(self.settings, project),
+        ]
+        return Mail(to=account.email,
+                    subject=translate(_("You have a place: ${title}", mapping=mapping)),
+                    text="\n".join(lines) + "\n")
+
+
+def session_lines(session, locale) -> list:
+    """The lines of a mail that say which session it is about."""
+    lines = [session.project.title, when_text(session, locale)]
+    if session.place:
+        lines.append(session.place)
+    return lines
+
+
+def project_url(settings, project) -> str:
+    return f"{settings.base_url}/s/{project.site.code}/projects/{project.id}"
+
+
+def checked_questions(questions, existing) -> list:
+    """The project's own questions as stored: ``[{"key", "label", "required"}]``.
+
+    A question keeps its key while its wording stays the same, so answers already
+    given stay attached to it; a new wording gets a new key."""
+    keys = {q["label"]: q["key"] for q in existing}
+    used = {q["key"] for q in existing}
+    number = max((int(k[1:]) for k in used if k[1:].isdigit()), default=0)
+    result = []
+    for question in questions:
+        label = " ".join((question.get("label") or "").split())
+        if not label:
+            continue
+        if len(label) > QUESTION_MAX:
+            raise InvalidInput(_("A question can have at most ${max} characters.",
+                                 mapping={"max": QUESTION_MAX}), field="questions")
+        if label in (q["label"] for q in result):
+            raise InvalidInput(_("The question “${label}” is there twice.",
+                                 mapping={"label": label}), field="questions")
+        if label not in keys:
+            number += 1
+            keys[label] = f"q{number}"
+        result.append({"key": keys[label], "label": label,
+                       "required": bool(question.get("required"))})
+    if len(result) > QUESTIONS_MAX:
+        raise InvalidInput(_("At most ${max} questions.", mapping={"max": QUESTIONS_MAX}),
+                           field="questions")
+    return result
+
+
+def checked_answers(questions, answers) -> dict:
+    """Answers to the project's questions by key; required ones must be given."""
+    answers = answers or {}
+    result = {}
+    for question in questions:
+        text = (answers.get(question["key"]) or "").strip()
+        if question["required"] and not text:
+            raise InvalidInput(_("Please answer: ${label}", mapping={"label": question["label"]}),
+                               field=question["key"])
+        if len(text) > ANSWER_MAX:
+            raise InvalidInput(_("At most ${max} characters.", mapping={"max": ANSWER_MAX}),
+                               field=question["key"])
+        result[question["key"]] = text
+    return result
+
