@@ -23,3 +23,6 @@ CONNECTIONS = {
     "dual_residence": _("Dual residence"),
     "other": _("Other"),
 }
+
+TIER_LABELS = {"basic": _("Basic"), "premium": _("Premium")}
+"""ベーシック登録 / プレミアム登録."""

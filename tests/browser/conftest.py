@@ -16,7 +16,7 @@ from furusato_cms.clock import system_clock
 from furusato_cms.models import get_engine, get_session_factory, get_tm_session
 from furusato_cms.scripts import demo
 
-from ..conftest import base_settings
+from ..conftest import base_settings, service_settings
 from ..dbsetup import REQUIRE_ALL, drop_database, fresh_database_url, migrate
 
 CHROMIUM = os.environ.get("FURUSATO_CHROMIUM", "/usr/bin/chromium")
@@ -37,8 +37,9 @@ def _require_chromium():
 
 
 @pytest.fixture(scope="session")
-def live_server(worker_id_name, tmp_path_factory):
-    """Base URL of the app serving the demo data from its own committed database."""
+def live_server(worker_id_name, tmp_path_factory, mail_catcher, oidc_provider):
+    """Base URL of the app serving the demo data from its own committed database, sending
+    mail to the session's catcher and verifying identity at the (real-time) local provider."""
     _require_chromium()
     url = fresh_database_url(worker_id_name + "_browser", tmp_path_factory.mktemp("browserdb"))
     migrate(url)
@@ -46,11 +47,17 @@ def live_server(worker_id_name, tmp_path_factory):
     with transaction.manager:
         demo.load(get_tm_session(get_session_factory(engine), transaction.manager), system_clock())
     engine.dispose()
-    app = main({}, **base_settings(url))
-    server = create_server(app, host="127.0.0.1", port=0, threads=4)
+    app = {}
+    server = create_server(lambda environ, start_response: app["wsgi"](environ, start_response),
+                           host="127.0.0.1", port=0, threads=4)
+    base = f"http://127.0.0.1:{server.effective_port}"
+    oidc_provider.register_redirect_uri(base + "/my/identity/callback")
+    app["wsgi"] = main({}, **base_settings(url, **{
+        **service_settings(mail_catcher, oidc_provider), "furusato.base_url": base,
+    }))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
+    yield base
     server.close()
     drop_database(url)
 

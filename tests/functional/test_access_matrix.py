@@ -38,6 +38,14 @@ GET_MATRIX = [
     (f"/s/{C}/posts/draft-post/versions", CONTENT),
     (f"/s/{C}/images/upload", CONTENT),
     (f"/s/{C}/posts/draft-post", set()),
+    (f"/s/{C}/survey/", CONTENT),
+    (f"/s/{C}/survey/new", CONTENT),
+    (f"/s/{C}/survey/answers.csv", {"site_admin"}),
+    (f"/s/{C}/register", {"registrant"}),
+    ("/my/", {"registrant"}),
+    ("/my/card", {"registrant"}),
+    ("/my/identity", {"registrant"}),
+    ("/my/data.json", {"registrant"}),
 ]
 
 
@@ -91,6 +99,9 @@ POST_MATRIX = [
     (f"/s/{C}/posts/draft-post/edit", CONTENT),
     (f"/s/{C}/images/upload", CONTENT),
     (f"/operator/{C}/suspend", {"operator"}),
+    (f"/s/{C}/survey/new", CONTENT),
+    (f"/s/{C}/register?confirm=1", {"registrant"}),
+    ("/my/delete", {"registrant"}),
     ("/account/password", SIGNED_IN),
 ]
 

@@ -89,7 +89,8 @@ def load(dbsession, now):
     password_hash = hash_password(DEMO_PASSWORD)
     for email, name, code, role, reviewer, operator, kind in ACCOUNTS:
         account = Account(email=email, display_name=name, password_hash=password_hash,
-                          is_operator=operator, kind=kind, created_at=now)
+                          is_operator=operator, kind=kind, created_at=now,
+                          email_confirmed_at=now)
         dbsession.add(account)
         dbsession.flush()
         if code:

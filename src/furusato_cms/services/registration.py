@@ -37,7 +37,7 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..models import Account, IdentityVerification, Registration, RegistrationEvent, Site
 from ..models.meta import UTCDateTime
-from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
+from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES, TIER_LABELS
 from .errors import Conflict, InvalidInput, NotAllowed
 from .home import is_home_site
 from .mail import Mail, localizer_for, queue_mail
@@ -46,7 +46,6 @@ from .survey import SurveyService
 NOTICE_DAYS = 30
 """The notice goes out this many days before release (解除の30日前通知)."""
 
-TIER_LABELS = {"basic": _("Basic"), "premium": _("Premium")}
 STATE_LABELS = {"active": _("Registered"), "left": _("Left"), "released": _("Released")}
 
 

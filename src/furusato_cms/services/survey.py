@@ -27,7 +27,7 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..models import Registration, SurveyAnswer, SurveyQuestion
 from ..models.survey import QUESTION_KINDS
-from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
+from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES, TIER_LABELS
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 
@@ -522,7 +522,6 @@ EXPORT_COLUMNS = (
     _("Relationship type"),
     _("Connections"),
 )
-TIER_LABELS = {"basic": _("Basic"), "premium": _("Premium")}
 LIST_SEPARATOR = " / "
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 

@@ -22,6 +22,7 @@ from .language import safe_return_path
 SIGNIN = r"^/signin/?$"
 SIGNIN_TOTP = r"^/signin/totp/?$"
 ACCOUNT_PATH = "/account"
+MY_PATH = "/my/"
 LOCKED_STATUS = 429
 
 
@@ -38,6 +39,12 @@ def refused(request, form, error: ServiceError):
     if isinstance(error, SigninLocked):
         request.response.status_int = LOCKED_STATUS
     return show_error(form, error.message, error.field)
+
+
+def home_path(account) -> str:
+    """Where a person lands after signing in: registrants on their own page, staff on
+    their account page (which lists their sites)."""
+    return MY_PATH if account.kind == "registrant" else ACCOUNT_PATH
 
 
 def sign_in_browser(request, account, came_from=""):
@@ -57,7 +64,7 @@ def sign_in_browser(request, account, came_from=""):
         if came_from:
             request.session["came_from"] = came_from
     else:
-        target = safe_return_path(request, came_from, ACCOUNT_PATH)
+        target = safe_return_path(request, came_from, home_path(account))
     return HTTPSeeOther(target, headers=remember(request, token))
 
 
@@ -66,7 +73,9 @@ def sign_in_browser(request, account, came_from=""):
 def signin_page(request):
     came_from = request.GET.get("came_from", "")
     if request.identity is not None:
-        return HTTPSeeOther(safe_return_path(request, came_from, ACCOUNT_PATH))
+        return HTTPSeeOther(
+            safe_return_path(request, came_from, home_path(request.identity.account))
+        )
     return {"form": _signin_form(request).render({"came_from": came_from})}
 
 

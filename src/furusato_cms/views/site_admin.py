@@ -31,6 +31,7 @@ def dashboard(context, request):
         (P.CONTENT_EDIT, context, _("Edit the introduction page"),
          _site_url(request, site, "intro", "edit")),
         (P.CONTENT_EDIT, context, _("Posts"), _site_url(request, site, "posts", "manage")),
+        (P.SURVEY_MANAGE, context, _("Survey questions"), _site_url(request, site, "survey", "")),
         (P.OPERATOR_VIEW, OperatorArea(request.root, request), _("Operator's page for this site"),
          request.application_url + "/operator/" + site.code),
     ]
