@@ -39,7 +39,7 @@ from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
 from .paging import Page, fetch_page
-from .publishing import PublishingService, visible_now
+from .publishing import TRANSITIONS, PublishingService, visible_now
 from .survey import _csv_bytes as spreadsheet_csv
 
 PAGE_SIZE = 20
@@ -247,7 +247,11 @@ class ProjectService:
         return project
 
     def transition(self, actor, project, to_state, comment="", *, may_publish: bool):
-        """One workflow step, exactly as for posts."""
+        """One workflow step, exactly as for posts; publishing is the site's decision."""
+        rule = TRANSITIONS.get((project.state, to_state))
+        if rule is not None and rule.needs_publish and not may_publish:
+            raise NotAllowed(_("Only the site's administrators and coordinators may publish "
+                               "a project or send it back."))
         return self.publishing.transition(actor, project, to_state, comment,
                                           may_publish=may_publish)
 
