@@ -12,6 +12,8 @@ from ..services.attendance import REASON_MAX
 
 CARD_TOKEN_MAX = 100
 SEARCH_MAX = 100
+ID_MAX = 2**31 - 1
+"""Row ids are 32-bit integers: a larger number names nothing (and must not reach the database)."""
 
 
 def _strip(value):
@@ -46,7 +48,15 @@ class VoidSchema(CSRFSchema):
 class RecordSchema(colander.Schema):
     """The hidden field of a search result's "Record" button."""
 
-    account_id = colander.SchemaNode(colander.Int(), validator=colander.Range(min=1))
+    account_id = colander.SchemaNode(colander.Int(), validator=colander.Range(min=1, max=ID_MAX))
+
+
+def row_id(text) -> int | None:
+    """A row id from a query parameter, or None when it cannot name a row."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= ID_MAX:
+        return None
+    return int(text)
 
 
 def search_text(params) -> str:

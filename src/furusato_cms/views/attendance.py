@@ -20,7 +20,13 @@ from ..forms import ERROR_STATUS, button, flash, make_form, submit
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.activities import SessionResource
-from ..schemas.attendance import CardCodeSchema, RecordSchema, VoidSchema, search_text
+from ..schemas.attendance import (
+    CardCodeSchema,
+    RecordSchema,
+    VoidSchema,
+    row_id,
+    search_text,
+)
 from ..services import posters
 from ..services.attendance import SOURCE_LABELS, AttendanceService
 from ..services.errors import ServiceError
@@ -169,13 +175,10 @@ def export_csv(context, request):
 
 
 def _attendance_to_void(context, request):
-    try:
-        attendance_id = colander.SchemaNode(colander.Int()).deserialize(
-            request.params.get("attendance", "")
-        )
-    except colander.Invalid:
-        raise HTTPNotFound()
-    attendance = _service(request).attendance_in(context.session, attendance_id)
+    attendance_id = row_id(request.GET.get("attendance"))
+    attendance = None if attendance_id is None else _service(request).attendance_in(
+        context.session, attendance_id
+    )
     if attendance is None:
         raise HTTPNotFound()
     return attendance
