@@ -19,10 +19,11 @@ from furusato_cms.services.identity import (
     IdentityService,
     VerifiedPerson,
     age_on,
-    home_municipality,
     looks_like_individual_number,
     verified_person,
 )
+
+from furusato_cms.postal import home_municipality
 
 from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF, T0, make_site
 from ..registrant_factories import make_registrant
@@ -297,8 +298,7 @@ def test_stored_verification_holds_nothing_shaped_like_an_individual_number(
 # --- home municipality --------------------------------------------------------------------
 
 def located(postal_code="", address="", region="", locality=""):
-    return home_municipality(VerifiedPerson("i", "s", "n", address, postal_code,
-                                            date(1990, 1, 1), "", region, locality))
+    return home_municipality(postal_code, address, region, locality)
 
 
 @pytest.mark.parametrize("postal_code, address, expected", [

