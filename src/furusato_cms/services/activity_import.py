@@ -1,0 +1,991 @@
+"""Import of activity records kept before the platform could issue QR codes
+(担い手活動実績の取込).
+
+From April 2026 municipalities recorded contributor activities in the national template
+(令和8年4月以降における担い手活動実績記録用様式, see shared/fixtures/README.md): one row
+per participant per activity, as .xlsx (row 1 group headings, row 2 必須/任意, row 3 the
+column names, data from row 4) or as .csv (the column names, then data). People typed
+these by hand for months, so every cell is normalised (NFKC, so full-width digits and
+spaces count; dates in Western or era spelling) and every problem is answered with a
+row-level error ``{row, column, message}`` naming the spreadsheet row and the template's
+column letter.
+
+What an import records:
+
+- each activity (rows with the same ID in column A; rows without an ID that share name,
+  start, end and place) becomes a Project of the site with one ActivitySession. The
+  project is *archived* (公開終了): the activity is over, so it is never advertised and
+  never open to check-in, yet staff find it among the site's projects and its attendance
+  counts like any other. It is designated (対象), because the site itself kept the
+  record. ``(import_site_id, external_ref)`` is unique, so a later import finds it again;
+- a participant who is a verified registrant (same name without spaces, date of birth
+  and postal code as their IdentityVerification) gets Attendance(source="import");
+  anyone else becomes a PendingAttendanceClaim that turns into attendance when such a
+  person verifies their identity (``attach_pending_claims``).
+
+All or nothing: the work runs inside a SAVEPOINT, rolled back when any row has an error
+and for a dry run, so a dry run reports exactly what the import would do. Rows are read
+as a stream and written in batches with set-based queries and INSERT … ON CONFLICT DO
+NOTHING: memory stays bounded for 100,000 rows, and importing a file twice records
+nothing twice.
+"""
+import codecs
+import csv
+import hashlib
+import io
+import os
+import re
+import tempfile
+import unicodedata
+import zipfile
+import zlib
+from collections import defaultdict
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime, time, timedelta, timezone
+from itertools import chain, islice
+
+import openpyxl
+from openpyxl.utils.datetime import from_excel
+from openpyxl.utils.exceptions import InvalidFileException
+from sqlalchemy import func, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..clock import TOKYO, to_tokyo
+from ..i18n import _
+from ..models import (
+    Account,
+    ActivitySession,
+    Attendance,
+    AttendanceImport,
+    ContentTransition,
+    ContentVersion,
+    IdentityVerification,
+    PendingAttendanceClaim,
+    Project,
+    Site,
+)
+from .audit import AuditLog
+from .errors import InvalidInput
+
+BATCH_ROWS = 1000
+"""Rows checked, matched and written together: a few queries per batch, not per row."""
+MAX_REPORTED_ERRORS = 1000
+"""Errors kept in a report (all are counted): enough to fix a file, bounded in size."""
+RECORDS_FROM = datetime(2026, 4, 1, tzinfo=TOKYO)
+"""The system counts activities from 令和8年4月1日; earlier ones are refused."""
+ACTIVITY_ID_MAX, TITLE_MAX, PLACE_MAX, NAME_MAX, CELL_MAX = 100, 200, 300, 200, 500
+
+
+@dataclass(frozen=True)
+class Column:
+    letter: str
+    name: str
+    required: bool
+
+
+COLUMNS = (
+    Column("A", "ID", False),
+    Column("B", "活動名", True),
+    Column("C", "活動開始日時", True),
+    Column("D", "活動終了日時", True),
+    Column("E", "活動場所", True),
+    Column("F", "参加条件", False),
+    Column("G", "氏名", True),
+    Column("H", "郵便番号", True),
+    Column("I", "住所(除郵便番号)", True),
+    Column("J", "生年月日", True),
+    Column("K", "性別", True),
+)
+_COLUMN_BY_LETTER = {column.letter: column for column in COLUMNS}
+HEADING_ROWS = {"xlsx": (3, 1), "csv": (1, 3)}
+"""Where the column names are: the template's row first, then the row they are on when
+someone removed the headings from a workbook or saved all three rows to CSV."""
+
+
+# --- errors and the report -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    message: object
+    """A TranslationString: translated by whoever shows the report."""
+
+
+class FileError(InvalidInput):
+    """The file as a whole cannot be used (type, size, damage); nothing was read."""
+
+    def __init__(self, message):
+        super().__init__(message, field="upload")
+
+
+class TemplateMismatch(FileError):
+    """The column names are not the template's; ``errors`` says which, per column."""
+
+    def __init__(self, errors):
+        super().__init__(_("The column names are not those of the national template."))
+        self.errors = errors
+
+
+class CellError(Exception):
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class NotADate(CellError):
+    """The text is no date or time at all (rather than an impossible one)."""
+
+
+COUNTS = ("activities_created", "activities_matched", "attendance_recorded",
+          "already_recorded", "pending_claims")
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, for a dry run, would do). ``already_recorded`` counts rows
+    whose attendance or pending claim existed already (from an earlier import, another
+    row of the same file, or a check-in)."""
+
+    file: str
+    dry_run: bool = False
+    rows_read: int = 0
+    activities_created: int = 0
+    activities_matched: int = 0
+    attendance_recorded: int = 0
+    already_recorded: int = 0
+    pending_claims: int = 0
+    error_count: int = 0
+    errors: list = field(default_factory=list)
+    import_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error_count == 0
+
+    @property
+    def imported(self) -> bool:
+        return self.ok and not self.dry_run
+
+    def add_error(self, error: RowError):
+        self.error_count += 1
+        if len(self.errors) < MAX_REPORTED_ERRORS:
+            self.errors.append(error)
+
+    def discard(self):
+        """Nothing was written: the counts of what was written go back to zero."""
+        for name in COUNTS:
+            setattr(self, name, 0)
+
+    def as_dict(self, translate=None) -> dict:
+        translate = translate or (lambda message: message.interpolate())
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "errors"}
+        data["imported"] = self.imported
+        data["errors"] = [
+            {"row": e.row, "column": e.column, "message": translate(e.message)}
+            for e in sorted(self.errors, key=lambda e: (e.row, e.column))
+        ]
+        return data
+
+
+# --- normalising cells -----------------------------------------------------------------
+
+_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−ーｰ－"})
+_SPACE = re.compile(r"\s+")
+
+
+def clean_text(value) -> str:
+    """A cell as one line of text: NFKC (full-width letters, digits and spaces become
+    plain ones), runs of spaces made one, trimmed. Whole numbers lose Excel's ``.0``."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(unicodedata.normalize("NFKC", str(value)).split())
+
+
+def name_key(name: str) -> str:
+    """A person's name as matching compares it: NFKC, without any spaces, so
+    「佐藤 健一」「佐藤　健一」「佐藤健一」 are the same person."""
+    return _SPACE.sub("", unicodedata.normalize("NFKC", name or ""))
+
+
+def postal_code(value) -> str:
+    """Seven digits from ``NNN-NNNN`` or ``NNNNNNN`` (〒, full-width digits and other dashes
+    accepted). A number cell lost its leading zero in Excel (北海道 0xx-xxxx), so it is
+    padded back."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if float(value).is_integer() and 0 < value < 10_000_000:
+            return f"{int(value):07d}"
+    text = clean_text(value).translate(_DASHES).lstrip("〒").strip()
+    match = re.fullmatch(r"(\d{3})\s*-?\s*(\d{4})", text)
+    if not match:
+        raise CellError(_("“${value}” is not a postal code. Write seven digits, like 124-7834.",
+                          mapping={"value": clean_text(value)}))
+    return match.group(1) + match.group(2)
+
+
+@dataclass(frozen=True)
+class Era:
+    name: str
+    letter: str
+    first: date
+    last: date | None
+
+
+ERAS = (
+    Era("令和", "R", date(2019, 5, 1), None),
+    Era("平成", "H", date(1989, 1, 8), date(2019, 4, 30)),
+    Era("昭和", "S", date(1926, 12, 25), date(1989, 1, 7)),
+    Era("大正", "T", date(1912, 7, 30), date(1926, 12, 24)),
+    Era("明治", "M", date(1868, 10, 23), date(1912, 7, 29)),
+)
+_ERA_BY_KEY = {key: era for era in ERAS for key in (era.name, era.letter)}
+_DATES = (
+    re.compile(r"(?P<era>令和|平成|昭和|大正|明治)\s*(?P<y>元|\d{1,2})\s*年\s*(?P<m>\d{1,2})\s*月"
+               r"\s*(?P<d>\d{1,2})\s*日"),
+    re.compile(r"(?P<era>[RHSTM])\s*(?P<y>元|\d{1,2})\s*(?P<sep>[./-])\s*(?P<m>\d{1,2})\s*"
+               r"(?P=sep)\s*(?P<d>\d{1,2})(?!\d)"),
+    re.compile(r"(?P<y>\d{4})\s*年\s*(?P<m>\d{1,2})\s*月\s*(?P<d>\d{1,2})\s*日"),
+    re.compile(r"(?P<y>\d{4})\s*(?P<sep>[./-])\s*(?P<m>\d{1,2})\s*(?P=sep)\s*(?P<d>\d{1,2})"
+               r"(?!\d)"),
+)
+_WEEKDAY = re.compile(r"\s*\((?:[月火水木金土日](?:曜日?)?|祝|祭)\)")
+_TIME = re.compile(
+    r"(?:(?P<ampm>午前|午後|AM|PM)\s*)?(?P<h>\d{1,2})\s*"
+    r"(?::\s*(?P<min>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?|時\s*(?:(?P<jmin>\d{1,2})\s*分|(?P<half>半))?)"
+    r"\s*(?P<ampm2>AM|PM)?\s*(?P<tz>Z|[+-]\d{2}:?\d{2})?"
+)
+
+
+def _date_of(match, value) -> date:
+    era = _ERA_BY_KEY.get(match.groupdict().get("era") or "")
+    year = 1 if match["y"] == "元" else int(match["y"])
+    try:
+        day = date((era.first.year - 1 + year) if era else year, int(match["m"]), int(match["d"]))
+    except ValueError:
+        raise CellError(_("“${value}” is not a real date.", mapping={"value": value})) from None
+    if era and not (era.first <= day and (era.last is None or day <= era.last)):
+        raise CellError(_("“${value}” is not a date of the ${era} era.",
+                          mapping={"value": value, "era": era.name}))
+    return day
+
+
+def _time_of(match) -> time:
+    hour = int(match["h"])
+    minute = int(match["min"] or match["jmin"] or (30 if match["half"] else 0))
+    period = match["ampm"] or match["ampm2"]
+    if period in ("午後", "PM") and hour < 12:
+        hour += 12
+    elif period in ("午前", "AM") and hour == 12:
+        hour = 0
+    return time(hour, minute, int(match["s"] or 0))
+
+
+def _offset(text):
+    if not text:
+        return None
+    if text == "Z":
+        return timezone.utc
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    return timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+
+
+def parse_when(value):
+    """``(date or None, time or None, tzinfo or None)`` from a cell: an Excel date, time
+    or serial number, or text like 2026年4月10日 10:00, 2026/4/10 10:00,
+    2026-04-10T10:00, 令和8年4月10日(金) 午前10時, R8.4.10 10:00 or just 12:00."""
+    if isinstance(value, datetime):
+        # Excel gives a date-only cell as midnight: that is no time of day.
+        at = value.time() if value.time() != time(0) else None
+        return value.date(), at, value.tzinfo
+    if isinstance(value, date):
+        return value, None, None
+    if isinstance(value, time):
+        return None, value, None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 2958466:
+        return parse_when(from_excel(value))
+    text = clean_text(value)
+    probe = text.translate(_DASHES).upper()
+    day, rest = None, probe
+    for pattern in _DATES:
+        match = pattern.match(probe)
+        if match:
+            day, rest = _date_of(match, text), probe[match.end():]
+            break
+    rest = _WEEKDAY.sub("", rest, count=1).strip()
+    rest = rest[1:] if rest.startswith("T") else rest
+    if not rest:
+        if day is None:
+            raise NotADate(_not_when(text))
+        return day, None, None
+    match = _TIME.fullmatch(rest)
+    if not match:
+        raise NotADate(_not_when(text))
+    try:
+        return day, _time_of(match), _offset(match["tz"])
+    except ValueError:
+        raise CellError(_("“${value}” is not a real time.", mapping={"value": text})) from None
+
+
+def _not_when(text):
+    return _("“${value}” is not a date and time. Write it like 2026年4月10日 10:00 or "
+             "2026/4/10 10:00.", mapping={"value": text})
+
+
+def moment(day: date, at: time, zone) -> datetime:
+    """An aware UTC datetime; a time without a zone is Japan time."""
+    return datetime.combine(day, at.replace(tzinfo=None), tzinfo=zone or TOKYO).astimezone(
+        timezone.utc)
+
+
+def parse_birthdate(value, today: date) -> date:
+    """A date of birth: 1974/2/18, 昭和49年2月18日, S49.2.18, an Excel date …"""
+    text = clean_text(value)
+    try:
+        day, at, _zone = parse_when(value)
+    except NotADate:
+        day, at = None, None
+    if day is None or (at is not None and at != time(0)):
+        raise CellError(_("“${value}” is not a date of birth. Write it like 1974/2/18 or "
+                          "昭和49年2月18日.", mapping={"value": text}))
+    if day.year < 1900 or day > today:
+        raise CellError(_("The date of birth ${value} cannot be right.",
+                          mapping={"value": day.isoformat()}))
+    return day
+
+
+# --- reading the file ------------------------------------------------------------------
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+"""Old .xls workbooks, and .xlsx files protected with a password, are OLE files."""
+_WORKBOOK_FAILURES = (zipfile.BadZipFile, zlib.error, InvalidFileException, KeyError,
+                      IndexError, ValueError, TypeError, OSError, EOFError, SyntaxError)
+"""What openpyxl raises on a damaged or foreign file (XML parse errors are SyntaxErrors)."""
+
+
+def bounded_file(stream, limit: int | None):
+    """The upload as a seekable binary file, refused when empty or over ``limit`` bytes.
+    A stream that cannot seek is copied (at most ``limit`` + 1 bytes) first."""
+    if not (hasattr(stream, "seekable") and stream.seekable()):
+        copy = tempfile.SpooledTemporaryFile(max_size=1 << 20)
+        remaining = None if limit is None else limit + 1
+        while remaining is None or remaining > 0:
+            chunk = stream.read(1 << 16 if remaining is None else min(1 << 16, remaining))
+            if not chunk:
+                break
+            copy.write(chunk)
+            remaining = None if remaining is None else remaining - len(chunk)
+        stream = copy
+    size = stream.seek(0, io.SEEK_END)
+    stream.seek(0)
+    if size == 0:
+        raise FileError(_("The file is empty."))
+    if limit is not None and size > limit:
+        raise FileError(_("The file is larger than ${mb} MB. Split it into several files.",
+                          mapping={"mb": round(limit / 1024 / 1024, 1)}))
+    return stream
+
+
+def file_sha256(stream) -> str:
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(chunk)
+    stream.seek(0)
+    return digest.hexdigest()
+
+
+def file_kind(filename: str, stream) -> str:
+    """"xlsx" or "csv", decided by the content; the name must say the same."""
+    head = stream.read(8)
+    stream.seek(0)
+    extension = os.path.splitext(filename.lower())[1]
+    is_zip, is_ole = head.startswith(_ZIP_MAGIC), head.startswith(_OLE_MAGIC)
+    if extension == ".xlsx" and is_zip:
+        return "xlsx"
+    if extension in (".xlsx", ".xls") and is_ole:
+        raise FileError(_("This is an old-format (.xls) or password-protected workbook. "
+                          "Save it in Excel as .xlsx without a password."))
+    if extension == ".xlsx":
+        raise FileError(_("This file is not an Excel workbook (.xlsx), although its name "
+                          "ends in .xlsx."))
+    if extension == ".csv" and (is_zip or is_ole):
+        raise FileError(_("This file is a workbook, not CSV text. Upload it with the .xlsx "
+                          "name Excel gives it."))
+    if extension == ".csv":
+        return "csv"
+    raise FileError(_("Upload the template as an Excel workbook (.xlsx) or a CSV file (.csv)."))
+
+
+def _xlsx_rows(stream):
+    """Every row of the first sheet as (row number, values of A–K), streamed."""
+    try:
+        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+    except _WORKBOOK_FAILURES:
+        raise FileError(_("The file could not be read as an Excel workbook (.xlsx). It may "
+                          "be damaged.")) from None
+    try:
+        sheet = workbook.worksheets[0]
+        # The stored dimensions may be wrong (some programs write A1:A1): read to the end.
+        sheet.reset_dimensions()
+        rows = sheet.iter_rows(max_col=len(COLUMNS), values_only=True)
+        yield from enumerate(rows, start=1)
+    except _WORKBOOK_FAILURES:
+        raise FileError(_("The file could not be read as an Excel workbook (.xlsx). It may "
+                          "be damaged.")) from None
+    finally:
+        workbook.close()
+
+
+def csv_encoding(head: bytes) -> str:
+    """UTF-8 (with or without the BOM Excel's "CSV UTF-8" writes) or Shift_JIS (cp932,
+    Excel's plain "CSV" on Japanese Windows)."""
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if b"\x00" not in head:
+        for encoding in ("utf-8", "cp932"):
+            try:
+                codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+                return encoding
+            except UnicodeDecodeError:
+                continue
+    raise FileError(_CSV_UNREADABLE)
+
+
+_CSV_UNREADABLE = _("The CSV file could not be read. Save it from Excel as “CSV UTF-8” or "
+                    "“CSV” (Shift_JIS).")
+
+
+def _csv_rows(stream):
+    """Every record as (row number, values of A–K), decoded as it is read."""
+    encoding = csv_encoding(stream.read(1 << 16))
+    stream.seek(0)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    try:
+        for number, values in enumerate(csv.reader(text), start=1):
+            yield number, tuple(values[:len(COLUMNS)]) + ("",) * (len(COLUMNS) - len(values))
+    except (UnicodeDecodeError, csv.Error):
+        raise FileError(_CSV_UNREADABLE) from None
+    finally:
+        text.detach()
+
+
+def heading_errors(number: int, values) -> list:
+    """The columns whose name is not the template's (spacing and width ignored)."""
+    errors = []
+    for column, value in zip(COLUMNS, values):
+        found = clean_text(value)
+        if name_key(found) == name_key(column.name):
+            continue
+        message = (_("Column ${column} should be “${expected}” but it is empty.",
+                     mapping={"column": column.letter, "expected": column.name})
+                   if not found else
+                   _("Column ${column} should be “${expected}” but it is “${found}”.",
+                     mapping={"column": column.letter, "expected": column.name, "found": found}))
+        errors.append(RowError(number, column.letter, message))
+    return errors
+
+
+def _is_blank(values) -> bool:
+    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
+def template_rows(rows, kind: str):
+    """Check the column names, then the non-blank data rows after them (a generator).
+    The column names are read at once, so a wrong file is refused before any work."""
+    top = list(islice(rows, 3))
+    padded = top + [(n, ()) for n in range(len(top) + 1, 4)]
+    expected, alternative = HEADING_ROWS[kind]
+    checks = {row: heading_errors(row, padded[row - 1][1] + (None,) * len(COLUMNS))
+              for row in (expected, alternative)}
+    heading = next((row for row in (expected, alternative) if not checks[row]), None)
+    if heading is None:
+        raise TemplateMismatch(checks[expected])
+    return ((number, values) for number, values in chain(top[heading:], rows)
+            if not _is_blank(values))
+
+
+# --- one row ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Activity:
+    ref: str
+    """The external_ref: the activity ID, or a stable hash of name, start, end, place."""
+    has_id: bool
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    conditions: str
+
+
+@dataclass(frozen=True)
+class Participant:
+    name: str
+    birthdate: date
+    postal_code: str
+    gender: str
+
+    @property
+    def key(self) -> tuple:
+        return name_key(self.name), self.birthdate, self.postal_code
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    number: int
+    activity: Activity
+    participant: Participant
+
+
+class _Cells:
+    """One row's cells, read with the checks that turn problems into row errors."""
+
+    def __init__(self, number, values):
+        self.number = number
+        self.values = dict(zip((c.letter for c in COLUMNS), values))
+        self.errors = []
+
+    def error(self, letter, message):
+        self.errors.append(RowError(self.number, letter, message))
+
+    def read(self, letter, convert=clean_text, limit=CELL_MAX):
+        """The converted cell; None (and an error) when a required one is empty or wrong."""
+        raw = self.values.get(letter)
+        if _is_blank((raw,)):
+            if _COLUMN_BY_LETTER[letter].required:
+                self.error(letter, _("This required cell is empty. (If cells are merged, "
+                                     "unmerge them and fill in every row.)"))
+                return None
+            return ""
+        try:
+            value = convert(raw)
+        except CellError as exc:
+            self.error(letter, exc.message)
+            return None
+        if isinstance(value, str) and len(value) > limit:
+            self.error(letter, _("This is too long: at most ${max} characters.",
+                                 mapping={"max": limit}))
+            return None
+        return value
+
+
+def _activity_ref(activity_id: str, name, starts_at, ends_at, place) -> str:
+    if activity_id:
+        return activity_id
+    key = "\x1f".join((name, starts_at.isoformat(), ends_at.isoformat(), place))
+    return "auto:" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def _start(cells, now):
+    when = cells.read("C", parse_when)
+    if when is None:
+        return None
+    day, at, zone = when
+    if day is None or at is None:
+        cells.error("C", _("Give the date and the time, like 2026年4月10日 10:00."))
+        return None
+    starts_at = moment(day, at, zone)
+    if starts_at < RECORDS_FROM:
+        cells.error("C", _("Activities before 1 April 2026 (令和8年4月1日) cannot be recorded."))
+        return None
+    if starts_at > now:
+        cells.error("C", _("This activity has not taken place yet: only past activities can "
+                           "be recorded."))
+        return None
+    return starts_at
+
+
+def _end(cells, starts_at):
+    when = cells.read("D", parse_when)
+    if when is None:
+        return None
+    day, at, zone = when
+    if at is None:
+        cells.error("D", _("Give the date and the time, like 2026年4月10日 12:00."))
+        return None
+    if day is None:
+        if starts_at is None:
+            return None
+        day = to_tokyo(starts_at).date()
+    ends_at = moment(day, at, zone)
+    if starts_at is not None and ends_at <= starts_at:
+        cells.error("D", _("The end must be after the start."))
+    return ends_at
+
+
+def parse_row(number: int, values, now: datetime):
+    """(ParsedRow or None, [RowError]) for one data row of the template."""
+    cells = _Cells(number, values)
+    activity_id = cells.read("A", limit=ACTIVITY_ID_MAX)
+    name = cells.read("B", limit=TITLE_MAX)
+    starts_at = _start(cells, now)
+    ends_at = _end(cells, starts_at)
+    place = cells.read("E", limit=PLACE_MAX)
+    conditions = cells.read("F")
+    person = cells.read("G", limit=NAME_MAX)
+    code = cells.read("H", postal_code)
+    cells.read("I")
+    birthdate = cells.read("J", lambda v: parse_birthdate(v, to_tokyo(now).date()))
+    gender = cells.read("K", limit=20)
+    if cells.errors:
+        return None, cells.errors
+    activity = Activity(
+        ref=_activity_ref(activity_id, name, starts_at, ends_at, place), has_id=bool(activity_id),
+        name=name, starts_at=starts_at, ends_at=ends_at, place=place, conditions=conditions,
+    )
+    return ParsedRow(number, activity, Participant(person, birthdate, code, gender)), []
+
+
+# --- writing ---------------------------------------------------------------------------
+
+def insert_ignoring_duplicates(dbsession, table, rows: list, unique: tuple) -> list:
+    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL): the ids of the rows that
+    were new. A row the unique constraint already holds is left as it is."""
+    if not rows:
+        return []
+    dialect = {"postgresql": postgresql, "sqlite": sqlite}[dbsession.get_bind().dialect.name]
+    statement = (dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
+                 .returning(table.c.id))
+    return list(dbsession.execute(statement, rows).scalars())
+
+
+ATTENDANCE_UNIQUE = ("session_id", "account_id")
+CLAIM_UNIQUE = ("session_id", "name_key", "birthdate", "postal_code")
+_AMBIGUOUS = object()
+
+
+@dataclass
+class _ActivityState:
+    activity: Activity
+    first_row: int
+    session_id: int | None = None
+    refused: bool = False
+
+
+_COMPARED = (("B", "name"), ("C", "starts_at"), ("D", "ends_at"), ("E", "place"))
+
+
+class _ImportRun:
+    """One file's import: the activities seen so far (their first row and session) and
+    the batch writer. Only this per-activity state grows with the file."""
+
+    def __init__(self, dbsession, *, now, actor, site, record, report):
+        self.dbsession = dbsession
+        self.now = now
+        self.actor = actor
+        self.site = site
+        self.record = record
+        self.report = report
+        self.activities = {}
+
+    def process(self, rows):
+        batch = []
+        for number, values in rows:
+            self.report.rows_read += 1
+            parsed, errors = parse_row(number, values, self.now)
+            for error in errors:
+                self.report.add_error(error)
+            if parsed is not None and self._consistent(parsed):
+                batch.append(parsed)
+            if len(batch) >= BATCH_ROWS:
+                self._write(batch)
+                batch = []
+        self._write(batch)
+
+    def _consistent(self, row: ParsedRow) -> bool:
+        """Rows with one activity ID must describe one activity."""
+        state = self.activities.get(row.activity.ref)
+        if state is None:
+            self.activities[row.activity.ref] = _ActivityState(row.activity, row.number)
+            return True
+        for letter, attribute in _COMPARED:
+            first = getattr(state.activity, attribute)
+            if getattr(row.activity, attribute) != first:
+                shown = _shown(first)
+                self.report.add_error(RowError(row.number, letter, _(
+                    "Rows with the activity ID ${id} must give the same ${column}: row ${row} "
+                    "gives “${value}”.", mapping={"id": row.activity.ref, "row": state.first_row,
+                                                  "column": _COLUMN_BY_LETTER[letter].name,
+                                                  "value": shown})))
+                return False
+        return True
+
+    def _write(self, batch):
+        if not batch:
+            return
+        self._resolve_activities({row.activity.ref for row in batch})
+        rows = [row for row in batch if self.activities[row.activity.ref].session_id]
+        accounts = self._accounts({row.participant.key for row in rows})
+        attendance, claims = [], []
+        for row in rows:
+            state = self.activities[row.activity.ref]
+            account_id = accounts.get(row.participant.key)
+            if account_id is _AMBIGUOUS:
+                self.report.add_error(RowError(row.number, "G", _(
+                    "Several verified registrants have this name, date of birth and postal "
+                    "code: record this attendance by hand.")))
+            elif account_id is not None:
+                attendance.append(self._attendance(state, account_id))
+            else:
+                claims.append(self._claim(state, row))
+        recorded = len(insert_ignoring_duplicates(
+            self.dbsession, Attendance.__table__, attendance, ATTENDANCE_UNIQUE))
+        pending = len(insert_ignoring_duplicates(
+            self.dbsession, PendingAttendanceClaim.__table__, claims, CLAIM_UNIQUE))
+        self.report.attendance_recorded += recorded
+        self.report.pending_claims += pending
+        self.report.already_recorded += len(attendance) + len(claims) - recorded - pending
+
+    def _attendance(self, state, account_id) -> dict:
+        return {"session_id": state.session_id, "account_id": account_id,
+                "site_id": self.site.id, "attended_at": state.activity.starts_at,
+                "recorded_at": self.now, "source": "import",
+                "recorded_by_id": self.actor.account_id, "import_id": self.record.id}
+
+    def _claim(self, state, row) -> dict:
+        person = row.participant
+        return {"session_id": state.session_id, "site_id": self.site.id,
+                "name_key": name_key(person.name), "birthdate": person.birthdate,
+                "postal_code": person.postal_code, "import_id": self.record.id,
+                "source_row": {"row": row.number, "name": person.name, "gender": person.gender},
+                "created_at": self.now}
+
+    def _resolve_activities(self, refs):
+        """Find the batch's new activities among earlier imports (one query) and create the
+        others (one flush). An earlier import with other dates is an error, not a match."""
+        waiting = [ref for ref in refs
+                   if self.activities[ref].session_id is None and not self.activities[ref].refused]
+        if not waiting:
+            return
+        found = {}
+        for project_id, ref, session_id, starts_at, ends_at in self.dbsession.execute(
+            select(Project.id, Project.external_ref, ActivitySession.id,
+                   ActivitySession.starts_at, ActivitySession.ends_at)
+            .outerjoin(ActivitySession, ActivitySession.project_id == Project.id)
+            .where(Project.import_site_id == self.site.id, Project.external_ref.in_(waiting))
+            .order_by(ActivitySession.starts_at)
+        ):
+            found.setdefault(ref, (project_id, session_id, starts_at, ends_at))
+        created = []
+        for ref in waiting:
+            state = self.activities[ref]
+            project_id, session_id, starts_at, ends_at = found.get(ref, (None,) * 4)
+            if project_id is None:
+                project = self._new_project(state.activity)
+                created.append((state, self._new_session(project, state.activity)))
+                self.report.activities_created += 1
+            elif session_id is None:
+                created.append((state, self._new_session(project_id, state.activity)))
+                self.report.activities_matched += 1
+            elif (starts_at, ends_at) != (state.activity.starts_at, state.activity.ends_at):
+                state.refused = True
+                self.report.add_error(RowError(state.first_row, "C", _(
+                    "The activity ID ${id} was imported before with other dates (${start} to "
+                    "${end}): give this activity a new ID.",
+                    mapping={"id": ref, "start": _shown(starts_at), "end": _shown(ends_at)})))
+            else:
+                state.session_id = session_id
+                self.report.activities_matched += 1
+        self.dbsession.flush()
+        for state, session in created:
+            state.session_id = session.id
+
+    def _new_project(self, activity: Activity) -> Project:
+        author = self.actor.account_id
+        project = Project(
+            site_id=self.site.id, slug=_slug(self.site.id, activity.ref), title=activity.name,
+            state="archived", field="other", conditions=activity.conditions, designated=True,
+            external_ref=activity.ref, import_site_id=self.site.id, version=1,
+            created_at=self.now, updated_at=self.now, created_by_id=author, updated_by_id=author,
+        )
+        project.versions.append(ContentVersion(number=1, title=activity.name,
+                                               created_at=self.now, created_by_id=author))
+        project.transitions.append(ContentTransition(
+            from_state="draft", to_state="archived", actor_id=author, at=self.now,
+            comment=f"{self.record.filename} (#{self.record.id})"))
+        self.dbsession.add(project)
+        return project
+
+    def _new_session(self, project, activity: Activity) -> ActivitySession:
+        session = ActivitySession(
+            site_id=self.site.id, starts_at=activity.starts_at, ends_at=activity.ends_at,
+            place=activity.place, created_at=self.now,
+        )
+        if isinstance(project, Project):
+            session.project = project
+        else:
+            session.project_id = project
+        self.dbsession.add(session)
+        return session
+
+    def _accounts(self, keys) -> dict:
+        """Participant key → the verified registrant's account id (or _AMBIGUOUS), for the
+        batch's people in one query on (birthdate, postal code); names compared in Python
+        because the stored name keeps its spaces."""
+        if not keys:
+            return {}
+        pairs = sorted({(birthdate, code) for _name, birthdate, code in keys})
+        found = defaultdict(set)
+        for account_id, name, birthdate, code in self.dbsession.execute(
+            select(IdentityVerification.account_id, IdentityVerification.name,
+                   IdentityVerification.birthdate, IdentityVerification.postal_code)
+            .join(Account, Account.id == IdentityVerification.account_id)
+            .where(Account.kind == "registrant", Account.disabled_at.is_(None),
+                   tuple_(IdentityVerification.birthdate,
+                          IdentityVerification.postal_code).in_(pairs))
+        ):
+            key = (name_key(name), birthdate, code)
+            if key in keys:
+                found[key].add(account_id)
+        return {key: next(iter(ids)) if len(ids) == 1 else _AMBIGUOUS
+                for key, ids in found.items()}
+
+
+def _slug(site_id: int, ref: str) -> str:
+    return "import-" + hashlib.sha256(f"{site_id}:{ref}".encode()).hexdigest()[:24]
+
+
+def _shown(value) -> str:
+    if isinstance(value, datetime):
+        return to_tokyo(value).strftime("%Y-%m-%d %H:%M")
+    return str(value)
+
+
+def _file_name(filename: str) -> str:
+    """The name without a path (old browsers send C:\\…\\name.xlsx), bounded."""
+    return (filename or "").replace("\\", "/").rsplit("/", 1)[-1][-300:]
+
+
+# --- the service -----------------------------------------------------------------------
+
+class ActivityImportService:
+    def __init__(self, dbsession, *, clock, settings):
+        self.dbsession = dbsession
+        self.clock = clock
+        self.settings = settings
+        self.audit = AuditLog(dbsession, clock)
+
+    def read_rows(self, filename, stream, *, max_bytes=None):
+        """The template's data rows as ``(row number, values of A–K)``, blank rows left
+        out, read as a stream (openpyxl read-only for .xlsx; CSV decoded as it goes).
+
+        The file's type, size (``settings.upload_max_bytes`` unless ``max_bytes`` is
+        given) and column names are checked at once: FileError (TemplateMismatch with
+        per-column errors for wrong names). A file damaged further on raises FileError
+        while it is read."""
+        limit = self.settings.upload_max_bytes if max_bytes is None else max_bytes
+        stream = bounded_file(stream, limit)
+        kind = file_kind(_file_name(filename), stream)
+        rows = _xlsx_rows(stream) if kind == "xlsx" else _csv_rows(stream)
+        return template_rows(rows, kind)
+
+    def import_file(self, actor, site, filename, stream, *, dry_run=False,
+                    max_bytes=None) -> ImportReport:
+        """Check and record a file of activity records; all or nothing. Returns the report
+        (errors included); raises FileError when the file cannot be used at all."""
+        filename = _file_name(filename)
+        limit = self.settings.upload_max_bytes if max_bytes is None else max_bytes
+        stream = bounded_file(stream, limit)
+        digest = file_sha256(stream)
+        report = ImportReport(file=filename, dry_run=dry_run)
+        try:
+            rows = self.read_rows(filename, stream, max_bytes=limit)
+        except TemplateMismatch as exc:
+            for error in exc.errors:
+                report.add_error(error)
+            return report
+        savepoint = self.dbsession.begin_nested()
+        try:
+            record = self._start(actor, site, filename, digest)
+            _ImportRun(self.dbsession, now=self.clock(), actor=actor, site=site, record=record,
+                       report=report).process(rows)
+            if report.rows_read == 0 and report.ok:
+                raise FileError(_("The file has no activity rows."))
+            if report.imported:
+                self._finish(actor, site, record, report)
+                savepoint.commit()
+            else:
+                savepoint.rollback()
+        except BaseException:
+            if savepoint.is_active:
+                savepoint.rollback()
+            raise
+        if not report.ok:
+            report.discard()
+        return report
+
+    def _start(self, actor, site, filename, digest) -> AttendanceImport:
+        """Imports of one site take turns (the site's row is locked on PostgreSQL), so two
+        uploads of the same file cannot both create its activities."""
+        self.dbsession.execute(select(Site.id).where(Site.id == site.id).with_for_update())
+        record = AttendanceImport(site_id=site.id, filename=filename, sha256=digest,
+                                  imported_by_id=actor.account_id, imported_at=self.clock(),
+                                  report={})
+        self.dbsession.add(record)
+        self.dbsession.flush()
+        return record
+
+    def _finish(self, actor, site, record, report):
+        report.import_id = record.id
+        record.report = report.as_dict()
+        self.audit.record(actor, "attendance.import", site_id=site.id, target=record,
+                          filename=record.filename, sha256=record.sha256,
+                          **{name: getattr(report, name) for name in ("rows_read", *COUNTS)})
+        self.dbsession.flush()
+
+    # -- pending claims ------------------------------------------------------------------
+
+    def attach_pending_claims(self, account, verification) -> int:
+        """When a person verifies their identity, every pending claim with their name,
+        date of birth and postal code becomes their attendance (set-based: one read, one
+        insert, one update). A claim whose session they already attended is attached to
+        that attendance. Returns how many claims were attached."""
+        if not verification.postal_code:
+            return 0
+        claim = PendingAttendanceClaim
+        claims = self.dbsession.execute(
+            select(claim.id, claim.session_id, claim.site_id, claim.import_id,
+                   ActivitySession.starts_at)
+            .join(ActivitySession, ActivitySession.id == claim.session_id)
+            .where(claim.attached_at.is_(None), claim.birthdate == verification.birthdate,
+                   claim.postal_code == verification.postal_code,
+                   claim.name_key == name_key(verification.name))
+        ).all()
+        if not claims:
+            return 0
+        now = self.clock()
+        insert_ignoring_duplicates(self.dbsession, Attendance.__table__, [
+            {"session_id": c.session_id, "account_id": account.id, "site_id": c.site_id,
+             "attended_at": c.starts_at, "recorded_at": now, "source": "import",
+             "import_id": c.import_id}
+            for c in claims
+        ], ATTENDANCE_UNIQUE)
+        table = claim.__table__
+        attendance_id = (select(Attendance.id)
+                         .where(Attendance.session_id == table.c.session_id,
+                                Attendance.account_id == account.id)
+                         .scalar_subquery())
+        self.dbsession.execute(
+            update(table).where(table.c.id.in_([c.id for c in claims]))
+            .values(attached_at=now, attendance_id=attendance_id)
+        )
+        return len(claims)
+
+    # -- for the admin screen ------------------------------------------------------------
+
+    def imports_of(self, site, limit=50) -> list:
+        return list(self.dbsession.scalars(
+            select(AttendanceImport).where(AttendanceImport.site_id == site.id)
+            .order_by(AttendanceImport.imported_at.desc(), AttendanceImport.id.desc())
+            .limit(limit)
+        ))
+
+    def pending_claims_count(self, site) -> int:
+        return self.dbsession.scalar(
+            select(func.count()).select_from(PendingAttendanceClaim).where(
+                PendingAttendanceClaim.site_id == site.id,
+                PendingAttendanceClaim.attached_at.is_(None))
+        )
