@@ -26,6 +26,7 @@ def site(dbsession):
 @pytest.fixture
 def project(dbsession, site):
     return make_project(dbsession, site, "りんご収穫の手伝い", questions=QUESTIONS,
+                        conditions="- 長靴を持参\n- <b>雨天中止</b>",
                         partner=make_partner(dbsession, site, "中央町自治会"))
 
 
@@ -71,6 +72,7 @@ def test_project_page_shows_sessions_places_left_and_how_to_take_part(
     dbsession.flush()
     page = testapp.get(f"{BASE}/projects/{project.id}")
     assert "実施：中央町自治会" in page.text
+    assert "<li>長靴を持参</li>" in page.text and "<b>雨天中止" not in page.text
     assert "申込が必要です。残り 1 人分の枠があります。" in page.text
     assert "申込不要です。当日、直接お越しください。" in page.text
     cards = page.html.select("section li.card")

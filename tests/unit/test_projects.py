@@ -153,6 +153,11 @@ def test_manage_list_is_limited_to_the_scope(projects, site, dbsession):
     partner_view = projects.manage_list(site, ProjectScope(site_wide=False, partner_id=own.id))
     assert [p.id for p in partner_view.items] == [mine.id]
     assert projects.manage_list(site, ProjectScope(site_wide=False)).total == 0
+    make_session(dbsession, mine, NOW - timedelta(days=1))
+    make_session(dbsession, mine, NEXT_WEEK + timedelta(days=1))
+    make_session(dbsession, mine, NEXT_WEEK).cancelled_at = NOW
+    assert projects.session_summaries([mine.id]) == {
+        mine.id: (3, NEXT_WEEK + timedelta(days=1))}
 
 
 def test_designation_is_changed_by_the_site_and_audited(projects, coordinator, site, dbsession):

@@ -157,7 +157,8 @@ class ProjectSchema(CSRFSchema):
     body = _text(_("Description"), BODY_MAX, required=False, rows=14,
                  description=MARKDOWN_HELP)
     conditions = _text(_("Conditions"), CONDITIONS_MAX, required=False, rows=4,
-                       description=_("Who can take part, what to bring, costs, transport …"))
+                       description=_("Who can take part, what to bring, costs, transport … "
+                                     "(Markdown, like the description)"))
     questions = colander.SchemaNode(
         QuestionLines(), title=_("Questions for applicants"), missing=(),
         description=_("One question per line, at most ${max}. Start a line with * to make "

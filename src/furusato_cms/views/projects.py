@@ -53,6 +53,7 @@ def project_page(context, request):
     return {
         "project": project,
         "body_html": render_markdown(project.body),
+        "conditions_html": render_markdown(project.conditions),
         "fields": INTERESTS,
         "sessions": sessions,
         "seats": service.seats(sessions),

@@ -102,7 +102,6 @@ def create_project(context, request):
     scope = project_scope(request, context)
 
     def create(data):
-        data.pop("expected_version", None)
         return _service(request).create(request.actor, context.site, scope, **data)
 
     outcome = submit(request, _new_form(request, context, scope), create)
