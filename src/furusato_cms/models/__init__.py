@@ -21,6 +21,14 @@ from .content import (  # noqa: F401
 from .identity import GuardianConsent, IdentityVerification  # noqa: F401
 from .image import Image  # noqa: F401
 from .partner import PartnerOrganisation  # noqa: F401
+from .premium import (  # noqa: F401
+    PremiumApplication,
+    PremiumSlot,
+    StayDeclaration,
+    StayDocument,
+    StayPoint,
+    StayRecord,
+)
 from .project import ActivitySession, Project, SessionApplication  # noqa: F401
 from .registration import Registration, RegistrationEvent, SurveyAnswer  # noqa: F401
 from .site import Site  # noqa: F401

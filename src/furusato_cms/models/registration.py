@@ -51,6 +51,13 @@ class Registration(Base):
     state_changed_at: Mapped[datetime]
     release_notice_at: Mapped[datetime | None] = mapped_column(default=None)
     """When the 30-day inactivity notice was sent; cleared when the person signs in."""
+    premium_since: Mapped[datetime | None] = mapped_column(default=None)
+    premium_until: Mapped[datetime | None] = mapped_column(default=None, index=True)
+    """プレミアム登録の有効期限: one year from approval or renewal."""
+    long_stay: Mapped[bool] = mapped_column(default=False)
+    """長期滞在者: shown on the card where the site enables the mark."""
+    renewal_notice_at: Mapped[datetime | None] = mapped_column(default=None)
+    """When the 30-days-before-expiry notice was sent for the current premium period."""
 
     account = relationship("Account")
     site = relationship("Site")
