@@ -7,6 +7,7 @@ from ..permissions import Permissions as P
 from ..security import site_principal
 from .activities import PartnersContainer, ProjectsContainer
 from .content import ImagesContainer, IntroResource, PostsContainer
+from .imports import ImportsContainer
 from .staff import StaffContainer
 from .survey import SurveyContainer
 
@@ -93,6 +94,7 @@ class SiteResource:
             "survey": SurveyContainer,
             "projects": ProjectsContainer,
             "partners": PartnersContainer,
+            "imports": ImportsContainer,
         }
         if name not in children:
             raise KeyError(name)
