@@ -37,6 +37,7 @@ from sqlalchemy.orm import aliased
 
 from ..clock import to_tokyo
 from ..i18n import _
+from ..spreadsheet import csv_bytes
 from ..models import (
     Account,
     ActivitySession,
@@ -49,7 +50,6 @@ from ..models import (
 from .audit import AuditLog
 from .checkin_tokens import CardTokens, CheckinTokens, TokenRefused, rotate
 from .errors import Conflict, InvalidInput, NotAllowed
-from .survey import _csv_bytes
 
 TIME_FORMAT = "%Y/%m/%d %H:%M"
 """How refusals name a moment (Tokyo time): readable in Japanese and English alike."""
@@ -312,7 +312,7 @@ class AttendanceService:
             for row in rows
         ]
         self._audit(actor, "attendance.export", session, rows=len(rows))
-        return _csv_bytes(lines)
+        return csv_bytes(lines)
 
     def search_registrants(self, session, query: str) -> list[Candidate]:
         """Registrants of the session's site whose name or email contains ``query``

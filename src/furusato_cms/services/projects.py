@@ -26,6 +26,7 @@ from sqlalchemy.orm import joinedload
 
 from ..clock import to_tokyo
 from ..i18n import _
+from ..spreadsheet import csv_bytes
 from ..interests import INTERESTS
 from ..models import (
     Account,
@@ -40,7 +41,6 @@ from .errors import Conflict, InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
 from .paging import Page, fetch_page
 from .publishing import TRANSITIONS, PublishingService, visible_now
-from .survey import _csv_bytes as spreadsheet_csv
 
 PAGE_SIZE = 20
 MANAGE_PAGE_SIZE = 50
@@ -516,7 +516,7 @@ class ApplicationService:
         ]
         self.audit.record(actor, "session.applicants_export", site_id=session.site_id,
                           target=session, rows=len(rows))
-        return spreadsheet_csv([header, *rows])
+        return csv_bytes([header, *rows])
 
     # -- rules -------------------------------------------------------------------
 

@@ -16,8 +16,6 @@ Rules kept here (views and schemas only shape input):
   answers cannot be removed (it can be relabelled), and the scale of an answered
   question cannot change.
 """
-import csv
-import io
 import re
 from dataclasses import dataclass, field
 
@@ -27,6 +25,7 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..models import Registration, SurveyAnswer, SurveyQuestion
 from ..models.survey import QUESTION_KINDS
+from ..spreadsheet import csv_bytes
 from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES, TIER_LABELS
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
@@ -340,7 +339,7 @@ class SurveyService:
         AuditLog(self.dbsession, self.clock).record(
             actor, "survey.export", site_id=site.id, target=site, rows=len(rows)
         )
-        return _csv_bytes([header, *rows])
+        return csv_bytes([header, *rows])
 
     # -- rules -------------------------------------------------------------------
 
@@ -523,7 +522,6 @@ EXPORT_COLUMNS = (
     _("Connections"),
 )
 LIST_SEPARATOR = " / "
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _registration_cells(registration, translate) -> list:
@@ -546,19 +544,6 @@ def _answer_text(question, value) -> str:
     if "scale" in value:
         return str(value["scale"])
     return LIST_SEPARATOR.join(choice_label(question, key) for key in chosen_keys(value))
-
-
-def _safe_cell(text: str) -> str:
-    """Text typed by people must not run as a spreadsheet formula (CSV injection)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
-def _csv_bytes(rows) -> bytes:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    for row in rows:
-        writer.writerow([_safe_cell(cell) for cell in row])
-    return buffer.getvalue().encode("utf-8-sig")
 
 
 class _Refused(Exception):

@@ -32,6 +32,12 @@ def dashboard(context, request):
          _site_url(request, site, "intro", "edit")),
         (P.CONTENT_EDIT, context, _("Posts"), _site_url(request, site, "posts", "manage")),
         (P.SURVEY_MANAGE, context, _("Survey questions"), _site_url(request, site, "survey", "")),
+        (P.PARTNER_MANAGE, context, _("Partner organisations"),
+         _site_url(request, site, "partners", "")),
+        (P.PROJECT_CREATE, context, _("Projects, sessions, QR posters and attendance"),
+         _site_url(request, site, "projects", "manage")),
+        (P.ATTENDANCE_IMPORT, context, _("Import earlier activity records"),
+         _site_url(request, site, "imports", "")),
         (P.OPERATOR_VIEW, OperatorArea(request.root, request), _("Operator's page for this site"),
          request.application_url + "/operator/" + site.code),
     ]
