@@ -5,6 +5,8 @@ import json
 import os
 import subprocess
 import sys
+import threading
+import time
 import tracemalloc
 from datetime import date, datetime, timedelta, timezone
 
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from furusato_cms.clock import FixedClock
@@ -24,6 +26,7 @@ from furusato_cms.models import (
     IdentityVerification,
     PendingAttendanceClaim,
     Project,
+    Site,
     get_engine,
 )
 from furusato_cms.services.activity_import import (
@@ -39,7 +42,7 @@ from furusato_cms.services.audit import Actor
 
 from ..activity_factories import make_project, make_session
 from ..conftest import HERE, NOW
-from ..dbsetup import migrate
+from ..dbsetup import drop_database, fresh_database_url, is_postgresql, migrate
 from ..factories import NAGANO_CITY, make_site, make_staff
 from ..fixtures_import import (
     SAMPLE_CSV,
@@ -768,3 +771,66 @@ def test_console_script_usage_errors_exit_2(script_db):
     ini, _engine = script_db
     status, _out, err = run_script(ini, "records.xlsx")
     assert status == 2 and "--site" in err
+
+
+# -- two imports at once (PostgreSQL) -------------------------------------------------------
+
+@pytest.fixture
+def own_engine(tmp_path):
+    """A database of its own: the imports below commit, and the audit log they write can
+    never be deleted, so they must not share the suite's database."""
+    url = fresh_database_url("furusato_import_race", tmp_path)
+    migrate(url)
+    engine = get_engine({"furusato.db_url": url})
+    yield engine
+    engine.dispose()
+    drop_database(url)
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.skipif(not is_postgresql(), reason="needs concurrent PostgreSQL connections")
+def test_two_imports_of_one_file_at_once_record_it_once(own_engine, clock, app_settings):
+    """The second upload waits for the first (the site's row lock), then finds the
+    activities and records nothing twice, instead of failing on the unique keys."""
+    with Session(own_engine) as setup:
+        site_id = make_site(setup, NAGANO_CITY, with_intro=False).id
+        setup.commit()
+    data = xlsx_bytes(past_sample())
+    reports = {}
+
+    def import_in(session):
+        service = ActivityImportService(session, clock=clock, settings=app_settings)
+        return service.import_file(Actor.system("test"), session.get(Site, site_id),
+                                   "sample.xlsx", io.BytesIO(data))
+
+    def import_second(session):
+        reports["second"] = import_in(session)
+        session.commit()
+
+    with Session(own_engine) as first, Session(own_engine) as second:
+        reports["first"] = import_in(first)
+        worker = threading.Thread(target=import_second, args=(second,))
+        worker.start()
+        wait_for_lock_wait(own_engine)
+        first.commit()
+        worker.join(timeout=30)
+
+    assert (reports["first"].activities_created, reports["first"].pending_claims) == (5, 14)
+    assert (reports["second"].activities_matched, reports["second"].already_recorded) == (5, 14)
+    with Session(own_engine) as check:
+        counted = table_counts(check)
+    assert (counted["projects"], counted["claims"], counted["imports"]) == (5, 14, 2)
+
+
+def wait_for_lock_wait(engine, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    with engine.connect() as conn:
+        while time.monotonic() < deadline:
+            waiting = conn.scalar(text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"))
+            conn.rollback()
+            if waiting:
+                return
+            time.sleep(0.02)
+    raise AssertionError("the second import never waited for the first")

@@ -513,7 +513,6 @@ def template_rows(rows, kind: str):
 class Activity:
     ref: str
     """The external_ref: the activity ID, or a stable hash of name, start, end, place."""
-    has_id: bool
     name: str
     starts_at: datetime
     ends_at: datetime
@@ -627,14 +626,14 @@ def parse_row(number: int, values, now: datetime):
     conditions = cells.read("F")
     person = cells.read("G", limit=NAME_MAX)
     code = cells.read("H", postal_code)
-    cells.read("I")
+    cells.read("I")  # required by the template; matching uses the postal code instead
     birthdate = cells.read("J", lambda v: parse_birthdate(v, to_tokyo(now).date()))
     gender = cells.read("K", limit=20)
     if cells.errors:
         return None, cells.errors
     activity = Activity(
-        ref=_activity_ref(activity_id, name, starts_at, ends_at, place), has_id=bool(activity_id),
-        name=name, starts_at=starts_at, ends_at=ends_at, place=place, conditions=conditions,
+        ref=_activity_ref(activity_id, name, starts_at, ends_at, place), name=name,
+        starts_at=starts_at, ends_at=ends_at, place=place, conditions=conditions,
     )
     return ParsedRow(number, activity, Participant(person, birthdate, code, gender)), []
 
@@ -746,6 +745,8 @@ class _ImportRun:
                 "recorded_by_id": self.actor.account_id, "import_id": self.record.id}
 
     def _claim(self, state, row) -> dict:
+        """Only what matching needs, plus the row, the name as written and the gender for
+        staff reading the claim; the address is not kept (the postal code matches)."""
         person = row.participant
         return {"session_id": state.session_id, "site_id": self.site.id,
                 "name_key": name_key(person.name), "birthdate": person.birthdate,
@@ -918,9 +919,11 @@ class ActivityImportService:
         return report
 
     def _start(self, actor, site, filename, digest) -> AttendanceImport:
-        """Imports of one site take turns (the site's row is locked on PostgreSQL), so two
-        uploads of the same file cannot both create its activities."""
-        self.dbsession.execute(select(Site.id).where(Site.id == site.id).with_for_update())
+        """Imports of one site take turns, so two uploads of the same file cannot both
+        create its activities: the site's row is locked on PostgreSQL with FOR NO KEY
+        UPDATE, which check-ins inserting attendance of the site do not wait for."""
+        self.dbsession.execute(
+            select(Site.id).where(Site.id == site.id).with_for_update(key_share=True))
         record = AttendanceImport(site_id=site.id, filename=filename, sha256=digest,
                                   imported_by_id=actor.account_id, imported_at=self.clock(),
                                   report={})
