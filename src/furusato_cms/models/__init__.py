@@ -18,6 +18,16 @@ from .content import (  # noqa: F401
     IntroPage,
     Post,
 )
+from .engagement import (  # noqa: F401
+    InboxMessage,
+    NotificationCampaign,
+    NotificationPreference,
+    OutboxMail,
+    PostTarget,
+    RegistrantInterest,
+    SiteFollow,
+    Unsubscribe,
+)
 from .identity import GuardianConsent, IdentityVerification  # noqa: F401
 from .image import Image  # noqa: F401
 from .partner import PartnerOrganisation  # noqa: F401
