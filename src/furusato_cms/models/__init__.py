@@ -10,6 +10,18 @@ from .account import Account, EmailToken  # noqa: F401
 from .attendance import Attendance, AttendanceImport, PendingAttendanceClaim  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
 from .authentication import AuthSession, SigninThrottle  # noqa: F401
+from .community import (  # noqa: F401
+    Consultation,
+    ConsultationAttachment,
+    ConsultationMessage,
+    MonitorChoice,
+    MonitorQuestion,
+    MonitorResponse,
+    MonitorSurvey,
+    RoomPost,
+    RoomReport,
+    RoomThread,
+)
 from .content import (  # noqa: F401
     ContentItem,
     ContentTag,

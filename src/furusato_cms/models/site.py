@@ -59,6 +59,8 @@ class Site(Base):
     checkin_after_minutes: Mapped[int] = mapped_column(default=120)
     require_totp: Mapped[bool] = mapped_column(default=False)
     """When set, this site's staff must pass a TOTP second factor to use its admin screens."""
+    community_room_enabled: Mapped[bool] = mapped_column(default=False)
+    """The site's online community room (オンラインコミュニティルーム) is open; off by default."""
 
     @property
     def is_prefecture(self) -> bool:

@@ -6,6 +6,7 @@ from ..models import Site
 from ..permissions import Permissions as P
 from ..security import site_principal
 from .activities import PartnersContainer, ProjectsContainer
+from .community import ConsultationsContainer, MonitorSurveysContainer, RoomContainer
 from .content import ImagesContainer, IntroResource, PostsContainer
 from .imports import ImportsContainer
 from .staff import StaffContainer
@@ -19,6 +20,9 @@ SITE_ADMIN_PERMISSIONS = (
     P.CONTENT_PUBLISH,
     P.SURVEY_MANAGE,
     P.REGISTRATIONS_EXPORT,
+    P.CONSULTATION_HANDLE,
+    P.MONITOR_SURVEY_MANAGE,
+    P.ROOM_MODERATE,
     P.PARTNER_MANAGE,
     P.PROJECT_CREATE,
     P.PROJECT_MANAGE,
@@ -26,10 +30,15 @@ SITE_ADMIN_PERMISSIONS = (
     P.ATTENDANCE_RECORD,
     P.ATTENDANCE_IMPORT,
 )
-EDITOR_PERMISSIONS = (P.SITE_DASHBOARD, P.CONTENT_EDIT, P.SURVEY_MANAGE)
+EDITOR_PERMISSIONS = (
+    P.SITE_DASHBOARD, P.CONTENT_EDIT, P.SURVEY_MANAGE,
+    P.MONITOR_SURVEY_MANAGE,
+)
 REVIEWER_PERMISSIONS = (P.CONTENT_PUBLISH,)
 COORDINATOR_PERMISSIONS = (
     P.SITE_DASHBOARD,
+    P.CONSULTATION_HANDLE,
+    P.ROOM_MODERATE,
     P.PROJECT_CREATE,
     P.PROJECT_MANAGE,
     P.PROJECT_DESIGNATE,
@@ -95,6 +104,9 @@ class SiteResource:
             "projects": ProjectsContainer,
             "partners": PartnersContainer,
             "imports": ImportsContainer,
+            "consultations": ConsultationsContainer,
+            "surveys": MonitorSurveysContainer,
+            "room": RoomContainer,
         }
         if name not in children:
             raise KeyError(name)
