@@ -229,3 +229,30 @@ def test_adults_are_not_asked_for_a_guardian(testapp, person, app_oidc_provider)
     verify_in_browser(testapp, app_oidc_provider, "tokyo-adult")
     answer = testapp.get("/my/identity/guardian")
     assert answer.status_int == 303 and answer.location.endswith("/my/identity")
+
+
+def test_imported_attendance_waiting_for_the_person_attaches_on_verification(
+        testapp, person, app_oidc_provider, dbsession):
+    """An earlier paper record of 佐藤 花子 (imported before she had an account) becomes
+    her attendance the moment she verifies with the My Number Card."""
+    from datetime import date, datetime, timezone
+
+    from furusato_cms.models import Attendance, PendingAttendanceClaim
+
+    from ..activity_factories import make_project, make_session
+
+    site = make_site(dbsession, NAGANO_CITY)
+    session = make_session(dbsession, make_project(dbsession, site, state="archived"),
+                           datetime(2026, 6, 1, 1, 0, tzinfo=timezone.utc))
+    dbsession.add(PendingAttendanceClaim(
+        session_id=session.id, site_id=site.id, name_key="佐藤花子",
+        birthdate=date(1990, 8, 3), postal_code="3800851", created_at=T0))
+    dbsession.flush()
+
+    verify_in_browser(testapp, app_oidc_provider, "nagano-adult")
+
+    dbsession.expire_all()
+    attendance = dbsession.scalar(select(Attendance).where(Attendance.account_id == person.id))
+    assert attendance is not None and attendance.session_id == session.id
+    assert attendance.source == "import"
+    assert dbsession.scalar(select(PendingAttendanceClaim.attached_at)) is not None

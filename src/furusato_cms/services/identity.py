@@ -59,6 +59,7 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..models import GuardianConsent, IdentityVerification
 from ..postal import home_municipality
+from .activity_import import ActivityImportService
 from .authentication import hash_token, normalise_email
 from .errors import InvalidInput, NotAllowed, ServiceError
 from .home import refresh_at_home
@@ -526,6 +527,9 @@ class IdentityService:
         except IntegrityError as exc:
             raise IdentityError("identity_taken", "unique constraint") from exc
         refresh_at_home(self.dbsession, account.id, verification.home_code)
+        ActivityImportService(
+            self.dbsession, clock=self.clock, settings=self.settings
+        ).attach_pending_claims(account, verification)
         return verification
 
     def _check_not_taken(self, account, person: VerifiedPerson):
