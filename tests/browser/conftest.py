@@ -85,3 +85,27 @@ def page(browser):
 def screenshot(page, name):
     os.makedirs(SCREENSHOTS, exist_ok=True)
     page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="session")
+def ja():
+    """The Japanese people see, from the app's own catalogue (not copied wording)."""
+    from furusato_cms.appsettings import AppSettings
+    from furusato_cms.i18n import _
+    from furusato_cms.services.mail import localizer_for
+
+    localizer = localizer_for(AppSettings.from_settings(base_settings("sqlite://")), "ja")
+    return lambda msgid: localizer.translate(_(msgid))
+
+
+def sign_in(page, base, email, password):
+    page.goto(base + "/signin")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(password)
+    page.locator("main form button[type=submit]").first.click()
+    page.wait_for_load_state()
+
+
+def sign_out(page):
+    page.locator("form[action$='/signout'] button").click()
+    page.wait_for_load_state()

@@ -4,22 +4,10 @@ import re
 
 import pytest
 
-from furusato_cms.appsettings import AppSettings
-from furusato_cms.i18n import _
-from furusato_cms.services.mail import localizer_for
-
-from ..conftest import base_settings
 from .conftest import screenshot
 
 pytestmark = pytest.mark.browser
 PASSWORD = "furusato-browser-test"
-
-
-@pytest.fixture(scope="module")
-def ja():
-    """The Japanese the person sees, from the app's own catalogue (not copied wording)."""
-    localizer = localizer_for(AppSettings.from_settings(base_settings("sqlite://")), "ja")
-    return lambda msgid: localizer.translate(_(msgid))
 
 
 def test_sign_up_verify_register_and_show_the_card(live_server, page, mail_catcher, ja):
