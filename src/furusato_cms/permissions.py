@@ -34,3 +34,6 @@ class Permissions(StrEnum):
     MONITOR_SURVEY_ANSWER = "site:monitor_surveys:answer"
     ROOM_MODERATE = "site:room:moderate"
     ROOM_PARTICIPATE = "site:room:participate"
+    SUPPORT_EDIT = "site:support:edit"
+    SUPPORT_HANDLE = "site:support:handle"
+    SUPPORT_APPLY = "site:support:apply"

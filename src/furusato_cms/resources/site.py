@@ -10,6 +10,7 @@ from .community import ConsultationsContainer, MonitorSurveysContainer, RoomCont
 from .content import ImagesContainer, IntroResource, PostsContainer
 from .imports import ImportsContainer
 from .staff import StaffContainer
+from .support import SupportContainer
 from .survey import SurveyContainer
 
 SITE_ADMIN_PERMISSIONS = (
@@ -29,9 +30,11 @@ SITE_ADMIN_PERMISSIONS = (
     P.PROJECT_DESIGNATE,
     P.ATTENDANCE_RECORD,
     P.ATTENDANCE_IMPORT,
+    P.SUPPORT_EDIT,
+    P.SUPPORT_HANDLE,
 )
 EDITOR_PERMISSIONS = (
-    P.SITE_DASHBOARD, P.CONTENT_EDIT, P.SURVEY_MANAGE,
+    P.SITE_DASHBOARD, P.CONTENT_EDIT, P.SURVEY_MANAGE, P.SUPPORT_EDIT,
     P.MONITOR_SURVEY_MANAGE,
 )
 REVIEWER_PERMISSIONS = (P.CONTENT_PUBLISH,)
@@ -44,6 +47,7 @@ COORDINATOR_PERMISSIONS = (
     P.PROJECT_DESIGNATE,
     P.ATTENDANCE_RECORD,
     P.ATTENDANCE_IMPORT,
+    P.SUPPORT_HANDLE,
 )
 PARTNER_PERMISSIONS = (P.SITE_DASHBOARD, P.PROJECT_CREATE)
 """A partner's rights over its own projects come from the project's ACL (partner:<id>)."""
@@ -107,6 +111,7 @@ class SiteResource:
             "consultations": ConsultationsContainer,
             "surveys": MonitorSurveysContainer,
             "room": RoomContainer,
+            "support": SupportContainer,
         }
         if name not in children:
             raise KeyError(name)
