@@ -6,6 +6,7 @@
   request commits or aborts a SAVEPOINT exactly as pyramid_tm would in production.
 """
 import os
+import tempfile
 from datetime import datetime, timezone
 
 import pytest
@@ -31,6 +32,9 @@ def base_settings(db_url, **overrides):
         "furusato.themes_dir": os.path.join(HERE, "themes"),
         "furusato.locale_dir": os.path.join(HERE, "locale"),
         "furusato.base_url": "http://localhost",
+        "furusato.card_signing_key_file": os.path.join(
+            tempfile.gettempdir(), "furusato-test-card-signing-keys.json"
+        ),
         "pyramid.default_locale_name": "ja",
     }
     settings.update(overrides)

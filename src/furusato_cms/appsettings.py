@@ -43,6 +43,8 @@ class AppSettings:
     oidc_client_id: str = ""
     oidc_client_key_file: str = ""
     """This service's private JWK for private_key_jwt client authentication."""
+    card_signing_key_file: str = ""
+    """Ed25519 keys signing the registration card's statements (created when missing)."""
 
     @classmethod
     def from_settings(cls, settings) -> "AppSettings":
@@ -72,6 +74,7 @@ class AppSettings:
             oidc_issuer=(get("furusato.oidc_issuer") or "").rstrip("/"),
             oidc_client_id=get("furusato.oidc_client_id") or "",
             oidc_client_key_file=get("furusato.oidc_client_key_file") or "",
+            card_signing_key_file=get("furusato.card_signing_key_file") or "",
         )
 
     @property

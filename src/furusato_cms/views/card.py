@@ -15,8 +15,15 @@ showing someone's card.
 The worker script and the manifest are served under /my/ for registrants only: the
 worker's default scope is then /my/ without an extra header, and a browser that is
 signed out simply fails to update the worker and keeps the one it has.
+
+Each registration on the card has a QR code with a signed statement valid for a few
+minutes (services/card_statements.py), which facility staff check at /verify. A copy of
+the card shown later from the worker's cache hides codes whose time has passed
+(static/card-qr.js); the statements expire anyway.
 """
 import json
+
+import segno
 
 from pyramid.path import AssetResolver
 from pyramid.response import FileResponse, Response
@@ -25,6 +32,7 @@ from pyramid.view import view_config
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.my import MyArea
+from ..services.card_statements import CardStatementService, long_stay_shown
 from ..services.registration import RegistrationService
 from .registration import DISPLAY
 
@@ -36,13 +44,23 @@ CARD_SCOPE = "/my/card"
              permission=P.REGISTRANT_SELF)
 def card(request):
     account = request.identity.account
+    card = request.service(RegistrationService).card(account)
+    statements = request.service(CardStatementService).issue(card.registrations)
     return {
         "account": account,
-        "card": request.service(RegistrationService).card(account),
+        "card": card,
+        "statements": statements,
+        "qr_codes": {rid: qr_data_uri(s.url) for rid, s in statements.items()},
+        "long_stay_shown": long_stay_shown,
         "as_of": request.clock(),
         "scope": request.application_url + CARD_SCOPE,
         **DISPLAY,
     }
+
+
+def qr_data_uri(url: str) -> str:
+    """The QR code as an SVG data URI, so the card page needs no extra request."""
+    return segno.make(url, error="m").svg_data_uri(scale=4, border=4)
 
 
 @view_config(context=MyArea, name="sw.js", request_method="GET",
