@@ -1,0 +1,160 @@
+"""What a registrant cares about and the "for you" feed (あなたへのおすすめ).
+
+A person chooses interests (関心分野, the same keys as post tags and project fields)
+and follows sites. The sites a person follows are their **active registrations plus
+explicit follows**: registering already means "keep me informed", so it needs no
+follow row, and leaving a site ends the implied follow. An explicit follow lets a
+person hear from a site before (or without) registering; unfollowing removes only the
+explicit follow, so a registered site stays followed until the person leaves it (they
+can still turn its notices off in /my/notifications).
+
+The feed lists published, currently visible posts whose tags meet the person's
+interests and visible projects whose field is one of them, from followed active
+sites, newest first: one paged query, whatever the number of sites and interests.
+"""
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, union
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload, with_polymorphic
+
+from ..i18n import _
+from ..interests import INTERESTS
+from ..models import (
+    ContentItem,
+    ContentTag,
+    Post,
+    Project,
+    Registration,
+    RegistrantInterest,
+    Site,
+    SiteFollow,
+)
+from .errors import InvalidInput, NotAllowed
+from .paging import fetch_page
+from .publishing import visible_now
+
+FEED_PAGE_SIZE = 10
+
+
+def followed_site_ids(account_id):
+    """A select of the ids of the sites ``account_id`` follows (registered or followed)."""
+    return union(
+        select(Registration.site_id).where(Registration.account_id == account_id,
+                                           Registration.state == "active"),
+        select(SiteFollow.site_id).where(SiteFollow.account_id == account_id),
+    )
+
+
+def followers_of(site_id):
+    """A select of the account ids following ``site_id`` (the same rule, seen from the site)."""
+    return union(
+        select(Registration.account_id).where(Registration.site_id == site_id,
+                                              Registration.state == "active"),
+        select(SiteFollow.account_id).where(SiteFollow.site_id == site_id),
+    )
+
+
+def interests_of_account(account_id):
+    return select(RegistrantInterest.interest).where(RegistrantInterest.account_id == account_id)
+
+
+class FeedService:
+    def __init__(self, dbsession, *, clock, settings):
+        self.dbsession = dbsession
+        self.clock = clock
+        self.settings = settings
+
+    # -- interests -----------------------------------------------------------------
+
+    def interests(self, account) -> set:
+        return set(self.dbsession.scalars(interests_of_account(account.id)))
+
+    def set_interests(self, account, interests):
+        """Replace the person's interests with ``interests`` (keys of INTERESTS)."""
+        chosen = set(interests or ())
+        unknown = sorted(chosen - set(INTERESTS))
+        if unknown:
+            raise InvalidInput(_("Unknown interest: ${names}. Choose from the list.",
+                                 mapping={"names": ", ".join(unknown)}), field="interests")
+        self.dbsession.execute(
+            delete(RegistrantInterest).where(RegistrantInterest.account_id == account.id)
+        )
+        if chosen:
+            self.dbsession.execute(
+                insert(RegistrantInterest),
+                [{"account_id": account.id, "interest": key} for key in sorted(chosen)],
+            )
+        self.dbsession.flush()
+
+    # -- following -----------------------------------------------------------------
+
+    def followed(self, account) -> list:
+        """``(site, registered, followed)`` for every followed site, by code."""
+        registered = (
+            select(Registration.id)
+            .where(Registration.account_id == account.id, Registration.site_id == Site.id,
+                   Registration.state == "active")
+            .exists()
+        )
+        explicit = (
+            select(SiteFollow.site_id)
+            .where(SiteFollow.account_id == account.id, SiteFollow.site_id == Site.id)
+            .exists()
+        )
+        rows = self.dbsession.execute(
+            select(Site, registered, explicit)
+            .where(Site.id.in_(followed_site_ids(account.id)))
+            .order_by(Site.code)
+        )
+        return [(site, bool(is_registered), bool(is_followed))
+                for site, is_registered, is_followed in rows]
+
+    def follow(self, account, site):
+        """Follow an active site; following it twice is the same as once."""
+        if site.state != "active":
+            raise NotAllowed(_("This local government is not taking part at the moment."))
+        known = self.dbsession.get(SiteFollow, (account.id, site.id))
+        if known is not None:
+            return known
+        try:
+            with self.dbsession.begin_nested():
+                follow = SiteFollow(account_id=account.id, site_id=site.id,
+                                    created_at=self.clock())
+                self.dbsession.add(follow)
+        except IntegrityError:
+            return self.dbsession.get(SiteFollow, (account.id, site.id))
+        return follow
+
+    def unfollow(self, account, site) -> bool:
+        """Remove the explicit follow; a registration keeps the site followed."""
+        result = self.dbsession.execute(
+            delete(SiteFollow).where(SiteFollow.account_id == account.id,
+                                     SiteFollow.site_id == site.id)
+        )
+        self.dbsession.expire_all()
+        return result.rowcount > 0
+
+    # -- the feed ------------------------------------------------------------------
+
+    def for_you(self, account, *, page=1, page_size=FEED_PAGE_SIZE):
+        """Matching posts and projects from followed active sites, newest first."""
+        now = self.clock()
+        interests = interests_of_account(account.id)
+        item = with_polymorphic(ContentItem, [Post, Project])
+        tagged = exists().where(ContentTag.content_id == item.id, ContentTag.tag.in_(interests))
+        shown_from = func.coalesce(item.publish_at, item.published_at)
+        statement = (
+            select(item)
+            .options(selectinload(item.tag_rows), selectinload(item.site))
+            .join(Site, Site.id == item.site_id)
+            .where(
+                Site.state == "active",
+                item.site_id.in_(followed_site_ids(account.id)),
+                *visible_now(item, now),
+                or_(
+                    and_(item.type == "post", tagged),
+                    and_(item.type == "project", item.Project.field.in_(interests)),
+                ),
+            )
+            .order_by(shown_from.desc(), item.id.desc())
+        )
+        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
