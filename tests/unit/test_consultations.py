@@ -3,7 +3,7 @@ the audit of staff reads, and the mails that tell the other side."""
 import pytest
 from sqlalchemy import select
 
-from furusato_cms.models import AuditEntry, Consultation
+from furusato_cms.models import AuditEntry, Consultation, InboxMessage
 from furusato_cms.services.consultations import (
     BODY_MAX,
     OPEN_MAX,
@@ -106,7 +106,11 @@ def test_a_staff_reply_starts_the_work_assigns_the_replier_and_tells_the_registr
     [mail] = mail_catcher.messages(to=person.email)
     assert f"/my/consultations/{consultation.id}" in mail["text"]
     assert "お問い合わせありがとう" not in mail["text"]
-    assert "長野市" in mail["subject"]
+    assert "長野市" in mail["subject"] and mail["headers"]
+    assert "List-Unsubscribe" in dict(mail["headers"])
+    [notice] = dbsession.scalars(select(InboxMessage).where(InboxMessage.account_id == person.id))
+    assert (notice.kind, notice.link) == ("consultation_reply",
+                                          f"/my/consultations/{consultation.id}")
     assert len(audit_actions(dbsession, "consultation.reply")) == 1
 
 

@@ -16,9 +16,10 @@ Rules kept here:
   http(s) links made live). Attachments are PDF, JPEG or PNG, recognised by their
   first bytes (never by the name or the browser's claim), at most the configured
   upload size, and are always served as downloads.
-- The other side is told by mail, which says who answered and links to the thread but
-  never carries the message itself (it may hold personal matters; reading needs a
-  sign-in).
+- The other side is told, with a link to the thread but never the message itself (it
+  may hold personal matters; reading needs a sign-in): the registrant through the
+  notifications (in-app inbox and mail, by their preferences), the handlers by mail —
+  the assigned one, or all of them while nobody is assigned.
 """
 import os
 import unicodedata
@@ -40,6 +41,7 @@ from .audit import AuditLog
 from .authentication import account_actor
 from .errors import InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
+from .notifications import NotificationService
 from .paging import fetch_page
 
 BODY_MAX = 4000
@@ -341,22 +343,11 @@ class ConsultationService:
         return [a for a in handlers if a.id == consultation.assigned_to_id]
 
     def _tell_registrant(self, consultation):
-        account = self.dbsession.get(Account, consultation.registrant_id)
-        translate = localizer_for(self.settings, account.locale).translate
-        mapping = {"name": account.display_name, "site": consultation.site.name,
-                   "subject": consultation.subject}
-        url = f"{self.settings.base_url}/my/consultations/{consultation.id}"
-        text = "\n".join([
-            translate(_("Dear ${name},", mapping=mapping)),
-            "",
-            translate(_("${site} has answered your consultation “${subject}”.",
-                        mapping=mapping)),
-            translate(_("Please sign in to read the answer and to reply:")),
-            url,
-        ]) + "\n"
-        queue_mail(self.dbsession, self.settings, Mail(
-            to=account.email, text=text,
-            subject=translate(_("[${site}] An answer to your consultation", mapping=mapping))))
+        """Through the notifications (inbox and mail, by the person's preferences for the
+        site's "consultation_reply" notices, with one-click unsubscribe)."""
+        NotificationService(self.dbsession, clock=self.clock, settings=self.settings
+                            ).consultation_reply(consultation.registrant_id, consultation.site,
+                                                 f"/my/consultations/{consultation.id}")
 
     def _tell_handlers(self, consultation, handlers):
         """One mail per handler, without the registrant's words or name."""
