@@ -53,6 +53,7 @@ def main(global_config, **settings):
         config.include(".i18n")
         config.include(".forms")
         config.include(".templating")
+        config.include(".views.notifications")
         config.add_tween("furusato_cms.tweens.security_headers_tween_factory")
         config.add_static_view("static", "furusato_cms:static", cache_max_age=3600)
         if app_settings.themes_dir:

@@ -40,9 +40,12 @@ class TargetingService:
         self.audit = AuditLog(dbsession, clock)
         self.notifications = NotificationService(dbsession, clock=clock, settings=settings)
 
+    def saved_target(self, post) -> PostTarget | None:
+        return self.dbsession.get(PostTarget, post.id)
+
     def target_of(self, post) -> PostTarget:
         """The saved target, or a first suggestion (the post's own tags as interests)."""
-        saved = self.dbsession.get(PostTarget, post.id)
+        saved = self.saved_target(post)
         if saved is not None:
             return saved
         return PostTarget(post_id=post.id, tiers=[], relationship_types=[],
@@ -94,7 +97,7 @@ class TargetingService:
 
     def send(self, actor, post):
         """Send the post to its saved target: inbox rows now, mails through the outbox."""
-        target = self.dbsession.get(PostTarget, post.id)
+        target = self.saved_target(post)
         if target is None:
             raise InvalidInput(_("Save the target first, and check how many people it reaches."))
         sent = self.campaign_of(post)

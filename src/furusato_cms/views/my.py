@@ -14,7 +14,9 @@ from ..permissions import Permissions as P
 from ..resources.my import MyArea
 from ..schemas.registration import prefilled, site_answers
 from ..services.errors import ServiceError
+from ..services.feed import FeedService
 from ..services.registration import RegistrationService
+from .public import page_param
 from .registration import DISPLAY, answers_form, refused_form
 
 EDIT = r"^/my/registrations/\d{1,9}/?$"
@@ -37,6 +39,7 @@ def my_page(request):
         "account": account,
         "registrations": service.registrations_of(account),
         "verification": service.verification_of(account),
+        "feed": request.service(FeedService).for_you(account, page=page_param(request)),
         **DISPLAY,
     }
 

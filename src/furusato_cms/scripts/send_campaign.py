@@ -1,0 +1,100 @@
+"""furusato-send-campaign <ini> [--campaign ID] [--batch-size 500] [--reminders]
+[--requeue-stuck] [--at ISO-DATETIME]: send the mail outbox (一斉配信) in batches.
+
+Run it from cron every few minutes (and once a day with ``--reminders``, e.g. at
+09:00 Japan time, to queue the day-before reminders of tomorrow's sessions first).
+Each batch is claimed in one transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
+so several senders can run side by side), sent over one SMTP connection and recorded
+in a second transaction. Stopping at any point and running again resumes with the
+rows still queued; a row marked sent is never sent again.
+
+If the sender dies after claiming a batch and before recording it, the batch's rows
+stay "sending": some may have gone out, so they are not sent again automatically.
+They are reported as ``needs_review``; after checking the mail server's log, put them
+back with ``--campaign ID --requeue-stuck``. ``--batch-size`` bounds that window.
+
+Prints a JSON summary; exits 1 when the mail server stopped the run (run it again).
+"""
+import json
+import sys
+
+from ..clock import FixedClock, system_clock
+from ..models import get_engine, get_session_factory
+from ..appsettings import AppSettings
+from ..services.notifications import NotificationService, OutboxSender, SMTPTransport
+from .common import ini_parser, load_settings
+from .release_inactive import aware_moment
+
+
+def _positive(raw: str) -> int:
+    value = int(raw)
+    if not 1 <= value <= 10_000:
+        raise ValueError(raw)
+    return value
+
+
+def run(session_factory, settings, clock, *, campaign_id=None, batch_size=500,
+        reminders=False, requeue_stuck=False, transport_factory=SMTPTransport) -> dict:
+    """The whole run; each step in its own committed transaction."""
+    summary = {"reminded": 0, "requeued": 0, "batches": 0, "sent": 0, "failed": 0,
+               "retry": 0, "needs_review": 0, "error": ""}
+
+    def sender(dbsession):
+        return OutboxSender(dbsession, clock=clock, settings=settings)
+
+    if reminders:
+        with session_factory.begin() as dbsession:
+            summary["reminded"] = NotificationService(
+                dbsession, clock=clock, settings=settings).session_reminders(clock())
+    if requeue_stuck:
+        with session_factory.begin() as dbsession:
+            summary["requeued"] = sender(dbsession).requeue_stuck(campaign_id)
+    while True:
+        with session_factory.begin() as dbsession:
+            claimed = sender(dbsession).claim(batch_size, campaign_id)
+        if not claimed:
+            break
+        delivery = sender(None).deliver(claimed, transport_factory(settings))
+        with session_factory.begin() as dbsession:
+            sender(dbsession).record(delivery)
+        summary["batches"] += 1
+        summary["sent"] += len(delivery.sent)
+        summary["failed"] += len(delivery.failed)
+        summary["retry"] += len(delivery.retry)
+        if delivery.error:
+            summary["error"] = delivery.error
+            break
+    with session_factory.begin() as dbsession:
+        summary["needs_review"] = sender(dbsession).needs_review(campaign_id)
+    return summary
+
+
+def main(argv=None):
+    parser = ini_parser(__doc__)
+    parser.add_argument("--campaign", type=int, default=None, help="only this campaign's mails")
+    parser.add_argument("--batch-size", type=_positive, default=500,
+                        help="mails per batch (1-10000, default 500)")
+    parser.add_argument("--reminders", action="store_true",
+                        help="first queue the reminders of sessions starting tomorrow")
+    parser.add_argument("--requeue-stuck", action="store_true",
+                        help="send again the campaign's rows left 'sending' by a dead run")
+    parser.add_argument("--at", type=aware_moment, default=None,
+                        help="the moment to run as (default: now)")
+    args = parser.parse_args(argv)
+    if args.requeue_stuck and args.campaign is None:
+        parser.error("--requeue-stuck needs --campaign ID")
+    settings = load_settings(args.config_uri)
+    clock = FixedClock(args.at) if args.at else system_clock
+    engine = get_engine(settings)
+    try:
+        summary = run(get_session_factory(engine), AppSettings.from_settings(settings), clock,
+                      campaign_id=args.campaign, batch_size=args.batch_size,
+                      reminders=args.reminders, requeue_stuck=args.requeue_stuck)
+    finally:
+        engine.dispose()
+    print(json.dumps(summary, ensure_ascii=False))
+    return 1 if summary["error"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
