@@ -37,9 +37,9 @@ def _require_chromium():
 
 
 @pytest.fixture(scope="session")
-def live_server(worker_id_name, tmp_path_factory, mail_catcher, oidc_provider):
-    """Base URL of the app serving the demo data from its own committed database, sending
-    mail to the session's catcher and verifying identity at the (real-time) local provider."""
+def live_db_url(worker_id_name, tmp_path_factory):
+    """The live server's database, with the demo data committed; tests may commit rows of
+    their own to it (e.g. a premium registration) before driving the browser."""
     _require_chromium()
     url = fresh_database_url(worker_id_name + "_browser", tmp_path_factory.mktemp("browserdb"))
     migrate(url)
@@ -47,6 +47,15 @@ def live_server(worker_id_name, tmp_path_factory, mail_catcher, oidc_provider):
     with transaction.manager:
         demo.load(get_tm_session(get_session_factory(engine), transaction.manager), system_clock())
     engine.dispose()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_db_url, mail_catcher, oidc_provider):
+    """Base URL of the app serving the demo data from its own committed database, sending
+    mail to the session's catcher and verifying identity at the (real-time) local provider."""
+    url = live_db_url
     app = {}
     server = create_server(lambda environ, start_response: app["wsgi"](environ, start_response),
                            host="127.0.0.1", port=0, threads=4)
@@ -59,7 +68,6 @@ def live_server(worker_id_name, tmp_path_factory, mail_catcher, oidc_provider):
     thread.start()
     yield base
     server.close()
-    drop_database(url)
 
 
 @pytest.fixture(scope="session")
