@@ -9,6 +9,7 @@ from .activities import PartnersContainer, ProjectsContainer
 from .community import ConsultationsContainer, MonitorSurveysContainer, RoomContainer
 from .content import ImagesContainer, IntroResource, PostsContainer
 from .imports import ImportsContainer
+from .premium import PremiumArea
 from .staff import StaffContainer
 from .support import SupportContainer
 from .survey import SurveyContainer
@@ -32,6 +33,7 @@ SITE_ADMIN_PERMISSIONS = (
     P.ATTENDANCE_IMPORT,
     P.SUPPORT_EDIT,
     P.SUPPORT_HANDLE,
+    P.PREMIUM_REVIEW,
 )
 EDITOR_PERMISSIONS = (
     P.SITE_DASHBOARD, P.CONTENT_EDIT, P.SURVEY_MANAGE, P.SUPPORT_EDIT,
@@ -48,6 +50,7 @@ COORDINATOR_PERMISSIONS = (
     P.ATTENDANCE_RECORD,
     P.ATTENDANCE_IMPORT,
     P.SUPPORT_HANDLE,
+    P.PREMIUM_REVIEW,
 )
 PARTNER_PERMISSIONS = (P.SITE_DASHBOARD, P.PROJECT_CREATE)
 """A partner's rights over its own projects come from the project's ACL (partner:<id>)."""
@@ -112,6 +115,7 @@ class SiteResource:
             "surveys": MonitorSurveysContainer,
             "room": RoomContainer,
             "support": SupportContainer,
+            "premium": PremiumArea,
         }
         if name not in children:
             raise KeyError(name)
