@@ -61,8 +61,9 @@ def make_registration(dbsession, account, site, *, tier="basic", premium_until=N
     return registration
 
 
-def make_applicant(dbsession, site, email="applicant@example.jp", *, tier="premium", **kw):
+def make_applicant(dbsession, site, email="applicant@example.jp", *, tier="premium",
+                   name="住民 太郎", **kw):
     """A registrant with a registration of ``tier`` at ``site``."""
-    account = make_registrant(dbsession, email)
+    account = make_registrant(dbsession, email, name=name)
     make_registration(dbsession, account, site, tier=tier, **kw)
     return account

@@ -14,7 +14,6 @@ from furusato_cms.services.support import (
     CONFIRM_RULE,
     OFFER_RULE,
     RETURN_GIFT_RULE,
-    NotEligible,
     SupportService,
     Upload,
     checked_answers,
@@ -302,7 +301,7 @@ def test_who_may_apply_names_the_failing_rule(dbsession, service, site, case, ru
     assert (eligibility.allowed, eligibility.rule) == (rule is None, rule)
     if words:
         assert words in eligibility.message.interpolate()
-        with pytest.raises(NotEligible) as refused:
+        with pytest.raises(NotAllowed) as refused:
             service.apply(person, measure, answers={}, costs=costs(1000), receipts=[RECEIPT])
         assert refused.value.rule == rule
 

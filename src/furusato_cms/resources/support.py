@@ -1,14 +1,14 @@
 """Support measures under a site (/s/{code}/support/…).
 
-- ``/s/{code}/support/`` the public list; staff views ``manage``, ``new``, ``queue``,
-  ``export.csv`` on the container (site ACL: ``site:support:edit`` for the site admin and
-  editors, ``site:support:handle`` for the site admin and coordinators);
-- ``/s/{code}/support/{id}`` a measure: public, and open to registrants'
-  applications (``site:support:apply``), only while published and inside its dates on
-  an active site;
+- ``/s/{code}/support/`` the public list; staff views ``manage`` and ``new`` (site ACL:
+  ``site:support:edit`` for the site admin and editors);
+- ``/s/{code}/support/{id}`` a measure: public, and open to registrants' applications
+  (``site:support:apply``), only while published and inside its dates on an active
+  site; staff views ``edit`` and ``transition``;
 - ``/s/{code}/support/offers/{id}`` a partner business's offer (優待), public likewise;
-- ``/s/{code}/support/applications/{id}`` an application, and
-  ``…/receipts/{id}`` its receipts: the site's handlers only (site ACL).
+- ``/s/{code}/support/applications/`` the queue, ``export.csv``, and ``{id}`` one
+  application with ``receipts/{id}``: the site's handlers only (site ACL:
+  ``site:support:handle`` for the site admin and coordinators).
 """
 from pyramid.authorization import Allow, Deny, Everyone
 from sqlalchemy import select

@@ -413,10 +413,12 @@ class Eligibility:
     registration: Registration | None = None
 
 
-class NotEligible(NotAllowed):
-    def __init__(self, eligibility: Eligibility):
-        super().__init__(eligibility.message)
-        self.rule = eligibility.rule
+def not_eligible(eligibility: Eligibility) -> NotAllowed:
+    """The refusal to raise, carrying the failed rule's name as ``rule`` (a plain
+    NotAllowed, so forms show it with the same status as any other refusal)."""
+    refusal = NotAllowed(eligibility.message)
+    refusal.rule = eligibility.rule
+    return refusal
 
 
 @dataclass(frozen=True)
@@ -720,7 +722,7 @@ class SupportService:
         explanation. Receipts are required when the measure pays money."""
         eligibility = self.who_may_apply(account, measure)
         if not eligibility.allowed:
-            raise NotEligible(eligibility)
+            raise not_eligible(eligibility)
         answers = checked_answers(measure.form_fields or (), answers)
         lines = checked_costs(measure, costs)
         files = [checked_receipt(upload, self.settings.upload_max_bytes)
@@ -887,8 +889,8 @@ class SupportService:
         """Lock the measure's row (a no-op on SQLite, where writes are serialised), then
         reload the application, so decisions and budget sums see the latest state."""
         self.dbsession.scalars(
-            select(SupportMeasure.id).where(SupportMeasure.id == application.measure_id)
-            .with_for_update()
+            select(SupportMeasure).where(SupportMeasure.id == application.measure_id)
+            .with_for_update().execution_options(populate_existing=True)
         ).one()
         self.dbsession.refresh(application)
         if application.state != expected:
