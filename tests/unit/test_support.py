@@ -2,13 +2,16 @@
 receipts, the accounting CSV and the publishing workflow (services, no HTTP)."""
 import csv
 import io
+import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from furusato_cms.models import AuditEntry, SupportMeasure
+from furusato_cms.clock import FixedClock
+from furusato_cms.models import AuditEntry, SupportApplication, SupportMeasure, get_engine
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 from furusato_cms.services.support import (
     CONFIRM_RULE,
@@ -22,6 +25,7 @@ from furusato_cms.services.support import (
 
 from ..conftest import NOW
 from ..content_factories import actor_for
+from ..dbsetup import drop_database, fresh_database_url, is_postgresql, migrate
 from ..factories import MATSUMOTO, NAGANO_CITY, make_site, make_staff
 from ..registrant_factories import make_registrant
 from ..support_factories import (
@@ -485,3 +489,57 @@ def test_export_for_accounting_has_a_bom_no_personal_data_and_is_audited(
                               ).one()
     assert (entry.actor_id, entry.site_id, entry.detail) == (
         coordinator.account_id, site.id, {"rows": 1})
+
+
+# -- approvals at the same moment (PostgreSQL) ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def own_engine(worker_id_name, tmp_path_factory):
+    """A database of its own, so committed data never meets the other tests."""
+    if not is_postgresql():
+        pytest.skip("needs concurrent PostgreSQL connections")
+    url = fresh_database_url(worker_id_name + "_support", tmp_path_factory.mktemp("support"))
+    migrate(url)
+    engine = get_engine({"furusato.db_url": url})
+    yield engine
+    engine.dispose()
+    drop_database(url)
+
+
+def test_two_approvals_at_once_never_overspend_the_budget(own_engine, app_settings):
+    clock = FixedClock(NOW)
+    with Session(own_engine) as setup:
+        site = make_site(setup, NAGANO_CITY)
+        measure = make_measure(setup, site, budget_yen=100_000)
+        service = SupportService(setup, clock=clock, settings=app_settings)
+        ids = [service.apply(make_applicant(setup, site, f"p{i}@example.jp"), measure,
+                             answers={}, costs=costs(100_000), receipts=[RECEIPT]).id
+               for i in range(2)]
+        actor = actor_for(make_staff(setup, site, "coordinator"))
+        measure_id = measure.id
+        setup.commit()
+    barrier, outcomes = threading.Barrier(2), []
+
+    def approve(application_id):
+        with Session(own_engine) as session:
+            application = session.get(SupportApplication, application_id)
+            barrier.wait(timeout=30)
+            try:
+                SupportService(session, clock=clock, settings=app_settings).approve(
+                    actor, application)
+                session.commit()
+                outcomes.append("approved")
+            except NotAllowed:
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=approve, args=(i,)) for i in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(outcomes) == ["approved", "refused"]
+    with Session(own_engine) as check:
+        approved = check.scalar(select(func.sum(SupportApplication.approved_amount)).where(
+            SupportApplication.measure_id == measure_id))
+    assert approved == 75_000
