@@ -29,6 +29,7 @@ class Permissions(StrEnum):
     SESSION_APPLY = "site:session:apply"
     CHECK_IN = "site:session:check_in"
     REGISTRATIONS_EXPORT = "site:registrations:export"
+    STATS_VIEW = "site:stats:view"
     PREMIUM_REVIEW = "site:premium:review"
     CONSULTATION_HANDLE = "site:consultations:handle"
     MONITOR_SURVEY_MANAGE = "site:monitor_surveys:manage"

@@ -34,10 +34,11 @@ SITE_ADMIN_PERMISSIONS = (
     P.SUPPORT_EDIT,
     P.SUPPORT_HANDLE,
     P.PREMIUM_REVIEW,
+    P.STATS_VIEW,
 )
 EDITOR_PERMISSIONS = (
     P.SITE_DASHBOARD, P.CONTENT_EDIT, P.SURVEY_MANAGE, P.SUPPORT_EDIT,
-    P.MONITOR_SURVEY_MANAGE,
+    P.MONITOR_SURVEY_MANAGE, P.STATS_VIEW,
 )
 REVIEWER_PERMISSIONS = (P.CONTENT_PUBLISH,)
 COORDINATOR_PERMISSIONS = (
@@ -51,6 +52,7 @@ COORDINATOR_PERMISSIONS = (
     P.ATTENDANCE_IMPORT,
     P.SUPPORT_HANDLE,
     P.PREMIUM_REVIEW,
+    P.STATS_VIEW,
 )
 PARTNER_PERMISSIONS = (P.SITE_DASHBOARD, P.PROJECT_CREATE)
 """A partner's rights over its own projects come from the project's ACL (partner:<id>)."""
@@ -97,7 +99,7 @@ class SiteResource:
                 (Allow, site_principal(site.id, "coordinator"), COORDINATOR_PERMISSIONS),
                 (Allow, site_principal(site.id, "partner"), PARTNER_PERMISSIONS),
             ]
-        acl.append((Allow, "role:operator", P.SITE_DASHBOARD))
+        acl.append((Allow, "role:operator", (P.SITE_DASHBOARD, P.STATS_VIEW)))
         acl.append(DENY_ALL)
         return acl
 

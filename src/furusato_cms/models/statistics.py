@@ -1,0 +1,43 @@
+"""Statistics snapshots (関係人口の集計): figures computed set-based by a scheduled job.
+
+A snapshot is written in one transaction by ``furusato-refresh-stats`` and becomes
+visible all at once when that transaction commits; readers always take the newest one.
+The figures themselves are defined in ``services.statistics``; these tables only hold
+their values, keyed by site (``site_id`` 0 is the nation) and by the figure's own key.
+"""
+from datetime import datetime
+
+from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .meta import Base
+
+
+class StatsSnapshot(Base):
+    __tablename__ = "stats_snapshots"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    as_of: Mapped[datetime]
+    """The moment the figures describe (stock figures such as ages are taken at it)."""
+    finished_at: Mapped[datetime]
+    duration_ms: Mapped[int] = mapped_column(default=0)
+    row_count: Mapped[int] = mapped_column(default=0)
+
+
+class StatsFigure(Base):
+    """One value of one figure for one site (0: the whole nation) in one snapshot.
+
+    The primary key serves a site's dashboard (snapshot, site); the second index
+    serves the national table of all sites (snapshot, figure)."""
+
+    __tablename__ = "stats_figures"
+    __table_args__ = (Index("ix_stats_figures_figure", "snapshot_id", "figure", "site_id"),)
+
+    snapshot_id: Mapped[int] = mapped_column(
+        ForeignKey("stats_snapshots.id", ondelete="CASCADE"), primary_key=True
+    )
+    site_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    """The site's id, or 0 for the nation; no foreign key, so a snapshot stays readable."""
+    figure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

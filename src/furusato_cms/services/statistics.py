@@ -1,0 +1,1167 @@
+"""関係人口の可視化: every figure of a site, a prefecture and the nation, defined once.
+
+What is counted
+---------------
+A **counted registration** is a registration that is ``active``, not at home (居住地での
+登録 is allowed but never relationship population) and whose account is not deleted
+(deleted accounts are tombstones with ``disabled_at``; their registrations are ``left``
+anyway). Released (解除) and left (退会) registrations are never counted. One person
+has at most one registration per site, so per site "people" and "registrations" are
+the same number; nationally they differ: *real people* (distinct persons with at least
+one counted registration) against *registrations* (延べ登録数, the sum over sites).
+
+Each figure below is one function whose docstring says exactly what it counts. It
+returns the rows to count — ``site_id``, ``key`` and an ``item`` (counted once per
+site and key) or an ``amount`` (summed) — and ``aggregate`` turns them into
+``(site_id, key, value)``. The same SQL serves the live dashboards and the snapshot,
+so the two cannot drift apart. *Stock* figures describe the moment of counting; *flow*
+figures have keys starting with the Asia/Tokyo month (``YYYY-MM``) of what happened
+and are read for a period of months. Figures from verified identity data (home
+prefecture, age band and gender) show counts from 1 to 9 as "<10" wherever they are
+displayed (``SUPPRESS_BELOW``); that suppression is part of their definition.
+
+Speed: scheduled snapshots, live queries only for small sites
+---------------------------------------------------------------
+Summary rows are rebuilt set-based (one ``INSERT … SELECT … GROUP BY`` per figure) by
+``furusato-refresh-stats`` from cron into a new snapshot (``models.statistics``) that
+becomes visible when its transaction commits; readers take the newest snapshot, and the
+one before it is kept so a reader that started just before the swap still finds its
+rows. We chose this over counters maintained in the same transaction because:
+
+- registering, leaving, release and premium decisions are other services' code; the
+  statistics stay entirely in this module instead of hooking every writer;
+- hot counters (one row per site, or the nation's one row) would serialise concurrent
+  registrations and check-ins, exactly where the system must not slow down;
+- it works the same on SQLite and PostgreSQL (no materialised views needed);
+- every figure stays exact *as of* the snapshot's time, which every page shows.
+
+The national dashboard reads only the snapshot (the nation's rows are site 0; the
+table of sites reads one row per site and figure through an index), so it answers in
+milliseconds whatever the number of registrations. A site or prefecture dashboard is
+computed live — exact to the second — while the snapshot says its scope holds fewer
+than ``LIVE_LIMIT`` registrations; larger scopes read the snapshot too.
+
+**Staleness bound**: a snapshot figure is at most the cron interval plus one refresh
+run old (run it every 10 minutes: at most about 10 minutes plus the run time). The page
+says "as of …" whenever figures come from a snapshot.
+"""
+import re
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+
+from pyramid.i18n import TranslationString
+from sqlalchemy import String, case, cast, delete, distinct, func, insert, literal, select, true
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from ..clock import TOKYO, to_tokyo
+from ..i18n import _
+from ..localgov import PREFECTURES
+from ..models import (
+    Account,
+    ActivitySession,
+    Attendance,
+    IdentityVerification,
+    PremiumApplication,
+    Project,
+    Registration,
+    RegistrationEvent,
+    Site,
+    StatsFigure,
+    StatsSnapshot,
+    SupportApplication,
+    SurveyAnswer,
+    SurveyQuestion,
+)
+from ..models.premium import APPLICATION_STATES as PREMIUM_STATES
+from ..models.site import SITE_STATES
+from ..models.support import APPLICATION_STATES as SUPPORT_STATES
+from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
+from .audit import AuditLog
+from .errors import InvalidInput
+from .premium import STATE_LABELS as PREMIUM_STATE_LABELS
+from .sites import STATE_LABELS as SITE_STATE_LABELS
+from .sites import SiteLifecycleService
+from .support import APPLICATION_STATE_LABELS as SUPPORT_STATE_LABELS
+
+AIM_PEOPLE = 10_000_000
+"""The national aim: ten million real people (実人数)."""
+AIM_REGISTRATIONS = 100_000_000
+"""The national aim: one hundred million registrations (延べ登録数)."""
+SUPPRESS_BELOW = 10
+"""Counts from 1 to this minus one, from verified personal data, are shown as "<10"."""
+NATION = 0
+"""``site_id`` of the nation's rows in a snapshot."""
+EARLIEST_MONTH = "2020-01"
+MAX_MONTHS = 120
+DEFAULT_MONTHS = 12
+AGE_BANDS = ((70, "70+"), (60, "60-69"), (50, "50-59"), (40, "40-49"), (30, "30-39"),
+             (20, "20-29"), (0, "0-19"))
+"""Lower age bound and key of each band, oldest first (as the SQL CASE tests them)."""
+GENDERS = ("female", "male", "other")
+FLOW_KINDS = {"joined": "joined", "rejoined": "joined", "left": "left", "released": "released"}
+"""Registration history events counted by the trend, and the column each goes to."""
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+# -- periods of months ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """Whole Asia/Tokyo months from ``first`` to ``last`` ("YYYY-MM"), both included."""
+
+    first: str
+    last: str
+
+    @property
+    def months(self) -> list:
+        year, month = map(int, self.first.split("-"))
+        found = []
+        while f"{year:04d}-{month:02d}" <= self.last:
+            found.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return found
+
+    @property
+    def start(self) -> datetime:
+        return _month_start(self.first)
+
+    @property
+    def end(self) -> datetime:
+        """The first moment after the period (the start of the following month)."""
+        year, month = map(int, self.last.split("-"))
+        following = f"{year + 1:04d}-01" if month == 12 else f"{year:04d}-{month + 1:02d}"
+        return _month_start(following)
+
+    def holds(self, key: str) -> bool:
+        """Whether a flow figure's key (month first) falls inside the period."""
+        return self.first <= key[:7] <= self.last
+
+
+def _month_start(month: str) -> datetime:
+    year, number = map(int, month.split("-"))
+    return datetime(year, number, 1, tzinfo=TOKYO).astimezone(timezone.utc)
+
+
+def tokyo_month_of(moment: datetime) -> str:
+    return to_tokyo(moment).strftime("%Y-%m")
+
+
+def months_back(month: str, count: int) -> str:
+    year, number = map(int, month.split("-"))
+    index = year * 12 + number - 1 - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def default_period(now: datetime) -> Period:
+    """The twelve months up to and including the current one."""
+    last = tokyo_month_of(now)
+    return Period(months_back(last, DEFAULT_MONTHS - 1), last)
+
+
+def parse_period(raw_first, raw_last, now: datetime) -> Period:
+    """The period asked for in ``from``/``to`` parameters ("YYYY-MM"); either may be
+    left out (the default twelve months fill it). Refuses with InvalidInput naming the
+    parameter: a malformed month, a month before 2020 or after the current one, an end
+    before the start, or more than ten years."""
+    current = tokyo_month_of(now)
+    first = _checked_month(raw_first, "from")
+    last = _checked_month(raw_last, "to") or current
+    first = first or max(months_back(last, DEFAULT_MONTHS - 1), EARLIEST_MONTH)
+    for value, name in ((first, "from"), (last, "to")):
+        if not EARLIEST_MONTH <= value <= current:
+            raise InvalidInput(
+                _("Months can be chosen from ${earliest} to ${current}.",
+                  mapping={"earliest": EARLIEST_MONTH, "current": current}), field=name)
+    if last < first:
+        raise InvalidInput(_("The end month must not be before the start month."), field="to")
+    period = Period(first, last)
+    if len(period.months) > MAX_MONTHS:
+        raise InvalidInput(_("Choose at most ${count} months.", mapping={"count": MAX_MONTHS}),
+                           field="to")
+    return period
+
+
+def _checked_month(raw, name) -> str | None:
+    if raw is None or raw == "":
+        return None
+    match = _MONTH.match(str(raw).strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise InvalidInput(_("Write the month as year-month, for example 2026-04."), field=name)
+    return match.group(0)
+
+
+# -- SQL helpers that differ between SQLite and PostgreSQL ------------------------------
+
+
+class tokyo_month(FunctionElement):
+    """The Asia/Tokyo month ("YYYY-MM") of a stored UTC time. Japan has no daylight
+    saving time, so nine hours ahead of UTC is exact on every date."""
+
+    type = String()
+    inherit_cache = True
+    name = "tokyo_month"
+
+
+@compiles(tokyo_month, "sqlite")
+def _tokyo_month_sqlite(element, compiler, **kw):
+    return "strftime('%%Y-%%m', %s, '+9 hours')" % compiler.process(element.clauses, **kw)
+
+
+@compiles(tokyo_month, "postgresql")
+def _tokyo_month_pg(element, compiler, **kw):
+    return "to_char((%s) AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')" % compiler.process(
+        element.clauses, **kw
+    )
+
+
+def json_array_values(dialect: str, column, key: str | None = None):
+    """The text values of a JSON array column (or of the array under ``key`` of a JSON
+    object), as a table to join: one row per element, in the column ``value``."""
+    if dialect == "postgresql":
+        target = column if key is None else column.op("->")(literal(key))
+        return func.json_array_elements_text(target).table_valued("value")
+    if key is None:
+        return func.json_each(column).table_valued("value")
+    return func.json_each(column, f"$.{key}").table_valued("value")
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+# -- the scope a figure is counted over -------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Where and when figures are counted: ``site_ids`` (None: every site), the moment
+    ``now`` that stock figures describe, and for flows an optional ``period`` (None:
+    all history, as the snapshot stores it)."""
+
+    dialect: str
+    now: datetime
+    site_ids: tuple | None = None
+    period: Period | None = None
+
+    @property
+    def today(self) -> date:
+        return to_tokyo(self.now).date()
+
+    def only(self, statement, site_column):
+        if self.site_ids is None:
+            return statement
+        return statement.where(site_column.in_(self.site_ids))
+
+    def within(self, statement, time_column):
+        if self.period is None:
+            return statement
+        return statement.where(time_column >= self.period.start, time_column < self.period.end)
+
+
+R = Registration
+
+
+def _counted(scope, *columns):
+    """Rows of counted registrations: active, not at home, account not deleted."""
+    statement = (
+        select(*columns)
+        .select_from(R)
+        .join(Account, Account.id == R.account_id)
+        .where(R.state == "active", R.at_home.is_(False), Account.disabled_at.is_(None))
+    )
+    return scope.only(statement, R.site_id)
+
+
+def _site_item(key=None):
+    return (R.site_id.label("site_id"), (key if key is not None else literal("")).label("key"),
+            R.id.label("item"))
+
+
+def _age_band(today: date):
+    return case(
+        *[(IdentityVerification.birthdate <= _years_before(today, low), literal(band))
+          for low, band in AGE_BANDS[:-1]],
+        else_=literal(AGE_BANDS[-1][1]),
+    )
+
+
+def _gender_group():
+    return case(
+        (IdentityVerification.gender.in_(GENDERS[:2]), IdentityVerification.gender),
+        else_=literal(GENDERS[2]),
+    )
+
+
+def _age_gender_key(scope):
+    return _age_band(scope.today) + literal("|") + _gender_group()
+
+
+def _home_prefecture_key():
+    return func.substr(IdentityVerification.home_code, 1, 2)
+
+
+# -- the figures ------------------------------------------------------------------------
+
+
+def people(scope):
+    """People with a counted registration with the site (= its counted registrations).
+    Summed over sites (the nation's row) it is the number of registrations, 延べ."""
+    return _counted(scope, *_site_item())
+
+
+def at_home(scope):
+    """Active registrations made where the person lives (居住地での登録), of accounts not
+    deleted: shown apart, never part of any other figure."""
+    statement = (
+        select(*_site_item())
+        .select_from(R)
+        .join(Account, Account.id == R.account_id)
+        .where(R.state == "active", R.at_home.is_(True), Account.disabled_at.is_(None))
+    )
+    return scope.only(statement, R.site_id)
+
+
+def tier(scope):
+    """Counted registrations by tier: ``basic`` (ベーシック) or ``premium`` (プレミアム), as
+    the registration's tier says now (expired premium is set back by the renewal run)."""
+    return _counted(scope, *_site_item(R.tier))
+
+
+def long_stay(scope):
+    """Counted registrations marked as long-stayers (長期滞在者), the mark the site gives
+    for enough days of stay."""
+    return _counted(scope, *_site_item()).where(R.long_stay.is_(True))
+
+
+def origin(scope):
+    """Counted registrations by how they were made: ``derived`` (a prefecture's, made
+    through a municipality's, "via …") or ``direct``. Municipalities have only direct."""
+    key = case((R.derived_from_id.is_(None), literal("direct")), else_=literal("derived"))
+    return _counted(scope, *_site_item(key))
+
+
+def relationship_type(scope):
+    """Counted registrations by relationship type 類型①–④ (key "1" to "4")."""
+    return _counted(scope, *_site_item(cast(R.relationship_type, String)))
+
+
+def connection(scope):
+    """Counted registrations by connection (national common question); a registration
+    with several connections counts once under each of them."""
+    values = json_array_values(scope.dialect, R.connections)
+    return _counted(scope, *_site_item(values.c.value)).join(values, true())
+
+
+def verified(scope):
+    """Counted registrations whose person has verified identity (本人確認済み); the
+    figures from verified data below cover exactly these."""
+    return _counted(scope, *_site_item()).join(
+        IdentityVerification, IdentityVerification.account_id == R.account_id
+    )
+
+
+def home_prefecture(scope):
+    """Counted registrations by the person's home prefecture ("01"–"47") from verified
+    identity data only (unverified people are left out). Shown with "<10"."""
+    return _counted(scope, *_site_item(_home_prefecture_key())).join(
+        IdentityVerification, IdentityVerification.account_id == R.account_id
+    ).where(IdentityVerification.home_code.is_not(None))
+
+
+def age_gender(scope):
+    """Counted registrations by age band and gender ("30-39|female"), from verified
+    identity data only: age in whole years on the Asia/Tokyo date of counting; gender
+    ``female``, ``male`` or ``other`` (anything else, including not stated). Shown
+    with "<10"."""
+    return _counted(scope, *_site_item(_age_gender_key(scope))).join(
+        IdentityVerification, IdentityVerification.account_id == R.account_id
+    )
+
+
+def attendance_12m(scope):
+    """Activity attendance at the site in the 365 days up to the moment of counting
+    (not voided; a deleted person's past attendance stays, as a number only)."""
+    statement = select(
+        Attendance.site_id.label("site_id"), literal("").label("key"),
+        Attendance.id.label("item"),
+    ).where(
+        Attendance.voided_at.is_(None),
+        Attendance.attended_at > scope.now - timedelta(days=365),
+        Attendance.attended_at <= scope.now,
+    )
+    return scope.only(statement, Attendance.site_id)
+
+
+def registration_flow(scope):
+    """Flow: registration history per month — ``joined`` (registered or rejoined),
+    ``left`` (退会, also by deleting the account) and ``released`` (解除) — of
+    registrations not at home; key "YYYY-MM|joined"."""
+    kind = case(*[(RegistrationEvent.kind == k, literal(v)) for k, v in FLOW_KINDS.items()])
+    statement = (
+        select(
+            R.site_id.label("site_id"),
+            (tokyo_month(RegistrationEvent.at) + literal("|") + kind).label("key"),
+            RegistrationEvent.id.label("item"),
+        )
+        .select_from(RegistrationEvent)
+        .join(R, R.id == RegistrationEvent.registration_id)
+        .where(RegistrationEvent.kind.in_(FLOW_KINDS), R.at_home.is_(False))
+    )
+    return scope.within(scope.only(statement, R.site_id), RegistrationEvent.at)
+
+
+def _attendance_rows(scope, key):
+    statement = (
+        select(Attendance.site_id.label("site_id"), key.label("key"),
+               Attendance.id.label("item"))
+        .select_from(Attendance)
+        .join(ActivitySession, ActivitySession.id == Attendance.session_id)
+        .where(Attendance.voided_at.is_(None))
+    )
+    return scope.within(scope.only(statement, Attendance.site_id), Attendance.attended_at)
+
+
+def attendance(scope):
+    """Flow: activity attendance per month of the activity (not voided); key "YYYY-MM"."""
+    return _attendance_rows(scope, tokyo_month(Attendance.attended_at))
+
+
+def attendance_by_project(scope):
+    """Flow: activity attendance per month and project (not voided); key
+    "YYYY-MM|<project id>"."""
+    key = (tokyo_month(Attendance.attended_at) + literal("|")
+           + cast(ActivitySession.project_id, String))
+    return _attendance_rows(scope, key)
+
+
+def premium_applications(scope):
+    """Flow: premium applications (new and renewal) by month submitted and their state
+    now (pending, approved, rejected, withdrawn); key "YYYY-MM|approved"."""
+    A = PremiumApplication
+    statement = select(
+        A.site_id.label("site_id"),
+        (tokyo_month(A.submitted_at) + literal("|") + A.state).label("key"),
+        A.id.label("item"),
+    )
+    return scope.within(scope.only(statement, A.site_id), A.submitted_at)
+
+
+def support_applications(scope):
+    """Flow: support measure applications by month submitted and their state now
+    (submitted, approved, rejected, paid); key "YYYY-MM|paid"."""
+    A = SupportApplication
+    statement = select(
+        A.site_id.label("site_id"),
+        (tokyo_month(A.submitted_at) + literal("|") + A.state).label("key"),
+        A.id.label("item"),
+    )
+    return scope.within(scope.only(statement, A.site_id), A.submitted_at)
+
+
+def support_paid_yen(scope):
+    """Flow: yen paid out on support applications, by month paid; key "YYYY-MM"."""
+    A = SupportApplication
+    statement = select(
+        A.site_id.label("site_id"), tokyo_month(A.paid_at).label("key"),
+        func.coalesce(A.approved_amount, 0).label("amount"),
+    ).where(A.state == "paid", A.paid_at.is_not(None))
+    return scope.within(scope.only(statement, A.site_id), A.paid_at)
+
+
+def survey_choice(scope):
+    """Answers to the site's own questions, per question and choice ("<question id>:
+    <choice key>", or the number chosen on a scale), of counted registrations; a
+    multiple-choice answer counts once under each choice. Free text is not counted."""
+    Q, A = SurveyQuestion, SurveyAnswer
+
+    def answered(kind, value):
+        key = cast(A.question_id, String) + literal(":") + value
+        return (_counted(scope, R.site_id.label("site_id"), key.label("key"),
+                         R.id.label("item"))
+                .join(A, A.registration_id == R.id).join(Q, Q.id == A.question_id)
+                .where(Q.kind == kind))
+
+    choices = json_array_values(scope.dialect, A.value, "choices")
+    return answered("single", A.value["choice"].as_string()).union_all(
+        answered("scale", A.value["scale"].as_string()),
+        answered("multiple", choices.c.value).join(choices, true()),
+    )
+
+
+def nation_people(scope):
+    """The nation: real people (実人数), distinct persons with at least one counted
+    registration anywhere."""
+    return _counted(scope, literal(NATION).label("site_id"), literal("").label("key"),
+                    R.account_id.label("item"))
+
+
+def nation_home_prefecture(scope):
+    """The nation: real people by home prefecture, from verified identity data only.
+    Shown with "<10"."""
+    return _counted(scope, literal(NATION).label("site_id"),
+                    _home_prefecture_key().label("key"), R.account_id.label("item")).join(
+        IdentityVerification, IdentityVerification.account_id == R.account_id
+    ).where(IdentityVerification.home_code.is_not(None))
+
+
+def nation_age_gender(scope):
+    """The nation: real people by age band and gender, from verified identity data only
+    (as ``age_gender``). Shown with "<10"."""
+    return _counted(scope, literal(NATION).label("site_id"),
+                    _age_gender_key(scope).label("key"), R.account_id.label("item")).join(
+        IdentityVerification, IdentityVerification.account_id == R.account_id
+    )
+
+
+@dataclass(frozen=True)
+class Figure:
+    name: str
+    rows: object
+    flow: bool = False
+    summed: bool = False
+    """Sum ``amount`` instead of counting distinct ``item``."""
+    nation_only: bool = False
+    suppressed: bool = False
+
+    @property
+    def doc(self) -> str:
+        return self.rows.__doc__
+
+
+FIGURES = {
+    figure.name: figure
+    for figure in (
+        Figure("people", people),
+        Figure("at_home", at_home),
+        Figure("tier", tier),
+        Figure("long_stay", long_stay),
+        Figure("origin", origin),
+        Figure("relationship_type", relationship_type),
+        Figure("connection", connection),
+        Figure("verified", verified),
+        Figure("home_prefecture", home_prefecture, suppressed=True),
+        Figure("age_gender", age_gender, suppressed=True),
+        Figure("attendance_12m", attendance_12m),
+        Figure("registration_flow", registration_flow, flow=True),
+        Figure("attendance", attendance, flow=True),
+        Figure("attendance_by_project", attendance_by_project, flow=True),
+        Figure("premium_applications", premium_applications, flow=True),
+        Figure("support_applications", support_applications, flow=True),
+        Figure("support_paid_yen", support_paid_yen, flow=True, summed=True),
+        Figure("survey_choice", survey_choice),
+        Figure("nation_people", nation_people, nation_only=True),
+        Figure("nation_home_prefecture", nation_home_prefecture, nation_only=True,
+               suppressed=True),
+        Figure("nation_age_gender", nation_age_gender, nation_only=True, suppressed=True),
+    )
+}
+SITE_FIGURES = tuple(f for f in FIGURES.values() if not f.nation_only)
+NATION_FIGURES = tuple(f for f in FIGURES.values() if f.nation_only)
+SIZE_FIGURES = ("people", "at_home")
+"""What decides whether a scope is small enough to count live."""
+
+
+def aggregate(figure: Figure, scope: Scope):
+    """``(site_id, key, value)`` of one figure: its rows grouped by site and key."""
+    rows = figure.rows(scope).subquery()
+    value = func.sum(rows.c.amount) if figure.summed else func.count(distinct(rows.c.item))
+    return (
+        select(rows.c.site_id, rows.c.key, value.label("value"))
+        .where(rows.c.key.is_not(None))
+        .group_by(rows.c.site_id, rows.c.key)
+    )
+
+
+# -- values read back -------------------------------------------------------------------
+
+
+class Suppressed(str):
+    """A count from 1 to 9 of verified personal data, shown as "<10"."""
+
+    def __new__(cls):
+        return super().__new__(cls, f"<{SUPPRESS_BELOW}")
+
+
+def shown(value: int, figure: str):
+    """How a count of ``figure`` may be shown: itself, or "<10" for small groups of a
+    suppressed figure (0 stays 0: an empty group holds nobody)."""
+    if FIGURES[figure].suppressed and 0 < value < SUPPRESS_BELOW:
+        return Suppressed()
+    return value
+
+
+@dataclass
+class SiteFigures:
+    """The values of every figure for one site (or the nation): figure -> key -> value."""
+
+    values: dict = field(default_factory=lambda: defaultdict(dict))
+
+    def value(self, figure: str, key: str = "") -> int:
+        return int(self.values.get(figure, {}).get(key, 0))
+
+    def keyed(self, figure: str) -> dict:
+        return {k: int(v) for k, v in self.values.get(figure, {}).items()}
+
+    def in_period(self, figure: str, period: Period) -> dict:
+        """A flow figure's values inside the period, keyed as stored."""
+        return {k: v for k, v in self.keyed(figure).items() if period.holds(k)}
+
+    def by_month(self, figure: str, period: Period) -> dict:
+        """month -> part after the month ("" when none) -> value, every month present."""
+        months = {month: defaultdict(int) for month in period.months}
+        for key, value in self.in_period(figure, period).items():
+            months[key[:7]][key[8:]] += value
+        return months
+
+    def period_parts(self, figure: str, period: Period) -> dict:
+        """A flow figure summed over the period by the part after the month."""
+        parts = defaultdict(int)
+        for key, value in self.in_period(figure, period).items():
+            parts[key[8:]] += value
+        return dict(parts)
+
+
+class Values:
+    """Figure values of several sites: site id -> SiteFigures."""
+
+    def __init__(self):
+        self.sites = defaultdict(SiteFigures)
+
+    def add(self, site_id, figure, key, value):
+        self.sites[int(site_id)].values[figure][key] = int(value)
+
+    def of(self, site_id) -> SiteFigures:
+        return self.sites[site_id]
+
+
+@dataclass
+class Report:
+    """One site's figures (a prefecture's with its municipalities) for a period."""
+
+    site: Site | None
+    figures: SiteFigures
+    period: Period
+    as_of: datetime
+    source: str
+    """``live`` (counted for this request) or ``snapshot`` (as of ``as_of``)."""
+    municipalities: list = field(default_factory=list)
+    """For a prefecture: [(Site, SiteFigures)] of each municipality in it."""
+    project_titles: dict = field(default_factory=dict)
+    questions: list = field(default_factory=list)
+
+
+@dataclass
+class NationalReport:
+    figures: SiteFigures
+    period: Period
+    snapshot: StatsSnapshot
+    sites: list
+    """[(Site, SiteFigures, FeeStatus)] of every site, from the snapshot."""
+
+
+# -- the service ------------------------------------------------------------------------
+
+
+class StatisticsService:
+    LIVE_LIMIT = 20_000
+    """Scopes with fewer registrations than this (per the snapshot) are counted live."""
+    KEEP_SNAPSHOTS = 2
+
+    def __init__(self, dbsession, *, clock, settings):
+        self.dbsession = dbsession
+        self.clock = clock
+        self.settings = settings
+
+    @property
+    def dialect(self) -> str:
+        return self.dbsession.get_bind().dialect.name
+
+    # -- counting live --------------------------------------------------------------
+
+    def live_values(self, site_ids, period: Period | None = None, *, nation=False,
+                    now: datetime | None = None) -> Values:
+        """Every site figure of ``site_ids`` (None: all sites) counted now; with
+        ``nation``, the nation-only figures too."""
+        scope = Scope(self.dialect, now or self.clock(),
+                      None if site_ids is None else tuple(site_ids), period)
+        figures = SITE_FIGURES + (NATION_FIGURES if nation else ())
+        values = Values()
+        for figure in figures:
+            for site_id, key, value in self.dbsession.execute(aggregate(figure, scope)):
+                values.add(site_id, figure.name, key, value)
+        return values
+
+    # -- snapshots ------------------------------------------------------------------
+
+    def refresh(self, actor=None) -> dict:
+        """Count every figure of every site and of the nation into a new snapshot (set
+        based: one INSERT … SELECT per figure, then the nation's sums), and drop all but
+        the newest ``KEEP_SNAPSHOTS``. Call in its own transaction. A refresh asked for
+        by a person (``actor``) is written to the audit log; the scheduled one is not."""
+        started = time.monotonic()
+        now = self.clock()
+        snapshot = StatsSnapshot(as_of=now, finished_at=now)
+        self.dbsession.add(snapshot)
+        self.dbsession.flush()
+        scope = Scope(self.dialect, now)
+        columns = ["snapshot_id", "site_id", "figure", "key", "value"]
+        for figure in FIGURES.values():
+            counted = aggregate(figure, scope).subquery()
+            self.dbsession.execute(insert(StatsFigure).from_select(columns, select(
+                literal(snapshot.id), counted.c.site_id, literal(figure.name), counted.c.key,
+                counted.c.value,
+            )))
+        F = StatsFigure
+        self.dbsession.execute(insert(F).from_select(columns, select(
+            literal(snapshot.id), literal(NATION), F.figure, F.key, func.sum(F.value),
+        ).where(F.snapshot_id == snapshot.id, F.site_id != NATION).group_by(F.figure, F.key)))
+        rows = self.dbsession.scalar(
+            select(func.count()).select_from(F).where(F.snapshot_id == snapshot.id)
+        )
+        dropped = self._drop_old_snapshots()
+        snapshot.row_count = rows
+        snapshot.duration_ms = int((time.monotonic() - started) * 1000)
+        snapshot.finished_at = self.clock()
+        if actor is not None:
+            AuditLog(self.dbsession, self.clock).record(
+                actor, "stats.refresh", target=snapshot, rows=rows)
+        self.dbsession.flush()
+        return {"snapshot": snapshot.id, "as_of": now.isoformat(), "rows": rows,
+                "dropped_snapshots": dropped, "duration_ms": snapshot.duration_ms}
+
+    def _drop_old_snapshots(self) -> int:
+        old = list(self.dbsession.scalars(
+            select(StatsSnapshot.id).order_by(StatsSnapshot.id.desc())
+            .offset(self.KEEP_SNAPSHOTS)
+        ))
+        if old:
+            self.dbsession.execute(delete(StatsFigure).where(StatsFigure.snapshot_id.in_(old)))
+            self.dbsession.execute(delete(StatsSnapshot).where(StatsSnapshot.id.in_(old)))
+        return len(old)
+
+    def latest_snapshot(self) -> StatsSnapshot | None:
+        return self.dbsession.scalar(
+            select(StatsSnapshot).order_by(StatsSnapshot.id.desc()).limit(1)
+        )
+
+    def snapshot_values(self, snapshot, site_ids, figures=None) -> Values:
+        """Stored values of ``site_ids`` (NATION for the nation), optionally only some
+        figures."""
+        F = StatsFigure
+        statement = select(F.site_id, F.figure, F.key, F.value).where(
+            F.snapshot_id == snapshot.id, F.site_id.in_(list(site_ids))
+        )
+        if figures is not None:
+            statement = statement.where(F.figure.in_(list(figures)))
+        values = Values()
+        for site_id, figure, key, value in self.dbsession.execute(statement):
+            values.add(site_id, figure, key, value)
+        return values
+
+    # -- reports --------------------------------------------------------------------
+
+    def municipalities_of(self, prefecture: Site) -> list:
+        """The municipality sites inside a prefecture (any state), by code."""
+        if not prefecture.is_prefecture:
+            return []
+        return list(self.dbsession.scalars(
+            select(Site).where(Site.prefecture_code == prefecture.prefecture_code,
+                               Site.kind == "municipality").order_by(Site.code)
+        ))
+
+    def municipality_in(self, prefecture: Site, raw_code) -> Site:
+        """One of the prefecture's municipalities by code, or InvalidInput."""
+        code = str(raw_code or "").strip()
+        for site in self.municipalities_of(prefecture):
+            if site.code == code:
+                return site
+        raise InvalidInput(_("Choose one of the municipalities listed on this page."),
+                           field="municipality")
+
+    def site_report(self, site: Site, period: Period) -> Report:
+        """The figures of one site — and of each municipality for a prefecture —
+        counted live unless the snapshot says the scope is large."""
+        municipalities = self.municipalities_of(site)
+        ids = [site.id] + [m.id for m in municipalities]
+        snapshot = self.latest_snapshot()
+        if snapshot is not None and self._size(snapshot, ids) >= self.LIVE_LIMIT:
+            values, as_of, source = self.snapshot_values(snapshot, ids), snapshot.as_of, "snapshot"
+        else:
+            values, as_of, source = self.live_values(ids, period), self.clock(), "live"
+        figures = values.of(site.id)
+        return Report(
+            site=site, figures=figures, period=period, as_of=as_of, source=source,
+            municipalities=[(m, values.of(m.id)) for m in municipalities],
+            project_titles=self._project_titles(figures, period),
+            questions=self._questions(site),
+        )
+
+    def _size(self, snapshot, site_ids) -> int:
+        values = self.snapshot_values(snapshot, site_ids, SIZE_FIGURES)
+        return sum(values.of(i).value(f) for i in site_ids for f in SIZE_FIGURES)
+
+    def _project_titles(self, figures, period) -> dict:
+        ids = {int(part) for part in figures.period_parts("attendance_by_project", period)}
+        if not ids:
+            return {}
+        return dict(self.dbsession.execute(
+            select(Project.id, Project.title).where(Project.id.in_(ids))
+        ).all())
+
+    def _questions(self, site) -> list:
+        return list(self.dbsession.scalars(
+            select(SurveyQuestion)
+            .where(SurveyQuestion.site_id == site.id, SurveyQuestion.kind != "text")
+            .order_by(SurveyQuestion.position, SurveyQuestion.id)
+        ))
+
+    def national_report(self, period: Period) -> NationalReport | None:
+        """The nation from the newest snapshot only (None before the first refresh):
+        its own rows, and one row per site and table figure for the table of sites."""
+        snapshot = self.latest_snapshot()
+        if snapshot is None:
+            return None
+        nation = self.snapshot_values(snapshot, [NATION]).of(NATION)
+        sites = list(self.dbsession.scalars(select(Site).order_by(Site.code)))
+        F = StatsFigure
+        values = Values()
+        for site_id, figure, key, value in self.dbsession.execute(
+            select(F.site_id, F.figure, F.key, F.value).where(
+                F.snapshot_id == snapshot.id, F.figure.in_(SITE_TABLE_FIGURES),
+                F.site_id != NATION,
+            )
+        ):
+            values.add(site_id, figure, key, value)
+        lifecycle = SiteLifecycleService(self.dbsession, clock=self.clock, settings=self.settings)
+        return NationalReport(
+            figures=nation, period=period, snapshot=snapshot,
+            sites=[(s, values.of(s.id), lifecycle.fee_status(s)) for s in sites],
+        )
+
+
+# -- tables: what pages, CSV files and charts show ---------------------------------------
+
+
+@dataclass
+class Table:
+    """A table of figures: the page shows it (with a chart where ``chart`` says so), and
+    its CSV download has exactly the same cells."""
+
+    name: str
+    title: TranslationString
+    note: TranslationString
+    headers: list
+    rows: list
+    chart: str | None = None
+    """``bars``, ``lines``, ``map`` or ``progress``: see services.charts."""
+
+
+TIER_ROWS = (("tier", "basic", _("Basic registrations")),
+             ("tier", "premium", _("Premium registrations")))
+AGE_LABELS = {
+    "0-19": _("Under 20"), "20-29": _("20s"), "30-39": _("30s"), "40-49": _("40s"),
+    "50-59": _("50s"), "60-69": _("60s"), "70+": _("70 and over"),
+}
+GENDER_LABELS = {"female": _("Women"), "male": _("Men"), "other": _("Other or not stated")}
+FLOW_LABELS = {"joined": _("Joined"), "left": _("Left the site"),
+               "released": _("Released for inactivity")}
+FEE_LABELS = {"exempt": _("Free of charge"), "undecided": _("Fees to be decided"),
+              "not_joined": _("Not joined yet")}
+SITE_TABLE_COLUMNS = (
+    ("people", "people", "", _("People")),
+    ("basic", "tier", "basic", _("Basic")),
+    ("premium", "tier", "premium", _("Premium")),
+    ("long_stay", "long_stay", "", _("Long-stayers")),
+    ("at_home", "at_home", "", _("At home (not counted)")),
+    ("attendance", "attendance_12m", "", _("Attendances, last 12 months")),
+)
+"""Sort key, figure, key and heading of each number column in a table of sites."""
+SITE_TABLE_FIGURES = tuple({figure for _k, figure, _key, _h in SITE_TABLE_COLUMNS})
+SORT_KEYS = ("code", "name") + tuple(column[0] for column in SITE_TABLE_COLUMNS)
+
+
+def cell_text(value, translate, grouped=True) -> str:
+    """A table cell as text: numbers with thousands separators on pages (plain in CSV),
+    labels translated, "<10" as it is."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return translate(value) if isinstance(value, TranslationString) else str(value)
+    return f"{value:,}" if grouped else str(value)
+
+
+def month_label(month: str) -> str:
+    return month.replace("-", "/")
+
+
+def summary_table(figures: SiteFigures, site: Site | None) -> Table:
+    rows = [[_("People with a registration (at home not counted)"), figures.value("people")]]
+    rows += [[label, figures.value(fig, key)] for fig, key, label in TIER_ROWS]
+    rows.append([_("Long-stayers"), figures.value("long_stay")])
+    if site is not None and site.is_prefecture:
+        rows.append([_("Registered through a municipality"), figures.value("origin", "derived")])
+        rows.append([_("Registered directly"), figures.value("origin", "direct")])
+    rows.append([_("People with verified identity"), figures.value("verified")])
+    rows.append([_("Registered where they live (shown apart, not counted)"),
+                 figures.value("at_home")])
+    return Table("summary", _("Registrations now"),
+                 _("Active registrations. Released, left and deleted ones are not counted."),
+                 [_("Figure"), _("Number")], rows)
+
+
+def types_table(figures: SiteFigures, unit) -> Table:
+    return Table(
+        "types", _("By relationship type"), _("Each registration has one type."),
+        [_("Type"), unit],
+        [[label, figures.value("relationship_type", str(k))]
+         for k, label in RELATIONSHIP_TYPES.items()],
+        chart="bars",
+    )
+
+
+def connections_table(figures: SiteFigures, unit) -> Table:
+    return Table(
+        "connections", _("By connection"),
+        _("A registration with several connections counts under each."),
+        [_("Connection"), unit],
+        [[label, figures.value("connection", key)] for key, label in CONNECTIONS.items()],
+        chart="bars",
+    )
+
+
+def home_prefectures_table(figures: SiteFigures, figure: str, unit) -> Table:
+    counts = figures.keyed(figure)
+    return Table(
+        "home_prefectures", _("By home prefecture"),
+        _("From verified identity only. Groups of 1 to 9 people are shown as \"<10\"."),
+        [_("Prefecture code"), _("Prefecture"), unit],
+        [[code, name, shown(counts[code], figure)]
+         for code, name, _kana, _en in PREFECTURES if counts.get(code)],
+        chart="map",
+    )
+
+
+def age_gender_table(figures: SiteFigures, figure: str) -> Table:
+    counts = figures.keyed(figure)
+    return Table(
+        "age_gender", _("By age and gender"),
+        _("From verified identity only, age on the day of counting. Groups of 1 to 9 "
+          "people are shown as \"<10\"."),
+        [_("Age"), *GENDER_LABELS.values()],
+        [[AGE_LABELS[band], *(shown(counts.get(f"{band}|{g}", 0), figure) for g in GENDERS)]
+         for _low, band in reversed(AGE_BANDS)],
+    )
+
+
+def trend_table(figures: SiteFigures, period: Period) -> Table:
+    months = figures.by_month("registration_flow", period)
+    return Table(
+        "trend", _("Joined and ended per month"),
+        _("Registrations not at home: joined (or rejoined), left and released in each month."),
+        [_("Month"), *FLOW_LABELS.values()],
+        [[month_label(m), *(parts.get(k, 0) for k in FLOW_LABELS)] for m, parts in months.items()],
+        chart="lines",
+    )
+
+
+def attendance_months_table(figures: SiteFigures, period: Period) -> Table:
+    months = figures.by_month("attendance", period)
+    return Table(
+        "attendance_months", _("Activity attendance per month"),
+        _("Attendance at contributor activities; voided records are not counted."),
+        [_("Month"), _("Attendances")],
+        [[month_label(m), parts.get("", 0)] for m, parts in months.items()],
+        chart="lines",
+    )
+
+
+def attendance_projects_table(report: Report) -> Table:
+    parts = report.figures.period_parts("attendance_by_project", report.period)
+    ordered = sorted(parts.items(), key=lambda item: (-item[1], int(item[0])))
+    return Table(
+        "attendance_projects", _("Activity attendance per project"),
+        _("In the chosen months; voided records are not counted."),
+        [_("Project"), _("Attendances")],
+        [[report.project_titles.get(int(pid), f"#{pid}"), count] for pid, count in ordered],
+        chart="bars",
+    )
+
+
+def premium_table(report: Report) -> Table:
+    parts = report.figures.period_parts("premium_applications", report.period)
+    return Table(
+        "premium_applications", _("Premium applications"),
+        _("Applications submitted in the chosen months, by their state now."),
+        [_("State"), _("Number of applications")],
+        [[PREMIUM_STATE_LABELS[s], parts.get(s, 0)] for s in PREMIUM_STATES],
+    )
+
+
+def support_table(report: Report) -> Table:
+    parts = report.figures.period_parts("support_applications", report.period)
+    paid = sum(report.figures.in_period("support_paid_yen", report.period).values())
+    return Table(
+        "support", _("Support applications and amounts paid"),
+        _("Applications submitted in the chosen months by their state now, and yen paid "
+          "out in the chosen months."),
+        [_("Figure"), _("Number")],
+        [[SUPPORT_STATE_LABELS[s], parts.get(s, 0)] for s in SUPPORT_STATES]
+        + [[_("Amount paid (yen)"), paid]],
+    )
+
+
+def survey_table(report: Report) -> Table:
+    counts = report.figures.keyed("survey_choice")
+    rows = []
+    for question in report.questions:
+        if question.kind == "scale":
+            options = [(str(n), str(n)) for n in range(question.scale_min, question.scale_max + 1)]
+        else:
+            options = [(c["key"], c["label"]) for c in question.choices or ()]
+        rows += [[question.label, label, counts.get(f"{question.id}:{key}", 0)]
+                 for key, label in options]
+    return Table(
+        "survey", _("Answers to this site's own questions"),
+        _("Answers of current registrations (at home not counted), per choice."),
+        [_("Question"), _("Answer"), _("People")], rows,
+    )
+
+
+def sites_table(name, title, note, rows) -> Table:
+    """A table of sites with the number columns of SITE_TABLE_COLUMNS; ``rows`` are
+    (Site, SiteFigures[, extra cells])."""
+    return Table(
+        name, title, note,
+        [_("Code"), _("Site"), *(heading for *_f, heading in SITE_TABLE_COLUMNS)],
+        [[site.code, site.name,
+          *(figures.value(figure, key) for _s, figure, key, _h in SITE_TABLE_COLUMNS)]
+         for site, figures, *_rest in rows],
+    )
+
+
+def site_tables(report: Report) -> list:
+    """Every table of a site's staff dashboard, in page order."""
+    figures, people_unit = report.figures, _("People")
+    tables = [
+        summary_table(figures, report.site),
+        types_table(figures, people_unit),
+        connections_table(figures, people_unit),
+        home_prefectures_table(figures, "home_prefecture", people_unit),
+        age_gender_table(figures, "age_gender"),
+        trend_table(figures, report.period),
+        attendance_months_table(figures, report.period),
+        attendance_projects_table(report),
+        premium_table(report),
+        support_table(report),
+        survey_table(report),
+    ]
+    if report.municipalities:
+        tables.append(sites_table(
+            "municipalities", _("Municipalities in this prefecture"),
+            _("Each municipality's own registrations now."), report.municipalities,
+        ))
+    return tables
+
+
+def open_data_tables(report: Report) -> list:
+    """The public open-data page: aggregate figures only."""
+    figures, people_unit = report.figures, _("People")
+    return [
+        summary_table(figures, report.site),
+        types_table(figures, people_unit),
+        connections_table(figures, people_unit),
+        home_prefectures_table(figures, "home_prefecture", people_unit),
+        age_gender_table(figures, "age_gender"),
+        trend_table(figures, report.period),
+        attendance_months_table(figures, report.period),
+    ]
+
+
+def national_tables(report: NationalReport, sort: str = "people", descending=True) -> list:
+    """The operator's national dashboard. Per-site breakdowns are summed over sites
+    (registrations, 延べ); home prefecture and age are of real people."""
+    nation, registrations = report.figures, _("Registrations")
+    real, total = nation.value("nation_people"), nation.value("people")
+    aims = Table(
+        "aims", _("Real people and registrations against the national aim"),
+        _("Real people: distinct persons with at least one counted registration. "
+          "Registrations: counted registrations summed over all sites."),
+        [_("Figure"), _("Number"), _("Aim"), _("Progress (%)")],
+        [[_("Real people"), real, AIM_PEOPLE, percent(real, AIM_PEOPLE)],
+         [_("Registrations"), total, AIM_REGISTRATIONS, percent(total, AIM_REGISTRATIONS)]],
+        chart="progress",
+    )
+    return [
+        aims,
+        national_summary_table(nation),
+        sites_by_state_table(report),
+        types_table(nation, registrations),
+        connections_table(nation, registrations),
+        home_prefectures_table(nation, "nation_home_prefecture", _("Real people")),
+        age_gender_table(nation, "nation_age_gender"),
+        trend_table(nation, report.period),
+        attendance_months_table(nation, report.period),
+        sites_table("sites", _("All sites"), _("Each site's own registrations now."),
+                    sorted_sites(report.sites, sort, descending)),
+    ]
+
+
+def national_summary_table(nation: SiteFigures) -> Table:
+    rows = [[_("Registrations (at home not counted)"), nation.value("people")]]
+    rows += [[label, nation.value(fig, key)] for fig, key, label in TIER_ROWS]
+    rows += [
+        [_("Long-stayers"), nation.value("long_stay")],
+        [_("Prefecture registrations through a municipality"),
+         nation.value("origin", "derived")],
+        [_("Registered where they live (shown apart, not counted)"), nation.value("at_home")],
+    ]
+    return Table("summary", _("Registrations now, all sites"),
+                 _("Counted registrations summed over all sites."),
+                 [_("Figure"), _("Number")], rows)
+
+
+def percent(value: int, aim: int) -> str:
+    return f"{value * 100 / aim:.4f}"
+
+
+def sites_by_state_table(report: NationalReport) -> Table:
+    counts = defaultdict(int)
+    for site, _figures, fee in report.sites:
+        counts[(site.state, fee.kind)] += 1
+    return Table(
+        "sites_by_state", _("Participating sites by state and fees"),
+        _("Fees follow the joining date: joined by 31 March 2028, free of charge."),
+        [_("State"), *FEE_LABELS.values(), _("Total")],
+        [[SITE_STATE_LABELS[state], *(counts[(state, fee)] for fee in FEE_LABELS),
+          sum(counts[(state, fee)] for fee in FEE_LABELS)] for state in SITE_STATES],
+    )
+
+
+def parse_sort(raw_sort, raw_order) -> tuple:
+    """(sort key, descending) from ``sort`` and ``order`` parameters, or InvalidInput."""
+    sort = raw_sort or "people"
+    if sort not in SORT_KEYS:
+        raise InvalidInput(_("Unknown column to sort by."), field="sort")
+    order = raw_order or ("asc" if sort in ("code", "name") else "desc")
+    if order not in ("asc", "desc"):
+        raise InvalidInput(_("The order must be asc or desc."), field="order")
+    return sort, order == "desc"
+
+
+def sorted_sites(rows, sort: str, descending: bool) -> list:
+    columns = {column[0]: column for column in SITE_TABLE_COLUMNS}
+
+    def key(row):
+        site, figures = row[0], row[1]
+        if sort in columns:
+            _k, figure, figure_key, _h = columns[sort]
+            return (figures.value(figure, figure_key), site.code)
+        return (getattr(site, sort), site.code)
+
+    return sorted(rows, key=key, reverse=descending)

@@ -1,0 +1,187 @@
+"""Statistics screens (関係人口の可視化): a site's staff dashboard (/s/{code}/stats, a
+prefecture's with each municipality), the public open data (/s/{code}/open-data) and
+the operator's national dashboard (/operator/stats), each table with its chart and a
+CSV download (``….csv?table=<name>``) holding exactly the cells of the page."""
+from urllib.parse import urlencode
+
+from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ..forms import flash
+from ..i18n import _
+from ..permissions import Permissions as P
+from ..resources.operator import OperatorArea
+from ..resources.site import SiteResource
+from ..services.charts import chart_for
+from ..services.errors import InvalidInput
+from ..services.statistics import (
+    SITE_TABLE_COLUMNS,
+    StatisticsService,
+    cell_text,
+    national_tables,
+    open_data_tables,
+    parse_period,
+    parse_sort,
+    site_tables,
+)
+from ..spreadsheet import csv_bytes
+from .public import page_param
+
+SITES_PER_PAGE = 100
+
+
+def _checked(parse, *args):
+    """Run a parameter parser; bad parameters are a 400 page with the reason."""
+    try:
+        return parse(*args)
+    except InvalidInput as exc:
+        raise HTTPBadRequest(exc.message) from exc
+
+
+def _period(request):
+    return _checked(parse_period, request.GET.get("from"), request.GET.get("to"),
+                    request.clock())
+
+
+def _site_report(context, request):
+    """The report of the site, or of one municipality of a prefecture (``municipality``)."""
+    service = request.service(StatisticsService)
+    site = context.site
+    code = request.GET.get("municipality")
+    if code:
+        site = _checked(service.municipality_in, site, code)
+    return service.site_report(site, _period(request))
+
+
+def _shown(tables, request):
+    """Tables ready for the page: translated cells, and each one's chart."""
+    translate = request.localizer.translate
+    return [
+        {
+            "name": table.name,
+            "title": translate(table.title),
+            "note": translate(table.note),
+            "headers": [cell_text(h, translate) for h in table.headers],
+            "rows": [[cell_text(c, translate) for c in row] for row in table.rows],
+            "chart": chart_for(table, translate),
+        }
+        for table in tables
+    ]
+
+
+def _csv(tables, request, filename_stem):
+    name = request.GET.get("table")
+    table = next((t for t in tables if t.name == name), None)
+    if table is None:
+        raise HTTPBadRequest(_("Unknown table. Use a download link on the statistics page."))
+    translate = request.localizer.translate
+    rows = [[cell_text(h, translate) for h in table.headers]]
+    rows += [[cell_text(c, translate, grouped=False) for c in row] for row in table.rows]
+    response = Response(body=csv_bytes(rows), content_type="text/csv", charset="utf-8")
+    response.content_disposition = f'attachment; filename="{filename_stem}-{table.name}.csv"'
+    return response
+
+
+def _query(request, **extra) -> str:
+    """The page's own parameters (for CSV links and sorting), with ``extra`` replaced."""
+    params = {k: request.GET.get(k)
+              for k in ("from", "to", "municipality", "sort", "order", "page")}
+    params.update(extra)
+    return urlencode({k: v for k, v in params.items() if v})
+
+
+def _page(report, tables, request, **extra):
+    return {
+        "report": report,
+        "tables": _shown(tables, request),
+        "period": report.period,
+        "query": _query(request),
+        **extra,
+    }
+
+
+@view_config(context=SiteResource, name="stats", renderer="stats/site.jinja2",
+             permission=P.STATS_VIEW, request_method="GET")
+def site_stats(context, request):
+    report = _site_report(context, request)
+    return _page(report, site_tables(report), request, prefecture=context.site)
+
+
+@view_config(context=SiteResource, name="stats.csv", permission=P.STATS_VIEW,
+             request_method="GET")
+def site_stats_csv(context, request):
+    report = _site_report(context, request)
+    return _csv(site_tables(report), request, f"{report.site.code}-{report.period.first}"
+                f"-{report.period.last}")
+
+
+@view_config(context=SiteResource, name="open-data", renderer="stats/open_data.jinja2",
+             permission=P.VIEW, request_method="GET")
+def open_data(context, request):
+    report = request.service(StatisticsService).site_report(context.site, _period(request))
+    return _page(report, open_data_tables(report), request)
+
+
+@view_config(context=SiteResource, name="open-data.csv", permission=P.VIEW,
+             request_method="GET")
+def open_data_csv(context, request):
+    report = request.service(StatisticsService).site_report(context.site, _period(request))
+    return _csv(open_data_tables(report), request,
+                f"{context.site.code}-open-data-{report.period.first}-{report.period.last}")
+
+
+def _national(request):
+    period = _period(request)
+    sort, descending = _checked(parse_sort, request.GET.get("sort"), request.GET.get("order"))
+    report = request.service(StatisticsService).national_report(period)
+    tables = national_tables(report, sort, descending) if report is not None else []
+    return period, sort, descending, report, tables
+
+
+@view_config(context=OperatorArea, name="stats", renderer="stats/national.jinja2",
+             permission=P.OPERATOR_VIEW, request_method="GET")
+def national_stats(context, request):
+    period, sort, descending, report, tables = _national(request)
+    page = page_param(request)
+    shown = _shown(tables, request)
+    for table in shown:
+        if table["name"] == "sites":
+            table["more"] = len(table["rows"]) > page * SITES_PER_PAGE
+            table["rows"] = table["rows"][(page - 1) * SITES_PER_PAGE:page * SITES_PER_PAGE]
+    return {
+        "report": report,
+        "tables": shown,
+        "period": period,
+        "query": _query(request, page=None),
+        "page": page,
+        "sort": sort,
+        "descending": descending,
+        "sort_links": _sort_links(request, sort, descending),
+    }
+
+
+def _sort_links(request, sort, descending) -> dict:
+    """Column heading -> URL sorting by it (the current column's link reverses it)."""
+    keys = ["code", "name"] + [column[0] for column in SITE_TABLE_COLUMNS]
+    links = {}
+    for index, key in enumerate(keys):
+        order = ("asc" if descending else "desc") if key == sort else None
+        links[index] = "?" + _query(request, sort=key, order=order, page=None)
+    return links
+
+
+@view_config(context=OperatorArea, name="stats.csv", permission=P.OPERATOR_VIEW,
+             request_method="GET")
+def national_stats_csv(context, request):
+    period, _sort, _descending, report, tables = _national(request)
+    return _csv(tables, request, f"national-{period.first}-{period.last}")
+
+
+@view_config(context=OperatorArea, name="stats", permission=P.OPERATOR_DECIDE,
+             request_method="POST")
+def refresh_now(context, request):
+    """Count a new snapshot now (the scheduled job does the same every few minutes)."""
+    request.service(StatisticsService).refresh(request.actor)
+    flash(request, _("The figures were counted again."))
+    return HTTPSeeOther(request.application_url + "/operator/stats")
