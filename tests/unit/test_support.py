@@ -11,7 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from furusato_cms.clock import FixedClock
-from furusato_cms.models import AuditEntry, SupportApplication, SupportMeasure, get_engine
+from furusato_cms.models import (
+    AuditEntry,
+    InboxMessage,
+    SupportApplication,
+    SupportMeasure,
+    get_engine,
+)
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 from furusato_cms.services.support import (
     CONFIRM_RULE,
@@ -434,6 +440,30 @@ def test_decisions_follow_the_states(dbsession, service, site, coordinator):
                                                                coordinator.account_id)
     with pytest.raises(Conflict):
         service.approve(coordinator, application)
+    [notice] = dbsession.scalars(select(InboxMessage).where(
+        InboxMessage.account_id == application.account_id)).all()
+    assert (notice.kind, notice.subject, notice.link) == (
+        "application_result", f"【不承認】{measure.title}", "/my/support")
+    assert notice.body.endswith("理由：領収書の日付が対象期間外です")
+
+
+def test_the_applicant_is_told_of_approval_and_payment(dbsession, service, site, coordinator,
+                                                      mail_catcher):
+    measure = make_measure(dbsession, site)
+    person = make_applicant(dbsession, site, "told@example.jp")
+    application = service.apply(person, measure, answers={}, costs=costs(10_000),
+                                receipts=[RECEIPT])
+    mail_catcher.clear()
+    service.approve(coordinator, application)
+    service.mark_paid(coordinator, application)
+    bodies = [n.body for n in dbsession.scalars(
+        select(InboxMessage).where(InboxMessage.account_id == person.id)
+        .order_by(InboxMessage.id))]
+    assert bodies == [
+        f"{measure.title}への申請が承認されました。承認額は7,500円です。お支払いは後日になります。",
+        f"{measure.title}への申請について、7,500円をお支払いしました。"]
+    assert [m["subject"] for m in mail_catcher.messages(to=person.email)] == [
+        f"【承認】{measure.title}", f"【支払済み】{measure.title}"]
 
 
 def test_nothing_is_paid_for_a_measure_without_money(dbsession, service, site, coordinator):

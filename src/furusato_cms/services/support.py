@@ -24,6 +24,10 @@ computed again at approval; both stay on record, so any difference is visible.
 **The budget**: approved and paid amounts together may not exceed the measure's budget.
 An approval locks the measure's row first, so two coordinators approving at the same
 moment cannot overspend it.
+
+Each decision (approved, not approved, paid) is told to the applicant through the
+notification service (inbox and mail, kind ``application_result``, as their preferences
+say), linking to /my/support.
 """
 import os
 import unicodedata
@@ -52,6 +56,7 @@ from ..models.support import (
 from ..spreadsheet import csv_bytes
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
+from .notifications import NotificationService
 from .paging import Page, fetch_page
 from .publishing import TRANSITIONS, PublishingService, visible_now
 
@@ -816,6 +821,13 @@ class SupportService:
         self.audit.record(actor, "support.approve", site_id=application.site_id,
                           target=application, amount=application.approved_amount,
                           submitted_amount=application.submitted_amount)
+        mapping = {"title": application.measure.title,
+                   "amount": yen(application.approved_amount)}
+        self._tell_applicant(
+            application, _("Approved: ${title}", mapping=mapping),
+            _("Your application for ${title} was approved: ${amount} yen. The payment "
+              "follows.", mapping=mapping) if application.approved_amount
+            else _("Your application for ${title} was approved.", mapping=mapping))
         return application
 
     def reject(self, actor, application, reason) -> SupportApplication:
@@ -831,6 +843,11 @@ class SupportService:
         self._decided(actor, application)
         self.audit.record(actor, "support.reject", site_id=application.site_id,
                           target=application)
+        mapping = {"title": application.measure.title, "reason": reason}
+        self._tell_applicant(
+            application, _("Not approved: ${title}", mapping=mapping),
+            _("Your application for ${title} was not approved. The reason: ${reason}",
+              mapping=mapping))
         return application
 
     def mark_paid(self, actor, application) -> SupportApplication:
@@ -844,6 +861,12 @@ class SupportService:
         self.dbsession.flush()
         self.audit.record(actor, "support.paid", site_id=application.site_id,
                           target=application, amount=application.approved_amount)
+        mapping = {"title": application.measure.title,
+                   "amount": yen(application.approved_amount)}
+        self._tell_applicant(
+            application, _("Paid: ${title}", mapping=mapping),
+            _("${amount} yen for your application for ${title} has been paid.",
+              mapping=mapping))
         return application
 
     def export_csv(self, actor, site, *, translate) -> bytes:
@@ -896,6 +919,11 @@ class SupportService:
         if application.state != expected:
             raise Conflict(_("This application is no longer waiting for this step: someone "
                              "has decided it already. Reload the page to see its state."))
+
+    def _tell_applicant(self, application, subject, body):
+        NotificationService(self.dbsession, clock=self.clock, settings=self.settings).notify(
+            [application.account_id], "application_result", application.measure.site,
+            subject, body, "/my/support", key=f"support:{application.id}:{application.state}")
 
     def _decided(self, actor, application):
         application.decided_at = self.clock()
