@@ -8,8 +8,14 @@ import transaction
 from sqlalchemy import select
 
 from furusato_cms.clock import system_clock
-from furusato_cms.models import Account, Registration, Site, get_engine, get_session_factory
-from furusato_cms.models import get_tm_session
+from furusato_cms.models import (
+    Account,
+    Registration,
+    Site,
+    get_engine,
+    get_session_factory,
+    get_tm_session,
+)
 from furusato_cms.services.passwords import hash_password
 
 from .conftest import screenshot, sign_in

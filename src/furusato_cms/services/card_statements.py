@@ -120,7 +120,9 @@ class Keyring:
     @classmethod
     def from_document(cls, document: dict) -> "Keyring":
         jwks = tuple(document["keys"])
-        current = next(jwk for jwk in jwks if jwk.get("d"))
+        current = next((jwk for jwk in jwks if jwk.get("d")), None)
+        if current is None:
+            raise RuntimeError("the card signing key file holds no private key")
         return cls(
             kid=current["kid"],
             signing_key=Ed25519PrivateKey.from_private_bytes(b64url_decode(current["d"])),
