@@ -15,6 +15,7 @@ from furusato_cms.models import (
     SiteFollow,
     Unsubscribe,
 )
+from furusato_cms.services.feed import FeedService
 from furusato_cms.services.notifications import NotificationService, OutboxSender, SMTPTransport
 
 from ..factories import MATSUMOTO, NAGANO_CITY, make_post, make_site, make_staff, sign_in
@@ -74,7 +75,8 @@ def test_my_page_shows_the_feed(testapp, dbsession, city, signed_in):
         f"/s/{NAGANO_CITY}/posts/oyaki")
 
 
-def test_choosing_interests_and_following_a_site(testapp, dbsession, city, signed_in):
+def test_choosing_interests_and_following_a_site(testapp, dbsession, city, signed_in, clock,
+                                                app_settings):
     matsumoto = make_site(dbsession, MATSUMOTO)
     page = testapp.get("/my/interests")
     assert "関心分野とフォロー中の自治体" in page.text
@@ -96,8 +98,7 @@ def test_choosing_interests_and_following_a_site(testapp, dbsession, city, signe
     assert unfollow["site"].value == MATSUMOTO
     assert "松本市のフォローをやめました。" in unfollow.submit().follow().text
     assert count(dbsession, SiteFollow) == 0
-    from furusato_cms.services.feed import FeedService
-    assert FeedService(dbsession, clock=None, settings=None).interests(signed_in) == {
+    assert FeedService(dbsession, clock=clock, settings=app_settings).interests(signed_in) == {
         "nature", "tourism"}
 
 
@@ -254,8 +255,7 @@ def reviewer(testapp, dbsession, city, clock, app_settings):
 
 def test_editor_targets_sees_the_count_and_sends(testapp, dbsession, city, reviewer, clock,
                                                  app_settings, catcher):
-    post = make_post(dbsession, city, "oyaki", title="おやき作り体験",
-                     summary="信州の味を一緒に作りましょう。")
+    make_post(dbsession, city, "oyaki", title="おやき作り体験", summary="信州の味を一緒に作りましょう。")
     food = [make_person(dbsession, f"food{i}@example.jp", city, interests=["food"])
             for i in range(3)]
     make_person(dbsession, "premium-food@example.jp", city, tier="premium", interests=["food"])

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from furusato_cms.appsettings import AppSettings
 from furusato_cms.clock import FixedClock
 from furusato_cms.models import OutboxMail, Site, get_engine, get_session_factory
-from furusato_cms.scripts.send_campaign import run
+from furusato_cms.scripts.send_campaign import main, run
 from furusato_cms.services.audit import Actor
 from furusato_cms.services.notifications import SMTPTransport
 from furusato_cms.services.targeting import TargetingService
@@ -86,6 +86,14 @@ def states(engine, campaign_id) -> dict:
             .group_by(OutboxMail.state)).all())
 
 
+def attempts(engine, campaign_id) -> dict:
+    """How many rows were tried how often: only mails actually tried count a try."""
+    with engine.connect() as conn:
+        return dict(conn.execute(
+            select(OutboxMail.attempts, func.count()).where(OutboxMail.campaign_id == campaign_id)
+            .group_by(OutboxMail.attempts)).all())
+
+
 def received(catcher, addresses) -> Counter:
     wanted = set(addresses)
     return Counter(to for m in catcher.messages() for to in m["envelope_to"] if to in wanted)
@@ -121,6 +129,7 @@ def test_a_broken_connection_then_a_resumed_run_sends_each_person_once(
     assert (first["sent"], first["retry"], first["batches"]) == (7, 3, 2)
     assert "SMTPServerDisconnected" in first["error"]
     assert states(database[1], campaign_id) == {"sent": 7, "queued": 23}
+    assert attempts(database[1], campaign_id) == {0: 22, 1: 8}
     assert sum(received(catcher, addresses).values()) == 7
 
     second = run(factory, settings, clock, campaign_id=campaign_id, batch_size=5)
@@ -130,6 +139,31 @@ def test_a_broken_connection_then_a_resumed_run_sends_each_person_once(
     assert received(catcher, addresses) == Counter({address: 1 for address in addresses})
     third = run(factory, settings, clock, campaign_id=campaign_id, batch_size=5)
     assert third["sent"] == 0 and sum(received(catcher, addresses).values()) == 30
+
+
+class Refusing(SMTPTransport):
+    """The real SMTP connection; the server refuses one recipient for good."""
+
+    refused = ""
+
+    def send(self, message):
+        if message["To"] == self.refused:
+            raise smtplib.SMTPRecipientsRefused({self.refused: (550, b"no such user")})
+        super().send(message)
+
+
+def test_a_recipient_refused_for_good_fails_alone(database, factory, settings, catcher):
+    campaign_id, addresses = queued_campaign(database[1], settings, "refused", 6)
+    Refusing.refused = addresses[2]
+    summary = run(factory, settings, FixedClock(NOW), campaign_id=campaign_id, batch_size=4,
+                  transport_factory=Refusing)
+    assert (summary["sent"], summary["failed"], summary["error"]) == (5, 1, "")
+    assert states(database[1], campaign_id) == {"sent": 5, "failed": 1}
+    assert received(catcher, addresses) == Counter(
+        {address: 1 for address in addresses if address != addresses[2]})
+    with database[1].connect() as conn:
+        assert "550" in conn.scalar(select(OutboxMail.last_error).where(
+            OutboxMail.campaign_id == campaign_id, OutboxMail.state == "failed"))
 
 
 def test_each_mail_has_the_post_and_the_one_click_unsubscribe(database, factory, settings,
@@ -178,14 +212,16 @@ def test_the_console_script(database, settings, catcher, tmp_path):
         f"furusato.smtp_host = {settings.smtp_host}\n"
         f"furusato.smtp_port = {settings.smtp_port}\n", encoding="utf-8")
 
-    first = _script(ini, "--campaign", str(campaign_id), "--batch-size", "4")
-    again = _script(ini, "--campaign", str(campaign_id))
+    summary = _script(ini, "--campaign", str(campaign_id), "--batch-size", "4")
 
-    assert (first["sent"], first["batches"], again["sent"]) == (6, 2, 0)
+    assert (summary["sent"], summary["batches"], summary["error"]) == (6, 2, "")
     assert received(catcher, addresses) == Counter({address: 1 for address in addresses})
-    refused = subprocess.run([_executable(), str(ini), "--requeue-stuck"],
-                             capture_output=True, text=True, env=_env(), timeout=60)
-    assert refused.returncode == 2 and "--campaign" in refused.stderr
+
+
+def test_requeueing_needs_a_campaign(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        main([str(tmp_path / "unused.ini"), "--requeue-stuck"])
+    assert stopped.value.code == 2 and "--campaign" in capsys.readouterr().err
 
 
 @pytest.mark.postgresql_only

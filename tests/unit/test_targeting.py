@@ -3,7 +3,13 @@ send writes to, and a post goes out once."""
 import pytest
 from sqlalchemy import event, select
 
-from furusato_cms.models import ContentTag, InboxMessage, NotificationPreference, OutboxMail, Unsubscribe
+from furusato_cms.models import (
+    ContentTag,
+    InboxMessage,
+    NotificationPreference,
+    OutboxMail,
+    Unsubscribe,
+)
 from furusato_cms.services.audit import Actor
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 from furusato_cms.services.targeting import TargetingService

@@ -60,7 +60,7 @@ def run(session_factory, settings, clock, *, campaign_id=None, batch_size=500,
         summary["batches"] += 1
         summary["sent"] += len(delivery.sent)
         summary["failed"] += len(delivery.failed)
-        summary["retry"] += len(delivery.retry)
+        summary["retry"] += len(delivery.retry) + len(delivery.untried)
         if delivery.error:
             summary["error"] = delivery.error
             break

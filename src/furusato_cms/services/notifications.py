@@ -588,11 +588,17 @@ class Claimed:
 
 @dataclass
 class Delivery:
-    """What became of a batch: sent, to try again later, refused for good."""
+    """What became of a batch: sent, to try again (tried, or not tried at all), refused
+    for good."""
     sent: list = field(default_factory=list)
     retry: list = field(default_factory=list)
+    untried: list = field(default_factory=list)
     failed: dict = field(default_factory=dict)
     error: str = ""
+
+
+def _describe(exc) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 class SMTPTransport:
@@ -678,25 +684,32 @@ class OutboxSender:
         return [Claimed(*row) for row in rows]
 
     def deliver(self, claimed, transport) -> Delivery:
-        """Send each claimed mail; stop at the first failure of the connection."""
+        """Send each claimed mail over one connection. A mail refused for good (unknown
+        recipient, a 5xx answer to its data) fails alone and the batch goes on; any other
+        failure stops the batch: the mail being sent is tried again later (that try
+        counts), the ones after it were not tried (no try counted)."""
         delivery = Delivery()
+        trying = None
         try:
             with transport:
-                for index, row in enumerate(claimed):
+                for row in claimed:
+                    trying = row.outbox_id
                     try:
                         transport.send(build_message(self.settings, self._mail(row)))
                     except smtplib.SMTPRecipientsRefused as exc:
-                        delivery.failed[row.outbox_id] = str(exc)[:300]
-                        continue
-                    except (OSError, smtplib.SMTPException) as exc:
-                        delivery.retry = [r.outbox_id for r in claimed[index:]]
-                        delivery.error = f"{type(exc).__name__}: {exc}"[:300]
-                        return delivery
-                    delivery.sent.append(row.outbox_id)
+                        delivery.failed[trying] = _describe(exc)
+                    except smtplib.SMTPDataError as exc:
+                        if exc.smtp_code < 500:
+                            raise
+                        delivery.failed[trying] = _describe(exc)
+                    else:
+                        delivery.sent.append(trying)
+                    trying = None
         except (OSError, smtplib.SMTPException) as exc:
-            done = set(delivery.sent) | set(delivery.failed)
-            delivery.retry = [r.outbox_id for r in claimed if r.outbox_id not in done]
-            delivery.error = f"{type(exc).__name__}: {exc}"[:300]
+            delivery.error = _describe(exc)
+            done = set(delivery.sent) | set(delivery.failed) | {trying}
+            delivery.retry = [trying] if trying is not None else []
+            delivery.untried = [r.outbox_id for r in claimed if r.outbox_id not in done]
         return delivery
 
     def _mail(self, row) -> Mail:
@@ -712,18 +725,23 @@ class OutboxSender:
                 .values(state="sent", sent_at=now, claim=None, last_error="")
                 .execution_options(synchronize_session=False)
             )
-        for outbox_id, error in delivery.failed.items():
-            self.dbsession.execute(
-                update(OutboxMail).where(OutboxMail.id == outbox_id)
-                .values(state="failed", claim=None, last_error=error)
-                .execution_options(synchronize_session=False)
-            )
+        if delivery.failed:
+            self.dbsession.execute(update(OutboxMail), [
+                {"id": outbox_id, "state": "failed", "claim": None, "last_error": error}
+                for outbox_id, error in delivery.failed.items()
+            ])
         if delivery.retry:
             self.dbsession.execute(
                 update(OutboxMail).where(OutboxMail.id.in_(delivery.retry))
                 .values(state=case((OutboxMail.attempts >= MAX_ATTEMPTS, "failed"),
                                    else_="queued"),
                         claim=None, last_error=delivery.error)
+                .execution_options(synchronize_session=False)
+            )
+        if delivery.untried:
+            self.dbsession.execute(
+                update(OutboxMail).where(OutboxMail.id.in_(delivery.untried))
+                .values(state="queued", claim=None, attempts=OutboxMail.attempts - 1)
                 .execution_options(synchronize_session=False)
             )
 
