@@ -84,6 +84,8 @@ def test_people_outside_the_group_and_late_answers_are_told_why(testapp, dbsessi
     as_(testapp, dbsession, outsider, clock, app_settings)
     page = testapp.get(f"{BASE}{survey.id}", status=403)
     assert "対象に含まれていません" in page.text
+    draft = make_monitor_survey(dbsession, site, title="準備中の下書き", state="draft")
+    assert "準備中の下書き" not in testapp.get(f"{BASE}{draft.id}", status=404).text
     member = make_member(dbsession, site, "late@example.jp", tier="premium")
     as_(testapp, dbsession, member, clock, app_settings)
     form = testapp.get(f"{BASE}{survey.id}").forms["deform"]

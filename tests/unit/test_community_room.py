@@ -8,6 +8,7 @@ from sqlalchemy import select
 from furusato_cms.models import AuditEntry, RoomReport
 from furusato_cms.services.community_room import POSTS_PER_WINDOW, WINDOW, CommunityRoomService
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
+from furusato_cms.views.consultations import message_html
 
 from ..community_factories import actor_for, make_member, make_thread, open_room
 from ..factories import MATSUMOTO, NAGANO_CITY, make_site, make_staff
@@ -141,3 +142,22 @@ def test_reports_once_per_person_never_on_own_posts(service, dbsession, site, me
     service.keep_post(actor_for(moderator), post)
     assert service.reported(site) == []
     assert post.hidden_at is None
+
+
+@pytest.mark.parametrize("text, html", [
+    ("<script>alert(1)</script>", "&lt;script&gt;alert(1)&lt;/script&gt;"),
+    ("[x](javascript:alert(1)) javascript:alert(2)",
+     "[x](javascript:alert(1)) javascript:alert(2)"),
+    ("詳しくはhttps://example.jp/a?b=1&c=2をご覧ください。",
+     '詳しくは<a href="https://example.jp/a?b=1&amp;c=2" rel="nofollow ugc noopener">'
+     "https://example.jp/a?b=1&amp;c=2</a>をご覧ください。"),
+    ("(see http://example.jp/x).",
+     '(see <a href="http://example.jp/x" rel="nofollow ugc noopener">http://example.jp/x</a>).'),
+    ('https://example.jp/"onmouseover="alert(1)',
+     '<a href="https://example.jp/" rel="nofollow ugc noopener">https://example.jp/</a>'
+     "&#34;onmouseover=&#34;alert(1)"),
+    ("一行目\n二行目", "一行目<br>\n二行目"),
+    ("ftp://example.jp data:text/html,x", "ftp://example.jp data:text/html,x"),
+])
+def test_message_text_is_escaped_and_only_web_links_are_live(text, html):
+    assert str(message_html(text)) == html

@@ -34,6 +34,8 @@ from ..models import (
     Consultation,
     ConsultationAttachment,
     ConsultationMessage,
+    Registration,
+    Site,
     StaffMembership,
 )
 from ..models.community import CONSULTATION_TOPICS
@@ -155,6 +157,16 @@ class ConsultationService:
         self.dbsession.flush()
         self._tell_handlers(consultation, self._handlers_of(site.id))
         return consultation
+
+    def sites_to_consult(self, account, requested_code="") -> list:
+        """The active sites the person may choose: those they are registered with, and the
+        one whose page sent them (``requested_code``), in code order."""
+        registered = select(Registration.site_id).where(
+            Registration.account_id == account.id, Registration.state == "active")
+        return list(self.dbsession.scalars(
+            select(Site).where(Site.state == "active",
+                               Site.id.in_(registered) | (Site.code == requested_code[:6]))
+            .order_by(Site.code)))
 
     def mine(self, account) -> list:
         """The person's consultations, the most recently active first."""

@@ -15,11 +15,9 @@ from markupsafe import Markup, escape
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import select
 
 from ..forms import ERROR_STATUS, button, flash, make_form, submit
 from ..i18n import _
-from ..models import Registration, Site
 from ..permissions import Permissions as P
 from ..resources.community import ConsultationResource, ConsultationsContainer
 from ..resources.my import MyArea
@@ -51,8 +49,9 @@ QUEUE_VIEW_LABELS = {
     "closed": STATE_LABELS["closed"],
     "all": _("All"),
 }
-URL = re.compile(r"https?://[^\s<>\"'　-〿＀-￯]+", re.IGNORECASE)
-"""An http(s) address up to a space, a quote, an angle bracket or Japanese punctuation."""
+URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]+", re.IGNORECASE)
+"""An http(s) address in the characters URLs are written with, so it ends where Japanese
+text (or a space, a quote, an angle bracket) begins."""
 TRAILING = ".,;:!?)]}"
 
 
@@ -143,14 +142,8 @@ class NewConsultation:
         self.sites = self._sites()
 
     def _sites(self):
-        dbsession = self.request.dbsession
-        registered = select(Registration.site_id).where(
-            Registration.account_id == self.account.id, Registration.state == "active")
-        code = self.request.params.get("site", "")
-        return list(dbsession.scalars(
-            select(Site).where(Site.state == "active",
-                               (Site.id.in_(registered)) | (Site.code == code[:6]))
-            .order_by(Site.code)))
+        return _service(self.request).sites_to_consult(self.account,
+                                                       self.request.params.get("site", ""))
 
     def _form(self):
         return make_form(self.request, ConsultationSchema(), max_mb=max_mb(self.request),

@@ -9,7 +9,7 @@ Registrants: /s/{code}/surveys/{id} (answer, if in the target group) and /my/sur
 form is the registration survey's (``schemas/survey.question_nodes``).
 """
 import deform
-from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config
 
@@ -293,6 +293,13 @@ def _answer_page(request, survey, *, form_html=None, refusal=None):
     return {"survey": survey, "form": form_html, "refusal": refusal}
 
 
+def _published(context):
+    """A draft is nobody's business but the editors': registrants get "not found"."""
+    if context.survey.state == "draft":
+        raise HTTPNotFound()
+    return context.survey
+
+
 def _refusal(request, survey):
     """Why the person cannot answer now (the status says it too), or None."""
     try:
@@ -306,7 +313,7 @@ def _refusal(request, survey):
 @view_config(context=MonitorSurveyResource, renderer="community/survey_answer.jinja2",
              permission=P.MONITOR_SURVEY_ANSWER, request_method="GET")
 def answer_form(context, request):
-    survey = context.survey
+    survey = _published(context)
     refusal = _refusal(request, survey)
     if refusal is not None:
         return _answer_page(request, survey, refusal=refusal)
@@ -318,7 +325,7 @@ def answer_form(context, request):
 def answer(context, request):
     """Answers refused question by question come back on their fields; a survey that
     closed, or an answer already given (also by a simultaneous submission), is said so."""
-    survey = context.survey
+    survey = _published(context)
     form = _answer_form(request, survey)
     try:
         _service(request).submit(request.identity.account, survey, validate(request, form))
