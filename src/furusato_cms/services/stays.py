@@ -327,7 +327,7 @@ class StayService:
                      declaration_id=None) -> int:
         """One multi-row insert; days already recorded are left as they are."""
         dialect = postgresql if self.dbsession.get_bind().dialect.name == "postgresql" else sqlite
-        result = self.dbsession.execute(
+        inserted = self.dbsession.execute(
             dialect.insert(StayRecord)
             .values([
                 {"account_id": account_id, "site_id": site_id, "stay_date": day,
@@ -336,8 +336,9 @@ class StayService:
                 for day in days
             ])
             .on_conflict_do_nothing(index_elements=["account_id", "site_id", "stay_date"])
+            .returning(StayRecord.id)
         )
-        return result.rowcount
+        return len(inserted.all())
 
     def _refresh_long_stay(self, account_id, site):
         """The mark of a premium registration follows the days as they are recorded."""
