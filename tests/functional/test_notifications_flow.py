@@ -86,6 +86,10 @@ def test_choosing_interests_and_following_a_site(testapp, dbsession, city, signe
     page = form.submit("save").follow()
     assert "関心分野を保存しました。" in page.text
 
+    registered = testapp.get("/my/interests", {"q": "長野市"})
+    assert not [f for f in registered.forms.values() if f.action.endswith("/follow")]
+    assert "フォロー中" in registered.html.find(id="find-heading").parent.text
+
     found = testapp.get("/my/interests", {"q": "松本"})
     follow = next(f for f in found.forms.values() if f.action.endswith("/my/interests/follow"))
     assert follow["site"].value == MATSUMOTO

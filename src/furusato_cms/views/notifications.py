@@ -84,8 +84,9 @@ def _interests_page(request, form_html):
     account = request.identity.account
     query = (request.GET.get("q") or "").strip()[:SEARCH_MAX]
     found = request.service(SiteDirectory).search(query).items if query else []
-    return {"form": form_html, "followed": request.service(FeedService).followed(account),
-            "query": query, "found": found}
+    followed = request.service(FeedService).followed(account)
+    return {"form": form_html, "followed": followed, "query": query, "found": found,
+            "followed_ids": {site.id for site, _registered, _explicit in followed}}
 
 
 @view_config(context=MyArea, name="interests", path_info=INTERESTS_PAGE, request_method="GET",
