@@ -100,7 +100,8 @@ class ConsultationAttachment(Base):
     filename: Mapped[str] = mapped_column(String(200))
     media_type: Mapped[str] = mapped_column(String(50))
     byte_size: Mapped[int]
-    data: Mapped[bytes] = mapped_column(LargeBinary)
+    data: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    """Loaded only when the file is downloaded."""
     created_at: Mapped[datetime]
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload
 
 from ..i18n import _
 from ..models import (
@@ -111,7 +112,8 @@ class CommunityRoomService:
         """A page of a thread's posts, oldest first (hidden ones too, shown as hidden)."""
         return fetch_page(
             self.dbsession,
-            select(RoomPost).where(RoomPost.thread_id == thread.id)
+            select(RoomPost).options(joinedload(RoomPost.author))
+            .where(RoomPost.thread_id == thread.id)
             .order_by(RoomPost.created_at, RoomPost.id),
             page=page, page_size=POSTS_PAGE_SIZE)
 
@@ -178,6 +180,7 @@ class CommunityRoomService:
         """Posts of the site with open reports, the most reported first (two queries)."""
         rows = self.dbsession.execute(
             select(RoomPost, func.count(RoomReport.id))
+            .options(joinedload(RoomPost.author))
             .join(RoomReport, RoomReport.post_id == RoomPost.id)
             .join(RoomThread, RoomThread.id == RoomPost.thread_id)
             .where(RoomThread.site_id == site.id, RoomReport.handled_at.is_(None))
@@ -197,7 +200,8 @@ class CommunityRoomService:
     def hidden(self, site, limit=50) -> list:
         """The most recently hidden posts of the site, for the moderators' record."""
         return list(self.dbsession.scalars(
-            select(RoomPost).join(RoomThread, RoomThread.id == RoomPost.thread_id)
+            select(RoomPost).options(joinedload(RoomPost.author))
+            .join(RoomThread, RoomThread.id == RoomPost.thread_id)
             .where(RoomThread.site_id == site.id, RoomPost.hidden_at.is_not(None))
             .order_by(RoomPost.hidden_at.desc()).limit(limit)))
 

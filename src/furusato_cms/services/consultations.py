@@ -26,7 +26,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..i18n import _
 from ..models import (
@@ -72,6 +72,12 @@ STATE_LABELS = {
     "in_progress": _("In progress"),
     "closed": _("Closed"),
 }
+THREAD_LOADING = (
+    selectinload(Consultation.messages).joinedload(ConsultationMessage.author),
+    selectinload(Consultation.messages).selectinload(ConsultationMessage.attachments),
+)
+"""A thread page's messages, authors and attachment names in three queries (the files'
+bytes stay in the database until downloaded)."""
 QUEUE_VIEWS = ("open", "mine", "new", "in_progress", "closed", "all")
 """Filters of the staff queue; "open" (new or in progress) comes first."""
 
@@ -179,7 +185,7 @@ class ConsultationService:
     def own(self, account, consultation_id: int) -> Consultation | None:
         """One of the person's own consultations; another person's id is simply not found."""
         return self.dbsession.scalar(
-            select(Consultation).where(Consultation.id == consultation_id,
+            select(Consultation).options(*THREAD_LOADING).where(Consultation.id == consultation_id,
                                        Consultation.registrant_id == account.id)
         )
 
@@ -221,7 +227,7 @@ class ConsultationService:
     def for_site(self, site, consultation_id: int) -> Consultation | None:
         """A consultation of ``site`` for an action that records itself."""
         return self.dbsession.scalar(
-            select(Consultation).where(Consultation.id == consultation_id,
+            select(Consultation).options(*THREAD_LOADING).where(Consultation.id == consultation_id,
                                        Consultation.site_id == site.id)
         )
 
