@@ -38,6 +38,10 @@ def dashboard(context, request):
          _site_url(request, site, "projects", "manage")),
         (P.ATTENDANCE_IMPORT, context, _("Import earlier activity records"),
          _site_url(request, site, "imports", "")),
+        (P.SUPPORT_EDIT, context, _("Support measures and partner offers"),
+         _site_url(request, site, "support", "manage")),
+        (P.SUPPORT_HANDLE, context, _("Support applications"),
+         _site_url(request, site, "support", "applications", "")),
         (P.OPERATOR_VIEW, OperatorArea(request.root, request), _("Operator's page for this site"),
          request.application_url + "/operator/" + site.code),
     ]
