@@ -321,10 +321,15 @@ def _survey(dbsession, counted, count):
             count(registration.site_id, "survey_choice", f"{question.id}:{key}")
 
 
+NOT_SUMMED = ("attendance_by_project", "survey_choice")
+"""Per-project and per-question keys mean nothing for the nation."""
+
+
 def _nation(out, counted, identities, today):
     sums = defaultdict(int)
     for (site_id, figure, key), value in out.items():
-        sums[(0, figure, key)] += value
+        if figure not in NOT_SUMMED:
+            sums[(0, figure, key)] += value
     out.update(sums)
     people = {r.account_id for r in counted}
     out[(0, "nation_people", "")] = len(people)

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from furusato_cms.models import AuditEntry, IdentityVerification, Registration, StatsSnapshot
+from furusato_cms.models import AuditEntry, IdentityVerification, Registration
 
 from ..conftest import NOW
 from ..factories import make_site, make_staff, sign_in

@@ -1,13 +1,20 @@
 """Statistics (関係人口の可視化): every figure against a brute-force count over generated
 data, live and from a snapshot, on SQLite and PostgreSQL; what must never be counted;
 the "<10" suppression; periods and sorting."""
+import json
+import os
+import subprocess
+import sys
 from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from furusato_cms.models import (
     IdentityVerification,
+    get_engine,
     Registration,
     StatsFigure,
     StatsSnapshot,
@@ -30,14 +37,10 @@ from furusato_cms.services.statistics import (
 )
 
 from ..conftest import NOW
+from ..dbsetup import migrate
 from ..factories import make_site
 from ..registrant_factories import make_registrant
-from ..stats_factories import (
-    CITY,
-    PREF,
-    brute_force,
-    populate,
-)
+from ..stats_factories import CITY, brute_force, populate
 
 
 @pytest.fixture
@@ -270,3 +273,35 @@ def test_sort_parameters():
         parse_sort("password", None)
     with pytest.raises(InvalidInput):
         parse_sort("people", "sideways")
+
+
+# -- the console script ----------------------------------------------------------------------
+
+
+def test_console_script_counts_a_snapshot(tmp_path):
+    """furusato-refresh-stats against a migrated SQLite file, as cron would run it."""
+    url = f"sqlite:///{tmp_path}/stats.sqlite"
+    migrate(url)
+    engine = get_engine({"furusato.db_url": url})
+    with Session(engine) as setup:
+        city = make_site(setup, CITY)
+        _registration(setup, make_registrant(setup, "cron@example.jp"), city)
+        setup.commit()
+        city_id = city.id
+    ini = tmp_path / "stats.ini"
+    ini.write_text("[app:main]\nuse = egg:furusato-cms\n"
+                   f"furusato.db_url = {url}\nfurusato.session_secret = script-test\n",
+                   encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "FURUSATO_DB_URL"}
+    script = str(Path(sys.executable).parent / "furusato-refresh-stats")
+    runs = [subprocess.run([script, str(ini)], capture_output=True, text=True, env=env,
+                           timeout=60) for _ in range(3)]
+    assert all(run.returncode == 0 for run in runs), runs[-1].stderr
+    summaries = [json.loads(run.stdout) for run in runs]
+    assert summaries[-1]["dropped_snapshots"] == 1 and summaries[-1]["rows"] > 0
+    with engine.connect() as conn:
+        people = conn.scalar(select(StatsFigure.value).where(
+            StatsFigure.snapshot_id == summaries[-1]["snapshot"], StatsFigure.site_id == city_id,
+            StatsFigure.figure == "people"))
+        assert people == 1
+    engine.dispose()

@@ -1,7 +1,8 @@
 """furusato-refresh-stats <ini>: count every statistic into a new snapshot (関係人口の集計),
 from cron every few minutes (e.g. ``*/10 * * * *``).
 
-In one transaction it counts every figure of every site and of the nation set-based
+In one transaction (REPEATABLE READ on PostgreSQL, so every figure is counted at the
+same moment) it counts every figure of every site and of the nation set-based
 (``services.statistics``), so the new snapshot appears all at once when it commits,
 and drops all but the two newest snapshots. The national dashboard and large sites read
 the newest snapshot, so the figures there are at most one interval plus one run old.
@@ -19,6 +20,8 @@ def main(argv=None):
     args = ini_parser(__doc__).parse_args(argv)
     settings = load_settings(args.config_uri)
     with db_transaction(settings) as (dbsession, app_settings):
+        if dbsession.get_bind().dialect.name == "postgresql":
+            dbsession.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         summary = StatisticsService(dbsession, clock=system_clock,
                                     settings=app_settings).refresh()
     print(json.dumps(summary, ensure_ascii=False))

@@ -36,7 +36,7 @@ TILES = {
 def chart_for(table, translate) -> Markup | None:
     """The chart a table asks for (``table.chart``), or None."""
     draw = {"bars": bars, "lines": lines, "map": tile_map, "progress": progress}.get(table.chart)
-    return None if draw is None else draw(table, translate)
+    return None if draw is None or not table.rows else draw(table, translate)
 
 
 def _svg(table, translate, height, body, summary) -> Markup:
@@ -74,7 +74,7 @@ def bars(table, translate) -> Markup:
         shown = cell_text(value, translate)
         body.append(
             f'<g><title>{escape(label)}: {escape(shown)}</title>'
-            + _text(label_width - 8, y + 16, _shorten(label, 20), "end")
+            + _text(label_width - 8, y + 16, _fitted(label, label_width - 16), "end")
             + f'<rect x="{label_width}" y="{y}" width="{length:.1f}" height="{bar_height}" '
             f'fill="{COLOURS[0]}"/>'
             + _text(label_width + length + 6, y + 16, shown) + "</g>"
@@ -101,8 +101,10 @@ def lines(table, translate) -> Markup:
             _text(left - 6, top + 4, f"{int(peak):,}", "end", 11),
             _text(left - 6, top + plot_height, "0", "end", 11)]
     every = max(1, len(months) // 6)
-    body += [_text(point(i, 0)[0], top + plot_height + 18, m, "middle", 11)
-             for i, m in enumerate(months) if i % every == 0 or i == len(months) - 1]
+    body += [_text(point(i, 0)[0], top + plot_height + 18, m,
+                   "end" if i == len(months) - 1 and i else "middle", 11)
+             for i, m in enumerate(months)
+             if (i % every == 0 and len(months) - 1 - i >= every) or i == len(months) - 1]
     for number, (name, values) in enumerate(zip(headers, series)):
         colour, dash = COLOURS[number % 4], DASHES[number % 4]
         coords = " ".join("%.1f,%.1f" % point(i, v) for i, v in enumerate(values))
@@ -136,7 +138,7 @@ def tile_map(table, translate) -> Markup:
         shade = SUPPRESSED_SHADE if isinstance(value, Suppressed) else _shade(_number(value), peak)
         x, y = 40 + column * (size + gap), 8 + row * (size + gap)
         dark = not isinstance(value, Suppressed) and _number(value) > peak / 2
-        label = names[code].rstrip("都府県") if code != "01" else names[code]
+        label = names[code][:-1] if names[code][-1] in "都府県" else names[code]
         body.append(
             f'<g><title>{escape(names[code])}: {escape(cell_text(value, translate))}</title>'
             f'<rect x="{x}" y="{y}" width="{size}" height="{size}" rx="4" fill="{shade}" '
@@ -185,7 +187,8 @@ def progress(table, translate) -> Markup:
             + f'<rect x="{label_width}" y="{y}" width="{span}" height="{bar_height}" '
             f'fill="#e8edf3" stroke="#888"/>'
             f'<rect x="{label_width}" y="{y}" width="{filled:.1f}" height="{bar_height}" '
-            f'fill="{COLOURS[2]}"/></g>'
+            f'fill="{COLOURS[2]}"/>'
+            + _text(label_width + 8, y + 18, f"{value:,} / {aim:,} ({percent}%)") + "</g>"
         )
     height = gap + len(table.rows) * (bar_height + gap)
     summary = "; ".join(f"{cell_text(label, translate)}: {value:,} / {aim:,} ({percent}%)"
@@ -193,5 +196,14 @@ def progress(table, translate) -> Markup:
     return _svg(table, translate, height, "".join(body), summary)
 
 
-def _shorten(text: str, length: int) -> str:
-    return text if len(text) <= length else text[: length - 1] + "…"
+def _fitted(text: str, width: float, size: int = 13) -> str:
+    """The text, cut with "…" to fit ``width`` pixels (wide characters take a full em,
+    others about half); the full text stays in the mark's tooltip and the table."""
+    def length(part):
+        return sum(size if ord(ch) > 0x2E7F else size * 0.55 for ch in part)
+
+    if length(text) <= width:
+        return text
+    while text and length(text + "…") > width:
+        text = text[:-1]
+    return text + "…"

@@ -530,6 +530,9 @@ class Figure:
     """Sum ``amount`` instead of counting distinct ``item``."""
     nation_only: bool = False
     suppressed: bool = False
+    summed_for_nation: bool = True
+    """Whether the nation's row holds the sum over sites (not for per-project and
+    per-question keys, which mean nothing nationally)."""
 
     @property
     def doc(self) -> str:
@@ -552,11 +555,12 @@ FIGURES = {
         Figure("attendance_12m", attendance_12m),
         Figure("registration_flow", registration_flow, flow=True),
         Figure("attendance", attendance, flow=True),
-        Figure("attendance_by_project", attendance_by_project, flow=True),
+        Figure("attendance_by_project", attendance_by_project, flow=True,
+               summed_for_nation=False),
         Figure("premium_applications", premium_applications, flow=True),
         Figure("support_applications", support_applications, flow=True),
         Figure("support_paid_yen", support_paid_yen, flow=True, summed=True),
-        Figure("survey_choice", survey_choice),
+        Figure("survey_choice", survey_choice, summed_for_nation=False),
         Figure("nation_people", nation_people, nation_only=True),
         Figure("nation_home_prefecture", nation_home_prefecture, nation_only=True,
                suppressed=True),
@@ -565,6 +569,7 @@ FIGURES = {
 }
 SITE_FIGURES = tuple(f for f in FIGURES.values() if not f.nation_only)
 NATION_FIGURES = tuple(f for f in FIGURES.values() if f.nation_only)
+NATION_SUMS = tuple(f.name for f in SITE_FIGURES if f.summed_for_nation)
 SIZE_FIGURES = ("people", "at_home")
 """What decides whether a scope is small enough to count live."""
 
@@ -704,8 +709,9 @@ class StatisticsService:
     def refresh(self, actor=None) -> dict:
         """Count every figure of every site and of the nation into a new snapshot (set
         based: one INSERT … SELECT per figure, then the nation's sums), and drop all but
-        the newest ``KEEP_SNAPSHOTS``. Call in its own transaction. A refresh asked for
-        by a person (``actor``) is written to the audit log; the scheduled one is not."""
+        the newest ``KEEP_SNAPSHOTS``. Call in its own transaction (on PostgreSQL at
+        REPEATABLE READ, as the script does, so every figure sees the same moment). A
+        refresh asked for by a person (``actor``) is audited; the scheduled one is not."""
         started = time.monotonic()
         now = self.clock()
         snapshot = StatsSnapshot(as_of=now, finished_at=now)
@@ -722,7 +728,8 @@ class StatisticsService:
         F = StatsFigure
         self.dbsession.execute(insert(F).from_select(columns, select(
             literal(snapshot.id), literal(NATION), F.figure, F.key, func.sum(F.value),
-        ).where(F.snapshot_id == snapshot.id, F.site_id != NATION).group_by(F.figure, F.key)))
+        ).where(F.snapshot_id == snapshot.id, F.site_id != NATION,
+                F.figure.in_(NATION_SUMS)).group_by(F.figure, F.key)))
         rows = self.dbsession.scalar(
             select(func.count()).select_from(F).where(F.snapshot_id == snapshot.id)
         )
@@ -1127,7 +1134,8 @@ def national_summary_table(nation: SiteFigures) -> Table:
 
 
 def percent(value: int, aim: int) -> str:
-    return f"{value * 100 / aim:.4f}"
+    """Progress in percent, with enough decimals to show the first people (at most 6)."""
+    return f"{value * 100 / aim:.6f}".rstrip("0").rstrip(".")
 
 
 def sites_by_state_table(report: NationalReport) -> Table:

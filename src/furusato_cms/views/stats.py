@@ -16,7 +16,7 @@ from ..resources.site import SiteResource
 from ..services.charts import chart_for
 from ..services.errors import InvalidInput
 from ..services.statistics import (
-    SITE_TABLE_COLUMNS,
+    SORT_KEYS,
     StatisticsService,
     cell_text,
     national_tables,
@@ -155,17 +155,16 @@ def national_stats(context, request):
         "period": period,
         "query": _query(request, page=None),
         "page": page,
-        "sort": sort,
         "descending": descending,
         "sort_links": _sort_links(request, sort, descending),
+        "sorted_by": SORT_KEYS.index(sort),
     }
 
 
 def _sort_links(request, sort, descending) -> dict:
     """Column heading -> URL sorting by it (the current column's link reverses it)."""
-    keys = ["code", "name"] + [column[0] for column in SITE_TABLE_COLUMNS]
     links = {}
-    for index, key in enumerate(keys):
+    for index, key in enumerate(SORT_KEYS):
         order = ("asc" if descending else "desc") if key == sort else None
         links[index] = "?" + _query(request, sort=key, order=order, page=None)
     return links
