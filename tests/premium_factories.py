@@ -80,11 +80,12 @@ def register(dbsession, account, site, *, tier="basic", state="active") -> Regis
 
 
 def give_activities(dbsession, account, site, moments, *, designated=True, voided=False,
-                    title=None):
-    """Attendance of ``account`` at one session per moment, of one project of ``site``."""
+                    title=None, partner=None):
+    """Attendance of ``account`` at one session per moment, of one project of ``site``
+    (a ``partner``'s project when given)."""
+    key = f"{account.id}-{site.id}-{designated}-{voided}-{int(moments[0].timestamp())}"
     project = make_project(dbsession, site, title or f"活動{len(moments)}-{designated}-{voided}",
-                           designated=designated,
-                           slug=f"p-{account.id}-{site.id}-{designated}-{voided}-{int(moments[0].timestamp())}")
+                           designated=designated, partner=partner, slug=f"p-{key}")
     return [
         make_attendance(dbsession, make_session(dbsession, project, moment), account,
                         voided=voided)

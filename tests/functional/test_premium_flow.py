@@ -7,7 +7,13 @@ import pytest
 from sqlalchemy import select
 from webtest import Upload
 
-from furusato_cms.models import Attendance, AuditEntry, PremiumApplication, StayDeclaration, StayRecord
+from furusato_cms.models import (
+    Attendance,
+    AuditEntry,
+    PremiumApplication,
+    StayDeclaration,
+    StayRecord,
+)
 
 from ..conftest import NOW
 from ..factories import NAGANO_CITY, make_staff, sign_in
@@ -63,7 +69,6 @@ def test_not_enough_activities_shows_progress_without_an_apply_button(testapp, d
 
     page = testapp.get("/my/premium")
 
-    assert "3件 / 2件" not in page.text
     assert "過去12か月の指定された担い手活動 2件 / 3件" in page.text
     assert not [f for f in page.forms.values() if f.action.endswith("/my/premium/apply")]
     csrf = page.html.select_one("input[name=csrf_token]")["value"]

@@ -16,7 +16,7 @@ from furusato_cms.services.eligibility import (
     stored_requirements,
 )
 
-from ..conftest import HERE
+from ..activity_factories import make_partner
 from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF
 from ..premium_factories import (
     GUNMA_PREF,
@@ -70,6 +70,11 @@ ACTIVITY_CASES = {
         {}, 1, False),
     "undesignated projects are excluded": (
         [(m, {"designated": False}) for m in IN_WINDOW], {}, 0, False),
+    "designated partner projects count": (
+        [(m, {"partner": "per_project"}) for m in IN_WINDOW], {}, 3, True),
+    "undesignated partner projects do not": (
+        [(m, {"partner": "all_unless_excluded", "designated": False}) for m in IN_WINDOW]
+        + [(IN_WINDOW[0] + timedelta(days=1), {})], {}, 1, False),
     "a site asking for 4 is not satisfied by 3": (
         [(m, {}) for m in IN_WINDOW], {"premium_min_activities": 4}, 3, False),
     "a site asking for 4 is satisfied by 4": (
@@ -85,6 +90,9 @@ def test_designated_activities_in_the_twelve_months(dbsession, service, name):
     person = make_person(dbsession)
     register(dbsession, person, site)
     for moment, options in activities:
+        if "partner" in options:
+            options = {**options, "partner": make_partner(dbsession, site, f"団体{moment:%m%d}",
+                                                          pattern=options["partner"])}
         give_activities(dbsession, person, site, [moment], **options)
 
     result = evaluate(service, person, site)
@@ -264,7 +272,8 @@ def test_long_stay_mark_never_decides_eligibility(dbsession, service, days, enab
     site = site_of(dbsession, NAGANO_CITY, long_stay_enabled=enabled)
     person = make_person(dbsession)
     give_activities(dbsession, person, site, IN_WINDOW)
-    make_stays(dbsession, person, site, [date(2027, 5, 10) - timedelta(days=n) for n in range(days)])
+    make_stays(dbsession, person, site,
+               [date(2027, 5, 10) - timedelta(days=n) for n in range(days)])
 
     result = evaluate(service, person, site)
 
@@ -283,7 +292,7 @@ def test_stay_days_of_the_last_twelve_months_only(dbsession, service):
     assert result.long_stay
 
 
-# -- the evidence ----------------------------------------------------------------------------------
+# -- the evidence ---------------------------------------------------------------------------
 
 def test_evidence_is_json_with_records_and_messages(dbsession, service, app_settings):
     site = site_of(dbsession, NAGANO_CITY, long_stay_enabled=True)
@@ -315,7 +324,7 @@ def test_every_message_reads_in_japanese(dbsession, service, app_settings):
             assert ja.translate(message) != message.interpolate(), message
 
 
-# -- few queries, fast ------------------------------------------------------------------------------
+# -- few queries, fast ----------------------------------------------------------------------
 
 @pytest.fixture
 def busy_person(dbsession):
