@@ -42,6 +42,12 @@ def dashboard(context, request):
          _site_url(request, site, "support", "manage")),
         (P.SUPPORT_HANDLE, context, _("Support applications"),
          _site_url(request, site, "support", "applications", "")),
+        (P.CONSULTATION_HANDLE, context, _("Consultations"),
+         _site_url(request, site, "consultations", "")),
+        (P.MONITOR_SURVEY_MANAGE, context, _("Monitor surveys"),
+         _site_url(request, site, "surveys", "")),
+        (P.ROOM_MODERATE, context, _("Community room moderation"),
+         _site_url(request, site, "room", "moderation")),
         (P.OPERATOR_VIEW, OperatorArea(request.root, request), _("Operator's page for this site"),
          request.application_url + "/operator/" + site.code),
     ]
