@@ -83,6 +83,12 @@ class Outcome:
         return self.form_html is not None
 
 
+def refusal_status_of(exc: ServiceError) -> int:
+    """403 for a rule that does not allow it, 409 for a conflict, 400 for anything else —
+    including specialised refusals (e.g. a bad card code is bad input, shown with 400)."""
+    return ERROR_STATUS.get(type(exc), 400)
+
+
 def submit(request, form, action, *, refusal_status=None) -> Outcome:
     """Validate the POSTed form and run ``action(values)``.
 
@@ -95,7 +101,7 @@ def submit(request, form, action, *, refusal_status=None) -> Outcome:
         request.response.status_int = 400
         return Outcome(form_html=exc.render())
     except ServiceError as exc:
-        request.response.status_int = refusal_status or ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status or refusal_status_of(exc)
         return Outcome(form_html=show_error(form, exc.message, exc.field))
 
 

@@ -16,7 +16,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..clock import to_tokyo
-from ..forms import ERROR_STATUS, button, flash, make_form, submit
+from ..forms import button, flash, make_form, refusal_status_of, submit
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.activities import SessionResource
@@ -143,7 +143,7 @@ def record_by_hand(context, request):
         account = service.registrant_at(context.site.id, account_id)
         result = service.record_by_staff(request.actor, context.session, account, "staff")
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         return _page(context, request, error=exc.message, query=query)
     return _after_recording(context, request, result, query)
 

@@ -16,7 +16,7 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ..forms import ERROR_STATUS, button, flash, make_form, submit
+from ..forms import button, flash, make_form, refusal_status_of, submit
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.community import ConsultationResource, ConsultationsContainer
@@ -229,7 +229,7 @@ def _close(request, consultation, *, actor, to):
     try:
         _service(request).close(consultation, actor=actor)
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         return _thread_page(request, consultation, staff=actor is not None, error=exc.message)
     flash(request, _("The consultation is closed."))
     return HTTPSeeOther(to)

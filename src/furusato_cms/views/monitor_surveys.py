@@ -14,7 +14,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..clock import to_tokyo
-from ..forms import ERROR_STATUS, CSRFSchema, button, flash, make_form, submit, validate
+from ..forms import CSRFSchema, button, flash, make_form, refusal_status_of, submit, validate
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.community import (
@@ -133,7 +133,7 @@ def _manage_action(context, request, action, done, to=None):
     try:
         action()
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         return _manage_page(context, request, error=exc.message)
     flash(request, done)
     return HTTPSeeOther(to or _manage_url(request, context.survey))
@@ -305,7 +305,7 @@ def _refusal(request, survey):
     try:
         _service(request).check_may_answer(request.identity.account, survey)
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         return exc.message
     return None
 

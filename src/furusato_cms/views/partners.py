@@ -3,7 +3,7 @@
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
-from ..forms import ERROR_STATUS, button, flash, make_form, submit
+from ..forms import button, flash, make_form, refusal_status_of, submit
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.activities import PartnerResource, PartnersContainer
@@ -95,7 +95,7 @@ def retire_submit(context, request):
     try:
         _service(request).retire(request.actor, context.partner)
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         return _labels(partner=context.partner, staff=[], error=exc.message)
     flash(request, _("${name} was retired; its staff can no longer sign in to this site's "
                      "screens.", mapping={"name": context.partner.name}))

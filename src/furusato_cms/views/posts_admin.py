@@ -8,7 +8,7 @@ import colander
 from pyramid.httpexceptions import HTTPBadRequest, HTTPSeeOther
 from pyramid.view import view_config
 
-from ..forms import ERROR_STATUS, button, flash, make_form, submit
+from ..forms import button, flash, make_form, refusal_status_of, submit
 from ..i18n import _
 from ..markup import render_markdown
 from ..models.content import CONTENT_STATES
@@ -128,7 +128,7 @@ def transition(context, request):
         return _edit_page(context, request, _edit_form(request).render(
             _current_values(context.post)), workflow_error=message, comment=comment)
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         return _edit_page(context, request, _edit_form(request).render(
             _current_values(context.post)), workflow_error=exc.message, comment=comment)
     flash(request, _("The post is now: ${state}.",

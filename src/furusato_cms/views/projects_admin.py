@@ -12,7 +12,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..clock import to_tokyo
-from ..forms import ERROR_STATUS, button, flash, make_form, submit
+from ..forms import button, flash, make_form, refusal_status_of, submit
 from ..i18n import _
 from ..interests import INTERESTS
 from ..permissions import Permissions as P
@@ -175,7 +175,7 @@ def transition(context, request):
         message = " ".join(exc.asdict(translate=request.localizer.translate).values())
         return _edit_page(context, request, workflow_error=message, comment=comment)
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         return _edit_page(context, request, workflow_error=exc.message, comment=comment)
     state = request.localizer.translate(STATE_LABELS[context.project.state])
     flash(request, _("The project is now: ${state}.", mapping={"state": state}))
@@ -266,7 +266,7 @@ def cancel_session(context, request):
     try:
         notified = _service(request).cancel_session(request.actor, context.session)
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         seats = _service(request).seats([context.session])[context.session.id]
         return {"project": context.project, "session": context.session, "seats": seats,
                 "error": exc.message}

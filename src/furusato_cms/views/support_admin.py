@@ -15,7 +15,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..clock import to_tokyo
-from ..forms import ERROR_STATUS, button, flash, make_form, submit
+from ..forms import button, flash, make_form, refusal_status_of, submit
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.support import (
@@ -161,7 +161,7 @@ def _transition(context, request, kind):
         message = " ".join(exc.asdict(translate=request.localizer.translate).values())
         return _edit_page(context, request, kind, workflow_error=message, comment=comment)
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         return _edit_page(context, request, kind, workflow_error=exc.message, comment=comment)
     state = request.localizer.translate(STATE_LABELS[kind.item_of(context).state])
     flash(request, _("It is now: ${state}.", mapping={"state": state}))
@@ -295,7 +295,7 @@ def _decide(context, request, decide, message):
     try:
         decide(_service(request))
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         return _application_page(context, request, error=exc.message)
     flash(request, message)
     return HTTPSeeOther(request.resource_url(context))

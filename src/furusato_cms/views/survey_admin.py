@@ -5,7 +5,7 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..clock import to_tokyo
-from ..forms import ERROR_STATUS, button, flash, make_form, submit
+from ..forms import button, flash, make_form, refusal_status_of, submit
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.survey import SurveyContainer, SurveyQuestionResource
@@ -112,7 +112,7 @@ def _list_action(context, request, action, done):
     try:
         action()
     except ServiceError as exc:
-        request.response.status_int = ERROR_STATUS.get(type(exc), 400)
+        request.response.status_int = refusal_status_of(exc)
         return _list_page(context.__parent__, request, error=exc.message)
     flash(request, done)
     return HTTPSeeOther(request.resource_url(context.__parent__))
