@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from furusato_cms.models import AuditEntry, IdentityVerification, Registration
+from furusato_cms.views import stats as stats_views
 
 from ..conftest import NOW
 from ..factories import make_site, make_staff, sign_in
@@ -160,6 +161,19 @@ def test_the_national_table_sorts_by_each_figure(testapp, dbsession, clock, app_
     assert codes[-1] == CITY
     descending = testapp.get("/operator/stats?sort=premium")
     assert list(table_rows(descending, "sites"))[0] == CITY
+
+
+def test_the_national_table_comes_in_pages(testapp, dbsession, clock, app_settings, sites,
+                                           people, monkeypatch):
+    monkeypatch.setattr(stats_views, "SITES_PER_PAGE", 3)
+    signed_in_operator(testapp, dbsession, clock, app_settings)
+    testapp.post("/operator/stats", {"csrf_token": _csrf(testapp)})
+    first = testapp.get("/operator/stats?sort=code&order=asc")
+    assert list(table_rows(first, "sites")) == sorted(sites)[:3]
+    second = first.click(linkid=None, href=r"page=2")
+    assert list(table_rows(second, "sites")) == sorted(sites)[3:]
+    assert "次のサイト" not in second.text and "前のサイト" in second.text
+    testapp.get("/operator/stats?page=0", status=400)
 
 
 def _csrf(testapp):

@@ -669,7 +669,8 @@ class NationalReport:
     period: Period
     snapshot: StatsSnapshot
     sites: list
-    """[(Site, SiteFigures, FeeStatus)] of every site, from the snapshot."""
+    """[(site row, SiteFigures, FeeStatus)] of every site, from the snapshot; a site row
+    has the site's id, code, name, state and joining date."""
 
 
 # -- the service ------------------------------------------------------------------------
@@ -837,7 +838,9 @@ class StatisticsService:
         if snapshot is None:
             return None
         nation = self.snapshot_values(snapshot, [NATION]).of(NATION)
-        sites = list(self.dbsession.scalars(select(Site).order_by(Site.code)))
+        sites = self.dbsession.execute(
+            select(Site.id, Site.code, Site.name, Site.state, Site.joined_on).order_by(Site.code)
+        ).all()
         F = StatsFigure
         values = Values()
         for site_id, figure, key, value in self.dbsession.execute(
@@ -1090,9 +1093,11 @@ def open_data_tables(report: Report) -> list:
     ]
 
 
-def national_tables(report: NationalReport, sort: str = "people", descending=True) -> list:
+def national_tables(report: NationalReport, sort: str = "people", descending=True,
+                    shown_sites: slice = slice(None)) -> list:
     """The operator's national dashboard. Per-site breakdowns are summed over sites
-    (registrations, 延べ); home prefecture and age are of real people."""
+    (registrations, 延べ); home prefecture and age are of real people. The table of sites
+    is sorted, then cut to ``shown_sites`` (a page of it; all of it for CSV)."""
     nation, registrations = report.figures, _("Registrations")
     real, total = nation.value("nation_people"), nation.value("people")
     aims = Table(
@@ -1115,7 +1120,7 @@ def national_tables(report: NationalReport, sort: str = "people", descending=Tru
         trend_table(nation, report.period),
         attendance_months_table(nation, report.period),
         sites_table("sites", _("All sites"), _("Each site's own registrations now."),
-                    sorted_sites(report.sites, sort, descending)),
+                    sorted_sites(report.sites, sort, descending)[shown_sites]),
     ]
 
 

@@ -131,27 +131,24 @@ def open_data_csv(context, request):
                 f"{context.site.code}-open-data-{report.period.first}-{report.period.last}")
 
 
-def _national(request):
+def _national(request, shown_sites=slice(None)):
     period = _period(request)
     sort, descending = _checked(parse_sort, request.GET.get("sort"), request.GET.get("order"))
     report = request.service(StatisticsService).national_report(period)
-    tables = national_tables(report, sort, descending) if report is not None else []
+    tables = [] if report is None else national_tables(report, sort, descending, shown_sites)
     return period, sort, descending, report, tables
 
 
 @view_config(context=OperatorArea, name="stats", renderer="stats/national.jinja2",
              permission=P.OPERATOR_VIEW, request_method="GET")
 def national_stats(context, request):
-    period, sort, descending, report, tables = _national(request)
     page = page_param(request)
-    shown = _shown(tables, request)
-    for table in shown:
-        if table["name"] == "sites":
-            table["more"] = len(table["rows"]) > page * SITES_PER_PAGE
-            table["rows"] = table["rows"][(page - 1) * SITES_PER_PAGE:page * SITES_PER_PAGE]
+    shown_sites = slice((page - 1) * SITES_PER_PAGE, page * SITES_PER_PAGE)
+    period, sort, descending, report, tables = _national(request, shown_sites)
     return {
         "report": report,
-        "tables": shown,
+        "tables": _shown(tables, request),
+        "more_sites": report is not None and len(report.sites) > page * SITES_PER_PAGE,
         "period": period,
         "query": _query(request, page=None),
         "page": page,
