@@ -651,7 +651,7 @@ class Values:
 class Report:
     """One site's figures (a prefecture's with its municipalities) for a period."""
 
-    site: Site | None
+    site: Site
     figures: SiteFigures
     period: Period
     as_of: datetime
@@ -692,11 +692,10 @@ class StatisticsService:
 
     # -- counting live --------------------------------------------------------------
 
-    def live_values(self, site_ids, period: Period | None = None, *, nation=False,
-                    now: datetime | None = None) -> Values:
+    def live_values(self, site_ids, period: Period | None = None, *, nation=False) -> Values:
         """Every site figure of ``site_ids`` (None: all sites) counted now; with
         ``nation``, the nation-only figures too."""
-        scope = Scope(self.dialect, now or self.clock(),
+        scope = Scope(self.dialect, self.clock(),
                       None if site_ids is None else tuple(site_ids), period)
         figures = SITE_FIGURES + (NATION_FIGURES if nation else ())
         values = Values()
