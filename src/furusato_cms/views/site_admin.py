@@ -38,6 +38,8 @@ def dashboard(context, request):
          _site_url(request, site, "projects", "manage")),
         (P.ATTENDANCE_IMPORT, context, _("Import earlier activity records"),
          _site_url(request, site, "imports", "")),
+        (P.PREMIUM_REVIEW, context, _("Premium registration review and stays"),
+         _site_url(request, site, "premium", "")),
         (P.SUPPORT_EDIT, context, _("Support measures and partner offers"),
          _site_url(request, site, "support", "manage")),
         (P.SUPPORT_HANDLE, context, _("Support applications"),
