@@ -2,7 +2,7 @@
 campaigns and the mail outbox
 
 Revision ID: 0007_notifications
-Revises: 0005_premium
+Revises: 0006_support
 Create Date: 2026-11-25 15:00:00
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0007_notifications'
-down_revision = '0005_premium'
+down_revision = '0006_support'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """community: consultations, monitor surveys, the community room and its switch on sites
 
 Revision ID: 0008_community
-Revises: 0005_premium
+Revises: 0007_notifications
 Create Date: 2026-11-25 15:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0008_community'
-down_revision = '0005_premium'
+down_revision = '0007_notifications'
 branch_labels = None
 depends_on = None
 
