@@ -31,6 +31,7 @@ def dashboard(context, request):
         (P.CONTENT_EDIT, context, _("Edit the introduction page"),
          _site_url(request, site, "intro", "edit")),
         (P.CONTENT_EDIT, context, _("Posts"), _site_url(request, site, "posts", "manage")),
+        (P.STATS_VIEW, context, _("Statistics"), _site_url(request, site, "stats")),
         (P.SURVEY_MANAGE, context, _("Survey questions"), _site_url(request, site, "survey", "")),
         (P.PARTNER_MANAGE, context, _("Partner organisations"),
          _site_url(request, site, "partners", "")),

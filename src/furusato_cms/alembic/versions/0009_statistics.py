@@ -1,7 +1,7 @@
 """statistics: snapshots of the figures of sites and the nation
 
 Revision ID: 0009_statistics
-Revises: 0005_premium
+Revises: 0008_community
 Create Date: 2026-11-25 15:00:00
 """
 from alembic import op
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 
 revision = '0009_statistics'
-down_revision = '0005_premium'
+down_revision = '0008_community'
 branch_labels = None
 depends_on = None
 
