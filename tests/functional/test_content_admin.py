@@ -138,7 +138,9 @@ def test_full_workflow_through_the_screens(testapp, dbsession, site, clock, app_
                           email="reviewer@example.jp", name="承認 太郎")
     act_as(testapp, dbsession, editor, clock, app_settings)
     write_post(testapp).submit(status=303)
-    assert workflow_buttons(testapp.get(f"{BASE}/posts/apple/edit")) == {"review"}
+    page = testapp.get(f"{BASE}/posts/apple/edit")
+    assert workflow_buttons(page) == {"review"}
+    assert not page.html.find("a", href=f"http://localhost{BASE}/posts/apple/target")
     step(testapp, "review", "確認をお願いします")
     assert workflow_buttons(testapp.get(f"{BASE}/posts/apple/edit")) == set()
 
@@ -151,7 +153,10 @@ def test_full_workflow_through_the_screens(testapp, dbsession, site, clock, app_
     assert post_in_db(dbsession).state == "review"
 
     act_as(testapp, dbsession, reviewer, clock, app_settings)
-    assert workflow_buttons(testapp.get(f"{BASE}/posts/apple/edit")) == {"published", "draft"}
+    page = testapp.get(f"{BASE}/posts/apple/edit")
+    assert workflow_buttons(page) == {"published", "draft"}
+    link = page.html.find("a", href=f"http://localhost{BASE}/posts/apple/target")
+    assert link.text == "配信対象と送信"
     refused = step(testapp, "draft", "", status=400)
     assert "コメント" in refused.text and post_in_db(dbsession).state == "review"
     step(testapp, "draft", "写真を追加してください")

@@ -17,6 +17,7 @@ from furusato_cms.models import (
 
 from ..conftest import NOW
 from ..factories import NAGANO_CITY, make_staff, sign_in
+from ..notice_factories import only_notice
 from ..premium_factories import eligible_person, make_person, register, site_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -58,7 +59,10 @@ def test_progress_and_automatic_approval(testapp, dbsession, clock, app_settings
     assert "有効期限" in done.text
     dbsession.expire_all()
     assert registration.tier == "premium"
-    assert len(catcher.messages(to=person.email)) == 1
+    message, _mail = only_notice(dbsession, catcher, person, site, "premium_decision",
+                                 app_settings)
+    assert message.subject == "長野市のプレミアム登録が承認されました"
+    assert message.subject in testapp.get("/my/inbox").text
 
 
 def test_not_enough_activities_shows_progress_without_an_apply_button(testapp, dbsession, clock,
@@ -110,7 +114,9 @@ def test_review_then_approval(testapp, dbsession, clock, app_settings, catcher):
     dbsession.expire_all()
     assert registration.tier == "premium"
     assert dbsession.scalar(select(PremiumApplication.state)) == "approved"
-    assert len(catcher.messages(to=person.email)) == 1
+    message, _mail = only_notice(dbsession, catcher, person, site, "premium_decision",
+                                 app_settings)
+    assert message.subject == "長野市のプレミアム登録が承認されました"
 
 
 def test_rejection_with_a_reason_the_applicant_sees(testapp, dbsession, clock, app_settings,
@@ -135,8 +141,10 @@ def test_rejection_with_a_reason_the_applicant_sees(testapp, dbsession, clock, a
     page = testapp.get("/my/premium")
     assert "承認されませんでした" in page.text
     assert "記録された活動が指定活動ではありませんでした。" in page.text
-    assert "記録された活動が指定活動ではありませんでした。" in catcher.messages(
-        to=person.email)[0]["text"]
+    message, mail = only_notice(dbsession, catcher, person, site, "premium_decision",
+                                app_settings)
+    assert "記録された活動が指定活動ではありませんでした。" in message.body
+    assert "記録された活動が指定活動ではありませんでした。" in mail["text"]
 
 
 def test_approval_refused_when_the_person_no_longer_qualifies(testapp, dbsession, clock,

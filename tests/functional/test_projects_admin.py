@@ -13,6 +13,8 @@ from ..activity_factories import make_partner, make_project, make_session
 from ..conftest import NOW
 from ..content_factories import csrf_token, signed_in_staff
 from ..factories import NAGANO_CITY, make_site
+from ..notice_factories import only_notice
+from ..notification_factories import make_person
 from ..registrant_factories import make_registrant
 
 BASE = f"/s/{NAGANO_CITY}"
@@ -59,8 +61,10 @@ def form_to(page, action_end):
 
 
 def test_coordinator_creates_a_project_adds_a_session_and_publishes(
-        testapp, dbsession, site, as_coordinator):
+        testapp, dbsession, site, as_coordinator, app_settings, mail_catcher):
     partner = make_partner(dbsession, site, "中央町自治会", pattern="per_project")
+    fan = make_person(dbsession, "fan@example.jp", site, interests=["agriculture"])
+    mail_catcher.clear()
     page = testapp.get(f"{BASE}/projects/new")
     assert "新しい事業" in page.text and "中央町自治会" in page.text
     form = fill(page.forms["deform"], title="りんご収穫のお手伝い", field="agriculture",
@@ -99,6 +103,9 @@ def test_coordinator_creates_a_project_adds_a_session_and_publishes(
     assert (project.state, project.designated) == ("published", True)
     assert [e.detail["designated"] for e in audit(dbsession, "project.designate")] == [True]
     assert len(audit(dbsession, "session.create")) == 1
+    message, _mail = only_notice(dbsession, mail_catcher, fan, site, "new_project",
+                                 app_settings)
+    assert message.subject == "【新しい募集】りんご収穫のお手伝い"
 
 
 def test_session_form_keeps_input_and_explains_bad_times(testapp, dbsession, site,
@@ -206,7 +213,9 @@ def test_raising_capacity_moves_people_up(testapp, dbsession, site, as_coordinat
     form["capacity"] = "2"
     page = form.submit("save", status=303).follow()
     assert "キャンセル待ちの 1 人が繰り上がり" in page.text
-    assert len(mail_catcher.messages(to=people[1].email)) == 1
+    message, _mail = only_notice(dbsession, mail_catcher, people[1], site,
+                                 "application_result", app_settings)
+    assert message.link == f"{BASE}/projects/{project.id}"
     assert mail_catcher.messages(to=people[2].email) == []
 
 

@@ -11,6 +11,7 @@ from ..activity_factories import make_partner, make_project, make_session
 from ..conftest import NOW
 from ..content_factories import csrf_token, signed_in_staff
 from ..factories import MATSUMOTO, NAGANO_CITY, make_site, sign_in
+from ..notice_factories import only_notice
 from ..registrant_factories import make_registrant
 
 BASE = f"/s/{NAGANO_CITY}"
@@ -113,7 +114,7 @@ def test_registrant_applies_answering_the_questions(testapp, dbsession, clock, a
 
 
 def test_full_session_waitlists_and_a_cancellation_moves_the_next_person_up(
-        testapp, dbsession, clock, app_settings, project, session, mail_catcher):
+        testapp, dbsession, clock, app_settings, site, project, session, mail_catcher):
     holder = as_registrant(testapp, dbsession, clock, app_settings, "holder@example.jp")
     form = testapp.get(session_url(project, session, "apply")).forms["deform"]
     form["q1"] = "なし"
@@ -134,8 +135,9 @@ def test_full_session_waitlists_and_a_cancellation_moves_the_next_person_up(
     states = dict(dbsession.execute(
         select(SessionApplication.account_id, SessionApplication.state)).all())
     assert states == {holder.id: "cancelled", waiting.id: "applied"}
-    [mail] = mail_catcher.messages(to=waiting.email)
-    assert mail["subject"] == "【参加確定】りんご収穫の手伝い"
+    message, mail = only_notice(dbsession, mail_catcher, waiting, site, "application_result",
+                                app_settings)
+    assert message.subject == "【参加確定】りんご収穫の手伝い"
     assert "りんご園" in mail["text"] and "2026年12月2日 12:00 – 15:00" in mail["text"]
     assert mail_catcher.messages(to=holder.email) == []
     testapp.post(session_url(project, session, "withdraw"),

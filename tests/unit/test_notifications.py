@@ -283,6 +283,8 @@ def test_premium_decision_tells_the_reason(dbsession, service, city, catcher):
     assert "承認されませんでした" in message.subject
     assert "活動回数が足りません。" in message.body
     assert service.premium_decision(application) is None
+    [mail] = catcher.messages(to="premium@example.jp")
+    assert mail["subject"] == message.subject and "活動回数が足りません。" in mail["text"]
 
 
 def test_session_reminders_the_day_before_to_people_with_a_place(dbsession, service, city,

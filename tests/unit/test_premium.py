@@ -7,6 +7,8 @@ from sqlalchemy import select
 from furusato_cms.models import (
     Attendance,
     AuditEntry,
+    InboxMessage,
+    NotificationPreference,
     PremiumApplication,
     PremiumSlot,
     Registration,
@@ -23,6 +25,7 @@ from furusato_cms.services.premium import (
 
 from ..conftest import NOW
 from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF
+from ..notice_factories import only_notice
 from ..premium_factories import (
     MAEBASHI,
     NAGAOKA,
@@ -62,7 +65,7 @@ def events(dbsession, registration):
 
 # -- applying --------------------------------------------------------------------------------
 
-def test_automatic_approval_grants_at_once(dbsession, service, catcher):
+def test_automatic_approval_grants_at_once(dbsession, service, catcher, app_settings):
     site = site_of(dbsession, NAGANO_CITY, premium_auto_approve=True, long_stay_enabled=True)
     person, registration = eligible_person(dbsession, site, at=NOW)
 
@@ -79,9 +82,11 @@ def test_automatic_approval_grants_at_once(dbsession, service, catcher):
     assert events(dbsession, registration) == ["premium_granted"]
     assert dbsession.scalar(select(AuditEntry.action).where(
         AuditEntry.target_id == str(application.id))) == "premium.approve"
-    [mail] = catcher.messages(to=person.email)
-    assert "長野市" in mail["subject"]
-    assert "2027年11月25日" in mail["text"]
+    message, mail = only_notice(dbsession, catcher, person, site, "premium_decision",
+                                app_settings)
+    assert message.subject == "長野市のプレミアム登録が承認されました"
+    assert message.link == "/my/"
+    assert "登録証にプレミアム登録と表示されます" in mail["text"]
 
 
 def test_without_automatic_approval_the_application_waits(dbsession, service, catcher):
@@ -149,7 +154,7 @@ def test_progress_per_basic_site(dbsession, service):
 
 # -- review -------------------------------------------------------------------------------------
 
-def test_approval_grants(dbsession, service, catcher):
+def test_approval_grants(dbsession, service, catcher, app_settings):
     site = site_of(dbsession, NAGANO_CITY)
     person, registration = eligible_person(dbsession, site, at=NOW)
     application = service.apply(person, registration)
@@ -160,7 +165,24 @@ def test_approval_grants(dbsession, service, catcher):
     assert application.evidence["decision"]["eligible"] is True
     assert registration.tier == "premium"
     assert slots(dbsession, person) == {registration.id: 1}
-    assert len(catcher.messages(to=person.email)) == 1
+    message, _mail = only_notice(dbsession, catcher, person, site, "premium_decision",
+                                 app_settings)
+    assert "承認されました" in message.subject
+
+
+def test_a_person_who_turned_mail_off_finds_the_decision_in_the_inbox_only(
+        dbsession, service, catcher):
+    site = site_of(dbsession, NAGANO_CITY, premium_auto_approve=True)
+    person, registration = eligible_person(dbsession, site, at=NOW)
+    dbsession.add(NotificationPreference(account_id=person.id, site_id=site.id,
+                                         kind="premium_decision", email=False, inbox=True))
+    dbsession.flush()
+
+    service.apply(person, registration)
+
+    assert dbsession.scalar(select(InboxMessage.kind).where(
+        InboxMessage.account_id == person.id)) == "premium_decision"
+    assert catcher.messages(to=person.email) == []
 
 
 def test_approval_judges_again(dbsession, service):
@@ -177,7 +199,8 @@ def test_approval_judges_again(dbsession, service):
     assert registration.tier == "basic"
 
 
-def test_rejection_needs_a_reason_and_tells_the_person(dbsession, service, catcher):
+def test_rejection_needs_a_reason_and_tells_the_person(dbsession, service, catcher,
+                                                       app_settings):
     site = site_of(dbsession, NAGANO_CITY)
     person, registration = eligible_person(dbsession, site, at=NOW)
     application = service.apply(person, registration)
@@ -191,7 +214,10 @@ def test_rejection_needs_a_reason_and_tells_the_person(dbsession, service, catch
     assert application.state == "rejected"
     assert application.reason == "活動記録の確認ができませんでした。"
     assert registration.tier == "basic"
-    [mail] = catcher.messages(to=person.email)
+    message, mail = only_notice(dbsession, catcher, person, site, "premium_decision",
+                                app_settings)
+    assert message.subject == "長野市のプレミアム登録は承認されませんでした"
+    assert "活動記録の確認ができませんでした。" in message.body
     assert "活動記録の確認ができませんでした。" in mail["text"]
     with pytest.raises(Conflict):
         service.approve(COORDINATOR, application)

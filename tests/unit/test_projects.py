@@ -16,6 +16,7 @@ from furusato_cms.models import (
     ContentItem,
     ContentTransition,
     ContentVersion,
+    InboxMessage,
     SessionApplication,
     Site,
 )
@@ -33,6 +34,8 @@ from ..conftest import NOW
 from ..content_factories import actor_for
 from ..dbsetup import is_postgresql, psycopg_url
 from ..factories import NAGANO_CITY, make_site, make_staff
+from ..notice_factories import only_notice
+from ..notification_factories import make_person
 from ..projects_factories import project_values
 from ..registrant_factories import make_registrant
 
@@ -194,6 +197,30 @@ def test_draft_is_invisible_until_published_through_the_posts_workflow(
     assert projects.public_list(site).total == 0
 
 
+def test_publishing_tells_interested_followers_once(projects, coordinator, site, dbsession,
+                                                    mail_catcher, app_settings):
+    fan = make_person(dbsession, "fan@example.jp", site, interests=["agriculture"])
+    other = make_person(dbsession, "other@example.jp", site, interests=["food"])
+    project = projects.create(coordinator, site, SITE_WIDE, **project_values())
+    mail_catcher.clear()
+    projects.transition(coordinator, project, "review", may_publish=False)
+    assert dbsession.scalar(select(func.count()).select_from(InboxMessage)) == 0
+
+    projects.transition(coordinator, project, "published", may_publish=True)
+    projects.transition(coordinator, project, "archived", may_publish=False)
+    projects.transition(coordinator, project, "draft", may_publish=False)
+    projects.transition(coordinator, project, "published", may_publish=True)
+
+    message, mail = only_notice(dbsession, mail_catcher, fan, site, "new_project",
+                                app_settings)
+    assert message.subject == "【新しい募集】りんご収穫の手伝い"
+    assert message.link == f"/s/{NAGANO_CITY}/projects/{project.id}"
+    assert f"http://localhost/s/{NAGANO_CITY}/projects/{project.id}" in mail["text"]
+    assert dbsession.scalar(select(func.count()).select_from(InboxMessage).where(
+        InboxMessage.account_id == other.id)) == 0
+    assert mail_catcher.messages(to=other.email) == []
+
+
 def test_update_saves_a_version_and_keeps_question_keys(projects, coordinator, site, dbsession):
     project = projects.create(coordinator, site, SITE_WIDE, **project_values(
         questions=[{"label": "アレルギー", "required": True}, {"label": "車の有無"}]))
@@ -344,8 +371,8 @@ def test_required_questions_must_be_answered(applications, dbsession, session_of
     assert application.answers == {"q1": "なし", "q2": ""}
 
 
-def test_cancel_moves_the_first_in_line_up_and_mails_them_in_their_language(
-        applications, dbsession, session_of, clock, mail_catcher):
+def test_cancel_moves_the_first_in_line_up_and_tells_them_in_their_language(
+        applications, dbsession, session_of, clock, mail_catcher, site, app_settings):
     session = session_of(capacity=1)
     holder, later, earlier = people(dbsession, 3, prefix="line")
     earlier.locale = "en"
@@ -361,10 +388,15 @@ def test_cancel_moves_the_first_in_line_up_and_mails_them_in_their_language(
     assert [a.account_id for a in moved] == [earlier.id]
     assert (own.state, waiting_earlier.state, waiting_later.state) == (
         "cancelled", "applied", "waitlisted")
-    [mail] = mail_catcher.messages(to=earlier.email)
-    assert mail["subject"] == "You have a place: りんご収穫の手伝い"
-    assert f"/s/{NAGANO_CITY}/projects/{session.project_id}" in mail["text"]
+    message, mail = only_notice(dbsession, mail_catcher, earlier, site, "application_result",
+                                app_settings)
+    assert message.subject == "You have a place: りんご収穫の手伝い"
+    assert message.link == f"/s/{NAGANO_CITY}/projects/{session.project_id}"
+    assert f"http://localhost/s/{NAGANO_CITY}/projects/{session.project_id}" in mail["text"]
+    assert "You have a place in this session:" in mail["text"]
     assert mail_catcher.messages(to=later.email) == []
+    assert dbsession.scalar(select(func.count()).select_from(InboxMessage).where(
+        InboxMessage.account_id.in_([later.id, holder.id]))) == 0
     with pytest.raises(Conflict):
         applications.cancel(own)
 

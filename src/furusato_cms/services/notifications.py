@@ -53,8 +53,8 @@ from .errors import InvalidInput
 from .feed import followed_site_ids, followers_of
 from .mail import Mail, build_message, localizer_for, queue_mail
 from .paging import fetch_page
-from .projects import session_lines
 from .publishing import visible_now
+from .session_texts import session_lines
 
 log = logging.getLogger(__name__)
 

@@ -9,9 +9,11 @@ three-site limit held by the database.
   eligibility result it was judged on (``evidence``).
 - ``approve`` re-evaluates at the moment of the decision (the result is kept beside the
   submitted one as ``evidence["decision"]``); ``reject`` needs a reason, which the
-  applicant sees on their page and in a mail.
+  applicant sees on their page and in the decision notice.
 - Granting sets the tier, ``premium_since``, ``premium_until`` (one year), the long-stay
-  mark, records an event and an audit entry, and mails the person.
+  mark, records an event and an audit entry, and tells the person.
+- The decision notice goes through the notification service (``premium_decision``):
+  inbox and mail as the person chose, one-click unsubscribe, once per application.
 
 The three-site limit, enforced by the database: every *counted* premium registration
 holds one PremiumSlot row (slot 1–3; primary key (account, slot); CHECK slot BETWEEN 1
@@ -41,7 +43,6 @@ falls back and the application is withdrawn.
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from babel.dates import format_date
 from sqlalchemy import (
     and_,
     delete,
@@ -58,7 +59,6 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload
 
-from ..clock import to_tokyo
 from ..i18n import _
 from ..models import (
     Account,
@@ -77,7 +77,7 @@ from .eligibility import (
     one_year_after,
 )
 from .errors import Conflict, InvalidInput, NotAllowed
-from .mail import Mail, localizer_for, queue_mail
+from .notifications import NotificationService
 
 GRACE_DAYS = 30
 REASON_MAX = 1000
@@ -249,8 +249,7 @@ class PremiumService:
         self._audit(actor, "premium.reject", application, reason=reason)
         self.dbsession.flush()
         self.dbsession.refresh(registration)
-        queue_mail(self.dbsession, self.settings,
-                   self._rejected_mail(registration, application))
+        self._tell(application)
         return application
 
     # -- internals ---------------------------------------------------------------------
@@ -342,7 +341,13 @@ class PremiumService:
     def _granted(self, actor, registration, application):
         self._audit(actor, "premium.approve", application,
                     until=registration.premium_until.isoformat(), kind=application.kind)
-        queue_mail(self.dbsession, self.settings, self._granted_mail(registration))
+        self._tell(application)
+
+    def _tell(self, application):
+        """The decision (審査結果) to the applicant, once per application, in their inbox
+        and by mail as they chose (services/notifications.py)."""
+        NotificationService(self.dbsession, clock=self.clock,
+                            settings=self.settings).premium_decision(application)
 
     def _event(self, registration, kind, now, **detail):
         self.dbsession.add(RegistrationEvent(registration_id=registration.id, kind=kind,
@@ -353,44 +358,6 @@ class PremiumService:
             actor, action, site_id=application.site_id, target=application,
             registration=application.registration_id, **detail,
         )
-
-    def _granted_mail(self, registration) -> Mail:
-        account = registration.account
-        translate = localizer_for(self.settings, account.locale).translate
-        mapping = {
-            "name": account.display_name, "site": registration.site.name,
-            "date": format_date(to_tokyo(registration.premium_until).date(), "long",
-                                locale=account.locale),
-            "link": self.settings.base_url + "/my/card",
-        }
-        lines = [
-            translate(_("Dear ${name},", mapping=mapping)), "",
-            translate(_("Your premium registration with ${site} is valid until ${date}.",
-                        mapping=mapping)),
-        ]
-        if registration.long_stay:
-            lines.append(translate(_("Your registration card also shows the long-term "
-                                     "stayer mark.")))
-        lines += ["", translate(_("Your registration card:")), mapping["link"]]
-        return Mail(to=account.email,
-                    subject=translate(_("Premium registration with ${site}", mapping=mapping)),
-                    text="\n".join(lines) + "\n")
-
-    def _rejected_mail(self, registration, application) -> Mail:
-        account = registration.account
-        translate = localizer_for(self.settings, account.locale).translate
-        mapping = {"name": account.display_name, "site": registration.site.name,
-                   "link": self.settings.base_url + "/my/premium"}
-        lines = [
-            translate(_("Dear ${name},", mapping=mapping)), "",
-            translate(_("Your application for premium registration with ${site} was not "
-                        "approved, for this reason:", mapping=mapping)),
-            "", application.reason, "",
-            translate(_("Your progress and your applications:")), mapping["link"],
-        ]
-        return Mail(to=account.email,
-                    subject=translate(_("Premium registration with ${site}", mapping=mapping)),
-                    text="\n".join(lines) + "\n")
 
 
 def refusal(site, result) -> PremiumRefused:

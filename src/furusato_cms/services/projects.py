@@ -15,12 +15,11 @@ Applications (申込) respect a session's capacity even when many people apply a
 same moment: the session row is locked (``SELECT … FOR UPDATE``) before places are
 counted, so the count and the new row are one step. Beyond capacity people join the
 waiting list (キャンセル待ち) in the order they applied; a cancellation moves the first
-of them up and tells them by mail.
+of them up and tells them in their inbox and by mail, as they chose.
 """
 import secrets
 from dataclasses import dataclass
 
-from babel.dates import format_datetime
 from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import joinedload
 
@@ -39,8 +38,10 @@ from ..templating import DATETIME_FORMATS
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
+from .notifications import NotificationService
 from .paging import Page, fetch_page
 from .publishing import TRANSITIONS, PublishingService, visible_now
+from .session_texts import session_lines
 
 PAGE_SIZE = 20
 MANAGE_PAGE_SIZE = 50
@@ -96,15 +97,6 @@ class Seats:
         return None if self.capacity is None else max(self.capacity - self.applied, 0)
 
 
-def when_text(session, locale) -> str:
-    """A session's start and end in Japan time, as mails write it."""
-    fmt = DATETIME_FORMATS.get(locale, DATETIME_FORMATS["ja"])
-    starts, ends = to_tokyo(session.starts_at), to_tokyo(session.ends_at)
-    end_format = "H:mm" if starts.date() == ends.date() else fmt
-    return (f"{format_datetime(starts, fmt, locale=locale)} – "
-            f"{format_datetime(ends, end_format, locale=locale)}")
-
-
 class ProjectService:
     """Projects and their sessions, for the site's staff and partner staff."""
 
@@ -114,6 +106,7 @@ class ProjectService:
         self.settings = settings
         self.audit = AuditLog(dbsession, clock)
         self.publishing = PublishingService(dbsession, clock=clock, settings=settings)
+        self.notifications = NotificationService(dbsession, clock=clock, settings=settings)
 
     # -- reading -----------------------------------------------------------------
 
@@ -247,13 +240,17 @@ class ProjectService:
         return project
 
     def transition(self, actor, project, to_state, comment="", *, may_publish: bool):
-        """One workflow step, exactly as for posts; publishing is the site's decision."""
+        """One workflow step, exactly as for posts; publishing is the site's decision.
+        Publishing tells the interested followers (``new_project``, once per project:
+        publishing it again after archiving sends nothing)."""
         rule = TRANSITIONS.get((project.state, to_state))
         if rule is not None and rule.needs_publish and not may_publish:
             raise NotAllowed(_("Only the site's administrators and coordinators may publish "
                                "a project or send it back."))
-        return self.publishing.transition(actor, project, to_state, comment,
-                                          may_publish=may_publish)
+        self.publishing.transition(actor, project, to_state, comment, may_publish=may_publish)
+        if to_state == "published":
+            self.notifications.new_project(project)
+        return project
 
     def designate(self, actor, project, flag: bool):
         """The site decides whether attendance at this project counts for premium."""
@@ -282,7 +279,7 @@ class ProjectService:
     def update_session(self, actor, session, *, starts_at, ends_at, place="", capacity=None,
                        application_required=False) -> list:
         """Change a session; a larger capacity moves people up from the waiting list
-        (returned, each told by mail)."""
+        (returned, each told as in ``fill_places``)."""
         applications = ApplicationService(self.dbsession, clock=self.clock,
                                           settings=self.settings)
         session = applications.lock(session)
@@ -396,6 +393,7 @@ class ApplicationService:
         self.clock = clock
         self.settings = settings
         self.audit = AuditLog(dbsession, clock)
+        self.notifications = NotificationService(dbsession, clock=clock, settings=settings)
 
     def lock(self, session) -> ActivitySession:
         """Lock the session row until the transaction ends (a no-op on SQLite, where
@@ -447,7 +445,7 @@ class ApplicationService:
 
     def cancel(self, application) -> list:
         """Give the place up (or leave the waiting list). A freed place goes to the
-        first person waiting, who is told by mail; returns who moved up."""
+        first person waiting, who is told (see ``fill_places``); returns who moved up."""
         session = self.lock(self.dbsession.get(ActivitySession, application.session_id))
         self.dbsession.refresh(application)
         if application.state == "cancelled":
@@ -462,7 +460,8 @@ class ApplicationService:
 
     def fill_places(self, session) -> list:
         """Move people up from the waiting list, first come first served, while places
-        are free; the caller holds the session's lock. Each one is told by mail."""
+        are free; the caller holds the session's lock. Each one is told once
+        (``application_result``: inbox and mail, as they chose)."""
         if session.cancelled_at is not None or session.ends_at <= self.clock():
             return []
         seats = self._seats(session)
@@ -480,7 +479,7 @@ class ApplicationService:
         for application in moved:
             application.state, application.updated_at = "applied", now
         self.dbsession.flush()
-        self._mail_moved_up(session, moved)
+        self.notifications.application_result(session, moved)
         return moved
 
     def applicants(self, session) -> list:
@@ -539,44 +538,6 @@ class ApplicationService:
             .group_by(SessionApplication.state)
         ).all())
         return Seats(session.capacity, counts.get("applied", 0), counts.get("waitlisted", 0))
-
-    def _mail_moved_up(self, session, moved):
-        if not moved:
-            return
-        accounts = self.dbsession.scalars(
-            select(Account).where(Account.id.in_([a.account_id for a in moved]))
-        ).all()
-        for account in accounts:
-            queue_mail(self.dbsession, self.settings, self._moved_up_mail(account, session))
-
-    def _moved_up_mail(self, account, session) -> Mail:
-        locale = account.locale if account.locale in DATETIME_FORMATS else "ja"
-        translate = localizer_for(self.settings, locale).translate
-        project = session.project
-        mapping = {"name": account.display_name, "title": project.title}
-        lines = [
-            translate(_("Dear ${name},", mapping=mapping)),
-            "",
-            translate(_("A place has become free in a session you were waiting for. Your "
-                        "application is now accepted: you have a place.")),
-            "",
-            *session_lines(session, locale),
-            "",
-            translate(_("If you can no longer come, please cancel on the project's page so "
-                        "that the next person can take part:")),
-            project_url(self.settings, project),
-        ]
-        return Mail(to=account.email,
-                    subject=translate(_("You have a place: ${title}", mapping=mapping)),
-                    text="\n".join(lines) + "\n")
-
-
-def session_lines(session, locale) -> list:
-    """The lines of a mail that say which session it is about."""
-    lines = [session.project.title, when_text(session, locale)]
-    if session.place:
-        lines.append(session.place)
-    return lines
 
 
 def project_url(settings, project) -> str:
