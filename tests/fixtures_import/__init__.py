@@ -1,6 +1,7 @@
-"""Files in the national activity-record template for the import tests: the shared sample
-(../shared/fixtures) and messy variants of it, generated from its own rows so they stay
-in step with the template. Also verified registrants to match against."""
+"""Files in the national activity-record template for the import tests: the national sample
+(a copy of ../shared/fixtures, kept here so a clean checkout tests on its own) and messy
+variants of it, generated from its own rows so they stay in step with the template. Also
+verified registrants to match against."""
 import csv
 import io
 from datetime import date
@@ -23,7 +24,7 @@ from furusato_cms.models import (
 from ..factories import T0
 from ..registrant_factories import make_registrant
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent
 SAMPLE_XLSX = FIXTURES / "activity_records_sample.xlsx"
 SAMPLE_CSV = FIXTURES / "activity_records_sample.csv"
 
