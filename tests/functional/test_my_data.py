@@ -8,13 +8,19 @@ from furusato_cms.models import (
     Account,
     AuditEntry,
     AuthSession,
+    Consultation,
     GuardianConsent,
     IdentityVerification,
+    RegistrantInterest,
     Registration,
+    RoomPost,
+    RoomThread,
     SurveyAnswer,
 )
 
+from ..community_factories import make_consultation, make_member, make_thread, open_room
 from ..factories import PASSWORD, make_site, make_staff, sign_in
+from ..notification_factories import make_person
 from ..registrant_factories import make_personal_data, make_registrant
 
 
@@ -102,3 +108,32 @@ def test_deleting_removes_personal_data_keeps_the_count_and_signs_out(
                        ensure_ascii=False)
     assert "account.delete" in [e.action for e in dbsession.scalars(select(AuditEntry))]
     assert "住民 太郎" not in audit and "me@example.jp" not in audit
+
+
+def test_download_and_deletion_cover_consultations_the_room_and_interests(
+        testapp, dbsession, clock, app_settings, site):
+    person = make_member(dbsession, open_room(dbsession, site), "member@example.jp")
+    make_person(dbsession, "fan@example.jp", interests=["agriculture"])
+    dbsession.add(RegistrantInterest(account_id=person.id, interest="food"))
+    make_consultation(dbsession, site, person, subject="空き家の相談", body="家族で住めますか")
+    thread, _post = make_thread(dbsession, site, person, title="雪かきの仲間", body="一緒にどうですか")
+    neighbour = make_member(dbsession, site, "neighbour@example.jp", name="隣人 花子")
+    dbsession.add(RoomPost(thread_id=thread.id, author_id=neighbour.id, body="参加します",
+                           created_at=thread.created_at, hidden_reason=""))
+    dbsession.flush()
+    sign_in(testapp, dbsession, person, clock, app_settings)
+
+    data = testapp.get("/my/data.json").json
+    assert data["consultations"][0]["messages"][0]["body"] == "家族で住めますか"
+    assert [p["body"] for p in data["community_room"]["posts"]] == ["一緒にどうですか"]
+    assert data["interests"] == ["food"]
+
+    form = delete_form(testapp)
+    form["password"] = PASSWORD
+    form.submit("delete", status=303)
+    dbsession.expire_all()
+    assert dbsession.scalars(select(Consultation)).all() == []
+    assert dbsession.scalars(select(RegistrantInterest.interest)).all() == ["agriculture"]
+    assert dbsession.get(RoomThread, thread.id).title == "（削除されたアカウントの投稿）"
+    assert sorted(dbsession.scalars(select(RoomPost.body).where(RoomPost.thread_id == thread.id))
+                  ) == ["参加します", "（削除されたアカウントの投稿）"]

@@ -1,22 +1,48 @@
 """Registrant account rules without HTTP: sign-up and confirmation by mail, password
 reset, throttling with the clock, the data export and deleting an account."""
 import json
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from furusato_cms.models import (
     Account,
+    ActivitySession,
+    Attendance,
     AuditEntry,
     AuthSession,
+    Consultation,
+    ConsultationAttachment,
+    ConsultationMessage,
     EmailToken,
     GuardianConsent,
     IdentityVerification,
+    InboxMessage,
+    MonitorChoice,
+    MonitorResponse,
+    NotificationCampaign,
+    NotificationPreference,
+    OutboxMail,
+    PremiumApplication,
+    PremiumSlot,
+    RegistrantInterest,
     Registration,
     RegistrationEvent,
+    RoomPost,
+    RoomReport,
+    RoomThread,
+    SessionApplication,
     SigninThrottle,
+    SiteFollow,
+    StayDeclaration,
+    StayDocument,
+    StayRecord,
+    SupportApplication,
+    SupportReceipt,
     SurveyAnswer,
+    Unsubscribe,
 )
 from furusato_cms.services.authentication import (
     EmailNotConfirmed,
@@ -34,8 +60,21 @@ from furusato_cms.services.registrant_accounts import (
     RequestsThrottled,
 )
 
-from ..factories import PASSWORD, make_account, make_site
+from ..activity_factories import make_attendance, make_project, make_session
+from ..attendance_factories import make_application
+from ..community_factories import (
+    PDF,
+    make_consultation,
+    make_monitor_survey,
+    make_thread,
+    open_room,
+)
+from ..conftest import NOW
+from ..factories import PASSWORD, T0, make_account, make_site
+from ..notification_factories import follow
+from ..premium_factories import UEDA, make_premium, make_stays
 from ..registrant_factories import mail_link, make_personal_data, make_registrant
+from ..support_factories import make_measure, make_registration
 
 ADDR = "192.0.2.20"
 NEW_PASSWORD = "a brand new pass phrase"
@@ -254,6 +293,114 @@ def test_reset_requests_are_throttled_per_email_address(service, dbsession, app_
     assert len(mail.messages(to="staff@example.jp")) == app_settings.signin_max_failures
 
 
+# Everything else a registrant leaves behind ----------------------------------------------
+
+@dataclass
+class Traces:
+    """One row of every kind a person's activity makes, written with ``tag`` (本人/他人)
+    in each free text, file name and file, so a test can look for it afterwards."""
+    upcoming_session_id: int
+    registration_id: int
+
+
+def make_traces(dbsession, person, site, tag) -> Traces:
+    registration = make_premium(dbsession, person, site,
+                                registration=make_registration(dbsession, person, site))
+    _activities(dbsession, person, site, tag)
+    upcoming = make_session(
+        dbsession, make_project(dbsession, site, slug=f"upcoming-{tag}"),
+        NOW + timedelta(days=7), capacity=1, application_required=True,
+    )
+    make_application(dbsession, upcoming, person).answers = {"why": f"{tag}の志望動機"}
+    _premium_and_stays(dbsession, person, site, registration, tag)
+    _support(dbsession, person, site, registration, tag)
+    _community(dbsession, person, site, tag)
+    _notifications(dbsession, person, site, tag)
+    dbsession.flush()
+    return Traces(upcoming.id, registration.id)
+
+
+def _activities(dbsession, person, site, tag):
+    past = make_session(dbsession, make_project(dbsession, site, slug=f"past-{tag}"), T0)
+    make_attendance(dbsession, past, person)
+    make_application(dbsession, past, person).answers = {"why": f"{tag}の参加理由"}
+
+
+def _premium_and_stays(dbsession, person, site, registration, tag):
+    dbsession.add(PremiumApplication(registration_id=registration.id, account_id=person.id,
+                                     site_id=site.id, state="approved", evidence={},
+                                     submitted_at=T0, decided_at=T0))
+    make_stays(dbsession, person, site, [date(2026, 10, 2)])
+    declaration = StayDeclaration(account_id=person.id, site_id=site.id,
+                                  first_day=date(2026, 10, 3), last_day=date(2026, 10, 4),
+                                  note=f"{tag}の滞在メモ", submitted_at=T0)
+    dbsession.add(declaration)
+    dbsession.flush()
+    dbsession.add(StayDocument(declaration_id=declaration.id, filename=f"{tag}-宿泊証明.pdf",
+                               media_type="application/pdf", byte_size=len(PDF), data=PDF,
+                               uploaded_at=T0))
+
+
+def _support(dbsession, person, site, registration, tag):
+    measure = make_measure(dbsession, site, slug=f"support-{tag}")
+    application = SupportApplication(
+        measure_id=measure.id, site_id=site.id, registration_id=registration.id,
+        account_id=person.id, state="paid", tier="premium", answers={"route": f"{tag}の経路"},
+        costs=[{"label": "新幹線", "amount": 10_000, "nights": 0}], submitted_amount=7_500,
+        approved_amount=7_500, submitted_at=T0, decided_at=T0, paid_at=T0,
+    )
+    dbsession.add(application)
+    dbsession.flush()
+    dbsession.add(SupportReceipt(application_id=application.id, filename=f"{tag}-領収書.pdf",
+                                 media_type="application/pdf", byte_size=len(PDF), data=PDF,
+                                 uploaded_at=T0))
+
+
+def _community(dbsession, person, site, tag):
+    consultation = make_consultation(dbsession, site, person, subject=f"{tag}の相談",
+                                     body=f"{tag}の相談本文")
+    dbsession.add(ConsultationAttachment(
+        message_id=consultation.messages[0].id, filename=f"{tag}-資料.pdf",
+        media_type="application/pdf", byte_size=len(PDF), data=PDF, created_at=T0,
+    ))
+    open_room(dbsession, site)
+    _thread, post = make_thread(dbsession, site, person, title=f"{tag}のスレッド",
+                                body=f"{tag}の投稿")
+    dbsession.add(RoomReport(post_id=post.id, reporter_id=person.id, reason=f"{tag}の通報理由",
+                             created_at=T0))
+    survey = make_monitor_survey(dbsession, site, title=f"アンケート-{tag}", questions=(
+        ("single", "満足していますか", ["はい", "いいえ"]), ("text", "ご意見", []),
+    ))
+    choice, text = survey.questions
+    response = MonitorResponse(survey_id=survey.id, account_id=person.id, submitted_at=T0,
+                               answers={str(choice.id): {"choice": "c1"},
+                                        str(text.id): {"text": f"{tag}の意見"}})
+    dbsession.add(response)
+    dbsession.flush()
+    dbsession.add(MonitorChoice(response_id=response.id, question_id=choice.id, choice="c1"))
+
+
+def _notifications(dbsession, person, site, tag):
+    dbsession.add(RegistrantInterest(account_id=person.id, interest="agriculture"))
+    follow(dbsession, person, site)
+    dbsession.add(NotificationPreference(account_id=person.id, site_id=site.id,
+                                         kind="targeted_post", email=False))
+    dbsession.add(Unsubscribe(account_id=person.id, site_id=site.id, kind="new_project",
+                              created_at=T0))
+    campaigns = [NotificationCampaign(site_id=site.id, kind="targeted_post",
+                                      subject={"ja": "お知らせ"}, body={"ja": "本文"},
+                                      created_at=T0) for _ in range(2)]
+    dbsession.add_all(campaigns)
+    dbsession.flush()
+    dbsession.add(InboxMessage(account_id=person.id, site_id=site.id, campaign_id=campaigns[0].id,
+                               kind="targeted_post", subject=f"{tag}さんへのお知らせ",
+                               body=f"{tag}さん、こんにちは", created_at=T0))
+    dbsession.add_all([
+        OutboxMail(campaign_id=campaigns[0].id, account_id=person.id, state="queued"),
+        OutboxMail(campaign_id=campaigns[1].id, account_id=person.id, state="sent", sent_at=T0),
+    ])
+
+
 # My data --------------------------------------------------------------------------------
 
 def test_export_holds_the_persons_data_and_nothing_of_anyone_else(service, dbsession):
@@ -279,12 +426,60 @@ def test_export_holds_the_persons_data_and_nothing_of_anyone_else(service, dbses
     assert answers["ひとこと"]["value"] == {"text": "毎年夏に帰省しています"}
 
 
+def test_export_holds_one_of_every_kind_of_activity_and_nothing_of_another_person(
+        service, dbsession):
+    site = make_site(dbsession)
+    person = make_registrant(dbsession, "me@example.jp")
+    other = make_registrant(dbsession, "other@example.jp", name="他人 次郎")
+    make_traces(dbsession, person, site, "本人")
+    make_traces(dbsession, other, site, "他人")
+    export = service.export_data(person)
+    text = json.dumps(export, ensure_ascii=False)
+    assert "他人" not in text and "other@example.jp" not in text
+    assert '"data"' not in text and "%PDF" not in text
+    applications = sorted(a["answers"]["why"] for a in export["session_applications"])
+    assert applications == ["本人の参加理由", "本人の志望動機"]
+    [attendance] = export["attendances"]
+    assert (attendance["project_title"], attendance["session_starts_at"]) == (
+        "りんご収穫の手伝い", T0.isoformat())
+    assert [a["state"] for a in export["premium_applications"]] == ["approved"]
+    assert [r["stay_date"] for r in export["stay_records"]] == ["2026-10-02"]
+    [declaration] = export["stay_declarations"]
+    assert declaration["note"] == "本人の滞在メモ"
+    assert [(d["filename"], d["byte_size"]) for d in declaration["documents"]] == [
+        ("本人-宿泊証明.pdf", len(PDF))]
+    [support] = export["support_applications"]
+    assert (support["measure_title"], support["approved_amount"]) == ("移住体験の交通費補助", 7_500)
+    assert [r["filename"] for r in support["receipts"]] == ["本人-領収書.pdf"]
+    [consultation] = export["consultations"]
+    [message] = consultation["messages"]
+    assert (consultation["subject"], message["body"]) == ("本人の相談", "本人の相談本文")
+    assert [a["filename"] for a in message["attachments"]] == ["本人-資料.pdf"]
+    room = export["community_room"]
+    assert [t["title"] for t in room["threads"]] == ["本人のスレッド"]
+    assert [(p["body"], p["thread_title"]) for p in room["posts"]] == [
+        ("本人の投稿", "本人のスレッド")]
+    assert [r["reason"] for r in room["reports"]] == ["本人の通報理由"]
+    [response] = export["monitor_survey_responses"]
+    assert response["survey_title"] == "アンケート-本人"
+    assert {a["question"]: a["value"] for a in response["answers"]} == {
+        "満足していますか": {"choice": "c1"}, "ご意見": {"text": "本人の意見"}}
+    assert export["interests"] == ["agriculture"]
+    assert export["site_follows"] == [{"site": {"code": site.code, "name": site.name},
+                                       "created_at": T0.isoformat()}]
+    assert [(p["kind"], p["email"]) for p in export["notification_preferences"]] == [
+        ("targeted_post", False)]
+    assert [u["kind"] for u in export["unsubscribes"]] == ["new_project"]
+    assert [m["subject"] for m in export["inbox_messages"]] == ["本人さんへのお知らせ"]
+
+
 def test_export_makes_one_query_per_table(service, dbsession, engine):
     from sqlalchemy import event
 
     site = make_site(dbsession)
     person = make_registrant(dbsession, "me@example.jp")
     make_personal_data(dbsession, person, site)
+    make_traces(dbsession, person, make_site(dbsession, UEDA), "本人")
     dbsession.expire_all()
     person = dbsession.get(Account, person.id)
     statements = []
@@ -294,7 +489,7 @@ def test_export_makes_one_query_per_table(service, dbsession, engine):
         service.export_data(person)
     finally:
         event.remove(engine, "before_cursor_execute", listener)
-    assert len(statements) == 7, statements
+    assert len(statements) == 28, statements
 
 
 # Deleting the account -------------------------------------------------------------------
@@ -302,7 +497,12 @@ def test_export_makes_one_query_per_table(service, dbsession, engine):
 def personal_strings(dbsession, strings):
     """Which of ``strings`` still appear anywhere in the tables that hold people's data."""
     tables = [Account, IdentityVerification, GuardianConsent, SurveyAnswer, Registration,
-              RegistrationEvent, AuditEntry, SigninThrottle, AuthSession, EmailToken]
+              RegistrationEvent, AuditEntry, SigninThrottle, AuthSession, EmailToken,
+              SessionApplication, Attendance, PremiumApplication, StayRecord, StayDeclaration,
+              StayDocument, SupportApplication, SupportReceipt, Consultation,
+              ConsultationMessage, ConsultationAttachment, RoomThread, RoomPost, RoomReport,
+              MonitorResponse, RegistrantInterest, SiteFollow, NotificationPreference,
+              Unsubscribe, InboxMessage, OutboxMail]
     dump = json.dumps(
         [[{c.key: getattr(row, c.key) for c in row.__mapper__.column_attrs}
           for row in dbsession.scalars(select(table))] for table in tables],
@@ -347,3 +547,69 @@ def test_deleting_needs_the_current_password(service, dbsession):
         service.delete_account(person, "wrong password!", ADDR)
     assert refused.value.field == "password"
     assert dbsession.get(Account, person.id).email == "me@example.jp"
+
+
+def figures(dbsession, site):
+    """The numbers statistics and accounting read, for one site."""
+    def count(model, *where):
+        return dbsession.scalar(select(func.count()).select_from(model).where(*where))
+
+    return {
+        "registrations": count(Registration, Registration.site_id == site.id),
+        "attendance": count(Attendance, Attendance.site_id == site.id),
+        "stay_days": count(StayRecord, StayRecord.site_id == site.id),
+        "premium": sorted(dbsession.scalars(select(PremiumApplication.state))),
+        "support": sorted(dbsession.execute(
+            select(SupportApplication.state, SupportApplication.submitted_amount,
+                   SupportApplication.approved_amount, SupportApplication.computation)
+        ).all()),
+        "monitor_choices": count(MonitorChoice),
+        "room_posts": count(RoomPost),
+        "room_threads": count(RoomThread),
+        "room_reports": count(RoomReport),
+        "stay_declarations": count(StayDeclaration),
+        "session_applications": count(SessionApplication),
+    }
+
+
+def test_deleting_clears_every_trace_keeps_the_figures_and_moves_the_waiting_list_up(
+        service, dbsession, clock):
+    site = make_site(dbsession)
+    person = make_registrant(dbsession, "me@example.jp", name="新井 一郎")
+    other = make_registrant(dbsession, "other@example.jp", name="他人 次郎")
+    mine = make_traces(dbsession, person, site, "本人")
+    make_traces(dbsession, other, site, "他人")
+    waiting = make_registrant(dbsession, "waiting@example.jp", name="待機 三郎")
+    make_application(dbsession, dbsession.get(ActivitySession, mine.upcoming_session_id),
+                     waiting, "waitlisted")
+    before = figures(dbsession, site)
+
+    service.delete_account(person, PASSWORD, ADDR)
+    dbsession.expire_all()
+
+    assert personal_strings(dbsession, ["me@example.jp", "新井 一郎", "本人"]) == []
+    assert personal_strings(dbsession, ["other@example.jp", "他人の", "他人-"]) == [
+        "other@example.jp", "他人の", "他人-"]
+    assert figures(dbsession, site) == before
+    files = [select(StayDocument.filename), select(SupportReceipt.filename),
+             select(ConsultationAttachment.filename)]
+    assert [dbsession.scalars(query).all() for query in files] == [
+        ["他人-宿泊証明.pdf"], ["他人-領収書.pdf"], ["他人-資料.pdf"]]
+    assert dbsession.scalars(select(Consultation.registrant_id)).all() == [other.id]
+    assert dbsession.scalars(select(ConsultationMessage.body)).all() == ["他人の相談本文"]
+    for model in (RegistrantInterest, SiteFollow, NotificationPreference, Unsubscribe,
+                  InboxMessage, PremiumSlot):
+        assert dbsession.scalars(
+            select(model).where(model.account_id == person.id)).all() == [], model
+    assert dbsession.scalars(select(OutboxMail.state).where(
+        OutboxMail.account_id == person.id)).all() == ["sent"]
+    assert [p.body for p in dbsession.scalars(
+        select(RoomPost).where(RoomPost.author_id == person.id))] == ["（削除されたアカウントの投稿）"]
+    [response] = dbsession.scalars(
+        select(MonitorResponse).where(MonitorResponse.account_id == person.id)).all()
+    assert list(response.answers.values()) == [{"choice": "c1"}]
+    applications = dict(dbsession.execute(
+        select(SessionApplication.account_id, SessionApplication.state)
+        .where(SessionApplication.session_id == mine.upcoming_session_id)).all())
+    assert applications == {person.id: "cancelled", waiting.id: "applied"}
+    assert dbsession.get(Registration, mine.registration_id).state == "left"

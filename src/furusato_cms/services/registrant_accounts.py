@@ -15,11 +15,29 @@ to a given address, per email address too.
 Deleting an account (退会) removes the personal data and keeps the anonymous counts:
 
 - deleted: identity verification and guardian consent, mail links, sign-in
-  sessions, sign-in throttle rows keyed by the email address, and answers to
-  free-text survey questions;
+  sessions, sign-in throttle rows keyed by the email address, answers to free-text
+  survey questions, interests, explicit site follows, notification preferences and
+  unsubscribe records, the inbox, outbox mails not yet sent (queued, sending or
+  failed: they would go to the tombstone address, and a failure may quote the real
+  one), the premium slots (the registrations no longer count), imported attendance
+  claims attached to the person's attendance (name, date of birth, postal code),
+  the files of stay declarations and support applications, and the consultations
+  (相談) whole — thread, messages of both sides and attachments: they are one
+  conversation about the person and no figure counts them;
+- emptied but kept: the note of a stay declaration, the answers to a support
+  measure's and a project's own questions, the free-text answers of monitor survey
+  responses (choice and scale answers stay, and are counted through
+  ``monitor_choices``), and the reason given in a community room report; the
+  person's community room posts and thread titles read ``DELETED_POST_TEXT``, so
+  the threads others replied in keep their shape;
+- cancelled: applications to sessions that have not ended; each place freed goes
+  to the first person waiting (``ApplicationService.fill_places``), as when the
+  person cancels themselves;
 - kept without personal data: the registrations (so each site's count and its
   breakdown by relationship type stay right) — marked left, with a history event —
-  and the answers to choice and scale questions;
+  the answers to choice and scale questions, attendance, stay days, and premium and
+  support applications with their states, amounts, computations and cost lines
+  (the accounting record of public money), all attached to the tombstone;
 - the account row stays as a tombstone: email ``deleted-<id>@invalid``, no name,
   no password or TOTP secret, sign-in and confirmation times cleared, disabled;
 - the audit log (append-only) keeps its entries: they name a registrant by
@@ -30,21 +48,49 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
 
 from ..i18n import LOCALES, _
 from ..models import (
     Account,
+    ActivitySession,
+    Attendance,
     AuditEntry,
     AuthSession,
+    Consultation,
+    ConsultationAttachment,
+    ConsultationMessage,
+    ContentItem,
     EmailToken,
     GuardianConsent,
     IdentityVerification,
+    InboxMessage,
+    MonitorQuestion,
+    MonitorResponse,
+    MonitorSurvey,
+    NotificationPreference,
+    OutboxMail,
+    PendingAttendanceClaim,
+    PremiumApplication,
+    PremiumSlot,
+    RegistrantInterest,
     Registration,
     RegistrationEvent,
+    RoomPost,
+    RoomReport,
+    RoomThread,
+    SessionApplication,
     SigninThrottle,
     Site,
+    SiteFollow,
+    StayDeclaration,
+    StayDocument,
+    StayRecord,
+    SupportApplication,
+    SupportReceipt,
     SurveyAnswer,
     SurveyQuestion,
+    Unsubscribe,
 )
 from .audit import AuditLog
 from .authentication import (
@@ -59,6 +105,7 @@ from .authentication import (
 from .errors import InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
 from .passwords import check_new_password, hash_password, verify_password
+from .projects import ApplicationService
 
 CONFIRM_HOURS = 48
 RESET_MINUTES = 60
@@ -67,6 +114,10 @@ CONFIRM = "confirm_email"
 RESET = "reset_password"
 SECRET_COLUMNS = frozenset({"password_hash", "totp_secret", "totp_last_step", "token_hash"})
 """Columns never shown, not even to the person: they would help an attacker."""
+FILE_BYTES = ("data",)
+"""The content of an uploaded file: the export lists files, it does not carry them."""
+DELETED_POST_TEXT = "（削除されたアカウントの投稿）"
+"""What a deleted person's community room posts and thread titles read afterwards."""
 
 
 class RequestsThrottled(SigninLocked):
@@ -247,7 +298,187 @@ class RegistrantAccountService:
                 _columns(entry)
                 for entry in self.dbsession.scalars(self._audit_about(account, registration_ids))
             ],
+            **self._activities_export(account),
+            **self._premium_export(account),
+            "support_applications": self._support_export(account),
+            "consultations": self._consultations_export(account),
+            "community_room": self._room_export(account),
+            "monitor_survey_responses": self._monitor_export(account),
+            **self._notifications_export(account),
         }
+
+    def _rows(self, statement) -> list:
+        return self.dbsession.execute(statement).all()
+
+    def _activities_export(self, account) -> dict:
+        """Applications to sessions and attendance, each with its project and date."""
+        def with_session(row):
+            return {**_columns(row[0]), "project_title": row.title,
+                    "session_starts_at": _plain(row.starts_at)}
+
+        def of_sessions(model):
+            return (
+                select(model, ContentItem.title, ActivitySession.starts_at)
+                .join(ActivitySession, ActivitySession.id == model.session_id)
+                .join(ContentItem, ContentItem.id == ActivitySession.project_id)
+                .where(model.account_id == account.id)
+                .order_by(model.id)
+            )
+
+        return {
+            "session_applications": [with_session(row)
+                                     for row in self._rows(of_sessions(SessionApplication))],
+            "attendances": [with_session(row) for row in self._rows(of_sessions(Attendance))],
+        }
+
+    def _premium_export(self, account) -> dict:
+        """Premium applications, stay days and stay declarations with their documents
+        (name, type and size of each file; never its content)."""
+        declarations = select(StayDeclaration.id).where(StayDeclaration.account_id == account.id)
+        documents = _grouped(self.dbsession.scalars(
+            select(StayDocument).options(defer(StayDocument.data))
+            .where(StayDocument.declaration_id.in_(declarations)).order_by(StayDocument.id)
+        ), "declaration_id", without=FILE_BYTES)
+        return {
+            "premium_applications": self._all(PremiumApplication, account.id),
+            "stay_records": self._all(StayRecord, account.id),
+            "stay_declarations": [
+                {**_columns(declaration), "documents": documents.get(declaration.id, [])}
+                for declaration in self.dbsession.scalars(
+                    select(StayDeclaration).where(StayDeclaration.account_id == account.id)
+                    .order_by(StayDeclaration.id)
+                )
+            ],
+        }
+
+    def _support_export(self, account) -> list:
+        """Support applications with the measure's title and the receipts' metadata."""
+        applications = select(SupportApplication.id).where(
+            SupportApplication.account_id == account.id
+        )
+        receipts = _grouped(self.dbsession.scalars(
+            select(SupportReceipt).options(defer(SupportReceipt.data))
+            .where(SupportReceipt.application_id.in_(applications)).order_by(SupportReceipt.id)
+        ), "application_id", without=FILE_BYTES)
+        return [
+            {**_columns(application), "measure_title": title,
+             "receipts": receipts.get(application.id, [])}
+            for application, title in self._rows(
+                select(SupportApplication, ContentItem.title)
+                .join(ContentItem, ContentItem.id == SupportApplication.measure_id)
+                .where(SupportApplication.account_id == account.id)
+                .order_by(SupportApplication.id)
+            )
+        ]
+
+    def _consultations_export(self, account) -> list:
+        """Consultation threads with every message of both sides and the attachments'
+        metadata."""
+        consultations = select(Consultation.id).where(Consultation.registrant_id == account.id)
+        messages = select(ConsultationMessage.id).where(
+            ConsultationMessage.consultation_id.in_(consultations)
+        )
+        attachments = _grouped(self.dbsession.scalars(
+            select(ConsultationAttachment).options(defer(ConsultationAttachment.data))
+            .where(ConsultationAttachment.message_id.in_(messages))
+            .order_by(ConsultationAttachment.id)
+        ), "message_id", without=FILE_BYTES)
+        thread = {}
+        for message in self.dbsession.scalars(
+            select(ConsultationMessage).where(ConsultationMessage.id.in_(messages))
+            .order_by(ConsultationMessage.id)
+        ):
+            thread.setdefault(message.consultation_id, []).append(
+                {**_columns(message), "attachments": attachments.get(message.id, [])}
+            )
+        return [
+            {**_columns(consultation), "messages": thread.get(consultation.id, [])}
+            for consultation in self.dbsession.scalars(
+                select(Consultation).where(Consultation.registrant_id == account.id)
+                .order_by(Consultation.id)
+            )
+        ]
+
+    def _room_export(self, account) -> dict:
+        """What the person wrote in community rooms: threads opened, posts, reports."""
+        return {
+            "threads": [
+                _columns(thread) for thread in self.dbsession.scalars(
+                    select(RoomThread).where(RoomThread.author_id == account.id)
+                    .order_by(RoomThread.id)
+                )
+            ],
+            "posts": [
+                {**_columns(post), "thread_title": title}
+                for post, title in self._rows(
+                    select(RoomPost, RoomThread.title)
+                    .join(RoomThread, RoomThread.id == RoomPost.thread_id)
+                    .where(RoomPost.author_id == account.id).order_by(RoomPost.id)
+                )
+            ],
+            "reports": [
+                _columns(report) for report in self.dbsession.scalars(
+                    select(RoomReport).where(RoomReport.reporter_id == account.id)
+                    .order_by(RoomReport.id)
+                )
+            ],
+        }
+
+    def _monitor_export(self, account) -> list:
+        """Monitor survey responses, each answer beside its question's wording."""
+        surveys = select(MonitorResponse.survey_id).where(MonitorResponse.account_id == account.id)
+        questions = {
+            str(question.id): question
+            for question in self.dbsession.scalars(
+                select(MonitorQuestion).where(MonitorQuestion.survey_id.in_(surveys))
+            )
+        }
+        return [
+            {
+                **_columns(response),
+                "survey_title": title,
+                "answers": [
+                    {"question": questions[key].label, "question_kind": questions[key].kind,
+                     "value": value}
+                    for key, value in (response.answers or {}).items() if key in questions
+                ],
+            }
+            for response, title in self._rows(
+                select(MonitorResponse, MonitorSurvey.title)
+                .join(MonitorSurvey, MonitorSurvey.id == MonitorResponse.survey_id)
+                .where(MonitorResponse.account_id == account.id).order_by(MonitorResponse.id)
+            )
+        ]
+
+    def _notifications_export(self, account) -> dict:
+        """Interests, followed sites, notification settings, unsubscribes and the inbox."""
+        return {
+            "interests": list(self.dbsession.scalars(
+                select(RegistrantInterest.interest)
+                .where(RegistrantInterest.account_id == account.id)
+                .order_by(RegistrantInterest.interest)
+            )),
+            "site_follows": [
+                {"site": {"code": code, "name": name}, "created_at": _plain(created_at)}
+                for created_at, code, name in self._rows(
+                    select(SiteFollow.created_at, Site.code, Site.name)
+                    .join(Site, Site.id == SiteFollow.site_id)
+                    .where(SiteFollow.account_id == account.id).order_by(Site.code)
+                )
+            ],
+            "notification_preferences": self._all(NotificationPreference, account.id),
+            "unsubscribes": self._all(Unsubscribe, account.id),
+            "inbox_messages": self._all(InboxMessage, account.id),
+        }
+
+    def _all(self, model, account_id) -> list:
+        """Every row of ``model`` whose ``account_id`` is the person's, in key order."""
+        return [
+            _columns(row) for row in self.dbsession.scalars(
+                select(model).where(model.account_id == account_id)
+                .order_by(*model.__mapper__.primary_key)
+            )
+        ]
 
     def _registrations_export(self, rows, registration_ids) -> list:
         events = self.dbsession.scalars(
@@ -300,7 +531,9 @@ class RegistrantAccountService:
                 raise SigninLocked(self.settings.signin_lockout_minutes)
             raise InvalidInput(_("The password is not correct."), "password")
         left = self._leave_all(account)
+        self._cancel_upcoming_applications(account)
         self._delete_personal_rows(account)
+        self._empty_monitor_text_answers(account)
         self._make_tombstone(account)
         self.audit.record(account_actor(account, client_addr), "account.delete",
                           target=account, registrations_left=left)
@@ -323,26 +556,125 @@ class RegistrantAccountService:
             )
         return len(active)
 
+    def _cancel_upcoming_applications(self, account):
+        """Cancel the person's applications to sessions that have not ended, and give
+        each freed place to the first person waiting. The sessions with a freed place
+        are locked first (as ``ApplicationService.cancel`` does), then one UPDATE
+        cancels, then the waiting list of each of those sessions moves up."""
+        now = self.clock()
+        upcoming = (
+            SessionApplication.account_id == account.id,
+            SessionApplication.state.in_(("applied", "waitlisted")),
+            SessionApplication.session_id.in_(
+                select(ActivitySession.id).where(ActivitySession.ends_at > now)
+            ),
+        )
+        freed = self.dbsession.scalars(
+            select(ActivitySession)
+            .where(ActivitySession.id.in_(
+                select(SessionApplication.session_id)
+                .where(*upcoming, SessionApplication.state == "applied")
+            ))
+            .order_by(ActivitySession.id)
+            .with_for_update()
+        ).all()
+        self.dbsession.execute(
+            update(SessionApplication).where(*upcoming)
+            .values(state="cancelled", updated_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        applications = ApplicationService(self.dbsession, clock=self.clock,
+                                          settings=self.settings)
+        for session in freed:
+            applications.fill_places(session)
+
     def _delete_personal_rows(self, account):
-        registrations = select(Registration.id).where(Registration.account_id == account.id)
+        for statement in self._personal_statements(account):
+            self.dbsession.execute(statement.execution_options(synchronize_session="fetch"))
+
+    @staticmethod
+    def _personal_statements(account) -> list:
+        """The set-based DELETE and UPDATE statements of the policy in the module text,
+        children before the rows they belong to."""
+        mine = account.id
+        registrations = select(Registration.id).where(Registration.account_id == mine)
         verifications = select(IdentityVerification.id).where(
-            IdentityVerification.account_id == account.id
+            IdentityVerification.account_id == mine
         )
         text_questions = select(SurveyQuestion.id).where(SurveyQuestion.kind == "text")
+        consultations = select(Consultation.id).where(Consultation.registrant_id == mine)
+        messages = select(ConsultationMessage.id).where(
+            ConsultationMessage.consultation_id.in_(consultations)
+        )
+        declarations = select(StayDeclaration.id).where(StayDeclaration.account_id == mine)
+        support = select(SupportApplication.id).where(SupportApplication.account_id == mine)
+        attendances = select(Attendance.id).where(Attendance.account_id == mine)
         email = normalise_email(account.email)
-        statements = [
+        return [
             delete(SurveyAnswer).where(SurveyAnswer.registration_id.in_(registrations),
                                        SurveyAnswer.question_id.in_(text_questions)),
             delete(GuardianConsent).where(GuardianConsent.verification_id.in_(verifications)),
-            delete(IdentityVerification).where(IdentityVerification.account_id == account.id),
-            delete(EmailToken).where(EmailToken.account_id == account.id),
-            delete(AuthSession).where(AuthSession.account_id == account.id),
+            delete(IdentityVerification).where(IdentityVerification.account_id == mine),
+            delete(EmailToken).where(EmailToken.account_id == mine),
+            delete(AuthSession).where(AuthSession.account_id == mine),
             delete(SigninThrottle).where(SigninThrottle.key.in_(
                 [f"{prefix}:{email}" for prefix in ("account", "confirm", "reset")]
             )),
+            delete(ConsultationAttachment).where(ConsultationAttachment.message_id.in_(messages)),
+            delete(ConsultationMessage).where(
+                ConsultationMessage.consultation_id.in_(consultations)
+            ),
+            delete(Consultation).where(Consultation.registrant_id == mine),
+            delete(StayDocument).where(StayDocument.declaration_id.in_(declarations)),
+            update(StayDeclaration).where(StayDeclaration.account_id == mine).values(note=""),
+            delete(SupportReceipt).where(SupportReceipt.application_id.in_(support)),
+            update(SupportApplication).where(SupportApplication.account_id == mine)
+            .values(answers={}),
+            update(SessionApplication).where(SessionApplication.account_id == mine)
+            .values(answers={}),
+            update(RoomThread).where(RoomThread.author_id == mine)
+            .values(title=DELETED_POST_TEXT),
+            update(RoomPost).where(RoomPost.author_id == mine).values(body=DELETED_POST_TEXT),
+            update(RoomReport).where(RoomReport.reporter_id == mine).values(reason=""),
+            delete(PendingAttendanceClaim).where(
+                PendingAttendanceClaim.attendance_id.in_(attendances)
+            ),
+            delete(PremiumSlot).where(PremiumSlot.account_id == mine),
+            delete(RegistrantInterest).where(RegistrantInterest.account_id == mine),
+            delete(SiteFollow).where(SiteFollow.account_id == mine),
+            delete(NotificationPreference).where(NotificationPreference.account_id == mine),
+            delete(Unsubscribe).where(Unsubscribe.account_id == mine),
+            delete(InboxMessage).where(InboxMessage.account_id == mine),
+            delete(OutboxMail).where(OutboxMail.account_id == mine, OutboxMail.state != "sent"),
         ]
-        for statement in statements:
-            self.dbsession.execute(statement.execution_options(synchronize_session="fetch"))
+
+    def _empty_monitor_text_answers(self, account):
+        """Drop the free-text answers from the person's monitor survey responses and keep
+        the choice and scale ones. JSON cannot be edited the same way on every database,
+        so the new answers are made here and written by one executemany UPDATE."""
+        text_questions = {
+            str(question_id) for question_id in self.dbsession.scalars(
+                select(MonitorQuestion.id).where(
+                    MonitorQuestion.kind == "text",
+                    MonitorQuestion.survey_id.in_(
+                        select(MonitorResponse.survey_id)
+                        .where(MonitorResponse.account_id == account.id)
+                    ),
+                )
+            )
+        }
+        responses = self._rows(
+            select(MonitorResponse.id, MonitorResponse.answers)
+            .where(MonitorResponse.account_id == account.id)
+        )
+        emptied = [
+            {"id": response_id,
+             "answers": {k: v for k, v in (answers or {}).items() if k not in text_questions}}
+            for response_id, answers in responses
+            if text_questions & set(answers or {})
+        ]
+        if emptied:
+            self.dbsession.execute(update(MonitorResponse), emptied)
 
     def _make_tombstone(self, account):
         account.email = tombstone_email(account.id)
@@ -455,12 +787,20 @@ def _plain(value):
     return value.isoformat() if isinstance(value, (datetime, date)) else value
 
 
-def _columns(obj) -> dict:
+def _columns(obj, without=()) -> dict:
     return {
         attr.key: _plain(getattr(obj, attr.key))
         for attr in obj.__mapper__.column_attrs
-        if attr.key not in SECRET_COLUMNS
+        if attr.key not in SECRET_COLUMNS and attr.key not in without
     }
+
+
+def _grouped(rows, key, *, without=()) -> dict:
+    """Rows as exported dicts, grouped by the value of their column ``key``."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(getattr(row, key), []).append(_columns(row, without))
+    return groups
 
 
 def _answer(answer, question) -> dict:
