@@ -1,12 +1,11 @@
 """The signed-in person's own account (/account, アカウント設定): memberships, password,
 two-step sign-in (TOTP) and signing out everywhere."""
-import deform
 import segno
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import forget
 from pyramid.view import view_config
 
-from ..forms import button, flash, make_form, validate
+from ..forms import button, flash, make_form
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root
@@ -15,7 +14,7 @@ from ..services.authentication import AccountSecurityService
 from ..services.errors import ServiceError
 from ..services.passwords import MIN_LENGTH
 from ..services.staff import ROLE_LABELS
-from .auth import refused
+from .auth import attempt
 
 ACCOUNT = r"^/account/?$"
 PASSWORD = r"^/account/password/?$"
@@ -66,17 +65,12 @@ def password_page(request):
              renderer="account/password.jinja2", permission=P.ACCOUNT_MANAGE)
 def change_password(request):
     identity = request.identity
-    form = _password_form(request)
-    try:
-        data = validate(request, form)
-        request.service(AccountSecurityService).change_password(
+    outcome = attempt(request, _password_form(request), lambda data: request.service(
+        AccountSecurityService).change_password(
             request.actor, identity.account, data["current_password"], data["new_password"],
-            keep=identity.auth_session,
-        )
-    except deform.ValidationFailure as failure:
-        return _password_page(failure.render())
-    except ServiceError as error:
-        return _password_page(refused(request, form, error))
+            keep=identity.auth_session))
+    if outcome.failed:
+        return _password_page(outcome.form_html)
     return _back_to_account(
         request, _("Your password has been changed. Your other devices have been signed out.")
     )
@@ -125,14 +119,10 @@ def totp_start(request):
 def _totp_change(request, name, title, change, done_message):
     """Shared by turning TOTP on and off: both take a current code from the app."""
     identity = request.identity
-    form = _form(request, TotpCodeSchema(), name, title)
-    try:
-        data = validate(request, form)
-        change(request.actor, identity.account, data["code"], keep=identity.auth_session)
-    except deform.ValidationFailure as failure:
-        return _totp_page(request, failure.render())
-    except ServiceError as error:
-        return _totp_page(request, refused(request, form, error))
+    outcome = attempt(request, _form(request, TotpCodeSchema(), name, title), lambda data: change(
+        request.actor, identity.account, data["code"], keep=identity.auth_session))
+    if outcome.failed:
+        return _totp_page(request, outcome.form_html)
     return _back_to_account(request, done_message)
 
 

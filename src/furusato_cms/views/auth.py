@@ -9,7 +9,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import forget, remember
 from pyramid.view import view_config
 
-from ..forms import button, flash, make_form, show_error, validate
+from ..forms import Outcome, button, flash, make_form, show_error, validate
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root
@@ -34,11 +34,23 @@ def _totp_form(request):
     return make_form(request, TotpCodeSchema(), buttons=(button(request, "verify", _("Confirm")),))
 
 
-def refused(request, form, error: ServiceError):
+def _refused(request, form, error: ServiceError):
     """Re-render ``form`` with a rule's refusal; a lock-out answers 429."""
     if isinstance(error, SigninLocked):
         request.response.status_int = LOCKED_STATUS
     return show_error(form, error.message, error.field)
+
+
+def attempt(request, form, action) -> Outcome:
+    """``forms.submit`` for the sign-in family of screens (sign-in, passwords, mail links):
+    bad input and refusals come back on the form with 200 (only a lock-out answers 429),
+    so the status tells a prober nothing about accounts."""
+    try:
+        return Outcome(result=action(validate(request, form)))
+    except deform.ValidationFailure as failure:
+        return Outcome(form_html=failure.render())
+    except ServiceError as error:
+        return Outcome(form_html=_refused(request, form, error))
 
 
 def home_path(account) -> str:
@@ -82,17 +94,13 @@ def signin_page(request):
 @view_config(context=Root, name="signin", path_info=SIGNIN, request_method="POST",
              renderer="auth/signin.jinja2", permission=P.VIEW)
 def signin(request):
-    form = _signin_form(request)
-    try:
-        data = validate(request, form)
-        account = request.service(SigninService).authenticate(
-            data["email"], data["password"], request.remote_addr
-        )
-    except deform.ValidationFailure as failure:
-        return {"form": failure.render()}
-    except ServiceError as error:
-        return {"form": refused(request, form, error)}
-    return sign_in_browser(request, account, data["came_from"])
+    outcome = attempt(request, _signin_form(request), lambda data: (
+        request.service(SigninService).authenticate(
+            data["email"], data["password"], request.remote_addr),
+        data["came_from"]))
+    if outcome.failed:
+        return {"form": outcome.form_html}
+    return sign_in_browser(request, *outcome.result)
 
 
 def _pending_or_restart(request):
@@ -117,16 +125,11 @@ def totp_verify(request):
     pending, restart = _pending_or_restart(request)
     if restart is not None:
         return restart
-    form = _totp_form(request)
-    try:
-        data = validate(request, form)
-        token, _session = request.service(SigninService).pass_second_factor(
-            pending, data["code"], request.remote_addr
-        )
-    except deform.ValidationFailure as failure:
-        return {"form": failure.render()}
-    except ServiceError as error:
-        return {"form": refused(request, form, error)}
+    outcome = attempt(request, _totp_form(request), lambda data: request.service(
+        SigninService).pass_second_factor(pending, data["code"], request.remote_addr))
+    if outcome.failed:
+        return {"form": outcome.form_html}
+    token, _session = outcome.result
     came_from = request.session.get("came_from", "")
     request.session.invalidate()
     return HTTPSeeOther(

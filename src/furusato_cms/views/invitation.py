@@ -4,20 +4,18 @@ A person new to the system chooses a name and password; a person whose email
 address already has an account signs in with it instead. Either way they end up
 signed in, with a fresh session, on the site's staff screens.
 """
-import deform
 from pyramid.view import view_config
 
-from ..forms import button, make_form, validate
+from ..forms import button, make_form
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root
 from ..schemas.auth import ExistingAccountSchema, NewStaffSchema
 from ..services.authentication import SigninService
-from ..services.errors import ServiceError
 from ..services.invitations import InvitationService
 from ..services.passwords import MIN_LENGTH
 from ..services.staff import ROLE_LABELS
-from .auth import refused, sign_in_browser
+from .auth import attempt, sign_in_browser
 
 
 def _invitation(request):
@@ -77,23 +75,19 @@ def accept_invitation(request):
         return _invalid(request)
     service = request.service(InvitationService)
     existing = service.existing_account(invitation)
-    form = _form(request, existing)
-    try:
-        data = validate(request, form)
+    def accept(data):
         if existing is None:
-            account, _membership = service.accept(
+            return service.accept(
                 invitation, client_addr=request.remote_addr,
                 display_name=data["display_name"], password=data["password"],
             )
-        else:
-            account = request.service(SigninService).authenticate(
-                invitation.email, data["password"], request.remote_addr
-            )
-            account, _membership = service.accept(
-                invitation, client_addr=request.remote_addr, account=account
-            )
-    except deform.ValidationFailure as failure:
-        return _page(invitation, existing, failure.render())
-    except ServiceError as error:
-        return _page(invitation, existing, refused(request, form, error))
+        account = request.service(SigninService).authenticate(
+            invitation.email, data["password"], request.remote_addr
+        )
+        return service.accept(invitation, client_addr=request.remote_addr, account=account)
+
+    outcome = attempt(request, _form(request, existing), accept)
+    if outcome.failed:
+        return _page(invitation, existing, outcome.form_html)
+    account, _membership = outcome.result
     return sign_in_browser(request, account, f"/s/{invitation.site.code}/manage")

@@ -9,14 +9,13 @@ from pyramid.response import Response
 from pyramid.security import forget
 from pyramid.view import view_config
 
-from ..forms import make_form, validate
+from ..forms import flash, make_form
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.my import MyArea
 from ..schemas.registrant import DeleteAccountSchema
-from ..services.errors import ServiceError
 from ..services.registrant_accounts import RegistrantAccountService
-from .auth import refused
+from .auth import attempt
 
 EXPORT_FILENAME = "furusato-my-data.json"
 
@@ -50,18 +49,11 @@ def delete_page(request):
 @view_config(context=MyArea, name="delete", request_method="POST",
              renderer="registrant/delete.jinja2", permission=P.REGISTRANT_SELF)
 def delete_account(request):
-    form = _delete_form(request)
-    try:
-        data = validate(request, form)
-        request.service(RegistrantAccountService).delete_account(
-            request.identity.account, data["password"], request.remote_addr
-        )
-    except deform.ValidationFailure as failure:
-        return {"form": failure.render()}
-    except ServiceError as error:
-        return {"form": refused(request, form, error)}
+    outcome = attempt(request, _delete_form(request), lambda data: request.service(
+        RegistrantAccountService).delete_account(
+            request.identity.account, data["password"], request.remote_addr))
+    if outcome.failed:
+        return {"form": outcome.form_html}
     request.session.invalidate()
-    request.session.flash(request.localizer.translate(
-        _("Your account has been deleted. Thank you for your support.")
-    ))
+    flash(request, _("Your account has been deleted. Thank you for your support."))
     return HTTPSeeOther(request.application_url + "/", headers=forget(request))

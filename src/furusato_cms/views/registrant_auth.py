@@ -29,7 +29,7 @@ from ..services.registrant_accounts import (
     RESET_MINUTES,
     RegistrantAccountService,
 )
-from .auth import refused, sign_in_browser
+from .auth import attempt, sign_in_browser
 
 SIGNUP = r"^/signup/?$"
 CONFIRM_RESEND = r"^/confirm/resend/?$"
@@ -84,20 +84,17 @@ def signup_page(request):
 @view_config(context=Root, name="signup", path_info=SIGNUP, request_method="POST",
              renderer="registrant/signup.jinja2", permission=P.SIGN_UP)
 def signup(request):
-    form = _signup_form(request)
-    try:
-        data = validate(request, form)
-        _service(request).sign_up(
-            data["email"], data["display_name"], data["password"], data["locale"],
-            request.remote_addr,
-        )
-    except deform.ValidationFailure as failure:
-        return _signup_page(failure.render())
-    except ServiceError as error:
-        return _signup_page(refused(request, form, error))
+    def sign_up(data):
+        _service(request).sign_up(data["email"], data["display_name"], data["password"],
+                                  data["locale"], request.remote_addr)
+        return data["email"]
+
+    outcome = attempt(request, _signup_form(request), sign_up)
+    if outcome.failed:
+        return _signup_page(outcome.form_html)
     return _check_mail(request, "confirm", _(
         "We have sent a mail to ${email}. Open the link in it within ${hours} hours to "
-        "finish signing up.", mapping={"email": data["email"], "hours": CONFIRM_HOURS}
+        "finish signing up.", mapping={"email": outcome.result, "hours": CONFIRM_HOURS}
     ))
 
 
@@ -152,14 +149,14 @@ def _email_request(request, kind, send, sent_message):
     form = _form(request, EmailSchema(), "send", _("Send the mail"))
     if request.method == "GET":
         return _email_page(kind, form.render())
-    try:
-        data = validate(request, form)
+    def mail(data):
         send(data["email"], request.remote_addr)
-    except deform.ValidationFailure as failure:
-        return _email_page(kind, failure.render())
-    except ServiceError as error:
-        return _email_page(kind, refused(request, form, error))
-    return _check_mail(request, kind, sent_message(data["email"]))
+        return data["email"]
+
+    outcome = attempt(request, form, mail)
+    if outcome.failed:
+        return _email_page(kind, outcome.form_html)
+    return _check_mail(request, kind, sent_message(outcome.result))
 
 
 @view_config(context=Root, name="confirm", path_info=CONFIRM_RESEND,
@@ -218,14 +215,10 @@ def reset_password(request):
     service = _service(request)
     if service.find_link(_token(request), RESET) is None:
         return _reset_link_invalid(request)
-    form = _reset_form(request)
-    try:
-        data = validate(request, form)
-        service.reset_password(_token(request), data["password"], request.remote_addr)
-    except deform.ValidationFailure as failure:
-        return _reset_page(failure.render())
-    except ServiceError as error:
-        return _reset_page(refused(request, form, error))
+    outcome = attempt(request, _reset_form(request), lambda data: service.reset_password(
+        _token(request), data["password"], request.remote_addr))
+    if outcome.failed:
+        return _reset_page(outcome.form_html)
     request.session.invalidate()
     request.session.flash(request.localizer.translate(
         _("Your new password is set. Sign in with it. Every device that was signed in "
