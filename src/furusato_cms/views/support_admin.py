@@ -78,14 +78,34 @@ class Kind:
     create: str
     update: str
     attribute: str
+    defaults: dict
 
     def item_of(self, context):
         return getattr(context, self.attribute)
 
 
 MEASURE = Kind("measure", MeasureSchema, MEASURE_FIELDS, "create_measure", "update_measure",
-               "measure")
-OFFER = Kind("offer", OfferSchema, OFFER_FIELDS, "create_offer", "update_offer", "offer")
+               "measure", {"applicants": "premium", "rate_numerator": 1, "rate_denominator": 2,
+                           "cap_unit": "per_application"})
+OFFER = Kind("offer", OfferSchema, OFFER_FIELDS, "create_offer", "update_offer", "offer",
+             {"applicants": "basic"})
+KIND_OF = {SupportContainer: MEASURE, MeasureResource: MEASURE,
+           OffersContainer: OFFER, OfferResource: OFFER}
+
+
+def _editing_view(containers, name, renderer, request_method):
+    """Register one view for measures and offers alike (on their containers, or on one
+    item); the view finds the kind from its context with ``KIND_OF``."""
+    contexts = (SupportContainer, OffersContainer) if containers else (MeasureResource,
+                                                                        OfferResource)
+
+    def register(view):
+        for context in contexts:
+            view_config(context=context, name=name, renderer=renderer,
+                        permission=P.SUPPORT_EDIT, request_method=request_method,
+                        _depth=1)(view)
+        return view
+    return register
 
 
 def _form(request, kind, *, new):
@@ -109,9 +129,9 @@ def _new_page(kind, form_html):
     return labels(kind=kind.noun, heading=heading, form=form_html)
 
 
-def _create(context, request, kind, site):
+def _create(context, request, kind):
     def create(data):
-        return getattr(_service(request), kind.create)(request.actor, site, **data)
+        return getattr(_service(request), kind.create)(request.actor, context.site, **data)
 
     outcome = submit(request, _form(request, kind, new=True), create)
     if outcome.failed:
@@ -168,66 +188,30 @@ def _transition(context, request, kind):
     return HTTPSeeOther(request.resource_url(context, "edit"))
 
 
-@view_config(context=SupportContainer, name="new", renderer="support/new.jinja2",
-             permission=P.SUPPORT_EDIT, request_method="GET")
-def new_measure(context, request):
-    return _new_page(MEASURE, _form(request, MEASURE, new=True).render(
-        {"applicants": "premium", "rate_numerator": 1, "rate_denominator": 2,
-         "cap_unit": "per_application"}))
+@_editing_view(True, "new", "support/new.jinja2", "GET")
+def new_item(context, request):
+    kind = KIND_OF[type(context)]
+    return _new_page(kind, _form(request, kind, new=True).render(kind.defaults))
 
 
-@view_config(context=SupportContainer, name="new", renderer="support/new.jinja2",
-             permission=P.SUPPORT_EDIT, request_method="POST")
-def create_measure(context, request):
-    return _create(context, request, MEASURE, context.site)
+@_editing_view(True, "new", "support/new.jinja2", "POST")
+def create_item(context, request):
+    return _create(context, request, KIND_OF[type(context)])
 
 
-@view_config(context=MeasureResource, name="edit", renderer="support/edit.jinja2",
-             permission=P.SUPPORT_EDIT, request_method="GET")
-def edit_measure(context, request):
-    return _edit_page(context, request, MEASURE)
+@_editing_view(False, "edit", "support/edit.jinja2", "GET")
+def edit_item(context, request):
+    return _edit_page(context, request, KIND_OF[type(context)])
 
 
-@view_config(context=MeasureResource, name="edit", renderer="support/edit.jinja2",
-             permission=P.SUPPORT_EDIT, request_method="POST")
-def save_measure(context, request):
-    return _save(context, request, MEASURE)
+@_editing_view(False, "edit", "support/edit.jinja2", "POST")
+def save_item(context, request):
+    return _save(context, request, KIND_OF[type(context)])
 
 
-@view_config(context=MeasureResource, name="transition", renderer="support/edit.jinja2",
-             permission=P.SUPPORT_EDIT, request_method="POST")
-def measure_transition(context, request):
-    return _transition(context, request, MEASURE)
-
-
-@view_config(context=OffersContainer, name="new", renderer="support/new.jinja2",
-             permission=P.SUPPORT_EDIT, request_method="GET")
-def new_offer(context, request):
-    return _new_page(OFFER, _form(request, OFFER, new=True).render({"applicants": "basic"}))
-
-
-@view_config(context=OffersContainer, name="new", renderer="support/new.jinja2",
-             permission=P.SUPPORT_EDIT, request_method="POST")
-def create_offer(context, request):
-    return _create(context, request, OFFER, context.site)
-
-
-@view_config(context=OfferResource, name="edit", renderer="support/edit.jinja2",
-             permission=P.SUPPORT_EDIT, request_method="GET")
-def edit_offer(context, request):
-    return _edit_page(context, request, OFFER)
-
-
-@view_config(context=OfferResource, name="edit", renderer="support/edit.jinja2",
-             permission=P.SUPPORT_EDIT, request_method="POST")
-def save_offer(context, request):
-    return _save(context, request, OFFER)
-
-
-@view_config(context=OfferResource, name="transition", renderer="support/edit.jinja2",
-             permission=P.SUPPORT_EDIT, request_method="POST")
-def offer_transition(context, request):
-    return _transition(context, request, OFFER)
+@_editing_view(False, "transition", "support/edit.jinja2", "POST")
+def item_transition(context, request):
+    return _transition(context, request, KIND_OF[type(context)])
 
 
 # -- applications ------------------------------------------------------------------------
