@@ -144,13 +144,17 @@ def _reason_page(form_html, *, heading, post=None, thread=None):
             "message_html": message_html}
 
 
-REPORT = (_("Report this post"), _("Send the report"))
-HIDE_POST = (_("Hide this post"), _("Hide the post"))
-HIDE_THREAD = (_("Hide this thread"), _("Hide the thread"))
+# (heading, button, message when done) of each reason page
+REPORT = (_("Report this post"), _("Send the report"),
+          _("Thank you. The moderators will look at the post."))
+HIDE_POST = (_("Hide this post"), _("Hide the post"),
+             _("The post is hidden and its author has been told why."))
+HIDE_THREAD = (_("Hide this thread"), _("Hide the thread"),
+               _("The thread is hidden and its author has been told why."))
 
 
-def _reason_view(request, texts, action, done, back, **shown):
-    heading, title = texts
+def _reason_view(request, texts, action, back, **shown):
+    heading, title, done = texts
     form = _reason_form(request, title)
     if request.method == "GET":
         return _reason_page(form.render(), heading=heading, **shown)
@@ -165,6 +169,10 @@ def _thread_url(request, post_context, post):
     return f"{_room_url(request, post_context.site)}{post.thread_id}#post-{post.id}"
 
 
+def _moderation_url(request, site):
+    return _room_url(request, site) + "moderation"
+
+
 @view_config(context=RoomPostResource, name="report", renderer=REASON_RENDERER,
              permission=P.ROOM_PARTICIPATE)
 def report(context, request):
@@ -172,30 +180,27 @@ def report(context, request):
     return _reason_view(
         request, REPORT,
         lambda reason: _service(request).report(_account(request), post, reason),
-        _("Thank you. The moderators will look at the post."),
         _thread_url(request, context, post), post=post)
+
+
+def _hide(context, request, texts, hide, shown):
+    """A moderator hides the context's post or thread (``shown``) with a reason its
+    author is told."""
+    item = getattr(context, shown)
+    return _reason_view(request, texts, lambda reason: hide(request.actor, item, reason),
+                        _moderation_url(request, context.site), **{shown: item})
 
 
 @view_config(context=RoomPostResource, name="hide", renderer=REASON_RENDERER,
              permission=P.ROOM_MODERATE)
 def hide_post(context, request):
-    post = context.post
-    return _reason_view(
-        request, HIDE_POST,
-        lambda reason: _service(request).hide_post(request.actor, post, reason),
-        _("The post is hidden and its author has been told why."),
-        _room_url(request, context.site) + "moderation", post=post)
+    return _hide(context, request, HIDE_POST, _service(request).hide_post, "post")
 
 
 @view_config(context=RoomThreadResource, name="hide", renderer=REASON_RENDERER,
              permission=P.ROOM_MODERATE)
 def hide_thread(context, request):
-    thread = context.thread
-    return _reason_view(
-        request, HIDE_THREAD,
-        lambda reason: _service(request).hide_thread(request.actor, thread, reason),
-        _("The thread is hidden and its author has been told why."),
-        _room_url(request, context.site) + "moderation", thread=thread)
+    return _hide(context, request, HIDE_THREAD, _service(request).hide_thread, "thread")
 
 
 @view_config(context=RoomPostResource, name="keep", permission=P.ROOM_MODERATE,
@@ -203,7 +208,7 @@ def hide_thread(context, request):
 def keep_post(context, request):
     _service(request).keep_post(request.actor, context.post)
     flash(request, _("The post stays; its reports are closed."))
-    return HTTPSeeOther(_room_url(request, context.site) + "moderation")
+    return HTTPSeeOther(_moderation_url(request, context.site))
 
 
 def _moderation_page(context, request, error=None):
@@ -231,4 +236,4 @@ def switch(context, request):
     _service(request).set_enabled(request.actor, context.site, enabled == "on")
     flash(request, _("The community room is open.") if enabled == "on"
           else _("The community room is closed."))
-    return HTTPSeeOther(_room_url(request, context.site) + "moderation")
+    return HTTPSeeOther(_moderation_url(request, context.site))
