@@ -128,6 +128,17 @@ def _point_form(request, action, title):
                      buttons=(button(request, "save", title),))
 
 
+def _submit_point(context, request, title, store, page, done, back):
+    """Adding and editing a stay point share a form: ``store(name, kind)`` on good input,
+    else ``page`` again with the form's messages."""
+    form = _point_form(request, request.resource_url(context), title)
+    outcome = submit(request, form, lambda values: store(values["name"], values["kind"]))
+    if outcome.failed:
+        return page(context, request, outcome.form_html)
+    flash(request, done)
+    return HTTPSeeOther(back)
+
+
 def _points_page(context, request, form_html=None):
     service = request.service(StayService)
     return {
@@ -147,13 +158,12 @@ def stay_points(context, request):
 @view_config(context=StayPointsContainer, renderer="premium/stay_points.jinja2",
              permission=P.PREMIUM_REVIEW, request_method="POST")
 def add_stay_point(context, request):
-    form = _point_form(request, request.resource_url(context), _("Add the place"))
-    outcome = submit(request, form, lambda values: request.service(StayService).create_point(
-        request.actor, context.site, values["name"], values["kind"]))
-    if outcome.failed:
-        return _points_page(context, request, outcome.form_html)
-    flash(request, _("The place was added. Print its code and display it there."))
-    return HTTPSeeOther(request.resource_url(context))
+    return _submit_point(
+        context, request, _("Add the place"),
+        lambda name, kind: request.service(StayService).create_point(
+            request.actor, context.site, name, kind),
+        _points_page, _("The place was added. Print its code and display it there."),
+        request.resource_url(context))
 
 
 def _edit_page(context, request, form_html=None):
@@ -174,13 +184,11 @@ def stay_point(context, request):
 @view_config(context=StayPointResource, renderer="premium/stay_point.jinja2",
              permission=P.PREMIUM_REVIEW, request_method="POST")
 def save_stay_point(context, request):
-    form = _point_form(request, request.resource_url(context), _("Save"))
-    outcome = submit(request, form, lambda values: request.service(StayService).update_point(
-        request.actor, context.point, values["name"], values["kind"]))
-    if outcome.failed:
-        return _edit_page(context, request, outcome.form_html)
-    flash(request, _("Saved."))
-    return HTTPSeeOther(request.resource_url(context.__parent__))
+    return _submit_point(
+        context, request, _("Save"),
+        lambda name, kind: request.service(StayService).update_point(
+            request.actor, context.point, name, kind),
+        _edit_page, _("Saved."), request.resource_url(context.__parent__))
 
 
 def _point_action(context, request, action, message):
