@@ -15,18 +15,14 @@ Files larger than the admin screen's upload limit are fine here (``--max-mb``, d
 200). ``--at`` runs the rule "only activities that have taken place" as of another
 moment (with a time zone), for rehearsals.
 """
-import json
-
 from sqlalchemy import select
 
-from ..clock import FixedClock, system_clock
 from ..models import Site
 from ..services.activity_import import ActivityImportService
 from ..services.audit import Actor
 from ..services.errors import ServiceError
 from ..services.mail import localizer_for
-from .common import db_transaction, ini_parser, load_settings
-from .release_inactive import aware_moment
+from .common import add_at_option, clock_at, db_transaction, ini_parser, load_settings, print_json
 
 EXIT_IMPORTED, EXIT_ROW_ERRORS, EXIT_UNUSABLE = 0, 1, 2
 
@@ -39,8 +35,7 @@ def parser():
                         help="language of the messages (default ja)")
     parser.add_argument("--max-mb", type=float, default=200.0,
                         help="largest file accepted, in MB (default 200)")
-    parser.add_argument("--at", type=aware_moment, default=None,
-                        help="the moment the import is judged at (default: now)")
+    add_at_option(parser, "the moment the import is judged at (default: now)")
     parser.add_argument("file", help="the .xlsx or .csv file")
     return parser
 
@@ -48,11 +43,11 @@ def parser():
 def main(argv=None):
     args = parser().parse_args(argv)
     settings = load_settings(args.config_uri)
-    clock = FixedClock(args.at) if args.at else system_clock
+    clock = clock_at(args.at)
     with db_transaction(settings) as (dbsession, app_settings):
         translate = localizer_for(app_settings, args.lang).translate
         output, status = _import(dbsession, app_settings, clock, args, translate)
-    print(json.dumps(output, ensure_ascii=False, indent=2))
+    print_json(output, indent=2)
     return status
 
 

@@ -9,11 +9,9 @@ the newest snapshot, so the figures there are at most one interval plus one run 
 It prints a JSON summary: ``{"snapshot": id, "as_of": ..., "rows": ...,
 "dropped_snapshots": ..., "duration_ms": ...}``.
 """
-import json
-
 from ..clock import system_clock
 from ..services.statistics import StatisticsService
-from .common import db_transaction, ini_parser, load_settings
+from .common import db_transaction, ini_parser, load_settings, print_json
 
 
 def main(argv=None):
@@ -24,4 +22,4 @@ def main(argv=None):
             dbsession.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         summary = StatisticsService(dbsession, clock=system_clock,
                                     settings=app_settings).refresh()
-    print(json.dumps(summary, ensure_ascii=False))
+    print_json(summary)

@@ -11,33 +11,10 @@ at the same moment changes nothing the second time. It prints a JSON summary:
 ``--at`` runs the rule as of another moment (with a time zone, e.g.
 2026-11-25T12:00:00+09:00), for catching up or for rehearsals.
 """
-import argparse
-import json
-from datetime import datetime
-
-from ..clock import FixedClock, system_clock
 from ..services.registration import RegistrationService
-from .common import db_transaction, ini_parser, load_settings
-
-
-def aware_moment(raw: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an ISO 8601 date and time: {raw!r}") from None
-    if moment.tzinfo is None:
-        raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-11-25T12:00:00+09:00")
-    return moment
+from .common import run_service_at
 
 
 def main(argv=None):
-    parser = ini_parser(__doc__)
-    parser.add_argument("--at", type=aware_moment, default=None,
-                        help="the moment to run the rule for (default: now)")
-    args = parser.parse_args(argv)
-    settings = load_settings(args.config_uri)
-    now = args.at or system_clock()
-    with db_transaction(settings) as (dbsession, app_settings):
-        service = RegistrationService(dbsession, clock=FixedClock(now), settings=app_settings)
-        summary = service.release_inactive(now)
-    print(json.dumps(summary, ensure_ascii=False))
+    run_service_at(argv, __doc__, "the moment to run the rule for (default: now)",
+                   RegistrationService, lambda service, now: service.release_inactive(now))

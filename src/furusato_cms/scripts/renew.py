@@ -13,22 +13,10 @@ second time. It prints a JSON summary: ``{"at": ..., "noticed": ..., "renewed": 
 ``--at`` runs as of another moment (with a time zone, e.g. 2027-11-25T04:00:00+09:00),
 for catching up or rehearsals.
 """
-import json
-
-from ..clock import FixedClock, system_clock
 from ..services.renewal import RenewalService
-from .common import db_transaction, ini_parser, load_settings
-from .release_inactive import aware_moment
+from .common import run_service_at
 
 
 def main(argv=None):
-    parser = ini_parser(__doc__)
-    parser.add_argument("--at", type=aware_moment, default=None,
-                        help="the moment to run the renewal for (default: now)")
-    args = parser.parse_args(argv)
-    settings = load_settings(args.config_uri)
-    now = args.at or system_clock()
-    with db_transaction(settings) as (dbsession, app_settings):
-        service = RenewalService(dbsession, clock=FixedClock(now), settings=app_settings)
-        summary = service.run(now)
-    print(json.dumps(summary, ensure_ascii=False))
+    run_service_at(argv, __doc__, "the moment to run the renewal for (default: now)",
+                   RenewalService, lambda service, now: service.run(now))

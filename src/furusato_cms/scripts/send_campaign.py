@@ -15,15 +15,12 @@ back with ``--campaign ID --requeue-stuck``. ``--batch-size`` bounds that window
 
 Prints a JSON summary; exits 1 when the mail server stopped the run (run it again).
 """
-import json
 import sys
 
-from ..clock import FixedClock, system_clock
 from ..models import get_engine, get_session_factory
 from ..appsettings import AppSettings
 from ..services.notifications import NotificationService, OutboxSender, SMTPTransport
-from .common import ini_parser, load_settings
-from .release_inactive import aware_moment
+from .common import add_at_option, clock_at, ini_parser, load_settings, print_json
 
 
 def _positive(raw: str) -> int:
@@ -78,13 +75,12 @@ def main(argv=None):
                         help="first queue the reminders of sessions starting tomorrow")
     parser.add_argument("--requeue-stuck", action="store_true",
                         help="send again the campaign's rows left 'sending' by a dead run")
-    parser.add_argument("--at", type=aware_moment, default=None,
-                        help="the moment to run as (default: now)")
+    add_at_option(parser, "the moment to run as (default: now)")
     args = parser.parse_args(argv)
     if args.requeue_stuck and args.campaign is None:
         parser.error("--requeue-stuck needs --campaign ID")
     settings = load_settings(args.config_uri)
-    clock = FixedClock(args.at) if args.at else system_clock
+    clock = clock_at(args.at)
     engine = get_engine(settings)
     try:
         summary = run(get_session_factory(engine), AppSettings.from_settings(settings), clock,
@@ -92,7 +88,7 @@ def main(argv=None):
                       reminders=args.reminders, requeue_stuck=args.requeue_stuck)
     finally:
         engine.dispose()
-    print(json.dumps(summary, ensure_ascii=False))
+    print_json(summary)
     return 1 if summary["error"] else 0
 
 

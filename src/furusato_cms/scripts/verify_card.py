@@ -15,7 +15,7 @@ import sys
 
 from ..clock import system_clock
 from ..services.card_statements import verify_statement
-from .release_inactive import aware_moment
+from .common import add_at_option, print_json
 
 
 def main(argv=None) -> int:
@@ -23,8 +23,7 @@ def main(argv=None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("keys", help="the saved keys.json")
     parser.add_argument("statement", help='the statement or the QR code\'s URL; "-" for stdin')
-    parser.add_argument("--at", type=aware_moment, default=None,
-                        help="check as of this moment (default: now)")
+    add_at_option(parser, "check as of this moment (default: now)")
     args = parser.parse_args(argv)
     try:
         with open(args.keys, encoding="utf-8") as handle:
@@ -33,7 +32,7 @@ def main(argv=None) -> int:
         parser.error(f"cannot read the keys from {args.keys}: {error}")
     entered = sys.stdin.read() if args.statement == "-" else args.statement
     verdict = verify_statement(entered, jwks, args.at or system_clock())
-    print(json.dumps(verdict.public(), ensure_ascii=False))
+    print_json(verdict.public())
     return 0 if verdict.valid else 1
 
 

@@ -238,8 +238,9 @@ def fresh_totp_step(account, code, now) -> int:
     return step
 
 
-class SigninService:
-    """Password sign-in, the TOTP step and sign-out, for any account kind."""
+class AccountServiceBase:
+    """What every service acting on accounts holds: the sign-in sessions, the sign-in
+    throttle (ログイン試行の制限) and the audit log."""
 
     def __init__(self, dbsession, *, clock, settings):
         self.dbsession = dbsession
@@ -248,6 +249,10 @@ class SigninService:
         self.sessions = SessionService(dbsession, clock=clock, settings=settings)
         self.throttle = SigninThrottler(dbsession, clock=clock, settings=settings)
         self.audit = AuditLog(dbsession, clock)
+
+
+class SigninService(AccountServiceBase):
+    """Password sign-in, the TOTP step and sign-out, for any account kind."""
 
     def authenticate(self, email, password, client_addr) -> Account:
         """The account for this email and password, or SigninFailed / SigninLocked."""
@@ -336,17 +341,9 @@ class SigninService:
         raise error
 
 
-class AccountSecurityService:
+class AccountSecurityService(AccountServiceBase):
     """What a signed-in person changes on their own account (アカウント設定):
     password, the TOTP second factor, and signing out everywhere."""
-
-    def __init__(self, dbsession, *, clock, settings):
-        self.dbsession = dbsession
-        self.clock = clock
-        self.settings = settings
-        self.sessions = SessionService(dbsession, clock=clock, settings=settings)
-        self.throttle = SigninThrottler(dbsession, clock=clock, settings=settings)
-        self.audit = AuditLog(dbsession, clock)
 
     def memberships(self, account) -> list:
         """``(membership, site)`` pairs of this account, by site code."""

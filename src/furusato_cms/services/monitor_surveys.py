@@ -39,7 +39,7 @@ from ..vocabulary import RELATIONSHIP_TYPES, TIER_LABELS
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .registration import AnswersRefused
-from .survey import CHOICE_KINDS, SurveyService, _answer_text, _checked, choice_label
+from .survey import CHOICE_KINDS, SurveyService, answer_text, bounded_text, checked, choice_label
 
 TITLE_MAX = 200
 DESCRIPTION_MAX = 4000
@@ -184,12 +184,12 @@ class MonitorSurveyService:
         if len(survey.questions) >= QUESTIONS_MAX:
             raise NotAllowed(_("A survey can have at most ${max} questions.",
                                mapping={"max": QUESTIONS_MAX}))
-        new = _checked(kind, label=label, help_text=help_text, choices=choices,
+        new = checked(kind, label=label, help_text=help_text, choices=choices,
                        scale_min=scale_min, scale_max=scale_max, existing=())
         question = MonitorQuestion(kind=kind, created_at=self.clock(),
                                    position=len(survey.questions))
-        SurveyService._assign(question, new, required=required, show_if=SurveyService
-                              ._checked_show_if(show_if, self.show_if_options(survey)))
+        show_if = SurveyService.checked_show_if(show_if, self.show_if_options(survey))
+        SurveyService.assign(question, new, required=required, show_if=show_if)
         survey.questions.append(question)
         self.dbsession.flush()
         self._audit(actor, "monitor_survey.question_add", survey, question_id=question.id)
@@ -199,15 +199,15 @@ class MonitorSurveyService:
                         scale_min=None, scale_max=None, required=False, show_if=None):
         survey = question.survey
         self._require_draft(survey)
-        new = _checked(question.kind, label=label, help_text=help_text, choices=choices,
+        new = checked(question.kind, label=label, help_text=help_text, choices=choices,
                        scale_min=question.scale_min if scale_min is None else scale_min,
                        scale_max=question.scale_max if scale_max is None else scale_max,
                        existing=question.choices)
-        checked_show_if = SurveyService._checked_show_if(
+        checked_show_if = SurveyService.checked_show_if(
             show_if, self.show_if_options(survey, before=question))
         keys = {c["key"] for c in new["choices"]}
         self._check_conditions_kept(question, keys)
-        SurveyService._assign(question, new, required=required, show_if=checked_show_if)
+        SurveyService.assign(question, new, required=required, show_if=checked_show_if)
         self.dbsession.flush()
         self._audit(actor, "monitor_survey.question_update", survey, question_id=question.id)
 
@@ -343,7 +343,7 @@ class MonitorSurveyService:
         )
         for number, (answers, submitted_at) in enumerate(responses, 1):
             rows.append([str(number), to_tokyo(submitted_at).strftime("%Y-%m-%d")]
-                        + [_answer_text(q, answers.get(str(q.id))) for q in questions])
+                        + [answer_text(q, answers.get(str(q.id))) for q in questions])
         self._audit(actor, "monitor_survey.export", survey, rows=len(rows) - 1)
         return csv_bytes(rows)
 
@@ -351,16 +351,10 @@ class MonitorSurveyService:
 
     @staticmethod
     def _assign(survey, title, description, target_tier, target_relationship_type):
-        title = " ".join((title or "").split())
+        title = bounded_text(" ".join((title or "").split()), TITLE_MAX, "title")
         if not title:
             raise InvalidInput(_("Give the survey a title."), field="title")
-        if len(title) > TITLE_MAX:
-            raise InvalidInput(_("At most ${max} characters.", mapping={"max": TITLE_MAX}),
-                               field="title")
-        description = (description or "").strip()
-        if len(description) > DESCRIPTION_MAX:
-            raise InvalidInput(_("At most ${max} characters.", mapping={"max": DESCRIPTION_MAX}),
-                               field="description")
+        description = bounded_text(description, DESCRIPTION_MAX, "description")
         if target_tier not in (None, *REGISTRATION_TIERS):
             raise InvalidInput(_("Choose a tier from the list."), field="target_tier")
         if target_relationship_type not in (None, *RELATIONSHIP_TYPES):

@@ -41,6 +41,7 @@ from .mail import Mail, localizer_for, queue_mail
 from .notifications import NotificationService
 from .paging import Page, fetch_page
 from .publishing import TRANSITIONS, PublishingService, visible_now
+from .questions import keyed_questions
 from .session_texts import session_lines
 
 PAGE_SIZE = 20
@@ -545,33 +546,9 @@ def project_url(settings, project) -> str:
 
 
 def checked_questions(questions, existing) -> list:
-    """The project's own questions as stored: ``[{"key", "label", "required"}]``.
-
-    A question keeps its key while its wording stays the same, so answers already
-    given stay attached to it; a new wording gets a new key."""
-    keys = {q["label"]: q["key"] for q in existing}
-    used = {q["key"] for q in existing}
-    number = max((int(k[1:]) for k in used if k[1:].isdigit()), default=0)
-    result = []
-    for question in questions:
-        label = " ".join((question.get("label") or "").split())
-        if not label:
-            continue
-        if len(label) > QUESTION_MAX:
-            raise InvalidInput(_("A question can have at most ${max} characters.",
-                                 mapping={"max": QUESTION_MAX}), field="questions")
-        if label in (q["label"] for q in result):
-            raise InvalidInput(_("The question “${label}” is there twice.",
-                                 mapping={"label": label}), field="questions")
-        if label not in keys:
-            number += 1
-            keys[label] = f"q{number}"
-        result.append({"key": keys[label], "label": label,
-                       "required": bool(question.get("required"))})
-    if len(result) > QUESTIONS_MAX:
-        raise InvalidInput(_("At most ${max} questions.", mapping={"max": QUESTIONS_MAX}),
-                           field="questions")
-    return result
+    """The project's own questions as stored: ``[{"key", "label", "required"}]``."""
+    return keyed_questions(questions, existing, prefix="q", field="questions",
+                           label_max=QUESTION_MAX, count_max=QUESTIONS_MAX)
 
 
 def checked_answers(questions, answers) -> dict:

@@ -92,11 +92,9 @@ from ..models import (
     SurveyQuestion,
     Unsubscribe,
 )
-from .audit import AuditLog
 from .authentication import (
-    SessionService,
+    AccountServiceBase,
     SigninLocked,
-    SigninThrottler,
     account_actor,
     hash_token,
     normalise_email,
@@ -148,15 +146,7 @@ def tombstone_email(account_id: int) -> str:
     return f"deleted-{account_id}@invalid"
 
 
-class RegistrantAccountService:
-    def __init__(self, dbsession, *, clock, settings):
-        self.dbsession = dbsession
-        self.clock = clock
-        self.settings = settings
-        self.sessions = SessionService(dbsession, clock=clock, settings=settings)
-        self.throttle = SigninThrottler(dbsession, clock=clock, settings=settings)
-        self.audit = AuditLog(dbsession, clock)
-
+class RegistrantAccountService(AccountServiceBase):
     # Sign-up and confirmation -------------------------------------------------------
 
     def sign_up(self, email, display_name, password, locale, client_addr=""):

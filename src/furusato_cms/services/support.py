@@ -59,6 +59,7 @@ from .errors import Conflict, InvalidInput, NotAllowed
 from .notifications import NotificationService
 from .paging import Page, fetch_page
 from .publishing import TRANSITIONS, PublishingService, visible_now
+from .questions import keyed_questions
 
 MEASURE_KIND = "life"
 """The posts' kind column, fixed for measures and offers (life information)."""
@@ -266,34 +267,18 @@ def parse_whole_number(text):
 
 
 def checked_form_fields(fields, existing) -> list:
-    """The measure's own questions as stored: ``[{"key", "label", "kind", "required"}]``.
-    A question keeps its key while its wording stays, so earlier answers stay attached."""
-    keys = {f["label"]: f["key"] for f in existing}
-    number = max((int(f["key"][1:]) for f in existing if f["key"][1:].isdigit()), default=0)
-    result = []
-    for field in fields:
-        label = " ".join((field.get("label") or "").split())
-        if not label:
-            continue
-        kind = field.get("kind") or "text"
-        if kind not in FIELD_KINDS:
-            raise InvalidInput(_("“${label}”: the kind of answer must be text, number, date "
-                                 "or yen.", mapping={"label": label}), field="form_fields")
-        if len(label) > FIELD_LABEL_MAX:
-            raise InvalidInput(_("A question can have at most ${max} characters.",
-                                 mapping={"max": FIELD_LABEL_MAX}), field="form_fields")
-        if label in (f["label"] for f in result):
-            raise InvalidInput(_("The question “${label}” is there twice.",
-                                 mapping={"label": label}), field="form_fields")
-        if label not in keys:
-            number += 1
-            keys[label] = f"f{number}"
-        result.append({"key": keys[label], "label": label, "kind": kind,
-                       "required": bool(field.get("required"))})
-    if len(result) > FIELDS_MAX:
-        raise InvalidInput(_("At most ${max} questions.", mapping={"max": FIELDS_MAX}),
-                           field="form_fields")
-    return result
+    """The measure's own questions as stored: ``[{"key", "label", "kind", "required"}]``."""
+    return keyed_questions(fields, existing, prefix="f", field="form_fields",
+                           label_max=FIELD_LABEL_MAX, count_max=FIELDS_MAX,
+                           describe=_field_kind)
+
+
+def _field_kind(field, label) -> dict:
+    kind = field.get("kind") or "text"
+    if kind not in FIELD_KINDS:
+        raise InvalidInput(_("“${label}”: the kind of answer must be text, number, date "
+                             "or yen.", mapping={"label": label}), field="form_fields")
+    return {"kind": kind}
 
 
 def checked_answers(fields, answers) -> dict:

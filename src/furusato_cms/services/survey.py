@@ -210,10 +210,10 @@ class SurveyService:
         if kind not in QUESTION_KINDS:
             raise InvalidInput(_("Choose a kind of question from the list."), field="kind")
         question = SurveyQuestion(site_id=site.id, kind=kind, created_at=self.clock())
-        new = _checked(kind, label=label, help_text=help_text, choices=choices,
+        new = checked(kind, label=label, help_text=help_text, choices=choices,
                        scale_min=scale_min, scale_max=scale_max, existing=())
-        self._assign(question, new, required=required,
-                     show_if=self._checked_show_if(show_if, self.show_if_options(site)))
+        self.assign(question, new, required=required,
+                    show_if=self.checked_show_if(show_if, self.show_if_options(site)))
         last = self.dbsession.scalar(
             select(func.max(SurveyQuestion.position)).where(SurveyQuestion.site_id == site.id)
         )
@@ -233,7 +233,7 @@ class SurveyService:
         scale_max = question.scale_max if scale_max is None else scale_max
         old_keys = set(choice_keys(question))
         old_scale = (question.scale_min, question.scale_max)
-        new = _checked(question.kind, label=label, help_text=help_text, choices=choices,
+        new = checked(question.kind, label=label, help_text=help_text, choices=choices,
                        scale_min=scale_min, scale_max=scale_max, existing=question.choices)
         scale_changed = question.kind == "scale" and old_scale != (new["scale_min"],
                                                                    new["scale_max"])
@@ -242,9 +242,9 @@ class SurveyService:
         if show_if and tuple(show_if) == current:
             checked_show_if = current  # unchanged: kept valid by move, retire and removals
         else:
-            checked_show_if = self._checked_show_if(
+            checked_show_if = self.checked_show_if(
                 show_if, self._choice_questions_before(question.site_id, question))
-        self._assign(question, new, required=required, show_if=checked_show_if)
+        self.assign(question, new, required=required, show_if=checked_show_if)
         self.dbsession.flush()
         self._audit(actor, "survey.update", question)
         return question
@@ -333,7 +333,7 @@ class SurveyService:
         ]
         rows = [
             _registration_cells(registration, translate)
-            + [_answer_text(q, answers.get((registration.id, q.id))) for q in questions]
+            + [answer_text(q, answers.get((registration.id, q.id))) for q in questions]
             for registration in registrations
         ]
         AuditLog(self.dbsession, self.clock).record(
@@ -344,7 +344,7 @@ class SurveyService:
     # -- rules -------------------------------------------------------------------
 
     @staticmethod
-    def _assign(question, new, *, required, show_if):
+    def assign(question, new, *, required, show_if):
         question.label = new["label"]
         question.help_text = new["help_text"]
         question.choices = new["choices"]
@@ -368,7 +368,7 @@ class SurveyService:
         return [q for q in questions if q.retired_at is None and q.kind in CHOICE_KINDS]
 
     @staticmethod
-    def _checked_show_if(show_if, earlier):
+    def checked_show_if(show_if, earlier):
         """Show-if must point at an earlier, active single/multiple-choice question of
         the same site, and at one of its choices."""
         if not show_if:
@@ -460,18 +460,22 @@ def parse_choices(text, existing=()) -> list:
     return [{"key": key, "label": label} for key, label in choices]
 
 
-def _checked(kind, *, label, help_text, choices, scale_min, scale_max, existing) -> dict:
+def bounded_text(text, maximum, field) -> str:
+    """The text without surrounding spaces, or InvalidInput naming the field when longer
+    than ``maximum``."""
+    text = (text or "").strip()
+    if len(text) > maximum:
+        raise InvalidInput(_("At most ${max} characters.", mapping={"max": maximum}),
+                           field=field)
+    return text
+
+
+def checked(kind, *, label, help_text, choices, scale_min, scale_max, existing) -> dict:
     """The question's fields after the rules, or InvalidInput naming the field."""
-    label = (label or "").strip()
+    label = bounded_text(label, LABEL_MAX, "label")
     if not label:
         raise InvalidInput(_("Enter the question."), field="label")
-    if len(label) > LABEL_MAX:
-        raise InvalidInput(_("At most ${max} characters.", mapping={"max": LABEL_MAX}),
-                           field="label")
-    help_text = (help_text or "").strip()
-    if len(help_text) > HELP_MAX:
-        raise InvalidInput(_("At most ${max} characters.", mapping={"max": HELP_MAX}),
-                           field="help_text")
+    help_text = bounded_text(help_text, HELP_MAX, "help_text")
     parsed = []
     if kind in CHOICE_KINDS:
         parsed = _checked_choices(parse_choices(choices, existing))
@@ -535,7 +539,7 @@ def _registration_cells(registration, translate) -> list:
     ]
 
 
-def _answer_text(question, value) -> str:
+def answer_text(question, value) -> str:
     """An answer as people read it: option labels, the text, or the number."""
     if not value:
         return ""
