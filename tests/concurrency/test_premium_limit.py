@@ -4,7 +4,6 @@ eligible, all approving automatically) ends with exactly three premium registrat
 
 Each thread waits at a barrier, then applies in its own session and commits; grants for
 one person queue on the locked account row, and the slot rows refuse a fourth."""
-import threading
 from datetime import timedelta
 
 import pytest
@@ -13,20 +12,16 @@ from sqlalchemy.orm import Session
 
 from furusato_cms.appsettings import AppSettings
 from furusato_cms.clock import FixedClock
-from furusato_cms.models import Account, PremiumSlot, Registration, get_engine
+from furusato_cms.models import Account, PremiumSlot, Registration
 from furusato_cms.services.premium import PremiumRefused, PremiumService
 
 from ..conftest import NOW
-from ..dbsetup import drop_database, fresh_database_url, is_postgresql, migrate
 from ..factories import MATSUMOTO, NAGANO_CITY
 from ..premium_factories import MAEBASHI, NAGAOKA, give_activities, make_person, register, site_of
+from .support import POSTGRESQL_ONLY, run_at_once
 
-pytestmark = [
-    pytest.mark.postgresql_only,
-    pytest.mark.skipif(not is_postgresql(), reason="needs concurrent PostgreSQL connections"),
-]
+pytestmark = POSTGRESQL_ONLY
 
-POOL_SIZE = 20
 SITES = (NAGANO_CITY, MATSUMOTO, MAEBASHI, NAGAOKA)
 PEOPLE = 5
 
@@ -38,17 +33,9 @@ def settings(mail_catcher):
                        smtp_host=mail_catcher.smtp_host, smtp_port=mail_catcher.smtp_port)
 
 
-@pytest.fixture(scope="module")
-def engine(worker_id_name, tmp_path_factory):
-    url = fresh_database_url(worker_id_name + "_premium", tmp_path_factory.mktemp("premium"))
-    migrate(url)
-    engine = get_engine({
-        "furusato.db_url": url, "sqlalchemy.pool_size": str(POOL_SIZE),
-        "sqlalchemy.max_overflow": "0", "sqlalchemy.pool_timeout": "120",
-    })
-    yield engine
-    engine.dispose()
-    drop_database(url)
+@pytest.fixture
+def engine(own_database):
+    return own_database.engine
 
 
 def committed_people(engine):
@@ -72,30 +59,19 @@ def committed_people(engine):
 def apply_at_once(engine, settings, pairs):
     """One thread per (account id, registration id), released together; returns outcomes
     ("granted" / "refused") in order, and unexpected errors."""
-    barrier = threading.Barrier(len(pairs))
-    outcomes, errors = [None] * len(pairs), []
-
-    def apply(index, account_id, registration_id):
+    def apply(session, pair):
+        account_id, registration_id = pair
+        service = PremiumService(session, clock=FixedClock(NOW), settings=settings)
         try:
-            barrier.wait(timeout=30)
-            with Session(engine) as session:
-                service = PremiumService(session, clock=FixedClock(NOW), settings=settings)
-                try:
-                    service.apply(session.get(Account, account_id),
-                                  session.get(Registration, registration_id))
-                    outcomes[index] = "granted"
-                except PremiumRefused:
-                    outcomes[index] = "refused"
-                session.commit()
-        except Exception as exc:  # noqa: BLE001 - every failure is reported by the test
-            errors.append(exc)
+            service.apply(session.get(Account, account_id),
+                          session.get(Registration, registration_id))
+            outcome = "granted"
+        except PremiumRefused:
+            outcome = "refused"
+        session.commit()
+        return outcome
 
-    threads = [threading.Thread(target=apply, args=(i, *pair)) for i, pair in enumerate(pairs)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return outcomes, errors
+    return run_at_once(engine, apply, pairs)
 
 
 def test_four_sites_at_once_grant_exactly_three(engine, settings):

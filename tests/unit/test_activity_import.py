@@ -3,18 +3,12 @@ import dataclasses
 import io
 import json
 import os
-import subprocess
-import sys
-import threading
-import time
 import tracemalloc
 from datetime import date, datetime, timedelta, timezone
 
-from pathlib import Path
-
 import openpyxl
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from furusato_cms.clock import FixedClock
@@ -27,7 +21,6 @@ from furusato_cms.models import (
     PendingAttendanceClaim,
     Project,
     Site,
-    get_engine,
 )
 from furusato_cms.services.activity_import import (
     ActivityImportService,
@@ -41,8 +34,9 @@ from furusato_cms.services.activity_import import (
 from furusato_cms.services.audit import Actor
 
 from ..activity_factories import make_project, make_session
-from ..conftest import HERE, NOW
-from ..dbsetup import drop_database, fresh_database_url, is_postgresql, migrate
+from .. import script_support
+from ..concurrency.support import needs_postgresql, second_behind_first
+from ..conftest import NOW
 from ..factories import NAGANO_CITY, make_site, make_staff
 from ..fixtures_import import (
     SAMPLE_CSV,
@@ -55,6 +49,7 @@ from ..fixtures_import import (
     table_counts,
     xlsx_bytes,
 )
+from ..script_support import write_ini
 
 JST = timezone(timedelta(hours=9))
 
@@ -671,36 +666,20 @@ def test_a_hundred_thousand_rows_in_bounded_memory(dbsession, service, actor, si
 # -- the console script -------------------------------------------------------------------
 
 @pytest.fixture
-def script_db(tmp_path):
+def script_db(script_database, tmp_path):
     """A migrated SQLite file with the site and one verified participant, as the script
     finds a real database."""
-    url = f"sqlite:///{tmp_path}/import.sqlite"
-    migrate(url)
-    engine = get_engine({"furusato.db_url": url})
+    url, engine = script_database
     with Session(engine) as setup:
         make_site(setup, NAGANO_CITY)
         make_verified(setup, "佐藤 健一", date(1974, 2, 18), "1247834")
         setup.commit()
-    ini = tmp_path / "import.ini"
-    ini.write_text(
-        "[app:main]\n"
-        "use = egg:furusato-cms\n"
-        f"furusato.db_url = {url}\n"
-        "furusato.session_secret = script-test\n"
-        f"furusato.locale_dir = {os.path.join(HERE, 'locale')}\n",
-        encoding="utf-8",
-    )
-    yield ini, engine
-    engine.dispose()
+    return write_ini(tmp_path / "import.ini", url, base_url=False), engine
 
 
 def run_script(ini, *args):
-    env = {k: v for k, v in os.environ.items() if k != "FURUSATO_DB_URL"}
-    result = subprocess.run(
-        [str(Path(sys.executable).parent / "furusato-import-activities"), str(ini),
-         "--at", NOW.isoformat(), *args],
-        capture_output=True, text=True, env=env, timeout=120,
-    )
+    result = script_support.run_script("furusato-import-activities", ini,
+                                       "--at", NOW.isoformat(), *args, timeout=120)
     return result.returncode, result.stdout, result.stderr
 
 
@@ -775,62 +754,27 @@ def test_console_script_usage_errors_exit_2(script_db):
 
 # -- two imports at once (PostgreSQL) -------------------------------------------------------
 
-@pytest.fixture
-def own_engine(tmp_path):
-    """A database of its own: the imports below commit, and the audit log they write can
-    never be deleted, so they must not share the suite's database."""
-    url = fresh_database_url("furusato_import_race", tmp_path)
-    migrate(url)
-    engine = get_engine({"furusato.db_url": url})
-    yield engine
-    engine.dispose()
-    drop_database(url)
-
-
-@pytest.mark.postgresql_only
-@pytest.mark.skipif(not is_postgresql(), reason="needs concurrent PostgreSQL connections")
-def test_two_imports_of_one_file_at_once_record_it_once(own_engine, clock, app_settings):
+@needs_postgresql
+def test_two_imports_of_one_file_at_once_record_it_once(own_database, clock, app_settings):
     """The second upload waits for the first (the site's row lock), then finds the
     activities and records nothing twice, instead of failing on the unique keys."""
+    own_engine = own_database.engine
     with Session(own_engine) as setup:
         site_id = make_site(setup, NAGANO_CITY, with_intro=False).id
         setup.commit()
     data = xlsx_bytes(past_sample())
-    reports = {}
 
     def import_in(session):
         service = ActivityImportService(session, clock=clock, settings=app_settings)
         return service.import_file(Actor.system("test"), session.get(Site, site_id),
                                    "sample.xlsx", io.BytesIO(data))
 
-    def import_second(session):
-        reports["second"] = import_in(session)
-        session.commit()
+    first, second = second_behind_first(
+        own_engine, import_in, import_in, what="import")
 
-    with Session(own_engine) as first, Session(own_engine) as second:
-        reports["first"] = import_in(first)
-        worker = threading.Thread(target=import_second, args=(second,))
-        worker.start()
-        wait_for_lock_wait(own_engine)
-        first.commit()
-        worker.join(timeout=30)
-
-    assert (reports["first"].activities_created, reports["first"].pending_claims) == (5, 14)
-    assert (reports["second"].activities_matched, reports["second"].already_recorded) == (5, 14)
+    assert (first.activities_created, first.pending_claims) == (5, 14)
+    assert (second.activities_matched, second.already_recorded) == (5, 14)
     with Session(own_engine) as check:
         counted = table_counts(check)
     assert (counted["projects"], counted["claims"], counted["imports"]) == (5, 14, 2)
 
-
-def wait_for_lock_wait(engine, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    with engine.connect() as conn:
-        while time.monotonic() < deadline:
-            waiting = conn.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND datname = current_database()"))
-            conn.rollback()
-            if waiting:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the second import never waited for the first")

@@ -1,24 +1,20 @@
 """Projects, sessions and applications (担い手活動), without HTTP."""
 import csv
 import io
-import threading
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.pool import NullPool
 
 from furusato_cms.models import (
     Account,
     ActivitySession,
     AuditEntry,
-    ContentItem,
     ContentTransition,
     ContentVersion,
     InboxMessage,
     SessionApplication,
-    Site,
 )
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 from furusato_cms.services.mail import localizer_for
@@ -30,9 +26,9 @@ from furusato_cms.services.projects import (
 )
 
 from ..activity_factories import make_partner, make_project, make_session
+from ..concurrency.support import needs_postgresql, run_at_once
 from ..conftest import NOW
 from ..content_factories import actor_for
-from ..dbsetup import is_postgresql, psycopg_url
 from ..factories import NAGANO_CITY, make_site, make_staff
 from ..notice_factories import only_notice
 from ..notification_factories import make_person
@@ -451,56 +447,30 @@ def test_applicants_and_their_csv_export(applications, coordinator, dbsession, s
 
 # -- many people at once (PostgreSQL) ------------------------------------------------------
 
-@pytest.mark.postgresql_only
-@pytest.mark.skipif(not is_postgresql(), reason="needs concurrent PostgreSQL connections")
-def test_concurrent_applications_respect_capacity(db_url, clock, app_settings):
+@needs_postgresql
+def test_concurrent_applications_respect_capacity(own_database, clock, app_settings):
     """20 people apply to a session with 5 places at the same moment, each on their own
     connection: exactly 5 get a place and 15 wait, with committed data."""
-    engine = create_engine(psycopg_url(db_url), poolclass=NullPool)
+    engine = own_database.engine
     with Session(engine) as setup:
         site = make_site(setup, "202037", with_intro=False)
         project = make_project(setup, site, "同時申込テスト")
         session_id = make_session(setup, project, NEXT_WEEK, capacity=5,
                                   application_required=True).id
         account_ids = [p.id for p in people(setup, 20, prefix="rush")]
-        site_id, project_id = site.id, project.id
         setup.commit()
-    barrier = threading.Barrier(len(account_ids))
-    errors = []
 
-    def apply_as(account_id):
-        with Session(engine) as db:
-            try:
-                service = ApplicationService(db, clock=clock, settings=app_settings)
-                account = db.get(Account, account_id)
-                target = db.get(ActivitySession, session_id)
-                barrier.wait(timeout=10)
-                service.apply(account, target, {})
-                db.commit()
-            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-                errors.append(exc)
+    def apply_as(db, account_id):
+        service = ApplicationService(db, clock=clock, settings=app_settings)
+        service.apply(db.get(Account, account_id), db.get(ActivitySession, session_id), {})
+        db.commit()
 
-    try:
-        workers = [threading.Thread(target=apply_as, args=(i,)) for i in account_ids]
-        for worker in workers:
-            worker.start()
-        for worker in workers:
-            worker.join(timeout=30)
-        assert errors == []
-        with engine.connect() as conn:
-            states = dict(conn.execute(
-                select(SessionApplication.state, func.count())
-                .where(SessionApplication.session_id == session_id)
-                .group_by(SessionApplication.state)
-            ).all())
-        assert states == {"applied": 5, "waitlisted": 15}
-    finally:
-        with Session(engine) as cleanup:
-            cleanup.execute(delete(SessionApplication)
-                            .where(SessionApplication.session_id == session_id))
-            cleanup.execute(delete(ActivitySession).where(ActivitySession.id == session_id))
-            cleanup.execute(delete(ContentItem).where(ContentItem.id == project_id))
-            cleanup.execute(delete(Account).where(Account.id.in_(account_ids)))
-            cleanup.execute(delete(Site).where(Site.id == site_id))
-            cleanup.commit()
-        engine.dispose()
+    _results, errors = run_at_once(engine, apply_as, account_ids, timeout=30)
+    assert errors == []
+    with engine.connect() as conn:
+        states = dict(conn.execute(
+            select(SessionApplication.state, func.count())
+            .where(SessionApplication.session_id == session_id)
+            .group_by(SessionApplication.state)
+        ).all())
+    assert states == {"applied": 5, "waitlisted": 15}

@@ -1,10 +1,8 @@
 """Basic registration (ベーシック登録) rules, tested on the service without HTTP."""
-import threading
-import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, event, func, select, text
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from furusato_cms.localgov import check_digit
@@ -13,12 +11,11 @@ from furusato_cms.models import (
     Registration,
     RegistrationEvent,
     Site,
-    SurveyAnswer,
 )
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 from furusato_cms.services.registration import AnswersRefused, RegistrationService
 
-from ..dbsetup import is_postgresql
+from ..concurrency.support import needs_postgresql, second_behind_first
 from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF, make_site
 from ..registrant_factories import make_registrant
 from ..registration_factories import make_verification
@@ -292,71 +289,31 @@ def test_card_lists_active_registrations_and_verification(dbsession, service, pe
 
 # -- two requests at once (PostgreSQL) ---------------------------------------------
 
-@pytest.mark.postgresql_only
-@pytest.mark.skipif(not is_postgresql(), reason="needs concurrent PostgreSQL connections")
-def test_concurrent_registrations_leave_one_row(engine, clock, app_settings):
+@needs_postgresql
+def test_concurrent_registrations_leave_one_row(own_database, clock, app_settings):
     """Two connections register the same person with one site at once: the unique
     constraint keeps one row and the second gets the "already registered" message."""
+    engine = own_database.engine
     code = municipality_code(47)
     with Session(engine) as setup:
         site_id = make_site(setup, code, with_intro=False).id
         account_id = make_registrant(setup, "concurrent@example.jp").id
         setup.commit()
-    try:
-        first, second = Session(engine), Session(engine)
-        outcome = {}
 
-        def register_in(session):
-            service = RegistrationService(session, clock=clock, settings=app_settings)
-            try:
-                register(service, session.get(Account, account_id), session.get(Site, site_id))
-                outcome["second"] = "registered"
-            except Conflict:
-                outcome["second"] = "conflict"
-            session.commit()
+    def register_in(session):
+        service = RegistrationService(session, clock=clock, settings=app_settings)
+        try:
+            register(service, session.get(Account, account_id), session.get(Site, site_id))
+            return "registered"
+        except Conflict:
+            return "conflict"
 
-        register(RegistrationService(first, clock=clock, settings=app_settings),
-                 first.get(Account, account_id), first.get(Site, site_id))
-        worker = threading.Thread(target=register_in, args=(second,))
-        worker.start()
-        _wait_for_lock_wait(engine)
-        first.commit()
-        worker.join(timeout=10)
-        first.close()
-        second.close()
-        assert outcome == {"second": "conflict"}
-        with engine.connect() as conn:
-            count = conn.scalar(
-                select(func.count()).select_from(Registration)
-                .where(Registration.account_id == account_id)
-            )
-        assert count == 1
-    finally:
-        _remove_committed(engine, account_id, site_id)
-
-
-def _wait_for_lock_wait(engine, timeout=5.0):
-    """Until some other connection waits on a lock (the second insert on the unique key)."""
-    deadline = time.monotonic() + timeout
+    _first, second = second_behind_first(engine, register_in, register_in,
+                                         what="registration")
+    assert second == "conflict"
     with engine.connect() as conn:
-        while time.monotonic() < deadline:
-            waiting = conn.scalar(text(
-                "SELECT count(*) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            ))
-            conn.rollback()
-            if waiting:
-                return
-            time.sleep(0.02)
-    raise AssertionError("the second registration never waited for the first")
-
-
-def _remove_committed(engine, account_id, site_id):
-    with Session(engine) as cleanup:
-        ids = select(Registration.id).where(Registration.account_id == account_id)
-        cleanup.execute(delete(SurveyAnswer).where(SurveyAnswer.registration_id.in_(ids)))
-        cleanup.execute(delete(RegistrationEvent).where(RegistrationEvent.registration_id.in_(ids)))
-        cleanup.execute(delete(Registration).where(Registration.account_id == account_id))
-        cleanup.execute(delete(Account).where(Account.id == account_id))
-        cleanup.execute(delete(Site).where(Site.id == site_id))
-        cleanup.commit()
+        count = conn.scalar(
+            select(func.count()).select_from(Registration)
+            .where(Registration.account_id == account_id)
+        )
+    assert count == 1

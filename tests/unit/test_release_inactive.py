@@ -1,25 +1,21 @@
 """Release for inactivity (解除): notice 30 days before, release after, sign-in cancels."""
-import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from furusato_cms.models import Registration, RegistrationEvent, SurveyAnswer, get_engine
+from furusato_cms.models import Registration, RegistrationEvent, SurveyAnswer
 from furusato_cms.services.registration import RegistrationService
 
-from ..conftest import HERE, NOW
-from ..dbsetup import migrate
+from ..conftest import NOW
 from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF, make_site
 from ..registrant_factories import make_registrant
+from ..script_support import run_script, script_summary, write_ini
 from ..survey_factories import make_answer, make_question, make_registration
 
 DAY = timedelta(days=1)
+RELEASE_SCRIPT = "furusato-release-inactive"
 NOTICE_AFTER = timedelta(days=730 - 30)
 """A site's default inactivity period (730 days) minus the 30-day notice."""
 
@@ -173,22 +169,20 @@ def test_notice_in_the_persons_language(dbsession, service, sites, catcher):
 
 # -- the console script ------------------------------------------------------------
 
-def test_console_script_prints_a_json_summary(tmp_path, mail_catcher):
+def test_console_script_prints_a_json_summary(script_database, tmp_path, mail_catcher):
     """furusato-release-inactive against a migrated SQLite file, as cron would run it."""
-    url = f"sqlite:///{tmp_path}/release.sqlite"
-    migrate(url)
-    engine = get_engine({"furusato.db_url": url})
+    url, engine = script_database
     with Session(engine) as setup:
         site = make_site(setup, NAGANO_CITY)
         person = registrant(setup, "cron@example.jp", NOW - NOTICE_AFTER)
         make_registration(setup, site, person)
         setup.commit()
-    ini = _ini(tmp_path, url, mail_catcher)
+    ini = write_ini(tmp_path / "release.ini", url, mail_catcher=mail_catcher)
     mail_catcher.clear()
 
-    first = _run_script(ini, "--at", NOW.isoformat())
-    second = _run_script(ini, "--at", NOW.isoformat())
-    later = _run_script(ini, "--at", (NOW + 30 * DAY).isoformat())
+    first = script_summary(RELEASE_SCRIPT, ini, "--at", NOW.isoformat())
+    second = script_summary(RELEASE_SCRIPT, ini, "--at", NOW.isoformat())
+    later = script_summary(RELEASE_SCRIPT, ini, "--at", (NOW + 30 * DAY).isoformat())
 
     assert counts(first) == {"notified": 1, "people_notified": 1, "released": 0, "cancelled": 0}
     assert first["at"] == NOW.isoformat()
@@ -197,45 +191,12 @@ def test_console_script_prints_a_json_summary(tmp_path, mail_catcher):
     assert len(mail_catcher.messages(to="cron@example.jp")) == 1
     with engine.connect() as conn:
         assert conn.scalar(select(Registration.state)) == "released"
-    engine.dispose()
 
 
 def test_console_script_refuses_a_time_without_zone(tmp_path, mail_catcher):
-    ini = _ini(tmp_path, f"sqlite:///{tmp_path}/unused.sqlite", mail_catcher)
-    result = subprocess.run([_script(), str(ini), "--at", "2026-11-25T12:00"],
-                            capture_output=True, text=True, env=_env(), timeout=60)
+    ini = write_ini(tmp_path / "release.ini", f"sqlite:///{tmp_path}/unused.sqlite",
+                    mail_catcher=mail_catcher)
+    result = run_script(RELEASE_SCRIPT, ini, "--at", "2026-11-25T12:00")
     assert result.returncode == 2
     assert "time zone" in result.stderr
 
-
-def _script() -> str:
-    return str(Path(sys.executable).parent / "furusato-release-inactive")
-
-
-def _env():
-    env = dict(os.environ)
-    env.pop("FURUSATO_DB_URL", None)
-    return env
-
-
-def _run_script(ini, *args) -> dict:
-    result = subprocess.run([_script(), str(ini), *args], capture_output=True, text=True,
-                            env=_env(), timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def _ini(tmp_path, url, mail_catcher) -> Path:
-    ini = tmp_path / "release.ini"
-    ini.write_text(
-        "[app:main]\n"
-        "use = egg:furusato-cms\n"
-        f"furusato.db_url = {url}\n"
-        "furusato.session_secret = script-test\n"
-        "furusato.base_url = http://localhost\n"
-        f"furusato.locale_dir = {os.path.join(HERE, 'locale')}\n"
-        f"furusato.smtp_host = {mail_catcher.smtp_host}\n"
-        f"furusato.smtp_port = {mail_catcher.smtp_port}\n",
-        encoding="utf-8",
-    )
-    return ini

@@ -1,11 +1,6 @@
 """Renewal across a simulated year with an injected clock: notices, automatic renewal,
 renewals queued for review with a grace period, falling back to basic, the script."""
-import json
-import os
-import subprocess
-import sys
 from datetime import date, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event, func, select
@@ -17,15 +12,12 @@ from furusato_cms.models import (
     PremiumSlot,
     Registration,
     RegistrationEvent,
-    get_engine,
 )
 from furusato_cms.services import renewal
 from furusato_cms.services.audit import Actor
 from furusato_cms.services.premium import PremiumService
 from furusato_cms.services.renewal import RenewalService
 
-from ..conftest import HERE
-from ..dbsetup import migrate
 from ..factories import NAGANO_CITY, NAGANO_PREF
 from ..premium_factories import (
     MAEBASHI,
@@ -36,8 +28,10 @@ from ..premium_factories import (
     site_of,
     tokyo,
 )
+from ..script_support import run_script, script_summary, write_ini
 
 DAY = timedelta(days=1)
+RENEW_SCRIPT = "furusato-renew"
 GRANTED = tokyo(2026, 11, 25, 12)
 EXPIRES = tokyo(2027, 11, 25, 12)
 COORDINATOR = Actor(account_id=None, label="coordinator")
@@ -272,18 +266,16 @@ def test_set_based_no_query_per_person(dbsession, service, clock, monkeypatch, c
 
 # -- the console script --------------------------------------------------------------------
 
-def test_console_script_prints_a_json_summary(tmp_path, mail_catcher):
-    url = f"sqlite:///{tmp_path}/renew.sqlite"
-    migrate(url)
-    engine = get_engine({"furusato.db_url": url})
+def test_console_script_prints_a_json_summary(script_database, tmp_path, mail_catcher):
+    url, engine = script_database
     with Session(engine) as setup:
         premium_person(setup, email="cron@example.jp")
         setup.commit()
-    ini = _ini(tmp_path, url, mail_catcher)
+    ini = write_ini(tmp_path / "renew.ini", url, mail_catcher=mail_catcher)
     mail_catcher.clear()
 
-    notice = _run_script(ini, "--at", (EXPIRES - 30 * DAY).isoformat())
-    renewed = _run_script(ini, "--at", EXPIRES.isoformat())
+    notice = script_summary(RENEW_SCRIPT, ini, "--at", (EXPIRES - 30 * DAY).isoformat())
+    renewed = script_summary(RENEW_SCRIPT, ini, "--at", EXPIRES.isoformat())
 
     assert notice == {"at": (EXPIRES - 30 * DAY).isoformat(), "noticed": 1, "renewed": 0,
                       "queued": 0, "fell_back": 0}
@@ -292,45 +284,12 @@ def test_console_script_prints_a_json_summary(tmp_path, mail_catcher):
     assert len(mail_catcher.messages(to="cron@example.jp")) == 2
     with engine.connect() as conn:
         assert conn.scalar(select(Registration.premium_until)) == tokyo(2028, 11, 25, 12)
-    engine.dispose()
 
 
 def test_console_script_refuses_a_time_without_zone(tmp_path, mail_catcher):
-    ini = _ini(tmp_path, f"sqlite:///{tmp_path}/unused.sqlite", mail_catcher)
-    result = subprocess.run([_script(), str(ini), "--at", "2027-11-25T12:00"],
-                            capture_output=True, text=True, env=_env(), timeout=60)
+    ini = write_ini(tmp_path / "renew.ini", f"sqlite:///{tmp_path}/unused.sqlite",
+                    mail_catcher=mail_catcher)
+    result = run_script(RENEW_SCRIPT, ini, "--at", "2027-11-25T12:00")
     assert result.returncode == 2
     assert "time zone" in result.stderr
 
-
-def _script() -> str:
-    return str(Path(sys.executable).parent / "furusato-renew")
-
-
-def _env():
-    env = dict(os.environ)
-    env.pop("FURUSATO_DB_URL", None)
-    return env
-
-
-def _run_script(ini, *args) -> dict:
-    result = subprocess.run([_script(), str(ini), *args], capture_output=True, text=True,
-                            env=_env(), timeout=60)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def _ini(tmp_path, url, mail_catcher) -> Path:
-    ini = tmp_path / "renew.ini"
-    ini.write_text(
-        "[app:main]\n"
-        "use = egg:furusato-cms\n"
-        f"furusato.db_url = {url}\n"
-        "furusato.session_secret = script-test\n"
-        "furusato.base_url = http://localhost\n"
-        f"furusato.locale_dir = {os.path.join(HERE, 'locale')}\n"
-        f"furusato.smtp_host = {mail_catcher.smtp_host}\n"
-        f"furusato.smtp_port = {mail_catcher.smtp_port}\n",
-        encoding="utf-8",
-    )
-    return ini

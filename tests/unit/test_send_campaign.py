@@ -2,15 +2,10 @@
 own: batches, a failure in the middle and a resumed run, a dead sender, the console
 script, and (PostgreSQL) two senders side by side. Every mail is read back from the
 local SMTP catcher: each person gets the campaign exactly once."""
-import json
 import os
 import smtplib
-import subprocess
-import sys
-import threading
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -18,29 +13,24 @@ from sqlalchemy.orm import Session
 
 from furusato_cms.appsettings import AppSettings
 from furusato_cms.clock import FixedClock
-from furusato_cms.models import OutboxMail, Site, get_engine, get_session_factory
+from furusato_cms.models import OutboxMail, Site, get_session_factory
 from furusato_cms.scripts.send_campaign import main, run
 from furusato_cms.services.audit import Actor
 from furusato_cms.services.notifications import SMTPTransport
 from furusato_cms.services.targeting import TargetingService
 
+from ..concurrency.support import needs_postgresql, run_at_once
 from ..conftest import HERE, NOW
-from ..dbsetup import drop_database, fresh_database_url, is_postgresql, migrate
 from ..factories import make_post, make_site
 from ..notification_factories import make_person
+from ..script_support import script_summary, write_ini
 
 EDITOR = Actor(account_id=None, label="editor")
 
 
-@pytest.fixture(scope="module")
-def database(worker_id_name, tmp_path_factory):
-    url = fresh_database_url(worker_id_name + "_outbox", tmp_path_factory.mktemp("outbox"))
-    migrate(url)
-    engine = get_engine({"furusato.db_url": url, "sqlalchemy.pool_size": "5"}
-                        if url.startswith("postgresql") else {"furusato.db_url": url})
-    yield url, engine
-    engine.dispose()
-    drop_database(url)
+@pytest.fixture
+def database(own_database):
+    return own_database
 
 
 @pytest.fixture
@@ -203,16 +193,10 @@ def test_a_dead_sender_leaves_its_batch_for_review_and_never_sends_twice(
 def test_the_console_script(database, settings, catcher, tmp_path):
     url, engine = database
     campaign_id, addresses = queued_campaign(engine, settings, "script", 6)
-    ini = tmp_path / "send.ini"
-    ini.write_text(
-        "[app:main]\nuse = egg:furusato-cms\n"
-        f"furusato.db_url = {url}\nfurusato.session_secret = test-secret\n"
-        "furusato.base_url = http://localhost\n"
-        f"furusato.locale_dir = {os.path.join(HERE, 'locale')}\n"
-        f"furusato.smtp_host = {settings.smtp_host}\n"
-        f"furusato.smtp_port = {settings.smtp_port}\n", encoding="utf-8")
+    ini = write_ini(tmp_path / "send.ini", url, secret="test-secret", mail_catcher=settings)
 
-    summary = _script(ini, "--campaign", str(campaign_id), "--batch-size", "4")
+    summary = script_summary("furusato-send-campaign", ini, "--campaign", str(campaign_id),
+                             "--batch-size", "4", timeout=120)
 
     assert (summary["sent"], summary["batches"], summary["error"]) == (6, 2, "")
     assert received(catcher, addresses) == Counter({address: 1 for address in addresses})
@@ -224,40 +208,16 @@ def test_requeueing_needs_a_campaign(tmp_path, capsys):
     assert stopped.value.code == 2 and "--campaign" in capsys.readouterr().err
 
 
-@pytest.mark.postgresql_only
-@pytest.mark.skipif(not is_postgresql(), reason="needs concurrent PostgreSQL connections")
+@needs_postgresql
 def test_two_senders_side_by_side_skip_each_others_rows(database, factory, settings,
                                                         catcher):
     campaign_id, addresses = queued_campaign(database[1], settings, "parallel", 40)
-    summaries, barrier = [], threading.Barrier(2)
 
-    def sender():
-        barrier.wait()
-        summaries.append(run(factory, settings, FixedClock(NOW), campaign_id=campaign_id,
-                             batch_size=3))
+    def sender(_session, _n):
+        return run(factory, settings, FixedClock(NOW), campaign_id=campaign_id, batch_size=3)
 
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
+    summaries, errors = run_at_once(database.engine, sender, [1, 2])
+    assert errors == []
     assert sum(s["sent"] for s in summaries) == 40
     assert received(catcher, addresses) == Counter({address: 1 for address in addresses})
 
-
-def _executable() -> str:
-    return str(Path(sys.executable).parent / "furusato-send-campaign")
-
-
-def _env():
-    env = dict(os.environ)
-    env.pop("FURUSATO_DB_URL", None)
-    return env
-
-
-def _script(ini, *args) -> dict:
-    result = subprocess.run([_executable(), str(ini), *args], capture_output=True, text=True,
-                            env=_env(), timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)

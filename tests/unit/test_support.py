@@ -2,7 +2,6 @@
 receipts, the accounting CSV and the publishing workflow (services, no HTTP)."""
 import csv
 import io
-import threading
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -16,7 +15,6 @@ from furusato_cms.models import (
     InboxMessage,
     SupportApplication,
     SupportMeasure,
-    get_engine,
 )
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 from furusato_cms.services.support import (
@@ -29,9 +27,9 @@ from furusato_cms.services.support import (
     fiscal_year_bounds,
 )
 
+from ..concurrency.support import needs_postgresql, run_at_once
 from ..conftest import NOW
 from ..content_factories import actor_for
-from ..dbsetup import drop_database, fresh_database_url, is_postgresql, migrate
 from ..factories import MATSUMOTO, NAGANO_CITY, make_site, make_staff
 from ..registrant_factories import make_registrant
 from ..support_factories import (
@@ -524,20 +522,9 @@ def test_export_for_accounting_has_a_bom_no_personal_data_and_is_audited(
 # -- approvals at the same moment (PostgreSQL) ------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def own_engine(worker_id_name, tmp_path_factory):
-    """A database of its own, so committed data never meets the other tests."""
-    if not is_postgresql():
-        pytest.skip("needs concurrent PostgreSQL connections")
-    url = fresh_database_url(worker_id_name + "_support", tmp_path_factory.mktemp("support"))
-    migrate(url)
-    engine = get_engine({"furusato.db_url": url})
-    yield engine
-    engine.dispose()
-    drop_database(url)
-
-
-def test_two_approvals_at_once_never_overspend_the_budget(own_engine, app_settings):
+@needs_postgresql
+def test_two_approvals_at_once_never_overspend_the_budget(own_database, app_settings):
+    own_engine = own_database.engine
     clock = FixedClock(NOW)
     with Session(own_engine) as setup:
         site = make_site(setup, NAGANO_CITY)
@@ -549,25 +536,19 @@ def test_two_approvals_at_once_never_overspend_the_budget(own_engine, app_settin
         actor = actor_for(make_staff(setup, site, "coordinator"))
         measure_id = measure.id
         setup.commit()
-    barrier, outcomes = threading.Barrier(2), []
 
-    def approve(application_id):
-        with Session(own_engine) as session:
-            application = session.get(SupportApplication, application_id)
-            barrier.wait(timeout=30)
-            try:
-                SupportService(session, clock=clock, settings=app_settings).approve(
-                    actor, application)
-                session.commit()
-                outcomes.append("approved")
-            except NotAllowed:
-                outcomes.append("refused")
+    def approve(session, application_id):
+        application = session.get(SupportApplication, application_id)
+        try:
+            SupportService(session, clock=clock, settings=app_settings).approve(
+                actor, application)
+            session.commit()
+            return "approved"
+        except NotAllowed:
+            return "refused"
 
-    threads = [threading.Thread(target=approve, args=(i,)) for i in ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    outcomes, errors = run_at_once(own_engine, approve, ids, timeout=60)
+    assert errors == []
     assert sorted(outcomes) == ["approved", "refused"]
     with Session(own_engine) as check:
         approved = check.scalar(select(func.sum(SupportApplication.approved_amount)).where(
