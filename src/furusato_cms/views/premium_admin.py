@@ -8,7 +8,7 @@ from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ..forms import ERROR_STATUS, button, flash, make_form, submit
+from ..forms import button, flash, make_form, refusal_status_of, submit
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.premium import ApplicationResource, DeclarationResource, PremiumArea
@@ -36,6 +36,19 @@ def queue(context, request):
         "declarations": request.service(StayService).pending_declarations(context.site),
         "kind_labels": KIND_LABELS,
     }
+
+
+def _decide(context, request, decide, refused, done):
+    """A decision button: back to the queue with ``done(result)``, or ``refused(error)``
+    with the refusal's status (403 when premium itself is refused, with its reasons)."""
+    try:
+        result = decide()
+    except ServiceError as error:
+        request.response.status_int = (403 if isinstance(error, PremiumRefused)
+                                       else refusal_status_of(error))
+        return refused(error)
+    flash(request, done(result))
+    return HTTPSeeOther(_queue_url(request, context))
 
 
 # -- applications ---------------------------------------------------------------------------
@@ -76,17 +89,12 @@ def application_page(context, request):
 @view_config(context=ApplicationResource, name="approve", renderer=APPLICATION_PAGE,
              permission=P.PREMIUM_REVIEW, request_method="POST")
 def approve(context, request):
-    try:
-        request.service(PremiumService).approve(request.actor, context.application)
-    except PremiumRefused as refused:
-        request.response.status_int = 403
-        return _application_page(context, request, refusal=refused.message,
-                                 reasons=refused.reasons)
-    except ServiceError as error:
-        request.response.status_int = ERROR_STATUS.get(type(error), 400)
-        return _application_page(context, request, refusal=error.message)
-    flash(request, _("Approved: the registration is premium now."))
-    return HTTPSeeOther(_queue_url(request, context))
+    return _decide(
+        context, request,
+        lambda: request.service(PremiumService).approve(request.actor, context.application),
+        lambda error: _application_page(context, request, refusal=error.message,
+                                        reasons=getattr(error, "reasons", ())),
+        lambda _approved: _("Approved: the registration is premium now."))
 
 
 @view_config(context=ApplicationResource, name="reject", renderer=APPLICATION_PAGE,
@@ -132,14 +140,12 @@ def declaration_page(context, request):
 @view_config(context=DeclarationResource, name="confirm", renderer=DECLARATION_PAGE,
              permission=P.PREMIUM_REVIEW, request_method="POST")
 def confirm(context, request):
-    try:
-        added = request.service(StayService).confirm(request.actor, context.declaration)
-    except ServiceError as error:
-        request.response.status_int = ERROR_STATUS.get(type(error), 400)
-        return _declaration_page(context, request, error=error.message)
-    flash(request, _("Confirmed: ${count} new days of stay were recorded.",
-                     mapping={"count": added}))
-    return HTTPSeeOther(_queue_url(request, context))
+    return _decide(
+        context, request,
+        lambda: request.service(StayService).confirm(request.actor, context.declaration),
+        lambda error: _declaration_page(context, request, error=error.message),
+        lambda added: _("Confirmed: ${count} new days of stay were recorded.",
+                        mapping={"count": added}))
 
 
 @view_config(context=DeclarationResource, name="reject", renderer=DECLARATION_PAGE,
