@@ -37,7 +37,7 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..models import Account, IdentityVerification, Registration, RegistrationEvent, Site
 from ..models.meta import UTCDateTime
-from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES, TIER_LABELS
+from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
 from .errors import Conflict, InvalidInput, NotAllowed
 from .home import is_home_site
 from .mail import Mail, localizer_for, queue_mail

@@ -16,13 +16,9 @@ from ..resources.site import SiteResource
 from ..schemas.registration import prefilled, registration_schema, site_answers, summary
 from ..schemas.survey import show_answer_errors
 from ..services.errors import ServiceError
-from ..services.registration import (
-    STATE_LABELS,
-    TIER_LABELS,
-    AnswersRefused,
-    RegistrationService,
-)
+from ..services.registration import STATE_LABELS, AnswersRefused, RegistrationService
 from ..services.sites import tokyo_date
+from ..vocabulary import TIER_LABELS
 
 FORM = "registration/form.jinja2"
 CONFIRM = "registration/confirm.jinja2"
