@@ -52,8 +52,9 @@ def _after_commit(committed, settings, mail):
         return
     try:
         send_now(settings, mail)
-    except (OSError, smtplib.SMTPException):
-        log.exception("mail could not be sent (subject %r)", mail.subject)
+    except (OSError, smtplib.SMTPException) as error:
+        # Neither the address nor the subject is logged: both can be personal data.
+        log.error("mail could not be sent: %s", type(error).__name__)
 
 
 def queue_mail(dbsession, settings, mail: Mail):
