@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 INI    ?= development.ini
 PYTEST_WORKERS ?= 2
 
-.PHONY: install catalog migrate demo run test test-sqlite test-pg i18n-check clean
+.PHONY: install catalog migrate demo run test test-sqlite test-pg i18n-check bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,12 @@ test-pg: install
 
 i18n-check: install
 	$(BIN)/furusato-catalog check locale
+
+bench: install
+	$(BIN)/python bench/run.py
+
+bench-smoke: install
+	$(BIN)/python bench/run.py --smoke
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
