@@ -4,6 +4,8 @@ Generates ``furusato-generate`` data into a fresh PostgreSQL database on the loc
 then measures, in the same run, one figure per line — ``name: value unit (goal …)`` —
 and writes them with the database, data size and versions to bench/results/latest.json:
 
+- ``page_ratio``, ``page_p99``, ``rss``: the public site page against a bare Pyramid +
+  Jinja2 page over HTTP (bench/web_figures.py);
 - ``eligibility_p99``: one person's premium evaluation with its evidence, over many people;
 - ``stats_national``: the operator's national report from the newest snapshot, warm;
 - ``checkin_dup_storm``: 200 concurrent check-ins of one person to one session through
@@ -15,6 +17,7 @@ import argparse
 import json
 import platform
 import statistics
+import tempfile
 import threading
 import time
 from datetime import timedelta
@@ -44,10 +47,14 @@ from furusato_cms.services.attendance import AttendanceService
 from furusato_cms.services.eligibility import EligibilityService
 from furusato_cms.services.statistics import StatisticsService, default_period
 
+import http_load
+import web_figures
+
 ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DATABASE = "furusato_bench"
 RESULTS = Path(__file__).parent / "results" / "latest.json"
-SETTINGS = AppSettings(session_secret="bench-secret", base_url="http://localhost")
+SECRET = "bench-secret"
+SETTINGS = AppSettings(session_secret=SECRET, base_url="http://localhost")
 STORM = 200
 POOL = 20
 
@@ -173,7 +180,14 @@ def run(args) -> dict:
     with engine.connect() as connection:
         connection.execute(text("ANALYZE"))
         connection.commit()
+    ini = http_load.write_ini(Path(tempfile.mkdtemp(prefix="furusato-bench-")), url, SECRET)
+    page = web_figures.page_ratio(engine, ini, rounds=1 if args.smoke else 3,
+                                  seconds=1.0 if args.smoke else 5.0)
     figures = {
+        "page_ratio": (page.ratio, f"(site {page.site_rate:.0f} req/s ÷ bare "
+                       f"{page.bare_rate:.0f} req/s)", "≥ 0.5", lambda v: v >= 0.5),
+        "page_p99": (page.p99, "ms", "≤ 25", lambda v: v <= 25),
+        "rss": (page.rss, "MB", "≤ 150 after the page load", lambda v: v <= 150),
         "eligibility_p99": (eligibility_p99(engine, 50 if args.smoke else 2000), "ms",
                             "≤ 5", lambda v: v <= 5),
         "stats_national": (stats_national(engine, 5 if args.smoke else 30), "ms",
