@@ -6,6 +6,8 @@ and writes them with the database, data size and versions to bench/results/lates
 
 - ``page_ratio``, ``page_p99``, ``rss``: the public site page against a bare Pyramid +
   Jinja2 page over HTTP (bench/web_figures.py);
+- ``checkin_rate`` (and ``checkin_vs_pgbench``, ``checkin_rows_match``): check-ins/s
+  over HTTP by distinct signed-in registrants, against pgbench TPC-B in the same run;
 - ``eligibility_p99``: one person's premium evaluation with its evidence, over many people;
 - ``stats_national``: the operator's national report from the newest snapshot, warm;
 - ``checkin_dup_storm``: 200 concurrent check-ins of one person to one session through
@@ -183,7 +185,19 @@ def run(args) -> dict:
     ini = http_load.write_ini(Path(tempfile.mkdtemp(prefix="furusato-bench-")), url, SECRET)
     page = web_figures.page_ratio(engine, ini, rounds=1 if args.smoke else 3,
                                   seconds=1.0 if args.smoke else 5.0)
+    checkin = web_figures.checkin_rate(engine, ini, SETTINGS,
+                                       people=min(people, 200 if args.smoke else 8000))
+    tps = web_figures.pgbench_tps(args.admin_url, scale=1 if args.smoke else 16,
+                                  seconds=2 if args.smoke else 10)
     figures = {
+        "checkin_rate": (checkin.rate, "check-ins/s", "≥ 800", lambda v: v >= 800),
+        "checkin_vs_pgbench": (checkin.rate / tps, f"× pgbench ({tps:.0f} tps)", "≥ 0.2",
+                               lambda v: v >= 0.2),
+        "checkin_rows_match": (int(checkin.rows == checkin.accepted == checkin.distinct
+                                   and checkin.accepted > 0), "rows",
+                               f"1 (rows {checkin.rows} == accepted {checkin.accepted} == "
+                               f"distinct {checkin.distinct}; answers {checkin.statuses})",
+                               lambda v: v == 1),
         "page_ratio": (page.ratio, f"(site {page.site_rate:.0f} req/s ÷ bare "
                        f"{page.bare_rate:.0f} req/s)", "≥ 0.5", lambda v: v >= 0.5),
         "page_p99": (page.p99, "ms", "≤ 25", lambda v: v <= 25),

@@ -2,16 +2,36 @@
 
 - ``page_ratio``: req/s of a site's public page (intro and latest posts) ÷ req/s of a
   bare Pyramid + Jinja2 page, loaded alternately in the same run, with the site page's
-  p99 latency, and ``rss``: the app process's resident memory after that load.
+  p99 latency, and ``rss``: the app process's resident memory after that load;
+- ``checkin_rate``: check-ins per second (出席受付) over HTTP by distinct signed-in
+  registrants with a valid poster code, checked against the rows written afterwards, and
+  the same run's pgbench TPC-B tps on a scratch database as the reference.
 """
+import re
+import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from http.cookies import SimpleCookie
+from urllib.parse import urlencode
 
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from furusato_cms.clock import system_clock
-from furusato_cms.models import IntroPage, Post, Site
+from furusato_cms.models import (
+    Account,
+    ActivitySession,
+    Attendance,
+    IntroPage,
+    Post,
+    Project,
+    Site,
+)
+from furusato_cms.security import AUTH_COOKIE
+from furusato_cms.services.authentication import SessionService
+from furusato_cms.services.checkin_tokens import CheckinTokens
 
 import http_load
 
@@ -86,3 +106,110 @@ def page_ratio(engine, ini, *, rounds: int, seconds: float) -> PageFigures:
 def percentile(samples, fraction) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+PGBENCH_DATABASE = "furusato_pgbench"
+
+
+def open_session_now(engine, now) -> int:
+    """Move one ordinary session of the first municipality so its check-in window is
+    open at the server's real clock; its id."""
+    with Session(engine) as session:
+        activity = session.scalars(
+            select(ActivitySession).join(Project, Project.id == ActivitySession.project_id)
+            .join(Site, Site.id == ActivitySession.site_id)
+            .where(Site.kind == "municipality", Project.designated.is_(False))
+            .order_by(Site.code, ActivitySession.id).limit(1)).one()
+        activity.starts_at = now - timedelta(minutes=10)
+        activity.ends_at = now + timedelta(hours=3)
+        activity.cancelled_at = None
+        session.commit()
+        return activity.id
+
+
+def signed_in_people(engine, settings, session_id, count, now) -> list:
+    """Auth cookie tokens of ``count`` distinct registrants with no attendance at the
+    session yet, each given a live session (second factor done)."""
+    with Session(engine) as session:
+        accounts = session.scalars(
+            select(Account).where(
+                Account.kind == "registrant", Account.disabled_at.is_(None),
+                ~select(Attendance.id).where(Attendance.session_id == session_id,
+                                             Attendance.account_id == Account.id).exists())
+            .order_by(Account.id).limit(count)).all()
+        service = SessionService(session, clock=lambda: now, settings=settings)
+        tokens = [service.start(account, "127.0.0.1", second_factor_done=True)[0]
+                  for account in accounts]
+        session.commit()
+    return tokens
+
+
+def checkin_post(port, path, auth_token):
+    """The POST one person sends after opening the check-in page: their cookies (auth
+    and the session holding the CSRF token) and the page's CSRF token."""
+    cookies = f"{AUTH_COOKIE}={auth_token}"
+    response, body = http_load.get_page(port, path, {"Cookie": cookies})
+    if response.status != 200:
+        raise RuntimeError(f"check-in page answered {response.status}")
+    jar = SimpleCookie()
+    for header in response.headers.get_all("Set-Cookie") or ():
+        jar.load(header)
+    cookies += "".join(f"; {name}={morsel.value}" for name, morsel in jar.items())
+    csrf = CSRF.search(body.decode("utf-8")).group(1)
+    return ("POST", path, urlencode({"csrf_token": csrf}),
+            {"Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded"})
+
+
+@dataclass
+class CheckinFigures:
+    rate: float
+    accepted: int
+    rows: int
+    distinct: int
+    statuses: dict
+
+
+def checkin_rate(engine, ini, settings, *, people: int) -> CheckinFigures:
+    """Check-ins/s: every person's page is opened first (not counted), then all the
+    POSTs go out on 16 keep-alive connections; afterwards the rows recorded in the run
+    must equal the accepted (200) answers, one per person."""
+    now = system_clock()
+    session_id = open_session_now(engine, now)
+    tokens = signed_in_people(engine, settings, session_id, people, now)
+    with Session(engine) as session:
+        code = CheckinTokens(settings).token_for(session.get(ActivitySession, session_id))
+    path = f"/checkin/{code}"
+    with http_load.served("app", str(ini)) as (port, _pid):
+        with ThreadPoolExecutor(http_load.CONNECTIONS) as pool:
+            requests = list(pool.map(lambda token: checkin_post(port, path, token), tokens))
+        got = http_load.load(port, requests)
+    with engine.connect() as connection:
+        rows, distinct = connection.execute(
+            select(func.count(), func.count(Attendance.account_id.distinct()))
+            .where(Attendance.session_id == session_id, Attendance.recorded_at >= now)
+        ).one()
+    return CheckinFigures(rate=got.rate, accepted=got.statuses.get(200, 0), rows=rows,
+                          distinct=distinct, statuses=got.statuses)
+
+
+def pgbench_tps(admin_url: str, *, scale: int, seconds: int) -> float:
+    """TPC-B tps of ``pgbench -c 16`` on a scratch database of the same server."""
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{PGBENCH_DATABASE}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{PGBENCH_DATABASE}"'))
+    url = make_url(admin_url)
+    where = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
+             "-U", url.username or "postgres"]
+    try:
+        subprocess.run(["pgbench", "-i", "-q", "-s", str(scale), *where, PGBENCH_DATABASE],
+                       check=True, capture_output=True)
+        out = subprocess.run(
+            ["pgbench", "-c", str(http_load.CONNECTIONS), "-j", "2", "-T", str(seconds),
+             *where, PGBENCH_DATABASE], check=True, capture_output=True, text=True).stdout
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{PGBENCH_DATABASE}" WITH (FORCE)'))
+        admin.dispose()
+    return float(re.search(r"tps = ([0-9.]+)", out).group(1))
