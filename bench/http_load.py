@@ -30,7 +30,12 @@ furusato.card_signing_key_file = {directory}/card-signing-keys.json
 sqlalchemy.pool_size = 10
 
 [loggers]
-keys = root
+keys = root, mail
+
+[logger_mail]
+level = CRITICAL
+handlers =
+qualname = furusato_cms.services.mail
 
 [handlers]
 keys = console
@@ -55,7 +60,7 @@ format = %(levelname)s [%(name)s] %(message)s
 
 def write_ini(directory: Path, db_url: str, secret: str) -> Path:
     """An ini for the app and the console scripts, pointing at the benchmark database
-    (mail goes to a closed port: failures are logged, nothing is sent)."""
+    (mail goes to a closed port and its failure log is silenced: nothing is sent)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "bench.ini"
     path.write_text(INI.format(db_url=db_url, secret=secret, repo=REPO, directory=directory),

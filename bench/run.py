@@ -8,6 +8,8 @@ and writes them with the database, data size and versions to bench/results/lates
   Jinja2 page over HTTP (bench/web_figures.py);
 - ``checkin_rate`` (and ``checkin_vs_pgbench``, ``checkin_rows_match``): check-ins/s
   over HTTP by distinct signed-in registrants, against pgbench TPC-B in the same run;
+- ``renew_run``: ``furusato-renew`` over all premium registrations moved into the due
+  window, seconds and peak RSS of the subprocess (bench/batch_figures.py);
 - ``eligibility_p99``: one person's premium evaluation with its evidence, over many people;
 - ``stats_national``: the operator's national report from the newest snapshot, warm;
 - ``checkin_dup_storm``: 200 concurrent check-ins of one person to one session through
@@ -49,6 +51,7 @@ from furusato_cms.services.attendance import AttendanceService
 from furusato_cms.services.eligibility import EligibilityService
 from furusato_cms.services.statistics import StatisticsService, default_period
 
+import batch_figures
 import http_load
 import web_figures
 
@@ -189,7 +192,11 @@ def run(args) -> dict:
                                        people=min(people, 200 if args.smoke else 8000))
     tps = web_figures.pgbench_tps(args.admin_url, scale=1 if args.smoke else 16,
                                   seconds=2 if args.smoke else 10)
+    renewal, due, renewed = batch_figures.renew_run(engine, ini, DEFAULT_AT)
     figures = {
+        "renew_run": (renewal.seconds, f"s for {due} due (peak RSS "
+                      f"{renewal.peak_mb:.0f} MB; {renewed})", "≤ 60 at 1M people, 100k due",
+                      lambda v: v <= 60),
         "checkin_rate": (checkin.rate, "check-ins/s", "≥ 800", lambda v: v >= 800),
         "checkin_vs_pgbench": (checkin.rate / tps, f"× pgbench ({tps:.0f} tps)", "≥ 0.2",
                                lambda v: v >= 0.2),
