@@ -5,6 +5,7 @@ means 403, 404, or a redirect to sign-in. Each role signs in with a real session
 """
 import pytest
 
+from ..access import csrf_token, get_outcome, post_outcome
 from ..factories import MATSUMOTO, NAGANO_CITY, make_account, make_post, make_site, make_staff, sign_in
 
 ROLES = (
@@ -68,15 +69,6 @@ def world(dbsession):
     return accounts
 
 
-def _outcome(response):
-    if response.status_int in (403, 404):
-        return "denied"
-    if response.status_int in (301, 302, 303):
-        return "denied" if "/signin" in response.location else "allowed"
-    assert response.status_int == 200, response.status
-    return "allowed"
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_get_views_by_role(testapp, dbsession, clock, app_settings, world, role):
     if role != "anonymous":
@@ -84,7 +76,7 @@ def test_get_views_by_role(testapp, dbsession, clock, app_settings, world, role)
     wrong = []
     for url, allowed in GET_MATRIX:
         expected = "allowed" if role in allowed else "denied"
-        actual = _outcome(testapp.get(url, expect_errors=True))
+        actual = get_outcome(testapp.get(url, expect_errors=True))
         if actual != expected:
             wrong.append((url, expected, actual))
     assert wrong == []
@@ -106,29 +98,15 @@ POST_MATRIX = [
 ]
 
 
-def _csrf_token(testapp):
-    page = testapp.get("/")
-    return page.html.find("input", {"name": "csrf_token"})["value"]
-
-
-def _post_outcome(response):
-    if response.status_int in (403, 404):
-        return "denied"
-    if response.status_int in (301, 302, 303) and "/signin" in response.location:
-        return "denied"
-    assert response.status_int < 500, response.status
-    return "allowed"
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_post_views_by_role(testapp, dbsession, clock, app_settings, world, role):
     if role != "anonymous":
         sign_in(testapp, dbsession, world[role], clock, app_settings)
-    token = _csrf_token(testapp)
+    token = csrf_token(testapp)
     wrong = []
     for url, allowed in POST_MATRIX:
         expected = "allowed" if role in allowed else "denied"
-        actual = _post_outcome(testapp.post(url, {"csrf_token": token}, expect_errors=True))
+        actual = post_outcome(testapp.post(url, {"csrf_token": token}, expect_errors=True))
         if actual != expected:
             wrong.append((url, expected, actual))
     assert wrong == []

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from furusato_cms.models import Project, StaffMembership
 
+from ..access import get_outcome, post_outcome
 from ..activity_factories import make_partner, make_project, make_session
 from ..conftest import NOW
 from ..content_factories import csrf_token
@@ -103,24 +104,6 @@ def _urls(ids):
     return get, post
 
 
-def _outcome(response):
-    if response.status_int in (403, 404):
-        return "denied"
-    if response.status_int in (301, 302, 303):
-        return "denied" if "/signin" in response.location else "allowed"
-    assert response.status_int == 200, response.status
-    return "allowed"
-
-
-def _post_outcome(response):
-    if response.status_int in (403, 404):
-        return "denied"
-    if response.status_int in (301, 302, 303) and "/signin" in response.location:
-        return "denied"
-    assert response.status_int < 500, response.status
-    return "allowed"
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_views_by_role(testapp, dbsession, clock, app_settings, world, role):
     ids, accounts = world
@@ -130,13 +113,13 @@ def test_views_by_role(testapp, dbsession, clock, app_settings, world, role):
     wrong = []
     for url, allowed in get:
         expected = "allowed" if role in allowed else "denied"
-        actual = _outcome(testapp.get(url, expect_errors=True))
+        actual = get_outcome(testapp.get(url, expect_errors=True))
         if actual != expected:
             wrong.append(("GET", url, expected, actual))
     token = csrf_token(testapp)
     for url, allowed in post:
         expected = "allowed" if role in allowed else "denied"
-        actual = _post_outcome(testapp.post(url, {"csrf_token": token}, expect_errors=True))
+        actual = post_outcome(testapp.post(url, {"csrf_token": token}, expect_errors=True))
         if actual != expected:
             wrong.append(("POST", url, expected, actual))
     assert wrong == []

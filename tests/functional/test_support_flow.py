@@ -11,6 +11,7 @@ from webtest import Upload
 from furusato_cms.models import AuditEntry, PartnerOffer, SupportApplication, SupportMeasure
 from furusato_cms.services import support
 
+from ..access import post_outcome
 from ..content_factories import actor_for, csrf_token, signed_in_staff
 from ..factories import MATSUMOTO, NAGANO_CITY, make_account, make_site, make_staff, sign_in
 from ..support_factories import (
@@ -328,15 +329,6 @@ POST_MATRIX = [
 ]
 
 
-def _outcome(response):
-    if response.status_int in (403, 404):
-        return "denied"
-    if response.status_int in (301, 302, 303):
-        return "denied" if "/signin" in response.location else "allowed"
-    assert response.status_int < 500, response.status
-    return "allowed"
-
-
 @pytest.mark.parametrize("role", ROLES)
 def test_who_may_open_what(testapp, dbsession, clock, app_settings, world, role):
     accounts, ids = world
@@ -345,13 +337,13 @@ def test_who_may_open_what(testapp, dbsession, clock, app_settings, world, role)
     wrong = []
     for pattern, allowed in GET_MATRIX:
         url = pattern.format(b=BASE, **ids)
-        actual = _outcome(testapp.get(url, expect_errors=True))
+        actual = post_outcome(testapp.get(url, expect_errors=True))
         if actual != ("allowed" if role in allowed else "denied"):
             wrong.append((url, actual))
     token = csrf_token(testapp)
     for pattern, allowed in POST_MATRIX:
         url = pattern.format(b=BASE, **ids)
-        actual = _outcome(testapp.post(url, {"csrf_token": token}, expect_errors=True))
+        actual = post_outcome(testapp.post(url, {"csrf_token": token}, expect_errors=True))
         if actual != ("allowed" if role in allowed else "denied"):
             wrong.append(("POST " + url, actual))
     assert wrong == []

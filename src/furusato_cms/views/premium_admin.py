@@ -100,11 +100,20 @@ def approve(context, request):
 @view_config(context=ApplicationResource, name="reject", renderer=APPLICATION_PAGE,
              permission=P.PREMIUM_REVIEW, request_method="POST")
 def reject(context, request):
-    outcome = submit(request, _reject_form(request, context), lambda values: request.service(
-        PremiumService).reject(request.actor, context.application, values["reason"]))
+    return _reject_with_reason(
+        context, request, _reject_form(request, context),
+        lambda reason: request.service(PremiumService).reject(
+            request.actor, context.application, reason),
+        _application_page, _("Rejected. The applicant sees your reason."))
+
+
+def _reject_with_reason(context, request, form, do_reject, page, done_message):
+    """A refusal with a reason the person will see: the form again on bad input, else back
+    to the queue."""
+    outcome = submit(request, form, lambda values: do_reject(values["reason"]))
     if outcome.failed:
-        return _application_page(context, request, reject_form=outcome.form_html)
-    flash(request, _("Rejected. The applicant sees your reason."))
+        return page(context, request, reject_form=outcome.form_html)
+    flash(request, done_message)
     return HTTPSeeOther(_queue_url(request, context))
 
 
@@ -151,13 +160,11 @@ def confirm(context, request):
 @view_config(context=DeclarationResource, name="reject", renderer=DECLARATION_PAGE,
              permission=P.PREMIUM_REVIEW, request_method="POST")
 def reject_declaration(context, request):
-    outcome = submit(request, _declaration_reject_form(request, context),
-                     lambda values: request.service(StayService).reject(
-                         request.actor, context.declaration, values["reason"]))
-    if outcome.failed:
-        return _declaration_page(context, request, reject_form=outcome.form_html)
-    flash(request, _("The declaration was not confirmed. The person sees your reason."))
-    return HTTPSeeOther(_queue_url(request, context))
+    return _reject_with_reason(
+        context, request, _declaration_reject_form(request, context),
+        lambda reason: request.service(StayService).reject(
+            request.actor, context.declaration, reason),
+        _declaration_page, _("The declaration was not confirmed. The person sees your reason."))
 
 
 @view_config(context=DeclarationResource, name="document", permission=P.PREMIUM_REVIEW,

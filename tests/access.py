@@ -1,0 +1,27 @@
+"""How the table-driven access tests read a response: allowed or denied."""
+
+
+def get_outcome(response) -> str:
+    """A GET is allowed when the page answers (200, or a redirect not to sign-in)."""
+    if response.status_int in (403, 404):
+        return "denied"
+    if response.status_int in (301, 302, 303):
+        return "denied" if "/signin" in response.location else "allowed"
+    assert response.status_int == 200, response.status
+    return "allowed"
+
+
+def post_outcome(response) -> str:
+    """A POST with incomplete input is allowed when it is not refused (a form message,
+    400, or a redirect not to sign-in); never a 5xx."""
+    if response.status_int in (403, 404):
+        return "denied"
+    if response.status_int in (301, 302, 303) and "/signin" in response.location:
+        return "denied"
+    assert response.status_int < 500, response.status
+    return "allowed"
+
+
+def csrf_token(testapp) -> str:
+    page = testapp.get("/")
+    return page.html.find("input", {"name": "csrf_token"})["value"]
