@@ -6,6 +6,7 @@ INI    ?= development.ini
 PYTEST_WORKERS ?= 2
 
 .PHONY: install catalog migrate demo run test test-sqlite test-pg i18n-check bench bench-smoke clean
+.PHONY: scaling-demo
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +54,13 @@ bench: install
 
 bench-smoke: install
 	$(BIN)/python bench/run.py --smoke
+
+# docs/scaling.md: partitioned tables with 10M generated rows (a few minutes; ROWS=… for
+# less), then the cores the national peak needs from the last `make bench` results.
+ROWS ?= 10000000
+scaling-demo: install
+	$(BIN)/python bench/partitioning.py --rows $(ROWS)
+	$(BIN)/python bench/capacity.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
