@@ -27,6 +27,7 @@ Why hash by ``account_id`` for both tables (the choice docs/scaling.md explains)
   distributed one on a single machine.
 """
 import argparse
+import os
 import re
 import statistics
 import time
@@ -453,7 +454,9 @@ def show_query(db, query: Query, keys: list) -> dict:
 
 def summary(args, server, seconds, table_sizes, figures, outcomes):
     print(f"\n== summary: {server}, {args.rows:,} rows per table ({people_of(args.rows):,}"
-          f" people), {args.partitions} hash partitions by {KEY}")
+          f" people), {args.partitions} hash partitions by {KEY}; load average now "
+          + " ".join(f"{load:.1f}" for load in os.getloadavg())
+          + f" on {os.cpu_count()} cores")
     for step, value in seconds.items():
         print(f"  {step}: {value:.1f} s")
     for table, size in table_sizes.items():
