@@ -36,6 +36,9 @@ def base_settings(db_url, **overrides):
             tempfile.gettempdir(), "furusato-test-card-signing-keys.json"
         ),
         "pyramid.default_locale_name": "ja",
+        # Off for the shared test app (tests change rows under it without commits);
+        # tests/functional/test_public_cache.py and the browser tests turn it on.
+        "furusato.public_cache_seconds": "0",
     }
     settings.update(overrides)
     return settings

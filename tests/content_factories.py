@@ -6,6 +6,7 @@ from PIL import Image
 
 from furusato_cms.services.audit import Actor
 
+from .access import csrf_token as any_csrf_token
 from .factories import make_staff, sign_in
 
 
@@ -21,8 +22,10 @@ def signed_in_staff(testapp, dbsession, site, clock, app_settings, role="editor"
     return account
 
 
-def csrf_token(testapp, path="/") -> str:
-    """The session's CSRF token, read from the language form every page carries."""
+def csrf_token(testapp, path=None) -> str:
+    """The session's CSRF token, from the form on ``path`` (default: any page with one)."""
+    if path is None:
+        return any_csrf_token(testapp)
     page = testapp.get(path)
     return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
 

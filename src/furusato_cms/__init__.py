@@ -4,6 +4,7 @@ from pyramid.session import SignedCookieSessionFactory
 
 from .appsettings import AppSettings
 from .clock import system_clock
+from .templating import SESSION_COOKIE
 
 
 def request_clock(request):
@@ -37,7 +38,7 @@ def main(global_config, **settings):
         config.set_session_factory(
             SignedCookieSessionFactory(
                 app_settings.session_secret,
-                cookie_name="furusato_session",
+                cookie_name=SESSION_COOKIE,
                 secure=app_settings.secure_cookies,
                 httponly=True,
                 samesite="Lax",
@@ -53,6 +54,7 @@ def main(global_config, **settings):
         config.include(".i18n")
         config.include(".forms")
         config.include(".templating")
+        config.include(".public_cache")
         config.include(".views.notifications")
         config.add_tween("furusato_cms.tweens.security_headers_tween_factory")
         config.add_static_view("static", "furusato_cms:static", cache_max_age=3600)

@@ -10,6 +10,10 @@ def _bool(value, default=False) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
+def _int(value, default: int) -> int:
+    return default if value is None or str(value).strip() == "" else int(value)
+
+
 def _networks(value) -> tuple:
     return tuple(ipaddress.ip_network(part, strict=False) for part in (value or "").split())
 
@@ -45,6 +49,9 @@ class AppSettings:
     """This service's private JWK for private_key_jwt client authentication."""
     card_signing_key_file: str = ""
     """Ed25519 keys signing the registration card's statements (created when missing)."""
+    public_cache_seconds: int = 60
+    """Longest life of a cached anonymous public page; 0 turns the cache off."""
+    public_cache_entries: int = 500
 
     @classmethod
     def from_settings(cls, settings) -> "AppSettings":
@@ -75,6 +82,10 @@ class AppSettings:
             oidc_client_id=get("furusato.oidc_client_id") or "",
             oidc_client_key_file=get("furusato.oidc_client_key_file") or "",
             card_signing_key_file=get("furusato.card_signing_key_file") or "",
+            public_cache_seconds=_int(get("furusato.public_cache_seconds"),
+                                      cls.public_cache_seconds),
+            public_cache_entries=_int(get("furusato.public_cache_entries"),
+                                      cls.public_cache_entries),
         )
 
     @property

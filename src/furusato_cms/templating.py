@@ -2,6 +2,7 @@
 import os
 
 from babel.dates import format_date, format_datetime
+from markupsafe import escape
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
 
@@ -12,6 +13,7 @@ from .models import Site
 from .resources.site import find_site_resource
 
 
+SESSION_COOKIE = "furusato_session"
 DATETIME_FORMATS = {"ja": "y年M月d日 H:mm", "en": "d MMM y, H:mm"}
 
 
@@ -31,6 +33,30 @@ def _public_site_of_failed_request(request):
     return site if site is not None and site.is_public else None
 
 
+class LazyCSRFToken:
+    """The request's CSRF token, made only when a template prints it: a page without a
+    form then starts no session, so anonymous visitors' pages can be cached and shared."""
+
+    __slots__ = ("_request",)
+
+    def __init__(self, request):
+        self._request = request
+
+    def __str__(self):
+        return get_csrf_token(self._request)
+
+    def __html__(self):
+        return escape(str(self))
+
+
+def flash_messages(request) -> list:
+    """Messages left for this visitor; without a session cookie there can be none, and
+    not touching the session then keeps the page free of a new session cookie."""
+    if SESSION_COOKIE not in request.cookies:
+        return []
+    return request.session.pop_flash()
+
+
 def add_globals(event):
     request = event.get("request")
     if request is None or not str(event.get("renderer_name", "")).endswith(".jinja2"):
@@ -47,7 +73,8 @@ def add_globals(event):
     event["layout"] = theme_layout(request.app_settings, theme)
     event["locale"] = locale
     event["identity"] = request.identity
-    event["csrf_token"] = get_csrf_token(request)
+    event["csrf_token"] = LazyCSRFToken(request)
+    event["flash_messages"] = lambda: flash_messages(request)
     event["translate"] = request.localizer.translate
     event["format_dt"] = lambda dt, fmt=None: (
         format_datetime(to_tokyo(dt), fmt or DATETIME_FORMATS[locale], locale=locale) if dt else ""

@@ -63,6 +63,7 @@ def live_server(live_db_url, mail_catcher, oidc_provider):
     oidc_provider.register_redirect_uri(base + "/my/identity/callback")
     app["wsgi"] = main({}, **base_settings(url, **{
         **service_settings(mail_catcher, oidc_provider), "furusato.base_url": base,
+        "furusato.public_cache_seconds": "60",
     }))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

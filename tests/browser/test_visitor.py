@@ -23,7 +23,7 @@ def test_language_switch_without_javascript(live_server, browser):
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(live_server + "/s/202011/")
-    page.get_by_role("button", name="English").click()
+    page.get_by_role("link", name="English").click()
     assert page.get_by_role("link", name="Sign in").is_visible()
     screenshot(page, "site_en")
     context.close()

@@ -84,7 +84,7 @@ def test_a_second_scan_says_already_recorded(testapp, dbsession, world, signed_i
 
 
 def test_anonymous_post_is_sent_to_sign_in(testapp, world, path):
-    csrf = testapp.get(path).html.select_one("input[name=csrf_token]")["value"]
+    csrf = testapp.get("/signin").html.select_one("input[name=csrf_token]")["value"]
     response = testapp.post(path, {"csrf_token": csrf}, status=303)
     assert response.location.startswith("http://localhost/signin?came_from=%2Fcheckin%2F")
 

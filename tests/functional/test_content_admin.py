@@ -352,7 +352,7 @@ def test_visitors_are_sent_to_sign_in_or_refused(testapp, seeded, method, path):
     if method == "get":
         assert "/signin" in testapp.get(BASE + path, status=302).location
     else:
-        token = csrf_token(testapp, f"{BASE}/")
+        token = csrf_token(testapp, "/signin")
         page = testapp.post(BASE + path, {"csrf_token": token}, status=403)
         assert "<h1>" in page.text
 

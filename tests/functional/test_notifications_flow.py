@@ -245,7 +245,7 @@ def test_a_forged_link_is_refused(app, connection, clock, dbsession, city, perso
 
 def test_other_posts_without_a_token_are_still_refused(app, connection, clock, city, person):
     """Only the unsubscribe view is exempt from the CSRF check."""
-    stranger(app, connection, clock).post("/language", {"lang": "en"}, status=400)
+    stranger(app, connection, clock).post("/signin", {"email": "a@example.jp"}, status=400)
 
 
 # -- the editor's target-and-send screen -------------------------------------------------

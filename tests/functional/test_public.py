@@ -72,10 +72,19 @@ def test_unknown_and_inactive_sites_are_404_pages(testapp, dbsession):
 
 def test_english_is_selectable(testapp, dbsession):
     make_site(dbsession, NAGANO_CITY)
-    page = testapp.get("/")
-    form = next(f for f in page.forms.values() if f.action.endswith("/language"))
-    form.submit("lang", value="en").follow()
-    assert 'lang="en"' in testapp.get("/").text
+    page = testapp.get(f"/s/{NAGANO_CITY}/posts/?page=1")
+    english = page.click(linkid=None, href="lang=en")
+    assert english.status_int == 303
+    assert english.location == f"http://localhost/s/{NAGANO_CITY}/posts/?page=1"
+    page = english.follow()
+    assert 'lang="en"' in page.text and "News and information" in page.text
+    page.click(href="lang=ja").follow()
+    assert 'lang="ja"' in testapp.get("/").text
+
+
+def test_an_unknown_language_changes_nothing(testapp, dbsession):
+    testapp.get("/language", {"lang": "fr", "came_from": "/"}, status=303)
+    assert "_LOCALE_" not in testapp.cookies
 
 
 def test_healthz(testapp):

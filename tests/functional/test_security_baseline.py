@@ -15,23 +15,27 @@ def test_security_headers_on_public_pages(testapp, dbsession):
 
 
 def test_unsafe_methods_need_the_csrf_token(testapp):
-    page = testapp.post("/language", {"lang": "en"}, status=400)
+    page = testapp.post("/signin", {"email": "a@example.jp", "password": "x"}, status=400)
     assert "もう一度お試しください" in page.text
-    assert "_LOCALE_" not in testapp.cookies
+    assert "furusato_auth" not in testapp.cookies
 
 
 def test_session_cookie_is_httponly_and_samesite(testapp, dbsession):
-    make_site(dbsession, NAGANO_CITY)
-    cookie = testapp.get("/").headers["Set-Cookie"]
+    cookie = testapp.get("/signin").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_pages_without_a_form_start_no_session(testapp, dbsession):
+    """Reading public pages leaves no trace on the visitor (and keeps them cacheable)."""
+    make_site(dbsession, NAGANO_CITY)
+    for path in ("/", f"/s/{NAGANO_CITY}/", f"/s/{NAGANO_CITY}/posts/"):
+        assert "Set-Cookie" not in testapp.get(path).headers, path
+
+
 def test_open_redirects_are_refused(testapp):
-    page = testapp.get("/")
-    form = next(f for f in page.forms.values() if f.action.endswith("/language"))
-    form["came_from"] = "//evil.example/"
-    response = form.submit("lang", value="en")
-    assert response.location == "http://localhost/"
+    for target in ("//evil.example/", "https://evil.example/", "evil"):
+        response = testapp.get("/language", {"lang": "en", "came_from": target}, status=303)
+        assert response.location == "http://localhost/"
 
 
 def test_json_endpoints_do_not_start_sessions(testapp):

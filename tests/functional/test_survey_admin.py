@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from furusato_cms.models import AuditEntry, SurveyQuestion
 
+from ..access import csrf_token
 from ..content_factories import signed_in_staff
 from ..factories import MATSUMOTO, NAGANO_CITY, make_account, make_site, make_staff, sign_in
 from ..survey_factories import make_answer, make_question, make_registration
@@ -245,7 +246,7 @@ def test_who_may_manage_and_export(testapp, dbsession, site, clock, app_settings
         for url in (BASE, BASE + "new", f"{BASE}{question.id}/edit")
     }
     outcomes["csv"] = allowed(testapp.get(BASE + "answers.csv", expect_errors=True))
-    token = testapp.get("/").html.find("input", {"name": "csrf_token"})["value"]
+    token = csrf_token(testapp)
     for action in ("new", f"{question.id}/move", f"{question.id}/retire"):
         outcomes[action] = allowed(
             testapp.post(BASE + action, {"csrf_token": token}, expect_errors=True))

@@ -71,6 +71,19 @@ class PublicContent:
         )
         return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
 
+    def next_change(self, site):
+        """The next moment a scheduled publish or expiry changes what the site shows
+        (None when nothing is scheduled): cached public pages must end by then."""
+        now = self.clock()
+        of_site = (ContentItem.site_id == site.id, ContentItem.state == "published")
+        publish, expire = self.dbsession.execute(select(
+            select(func.min(ContentItem.publish_at))
+            .where(*of_site, ContentItem.publish_at > now).scalar_subquery(),
+            select(func.min(ContentItem.expire_at))
+            .where(*of_site, ContentItem.expire_at > now).scalar_subquery(),
+        )).one()
+        return min((moment for moment in (publish, expire) if moment is not None), default=None)
+
 
 STATE_LABELS = {
     "draft": _("Draft"),

@@ -8,6 +8,7 @@ from ..interests import INTERESTS, POST_KIND_LABELS
 from ..localgov import PREFECTURES
 from ..markup import render_markdown
 from ..permissions import Permissions as P
+from ..public_cache import cache_publicly
 from ..resources import Root
 from ..resources.content import ImageResource, PostResource, PostsContainer
 from ..resources.site import SiteResource
@@ -36,12 +37,18 @@ def home(request):
     if prefecture is not None and prefecture not in {code for code, *_ in PREFECTURES}:
         raise HTTPBadRequest(_("Unknown prefecture."))
     result = request.service(SiteDirectory).search(query, prefecture, page_param(request))
+    cache_publicly(request)
     return {"result": result, "q": query, "pref": prefecture, "prefectures": PREFECTURES}
+
+
+def _cache_until_next_change(request, site):
+    cache_publicly(request, request.service(PublicContent).next_change(site))
 
 
 def _post_listing(request, site):
     tag = tag_param(request)
     posts = request.service(PublicContent).posts(site, tag=tag, page=page_param(request))
+    _cache_until_next_change(request, site)
     return {"posts": posts, "tag": tag, "interests": INTERESTS, "kinds": POST_KIND_LABELS}
 
 
@@ -62,6 +69,7 @@ def post_list(context, request):
 
 @view_config(context=PostResource, renderer="public/post.jinja2", permission=P.VIEW)
 def post_view(context, request):
+    _cache_until_next_change(request, context.site)
     return {
         "post": context.post,
         "body_html": render_markdown(context.post.body),
