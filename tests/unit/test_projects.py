@@ -18,6 +18,7 @@ from furusato_cms.models import (
 )
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 from furusato_cms.services.mail import localizer_for
+from furusato_cms.services.notifications import NotificationService
 from furusato_cms.services.projects import (
     ApplicationService,
     ProjectScope,
@@ -215,6 +216,35 @@ def test_publishing_tells_interested_followers_once(projects, coordinator, site,
     assert dbsession.scalar(select(func.count()).select_from(InboxMessage).where(
         InboxMessage.account_id == other.id)) == 0
     assert mail_catcher.messages(to=other.email) == []
+
+
+def test_a_scheduled_project_is_announced_when_it_goes_public(
+        projects, coordinator, site, dbsession, mail_catcher, app_settings):
+    fan = make_person(dbsession, "fan@example.jp", site, interests=["agriculture"])
+    project = projects.create(coordinator, site, SITE_WIDE, **project_values())
+    project.publish_at = NOW + timedelta(hours=2)
+    mail_catcher.clear()
+    projects.transition(coordinator, project, "published", may_publish=True)
+    notices = NotificationService(dbsession, clock=lambda: NOW, settings=app_settings)
+    assert notices.scheduled_project_notices(NOW) == 0
+    assert dbsession.scalar(select(func.count()).select_from(InboxMessage)) == 0
+
+    later = NOW + timedelta(hours=3)
+    assert notices.scheduled_project_notices(later) == 1
+    assert notices.scheduled_project_notices(later) == 0
+    message, _mail = only_notice(dbsession, mail_catcher, fan, site, "new_project",
+                                 app_settings)
+    assert message.link == f"/s/{NAGANO_CITY}/projects/{project.id}"
+
+
+def test_long_public_projects_are_never_announced_late(projects, coordinator, site,
+                                                       dbsession, app_settings):
+    make_person(dbsession, "fan@example.jp", site, interests=["agriculture"])
+    project = projects.create(coordinator, site, SITE_WIDE, **project_values())
+    project.publish_at = NOW + timedelta(hours=2)
+    projects.transition(coordinator, project, "published", may_publish=True)
+    notices = NotificationService(dbsession, clock=lambda: NOW, settings=app_settings)
+    assert notices.scheduled_project_notices(NOW + timedelta(days=8)) == 0
 
 
 def test_update_saves_a_version_and_keeps_question_keys(projects, coordinator, site, dbsession):

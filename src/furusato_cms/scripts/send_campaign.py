@@ -1,8 +1,9 @@
 """furusato-send-campaign <ini> [--campaign ID] [--batch-size 500] [--reminders]
 [--requeue-stuck] [--at ISO-DATETIME]: send the mail outbox (一斉配信) in batches.
 
-Run it from cron every few minutes (and once a day with ``--reminders``, e.g. at
-09:00 Japan time, to queue the day-before reminders of tomorrow's sessions first).
+Run it from cron every few minutes, and hourly with ``--reminders``: that first queues
+the day-before reminders of tomorrow's sessions and announces projects whose scheduled
+publication has come (each only once, however often it runs).
 Each batch is claimed in one transaction (``FOR UPDATE SKIP LOCKED`` on PostgreSQL,
 so several senders can run side by side), sent over one SMTP connection and recorded
 in a second transaction. Stopping at any point and running again resumes with the
@@ -33,7 +34,7 @@ def _positive(raw: str) -> int:
 def run(session_factory, settings, clock, *, campaign_id=None, batch_size=500,
         reminders=False, requeue_stuck=False, transport_factory=SMTPTransport) -> dict:
     """The whole run; each step in its own committed transaction."""
-    summary = {"reminded": 0, "requeued": 0, "batches": 0, "sent": 0, "failed": 0,
+    summary = {"reminded": 0, "announced": 0, "requeued": 0, "batches": 0, "sent": 0, "failed": 0,
                "retry": 0, "needs_review": 0, "error": ""}
 
     def sender(dbsession):
@@ -41,8 +42,9 @@ def run(session_factory, settings, clock, *, campaign_id=None, batch_size=500,
 
     if reminders:
         with session_factory.begin() as dbsession:
-            summary["reminded"] = NotificationService(
-                dbsession, clock=clock, settings=settings).session_reminders(clock())
+            notices = NotificationService(dbsession, clock=clock, settings=settings)
+            summary["reminded"] = notices.session_reminders(clock())
+            summary["announced"] = notices.scheduled_project_notices(clock())
     if requeue_stuck:
         with session_factory.begin() as dbsession:
             summary["requeued"] = sender(dbsession).requeue_stuck(campaign_id)

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from babel.dates import format_date
-from sqlalchemy import and_, case, delete, exists, func, insert, literal, or_, select, true, update
+from sqlalchemy import String, and_, case, delete, exists, func, insert, literal, or_, select, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 from pyramid.i18n import TranslationString
@@ -76,6 +76,9 @@ TOKEN_MAX = 200
 MAX_ATTEMPTS = 5
 """A mail the server keeps refusing for a passing reason is given up after this many tries."""
 STUCK_AFTER = timedelta(minutes=15)
+SCHEDULED_NOTICE_WINDOW = timedelta(days=7)
+"""How far back the reminder run looks for scheduled projects it has not announced (so a
+run missed for a few days still announces them, and old projects are never announced)."""
 
 
 # -- unsubscribe tokens ----------------------------------------------------------------
@@ -421,6 +424,20 @@ class NotificationService:
             project.summary or project.title, f"/s/{site.code}/projects/{project.id}",
             key=f"new_project:{project.id}",
         )
+
+    def scheduled_project_notices(self, now) -> int:
+        """``new_project`` for projects whose scheduled publication (予約公開) came within
+        the last week and that nobody was told about yet; publishing with a future
+        ``publish_at`` tells no one until then. Returns how many projects were announced."""
+        key = literal("new_project:") + func.cast(Project.id, String)
+        projects = self.dbsession.scalars(
+            select(Project)
+            .where(*visible_now(Project, now),
+                   Project.publish_at > now - SCHEDULED_NOTICE_WINDOW,
+                   ~exists().where(NotificationCampaign.key == key))
+            .order_by(Project.publish_at, Project.id)
+        ).all()
+        return sum(1 for project in projects if self.new_project(project) is not None)
 
     def session_reminders(self, now) -> int:
         """The day-before reminder for every session starting tomorrow (Japan time), to

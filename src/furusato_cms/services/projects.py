@@ -243,13 +243,14 @@ class ProjectService:
     def transition(self, actor, project, to_state, comment="", *, may_publish: bool):
         """One workflow step, exactly as for posts; publishing is the site's decision.
         Publishing tells the interested followers (``new_project``, once per project:
-        publishing it again after archiving sends nothing)."""
+        publishing it again after archiving sends nothing); with a future ``publish_at``
+        the reminder run tells them when that moment has come (scheduled_project_notices)."""
         rule = TRANSITIONS.get((project.state, to_state))
         if rule is not None and rule.needs_publish and not may_publish:
             raise NotAllowed(_("Only the site's administrators and coordinators may publish "
                                "a project or send it back."))
         self.publishing.transition(actor, project, to_state, comment, may_publish=may_publish)
-        if to_state == "published":
+        if to_state == "published" and project.is_visible_at(self.clock()):
             self.notifications.new_project(project)
         return project
 
