@@ -4,6 +4,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from furusato_cms.clock import to_tokyo
 from furusato_cms.models import (
     Attendance,
     AuditEntry,
@@ -87,6 +88,8 @@ def test_automatic_approval_grants_at_once(dbsession, service, catcher, app_sett
     assert message.subject == "長野市のプレミアム登録が承認されました"
     assert message.link == "/my/"
     assert "登録証にプレミアム登録と表示されます" in mail["text"]
+    until = to_tokyo(registration.premium_until).date()
+    assert f"有効期限は{until.year}年{until.month}月{until.day}日までです" in message.body
 
 
 def test_without_automatic_approval_the_application_waits(dbsession, service, catcher):

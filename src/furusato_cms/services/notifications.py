@@ -43,6 +43,7 @@ from ..models import (
     OutboxMail,
     Project,
     RegistrantInterest,
+    Registration,
     SessionApplication,
     Site,
     Unsubscribe,
@@ -354,8 +355,13 @@ class NotificationService:
         mapping = {"site": site.name}
         if application.state == "approved":
             subject = _("Your premium registration with ${site} was approved", mapping=mapping)
-            body = _("Your premium registration with ${site} has been approved. Your "
-                     "registration card shows it from now on.", mapping=mapping)
+            until = to_tokyo(self.dbsession.get(
+                Registration, application.registration_id).premium_until).date()
+            body = {locale: localizer_for(self.settings, locale).translate(_(
+                "Your premium registration with ${site} has been approved and is valid "
+                "until ${date}. Your registration card shows it from now on.",
+                mapping={**mapping, "date": format_date(until, "long", locale=locale)}))
+                for locale in LOCALES}
         else:
             subject = _("Your premium registration with ${site} was not approved",
                         mapping=mapping)
