@@ -1,11 +1,17 @@
 """Serving and loading over HTTP for the benchmarks: an ini for the application under
-test, waitress in a subprocess on a free local port, and a load generator of keep-alive
-``http.client`` connections in threads (wrk is not installed)."""
+test, waitress in a subprocess on a free local port, and wrk (Debian's package) as the
+load generator, a C program on its own two threads, so the generator does not eat the
+cores it measures the way Python threads would. wrk's Lua scripts are in bench/wrk/:
+each prints one JSON line with its status counts and the latency histogram."""
+import json
+import shutil
+import signal
 import socket
 import subprocess
 import sys
-import threading
+import tempfile
 import time
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.client import HTTPConnection
@@ -13,7 +19,11 @@ from pathlib import Path
 
 BENCH = Path(__file__).parent
 REPO = BENCH.parent
+WRK_SCRIPTS = BENCH / "wrk"
 CONNECTIONS = 16
+WRK_THREADS = 2
+TIMEOUT = "60s"
+"""wrk's per-request timeout (its default, 2 s, would resend a slow check-in)."""
 INI = """[app:main]
 use = egg:furusato-cms
 pyramid.reload_templates = false
@@ -95,70 +105,133 @@ def served(*args):
         process.wait(timeout=30)
 
 
-@dataclass
-class Load:
-    """What one loading round saw: seconds, per-request latencies (ms), statuses."""
-    seconds: float = 0.0
-    latencies: list = field(default_factory=list)
-    statuses: dict = field(default_factory=dict)
-
-    @property
-    def rate(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-
-def _exchange(connection, method, path, body=None, headers=None):
-    connection.request(method, path, body=body, headers=headers or {})
-    response = connection.getresponse()
-    return response, response.read()
-
-
 def get_page(port, path, headers=None):
     """(response, body) of one GET on a fresh connection."""
     connection = HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        return _exchange(connection, "GET", path, headers=headers)
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response, response.read()
     finally:
         connection.close()
 
 
-def load(port, requests, *, seconds=None, connections=CONNECTIONS) -> Load:
-    """Send requests from ``connections`` keep-alive connections at once.
+@dataclass
+class Load:
+    """What wrk saw, over one run or several merged: seconds, completed requests, answers
+    by status, socket errors, the latency histogram (µs → count) and, for scripts that
+    keep them, each thread's own figures."""
+    seconds: float = 0.0
+    requests: int = 0
+    statuses: Counter = field(default_factory=Counter)
+    errors: Counter = field(default_factory=Counter)
+    latency_us: Counter = field(default_factory=Counter)
+    threads: list = field(default_factory=list)
 
-    ``requests`` is either a callable giving the same ``(method, path, body, headers)``
-    forever (then run for ``seconds``), or a list of them sent once each (then run until
-    all are sent)."""
-    result, lock = Load(), threading.Lock()
-    queue = None if callable(requests) else list(reversed(requests))
-    deadline = [0.0]
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
 
-    def next_request():
-        if queue is None:
-            return requests() if time.perf_counter() < deadline[0] else None
-        with lock:
-            return queue.pop() if queue else None
+    def percentile_ms(self, fraction: float) -> float:
+        """The latency below which ``fraction`` of the requests fell, in ms."""
+        wanted, seen = fraction * sum(self.latency_us.values()), 0
+        for value in sorted(self.latency_us):
+            seen += self.latency_us[value]
+            if seen >= wanted:
+                return value / 1000
+        return 0.0
 
-    def worker():
-        connection = HTTPConnection("127.0.0.1", port, timeout=60)
-        latencies, statuses = [], {}
-        while (request := next_request()) is not None:
-            method, path, body, headers = request
-            started = time.perf_counter()
-            response, _body = _exchange(connection, method, path, body, headers)
-            latencies.append((time.perf_counter() - started) * 1000)
-            statuses[response.status] = statuses.get(response.status, 0) + 1
-        connection.close()
-        with lock:
-            result.latencies.extend(latencies)
-            for status, count in statuses.items():
-                result.statuses[status] = result.statuses.get(status, 0) + count
+    def add(self, other: "Load"):
+        self.seconds += other.seconds
+        self.requests += other.requests
+        self.statuses.update(other.statuses)
+        self.errors.update(other.errors)
+        self.latency_us.update(other.latency_us)
+        self.threads += other.threads
 
-    threads = [threading.Thread(target=worker) for _ in range(connections)]
-    started = time.perf_counter()
-    deadline[0] = started + (seconds or 0)
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    result.seconds = time.perf_counter() - started
-    return result
+    @classmethod
+    def from_report(cls, report: dict) -> "Load":
+        return cls(seconds=report["duration_us"] / 1e6, requests=int(report["requests"]),
+                   statuses=Counter({int(k): int(v) for k, v in report["statuses"].items()}),
+                   errors=Counter({k: int(v) for k, v in report["errors"].items() if v}),
+                   latency_us=Counter({int(v): int(n) for v, n in report["latency_us"]}),
+                   threads=report["threads"])
+
+
+def wrk_command(port, path, script, *, seconds, args=()) -> list:
+    """wrk with 2 threads and 16 connections, running ``script`` after report.lua."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
+    return [wrk, f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s",
+            f"--timeout={TIMEOUT}", "-s", str(script), f"http://127.0.0.1:{port}{path}",
+            *(["--", *map(str, args)] if args else [])]
+
+
+def script_file(directory: Path, name: str) -> Path:
+    """report.lua and the named script as one file (wrk takes a single script)."""
+    path = directory / name
+    path.write_text((WRK_SCRIPTS / "report.lua").read_text(encoding="utf-8") + "\n"
+                    + (WRK_SCRIPTS / name).read_text(encoding="utf-8"), encoding="utf-8")
+    return path
+
+
+def parse_report(stdout: str) -> Load:
+    for line in stdout.splitlines():
+        if line.startswith("BENCH-JSON "):
+            return Load.from_report(json.loads(line[len("BENCH-JSON "):]))
+    raise RuntimeError(f"wrk printed no report:\n{stdout}")
+
+
+def load(port, path, *, seconds: float) -> Load:
+    """GET ``path`` for ``seconds`` from 16 keep-alive connections."""
+    with tempfile.TemporaryDirectory(prefix="furusato-wrk-") as directory:
+        script = script_file(Path(directory), "page.lua")
+        out = subprocess.run(wrk_command(port, path, script, seconds=max(1, round(seconds))),
+                             check=True, capture_output=True, text=True).stdout
+    return parse_report(out)
+
+
+def send_once(port, requests, *, idle_path: str, deadline: float = 600) -> Load:
+    """Send every ``(path, cookie, body)`` POST exactly once across wrk's threads (see
+    wrk/checkin.lua); stop wrk when each thread has had all its answers. ``seconds`` is
+    from the first request sent to the last answer; ``requests`` the answers counted."""
+    if len(requests) < WRK_THREADS:
+        raise ValueError(f"at least {WRK_THREADS} requests, one per wrk thread")
+    with tempfile.TemporaryDirectory(prefix="furusato-wrk-") as directory:
+        directory = Path(directory)
+        queue = directory / "requests.tsv"
+        queue.write_text("".join(f"{path}\t{cookie}\t{body}\n"
+                                 for path, cookie, body in requests), encoding="utf-8")
+        markers = directory / "done-"
+        command = wrk_command(port, "/", script_file(directory, "checkin.lua"),
+                              seconds=int(deadline),
+                              args=(queue, WRK_THREADS, markers, idle_path))
+        output = directory / "wrk.out"
+        with output.open("w") as stdout:
+            process = subprocess.Popen(command, stdout=stdout)
+            _wait_for_markers(process, markers, time.monotonic() + deadline)
+        if process.returncode:
+            raise RuntimeError(f"wrk exited with {process.returncode}")
+        got = parse_report(output.read_text(encoding="utf-8"))
+    answered = [thread for thread in got.threads if thread.get("first") is not None]
+    got.requests = sum(int(thread.get("answered", 0)) for thread in got.threads)
+    got.seconds = (max(thread.get("last") or thread["first"] for thread in answered)
+                   - min(thread["first"] for thread in answered))
+    return got
+
+
+def _wait_for_markers(process, markers: Path, deadline: float):
+    """Until every wrk thread has written its marker (or wrk ended, or the deadline);
+    then interrupt wrk, which prints its report (it would otherwise sleep out -d).
+    SIGINT is sent until wrk exits: the first may land on a worker thread, which stops
+    the workers but does not wake the main thread's sleep; later ones can only land on
+    the main thread once the workers are gone."""
+    names = [markers.with_name(markers.name + str(n)) for n in range(WRK_THREADS)]
+    while process.poll() is None and time.monotonic() < deadline:
+        if all(name.exists() for name in names):
+            break
+        time.sleep(0.05)
+    while process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.2)

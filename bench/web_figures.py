@@ -1,4 +1,5 @@
-"""Figures measured over HTTP against waitress subprocesses:
+"""Figures measured over HTTP against waitress subprocesses, loaded by wrk
+(bench/http_load.py, scripts in bench/wrk/):
 
 - ``page_ratio``: req/s of a site's public page (intro and latest posts) ÷ req/s of a
   bare Pyramid + Jinja2 page, loaded alternately in the same run, with the site page's
@@ -37,6 +38,11 @@ import http_load
 
 POSTS = 12
 WARM_SECONDS = 1.0
+DEADLINE = 600
+"""Seconds the check-in load may take at most before wrk is stopped (and the missing
+answers reported)."""
+IDLE_PATH = "/static/base.css"
+"""What a wrk connection asks for while its thread waits for its last check-ins."""
 
 
 def rss_mb(pid: int) -> float:
@@ -79,37 +85,30 @@ class PageFigures:
 
 
 def page_ratio(engine, ini, *, rounds: int, seconds: float) -> PageFigures:
-    """Both servers up at once; each round loads the bare page then the site page for
-    ``seconds`` each (after one warm-up of each), so drift in the machine's load hits
-    both alike. Any non-200 answer is an error."""
+    """Both servers up at once; after a warm-up of each (not counted), each round loads
+    the bare page then the site page with wrk for ``seconds`` each, so drift in the
+    machine's load hits both alike. The p99 is taken over every counted request of the
+    site page (the rounds' latency histograms merged). Any non-200 answer or socket
+    error is an error."""
     path = f"/s/{site_with_posts(engine, system_clock())}/"
     with http_load.served("app", str(ini)) as (app_port, app_pid), \
             http_load.served("bare") as (bare_port, _bare_pid):
-        site_request = lambda: ("GET", path, None, {})  # noqa: E731 - a constant request
-        bare_request = lambda: ("GET", "/", None, {})  # noqa: E731
-        http_load.load(bare_port, bare_request, seconds=WARM_SECONDS)
-        http_load.load(app_port, site_request, seconds=WARM_SECONDS)
+        http_load.load(bare_port, "/", seconds=WARM_SECONDS)
+        http_load.load(app_port, path, seconds=WARM_SECONDS)
         bare, site = http_load.Load(), http_load.Load()
         for _round in range(rounds):
-            for port, request, total in ((bare_port, bare_request, bare),
-                                         (app_port, site_request, site)):
-                got = http_load.load(port, request, seconds=seconds)
-                if set(got.statuses) != {200}:
-                    raise RuntimeError(f"page answers {got.statuses} on {path}")
-                total.seconds += got.seconds
-                total.latencies.extend(got.latencies)
+            for port, target, total in ((bare_port, "/", bare), (app_port, path, site)):
+                got = http_load.load(port, target, seconds=seconds)
+                if set(got.statuses) != {200} or got.errors:
+                    raise RuntimeError(f"{target} answered {dict(got.statuses)}, "
+                                       f"socket errors {dict(got.errors)}")
+                total.add(got)
         memory = rss_mb(app_pid)
-    return PageFigures(ratio=site.rate / bare.rate, p99=percentile(site.latencies, 0.99),
+    return PageFigures(ratio=site.rate / bare.rate, p99=site.percentile_ms(0.99),
                        site_rate=site.rate, bare_rate=bare.rate, rss=memory)
 
 
-def percentile(samples, fraction) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
-
-
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-PGBENCH_DATABASE = "furusato_pgbench"
 
 
 def open_session_now(engine, now) -> int:
@@ -146,8 +145,9 @@ def signed_in_people(engine, settings, session_id, count, now) -> list:
 
 
 def checkin_post(port, path, auth_token):
-    """The POST one person sends after opening the check-in page: their cookies (auth
-    and the session holding the CSRF token) and the page's CSRF token."""
+    """The POST one person sends after opening the check-in page, as ``(path, cookie,
+    body)``: their cookies (auth and the session holding the CSRF token) and the page's
+    CSRF token."""
     cookies = f"{AUTH_COOKIE}={auth_token}"
     response, body = http_load.get_page(port, path, {"Cookie": cookies})
     if response.status != 200:
@@ -157,23 +157,30 @@ def checkin_post(port, path, auth_token):
         jar.load(header)
     cookies += "".join(f"; {name}={morsel.value}" for name, morsel in jar.items())
     csrf = CSRF.search(body.decode("utf-8")).group(1)
-    return ("POST", path, urlencode({"csrf_token": csrf}),
-            {"Cookie": cookies, "Content-Type": "application/x-www-form-urlencoded"})
+    return path, cookies, urlencode({"csrf_token": csrf})
 
 
 @dataclass
 class CheckinFigures:
     rate: float
+    prepared: int
+    answered: int
     accepted: int
     rows: int
     distinct: int
     statuses: dict
 
+    @property
+    def consistent(self) -> bool:
+        """Every POST answered once, every answer a recorded check-in, one per person."""
+        return (self.prepared == self.answered == self.accepted == self.rows
+                == self.distinct > 0)
+
 
 def checkin_rate(engine, ini, settings, *, people: int) -> CheckinFigures:
-    """Check-ins/s: every person's page is opened first (not counted), then all the
-    POSTs go out on 16 keep-alive connections; afterwards the rows recorded in the run
-    must equal the accepted (200) answers, one per person."""
+    """Check-ins/s: every person's page is opened first (not counted, from Python), then
+    wrk sends each prepared POST exactly once on 16 keep-alive connections; afterwards
+    the rows recorded in the run must equal the accepted (200) answers, one per person."""
     now = system_clock()
     session_id = open_session_now(engine, now)
     tokens = signed_in_people(engine, settings, session_id, people, now)
@@ -183,33 +190,35 @@ def checkin_rate(engine, ini, settings, *, people: int) -> CheckinFigures:
     with http_load.served("app", str(ini)) as (port, _pid):
         with ThreadPoolExecutor(http_load.CONNECTIONS) as pool:
             requests = list(pool.map(lambda token: checkin_post(port, path, token), tokens))
-        got = http_load.load(port, requests)
+        got = http_load.send_once(port, requests, idle_path=IDLE_PATH, deadline=DEADLINE)
     with engine.connect() as connection:
         rows, distinct = connection.execute(
             select(func.count(), func.count(Attendance.account_id.distinct()))
             .where(Attendance.session_id == session_id, Attendance.recorded_at >= now)
         ).one()
-    return CheckinFigures(rate=got.rate, accepted=got.statuses.get(200, 0), rows=rows,
-                          distinct=distinct, statuses=got.statuses)
+    return CheckinFigures(rate=got.rate, prepared=len(requests), answered=got.requests,
+                          accepted=got.statuses.get(200, 0), rows=rows, distinct=distinct,
+                          statuses=dict(got.statuses))
 
 
-def pgbench_tps(admin_url: str, *, scale: int, seconds: int) -> float:
-    """TPC-B tps of ``pgbench -c 16`` on a scratch database of the same server."""
+def pgbench_tps(admin_url: str, database: str, *, scale: int, seconds: int) -> float:
+    """TPC-B tps of ``pgbench -c 16`` on a scratch database of the same server, dropped
+    afterwards."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{PGBENCH_DATABASE}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{PGBENCH_DATABASE}"'))
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{database}"'))
     url = make_url(admin_url)
     where = ["-h", url.host or "127.0.0.1", "-p", str(url.port or 5432),
              "-U", url.username or "postgres"]
     try:
-        subprocess.run(["pgbench", "-i", "-q", "-s", str(scale), *where, PGBENCH_DATABASE],
+        subprocess.run(["pgbench", "-i", "-q", "-s", str(scale), *where, database],
                        check=True, capture_output=True)
         out = subprocess.run(
             ["pgbench", "-c", str(http_load.CONNECTIONS), "-j", "2", "-T", str(seconds),
-             *where, PGBENCH_DATABASE], check=True, capture_output=True, text=True).stdout
+             *where, database], check=True, capture_output=True, text=True).stdout
     finally:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{PGBENCH_DATABASE}" WITH (FORCE)'))
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         admin.dispose()
     return float(re.search(r"tps = ([0-9.]+)", out).group(1))
