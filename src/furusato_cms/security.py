@@ -13,11 +13,11 @@ Everything else is denied by the resources' ``__acl__`` (deny by default).
 from dataclasses import dataclass, field
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from .models import Account, Site, StaffMembership
+from .models import Account, AuthSession, Site, StaffMembership
 from .services.audit import Actor
-from .services.authentication import SessionService, account_actor
+from .services.authentication import SessionService, account_actor, hash_token
 
 AUTH_COOKIE = "furusato_auth"
 
@@ -31,6 +31,18 @@ class Identity:
     @property
     def second_factor_done(self) -> bool:
         return self.auth_session.second_factor_at is not None
+
+
+IDENTITY_QUERY = (
+    select(AuthSession, Account, StaffMembership, Site.require_totp)
+    .join(Account, Account.id == AuthSession.account_id)
+    .outerjoin(StaffMembership, StaffMembership.account_id == Account.id)
+    .outerjoin(Site, Site.id == StaffMembership.site_id)
+    .where(AuthSession.token_hash == bindparam("token_hash"))
+    .order_by(StaffMembership.id)
+)
+"""A session by its token's hash with its account, one row per staff membership (one
+row with no membership for everybody else); built once, each request binds the hash."""
 
 
 def site_principal(site_id, role) -> str:
@@ -51,21 +63,23 @@ class FurusatoSecurityPolicy:
         return SessionService(request.dbsession, clock=request.clock, settings=self.settings)
 
     def _load(self, request):
+        """Every request of a signed-in person starts here, so it is one query: the
+        session, its account and the account's staff memberships together."""
         token = request.cookies.get(AUTH_COOKIE)
-        auth_session = self._session_service(request).find(token)
-        if auth_session is None:
+        if not token:
             return None
-        account = request.dbsession.get(Account, auth_session.account_id)
-        if account is None or account.disabled_at is not None:
+        rows = request.dbsession.execute(IDENTITY_QUERY, {"token_hash": hash_token(token)}).all()
+        if not rows:
+            return None
+        auth_session, account = rows[0].AuthSession, rows[0].Account
+        if self._session_service(request).live(auth_session) is None:
+            return None
+        if account.disabled_at is not None:
             return None
         if account.has_totp and auth_session.second_factor_at is None:
             return None
-        rows = request.dbsession.execute(
-            select(StaffMembership, Site.require_totp)
-            .join(Site, Site.id == StaffMembership.site_id)
-            .where(StaffMembership.account_id == account.id)
-        ).all()
-        memberships = [m for m, require_totp in rows if not require_totp or account.has_totp]
+        memberships = [row.StaffMembership for row in rows if row.StaffMembership is not None
+                       and (not row.require_totp or account.has_totp)]
         return Identity(account=account, auth_session=auth_session, memberships=memberships)
 
     def identity(self, request):

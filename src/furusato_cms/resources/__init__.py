@@ -3,9 +3,10 @@ from the database state and the roles; anything not allowed is denied."""
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticated, Everyone
 
 from ..permissions import Permissions as P
+from .activities import ProjectResource, ProjectsContainer
 from .my import MyArea
 from .operator import OperatorArea
-from .site import SiteContainer
+from .site import SiteContainer, SiteResource
 
 
 class Root:
@@ -37,4 +38,12 @@ def root_factory(request):
     return Root(request)
 
 
-__all__ = ["Root", "root_factory", "ALL_PERMISSIONS", "Everyone"]
+def project_resource(request, project):
+    """The resource of a project already loaded with its site: the lineage traversal
+    would build (so the project's and the site's ACLs decide, as for any view), without
+    looking the rows up again."""
+    site = SiteResource(request.root["s"], project.site, request)
+    return ProjectResource(ProjectsContainer(site, request), project, request)
+
+
+__all__ = ["Root", "root_factory", "project_resource", "ALL_PERMISSIONS", "Everyone"]

@@ -31,9 +31,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, joinedload
 
 from ..clock import to_tokyo
 from ..i18n import _
@@ -84,6 +84,20 @@ class Recorded:
     @property
     def created(self) -> bool:
         return self.status == "recorded"
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A check-in code read for one person: the session it names (with its project and
+    site) and what the rules need to know about the person there, from one query."""
+
+    session: ActivitySession
+    registered: bool = False
+    """Whether the person has an active registration with the session's site."""
+    application: str | None = None
+    """The state of the person's application to the session, if any."""
+    attendance: Attendance | None = None
+    """The person's record of the session as read with the rest (None: none yet)."""
 
 
 @dataclass(frozen=True)
@@ -153,11 +167,20 @@ class AttendanceService:
 
     def session_for_token(self, token: str) -> ActivitySession:
         """The session a check-in code names, refused when altered, replaced or unknown."""
-        session = self.dbsession.get(ActivitySession, self.tokens.session_id_of(token))
-        if session is None:
+        return self.scan(token, None).session
+
+    def scan(self, token: str, account) -> Scan:
+        """The code's session with its project and site, and ``account``'s registration,
+        application and attendance there (None: nobody signed in), in one query — the
+        check-in pages run at festival rates. Refused like ``session_for_token``."""
+        row = self.dbsession.execute(SCAN_QUERY, {
+            "session_id": self.tokens.session_id_of(token),
+            "account_id": None if account is None else account.id,
+        }).first()
+        if row is None:
             raise TokenRefused("unknown", _("This session no longer exists."))
-        self.tokens.verify(token, session)
-        return session
+        self.tokens.verify(token, row.ActivitySession)
+        return Scan(row.ActivitySession, bool(row.registered), row.application, row.Attendance)
 
     def rotate(self, actor, session):
         """A new code for the session; posters printed before stop working."""
@@ -195,19 +218,26 @@ class AttendanceService:
         """The session of a code and whether ``account`` (None: not signed in) could check
         in now. An altered code or a hidden project is refused outright."""
         now = now or self.clock()
-        session = self._public_session(token, now)
-        existing = self.attendance_of(session, account) if account is not None else None
-        refusal = self._refusal(session, account, now) if existing is None else None
-        return CheckinView(session=session, refusal=refusal, attendance=existing)
+        scan = self.scan(token, account)
+        self._require_public(scan.session, now)
+        existing = scan.attendance
+        refusal = self._refusal(scan, account, now) if existing is None else None
+        return CheckinView(session=scan.session, refusal=refusal, attendance=existing)
 
     def check_in(self, account, token, *, now=None) -> Recorded:
         """Record ``account``'s attendance from the code on the poster (source "qr")."""
+        return self.check_in_scan(account, self.scan(token, account), now=now)
+
+    def check_in_scan(self, account, scan: Scan, *, now=None) -> Recorded:
+        """``check_in`` for a code already read by ``scan`` for this ``account`` (the
+        view reads it first to decide permission on the session's project)."""
         now = now or self.clock()
-        session = self._public_session(token, now)
-        refusal = self._refusal(session, account, now)
+        self._require_public(scan.session, now)
+        refusal = self._refusal(scan, account, now)
         if refusal is not None:
             raise NotAllowed(refusal)
-        return self._record(session, account, "qr", now)
+        attendance, status = self._record(scan.session, account, "qr", now)
+        return Recorded(attendance, account, status, scan.registered)
 
     # -- recording by staff -------------------------------------------------------
 
@@ -221,7 +251,10 @@ class AttendanceService:
         self._require_registrant(account)
         if source == "staff":
             self._require_registered(session.site_id, account)
-        result = self._record(session, account, source, now, recorded_by=actor.account_id)
+        attendance, status = self._record(session, account, source, now,
+                                          recorded_by=actor.account_id)
+        registered = source == "staff" or self._is_registered(session.site_id, account)
+        result = Recorded(attendance, account, status, registered)
         if result.created:
             self._audit(actor, "attendance.record", result.attendance, source=source,
                         session_id=session.id, account_id=account.id)
@@ -358,14 +391,13 @@ class AttendanceService:
         return [AttendanceRow(attendance, name, email, by or "")
                 for attendance, name, email, by in rows]
 
-    def _public_session(self, token, now) -> ActivitySession:
-        session = self.session_for_token(token)
+    def _require_public(self, session, now):
         if not self.is_public(session, now):
             raise NotAllowed(_("This activity is not open to the public."))
-        return session
 
-    def _refusal(self, session, account, now):
-        """Why ``account`` cannot check in to ``session`` now, or None."""
+    def _refusal(self, scan, account, now):
+        """Why ``account`` cannot check in to the scanned session now, or None."""
+        session = scan.session
         if session.cancelled_at is not None:
             return _("This session has been cancelled.")
         opens, closes = self.window(session)
@@ -381,23 +413,8 @@ class AttendanceService:
             return _("Only registrant accounts can check in. Staff record attendance on "
                      "the session's attendance page.")
         if session.application_required:
-            return self._application_refusal(session, account)
+            return _application_refusal(scan.application)
         return None
-
-    def _application_refusal(self, session, account):
-        state = self.dbsession.scalar(
-            select(SessionApplication.state).where(
-                SessionApplication.session_id == session.id,
-                SessionApplication.account_id == account.id,
-            )
-        )
-        if state == "applied":
-            return None
-        if state == "waitlisted":
-            return _("You are on the waiting list for this session. Only people whose "
-                     "application was accepted can check in; please ask the staff.")
-        return _("This session takes applications in advance, and we have no accepted "
-                 "application from you. Please ask the staff.")
 
     def _require_recordable_by_staff(self, session, now):
         if session.cancelled_at is not None:
@@ -417,36 +434,84 @@ class AttendanceService:
             raise InvalidInput(_("This person is not registered with this site."))
 
     def _is_registered(self, site_id, account) -> bool:
-        return self.dbsession.scalar(
-            select(Registration.id).where(
-                Registration.site_id == site_id,
-                Registration.account_id == account.id,
-                Registration.state == "active",
-            )
-        ) is not None
+        return self.dbsession.scalar(select(_registered(site_id, account.id)))
 
-    def _record(self, session, account, source, now, recorded_by=None) -> Recorded:
-        """Insert the row unless the person already has one for the session. The unique
-        key decides under concurrency: a conflicting insert waits for the other
-        transaction and then does nothing, and the row that won is read back."""
-        dialect = postgresql if self.dbsession.get_bind().dialect.name == "postgresql" else sqlite
-        new_id = self.dbsession.execute(
-            dialect.insert(Attendance)
-            .values(session_id=session.id, account_id=account.id, site_id=session.site_id,
-                    attended_at=session.starts_at, recorded_at=now, source=source,
-                    recorded_by_id=recorded_by, void_reason="")
-            .on_conflict_do_nothing(index_elements=["session_id", "account_id"])
-            .returning(Attendance.id)
-        ).scalar()
-        attendance = self.attendance_of(session, account)
-        if new_id is not None:
-            status = "recorded"
-        else:
-            status = "voided" if attendance.voided_at is not None else "already"
-        return Recorded(attendance, account, status,
-                        self._is_registered(session.site_id, account))
+    def _record(self, session, account, source, now, recorded_by=None) -> tuple:
+        """Insert the row unless the person already has one for the session; ``(row,
+        status)``. The unique key decides under concurrency: a conflicting insert waits
+        for the other transaction and then does nothing, and the row that won is read
+        back. The new row comes back from the insert itself (RETURNING)."""
+        created = self.dbsession.scalars(RECORD[self.dbsession.get_bind().dialect.name], {
+            "session_id": session.id, "account_id": account.id, "site_id": session.site_id,
+            "attended_at": session.starts_at, "recorded_at": now, "source": source,
+            "recorded_by_id": recorded_by,
+        }).first()
+        if created is not None:
+            return created, "recorded"
+        attendance = self.dbsession.scalars(
+            select(Attendance)
+            .where(Attendance.session_id == session.id, Attendance.account_id == account.id)
+            .execution_options(populate_existing=True)
+        ).one()
+        return attendance, "voided" if attendance.voided_at is not None else "already"
 
     def _audit(self, actor, action, target, **detail):
         AuditLog(self.dbsession, self.clock).record(
             actor, action, site_id=getattr(target, "site_id", None), target=target, **detail
         )
+
+
+def _registered(site_id, account_id):
+    """Whether the account has an active registration with the site (an EXISTS)."""
+    return select(Registration.id).where(
+        Registration.site_id == site_id,
+        Registration.account_id == account_id,
+        Registration.state == "active",
+    ).exists()
+
+
+SCAN_QUERY = (
+    select(ActivitySession,
+           _registered(ActivitySession.site_id, bindparam("account_id")).label("registered"),
+           select(SessionApplication.state).where(
+               SessionApplication.session_id == ActivitySession.id,
+               SessionApplication.account_id == bindparam("account_id"),
+           ).scalar_subquery().label("application"),
+           Attendance)
+    .outerjoin(Attendance, (Attendance.session_id == ActivitySession.id)
+               & (Attendance.account_id == bindparam("account_id")))
+    .options(joinedload(ActivitySession.project).joinedload(Project.site))
+    .where(ActivitySession.id == bindparam("session_id"))
+)
+"""What a scan reads, built once: the session with its project and site, and the
+person's registration with the site, application and attendance (nothing matches a
+NULL account, so an anonymous scan reads the session alone)."""
+
+
+def _record_statement(dialect):
+    """``INSERT … ON CONFLICT (session_id, account_id) DO NOTHING RETURNING *`` in the
+    dialect's words, with every value bound at execution."""
+    columns = ("session_id", "account_id", "site_id", "attended_at", "recorded_at", "source",
+               "recorded_by_id")
+    return (
+        dialect.insert(Attendance)
+        .values(void_reason="", **{name: bindparam(name) for name in columns})
+        .on_conflict_do_nothing(index_elements=["session_id", "account_id"])
+        .returning(Attendance)
+    )
+
+
+RECORD = {"postgresql": _record_statement(postgresql), "sqlite": _record_statement(sqlite)}
+"""The recording insert of each supported database, built once."""
+
+
+def _application_refusal(state):
+    """Why a person whose application is in ``state`` (None: none) cannot check in to a
+    session that needs an accepted application, or None."""
+    if state == "applied":
+        return None
+    if state == "waitlisted":
+        return _("You are on the waiting list for this session. Only people whose "
+                 "application was accepted can check in; please ask the staff.")
+    return _("This session takes applications in advance, and we have no accepted "
+             "application from you. Please ask the staff.")

@@ -108,12 +108,17 @@ class SessionService:
         """The live session for a cookie token, touched; None when unknown, revoked or timed out."""
         if not token:
             return None
-        now = self.clock()
-        session = self.dbsession.scalar(
+        return self.live(self.dbsession.scalar(
             select(AuthSession).where(AuthSession.token_hash == hash_token(token))
-        )
+        ))
+
+    def live(self, session):
+        """``session`` touched when it may still be used; None when missing, revoked or
+        timed out. Callers that load the session with other rows in one query (the
+        security policy) apply the same rules through here."""
         if session is None or session.revoked_at is not None:
             return None
+        now = self.clock()
         idle_limit = session.last_seen_at + timedelta(minutes=self.settings.session_idle_minutes)
         if now >= session.expires_at or now >= idle_limit:
             return None

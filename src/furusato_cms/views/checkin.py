@@ -14,7 +14,7 @@ from pyramid.view import view_config
 
 from ..i18n import _
 from ..permissions import Permissions as P
-from ..resources import Root
+from ..resources import Root, project_resource
 from ..services.attendance import AttendanceService
 from ..services.checkin_tokens import TokenRefused
 from ..services.errors import ServiceError
@@ -73,12 +73,6 @@ def checkin_page(request):
                      signin_url=_signin_url(request, token))
 
 
-def _project_resource(request, session):
-    """The session's project found by traversal, so its ACL decides (as for any view)."""
-    project = session.project
-    return request.root["s"][project.site.code]["projects"][str(project.id)]
-
-
 @view_config(context=Root, name="checkin", request_method="POST", renderer=DONE,
              permission=P.VIEW)
 def check_in(request):
@@ -88,19 +82,20 @@ def check_in(request):
         return HTTPSeeOther(_signin_url(request, token))
     service = request.service(AttendanceService)
     try:
-        session = service.session_for_token(token)
+        scan = service.scan(token, account)
     except TokenRefused as refusal:
         return _refusal_page(request, refusal.message, TOKEN_STATUS, None)
+    session = scan.session
     if not service.is_public(session):
         return _refusal_page(request, _("This activity is not open to the public."),
                              HIDDEN_STATUS, None)
-    if not request.has_permission(P.CHECK_IN, _project_resource(request, session)):
+    if not request.has_permission(P.CHECK_IN, project_resource(request, session.project)):
         return _refusal_page(
             request, _("Only registrant accounts can check in. Staff record attendance on "
                        "the session's attendance page."), REFUSED_STATUS, session,
         )
     try:
-        result = service.check_in(account, token)
+        result = service.check_in_scan(account, scan)
     except TokenRefused as refusal:
         return _refusal_page(request, refusal.message, TOKEN_STATUS, None)
     except ServiceError as refusal:
