@@ -194,6 +194,9 @@ def test_signing_up_with_a_known_address_tells_its_owner_and_makes_nothing(
 @pytest.mark.parametrize("password, message", [
     ("new@example.jp", "This password is too easy to guess."),
     ("short", "Use at least ${min} characters."),
+    ("password1234", "This password is too easy to guess."),
+    ("qwerty123456!", "This password is too easy to guess."),
+    ("furusato2026!", "This password is too easy to guess."),
 ])
 def test_sign_up_refuses_a_weak_password(service, dbsession, mail, password, message):
     with pytest.raises(InvalidInput) as refused:

@@ -12,6 +12,12 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
+MIN_STRENGTH = 3
+"""zxcvbn's score (0–4) a new password needs: 3 is about 10¹⁰ guesses, beyond common
+passwords, names, dates and keyboard patterns even with a few digits added."""
+STRENGTH_CHARS = 64
+"""Only the start is scored: zxcvbn slows with length, and a longer password is strong."""
+SERVICE_WORDS = ("furusato", "ふるさと", "furusato-cms", "jyumin", "juumin")
 
 
 def hash_password(password: str) -> str:
@@ -43,6 +49,16 @@ def check_new_password(password: str, *, email: str = "", field: str = "password
         raise InvalidInput(
             _("Use at most ${max} characters.", mapping={"max": MAX_LENGTH}), field=field
         )
-    if len(set(password)) == 1 or (email and password.strip().lower() == email.lower()):
+    if len(set(password)) == 1 or (email and password.strip().lower() == email.lower()) \
+            or strength(password, email) < MIN_STRENGTH:
         raise InvalidInput(_("This password is too easy to guess."), field=field)
     return password
+
+
+def strength(password: str, email: str = "") -> int:
+    """zxcvbn's score, counting the person's address and this service's name as known
+    words (ASVS: refuse passwords found in lists of common and breached passwords)."""
+    from zxcvbn import zxcvbn  # its word lists are large; load them only when needed
+
+    known = [*SERVICE_WORDS, *filter(None, (email or "").replace("@", ".").split("."))]
+    return zxcvbn(password[:STRENGTH_CHARS], user_inputs=known)["score"]
