@@ -56,3 +56,22 @@ def test_missing_fields_are_named(testapp):
     form = testapp.get("/join").forms["deform"]
     page = form.submit("apply", status=400)
     assert page.text.count("invalid-feedback") >= 5
+
+
+def test_one_address_may_file_only_a_few_applications_at_a_time(testapp, dbsession,
+                                                                 app_settings):
+    from furusato_cms.localgov import check_digit
+
+    codes = [f"{five}{check_digit(five)}" for five in
+             ("20203", "20204", "20205", "20206", "20207", "20209", "20210")]
+    limit = app_settings.signin_max_failures
+    for code in codes[:limit]:
+        assert "受け付けました" in _fill(testapp.get("/join"), code=code).submit("apply").text
+    refused = _fill(testapp.get("/join"), code=codes[limit]).submit("apply", status=400)
+    assert "しばらく受け付けを止めています" in refused.text
+    assert refused.forms["deform"]["code"].value == codes[limit]
+    assert dbsession.query(Site).count() == limit
+    elsewhere = testapp.get("/join", extra_environ={"REMOTE_ADDR": "192.0.2.7"})
+    done = _fill(elsewhere, code=codes[limit]).submit(
+        "apply", extra_environ={"REMOTE_ADDR": "192.0.2.7"})
+    assert "受け付けました" in done.text

@@ -23,9 +23,11 @@ from ..localgov import CodeError, check_digit, kind_of, normalize_code, validate
 from ..models import Account, AuditEntry, IntroPage, Site
 from ..models.site import THEMES
 from .audit import Actor, AuditLog
+from .authentication import SigninLocked, SigninThrottler
 from .errors import Conflict, InvalidInput, NotAllowed
 from .invitations import InvitationService
 from .paging import Page, fetch_page
+from .registrant_accounts import RequestsThrottled
 
 FREE_JOIN_DEADLINE = date(2028, 3, 31)
 """Governments whose joining date (参画日) is on or before the end of fiscal 2027
@@ -213,6 +215,7 @@ class SiteLifecycleService:
                 ("contact_phone", contact_phone),
             )
         }
+        self._count_application(actor)
         now = self.clock()
         site = self.dbsession.scalar(select(Site).where(Site.code == code).with_for_update())
         if site is None:
@@ -236,6 +239,19 @@ class SiteLifecycleService:
             from_state=from_state, to_state="applied", code=code, name=name,
         )
         return site
+
+    def _count_application(self, actor):
+        """At most ``signin_max_failures`` well-formed applications per client address in
+        the throttle window, so nobody can file applications for every code at once."""
+        if actor is None or not actor.client_addr:
+            return
+        keys = [f"join:addr:{actor.client_addr}"]
+        throttle = SigninThrottler(self.dbsession, clock=self.clock, settings=self.settings)
+        try:
+            throttle.check(keys)
+        except SigninLocked as locked:
+            raise RequestsThrottled(locked.minutes) from None
+        throttle.failure(keys)
 
     # -- the operator's decisions --------------------------------------------
 
