@@ -138,6 +138,11 @@ class Measured:
             renew_due=from_unit(results, "renew_run", r"for ([0-9]+) due"),
         )
 
+    def db_busy(self, rate: float, statements: float) -> float:
+        """Database cores busy for ``rate`` requests/s of ``statements`` statements each,
+        counting TPC-B transactions by their statements."""
+        return rate * statements / TPCB_STATEMENTS / self.tpcb_per_core
+
 
 @dataclass(frozen=True)
 class Workload:
@@ -153,17 +158,16 @@ class Workload:
 def workloads(m: Measured) -> list:
     """The national peak, one row per kind of request."""
     v = {name: assumption.value for name, assumption in A.items()}
-    tpcb = lambda statements: statements / TPCB_STATEMENTS / m.tpcb_per_core  # noqa: E731
     hits = v["public_cache_hits"]
     return [
         Workload("public pages", v["public_views"],
                  v["public_views"] * (hits / m.site_rate + (1 - hits) / m.checkin_rate),
-                 v["public_views"] * (1 - hits) * tpcb(v["page_statements"]), "replicas"),
+                 m.db_busy(v["public_views"] * (1 - hits), v["page_statements"]), "replicas"),
         Workload("signed-in pages", v["signed_in_views"],
                  v["signed_in_views"] / m.checkin_rate,
-                 v["signed_in_views"] * tpcb(v["checkin_statements"]), "primary"),
+                 m.db_busy(v["signed_in_views"], v["checkin_statements"]), "primary"),
         Workload("check-ins", v["checkins"], v["checkins"] / m.checkin_rate,
-                 v["checkins"] * tpcb(v["checkin_statements"]), "primary"),
+                 m.db_busy(v["checkins"], v["checkin_statements"]), "primary"),
         Workload("premium evaluations", v["evaluations"],
                  v["evaluations"] * m.eligibility_ms / 1000,
                  v["evaluations"] * m.eligibility_ms / 1000, "primary"),
@@ -176,57 +180,63 @@ def cores(busy: float) -> int:
     return math.ceil(busy / A["utilisation"].value)
 
 
-def run_date(path: Path, results) -> str:
-    stamp = results.get("finished_at") or results.get("date")
-    if stamp:
-        return str(stamp)
+def heading(path: Path, results) -> list:
+    """Which run: the file's time (the JSON has no date), database, size, versions."""
     modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
-    return f"{modified:%Y-%m-%d %H:%M} UTC (the file's time)"
+    people = results.get("people", 0)
+    lines = [f"bench run: {path} written {modified:%Y-%m-%d %H:%M} UTC, "
+             f"{results.get('database')}, {people:,} people, rows {results.get('rows')}, "
+             f"versions {results.get('versions')}"]
+    if people < FULL_RUN:
+        lines.append(f"WARNING: a run of {people:,} people (fewer than {FULL_RUN:,}) measures "
+                     "start-up and warm-up more than load: run the full `make bench`")
+    return lines
+
+
+def inputs(m: Measured) -> list:
+    return (["", "assumptions:"]
+            + [f"  {name}: {a.value:,} {a.unit} — {a.why}" for name, a in A.items()]
+            + ["", "per core, from the run:",
+               f"  public site page: {m.site_rate:,.0f} req/s per app process",
+               f"  check-in: {m.checkin_rate:,.0f} /s per app process",
+               f"  pgbench TPC-B: {m.tpcb_per_core:,.0f} tps per database core",
+               f"  premium evaluation p99 {m.eligibility_ms} ms, national statistics p50 "
+               f"{m.stats_ms} ms, renewal {m.renew_seconds} s for {m.renew_due:,.0f} due", ""])
+
+
+def table(rows: list) -> list:
+    header = (f"{'workload':22} {'peak/s':>8} {'app busy':>9} {'app cores':>10} "
+              f"{'db busy':>8} {'db cores':>9}  database")
+    lines = [header, "-" * len(header)]
+    lines += [f"{w.name:22} {w.rate:>8,.0f} {w.app_busy:>9.2f} {cores(w.app_busy):>10}"
+              f" {w.db_busy:>8.2f} {cores(w.db_busy):>9}  {w.where}" for w in rows]
+    app, db = sum(w.app_busy for w in rows), sum(w.db_busy for w in rows)
+    primary = sum(w.db_busy for w in rows if w.where == "primary")
+    return lines + [
+        "-" * len(header),
+        f"{'total':22} {'':>8} {app:>9.2f} {cores(app):>10} {db:>8.2f} {cores(db):>9}",
+        f"  database primary: {cores(primary)} cores; read replicas together: "
+        f"{cores(db - primary)} cores (at {A['utilisation'].value:.0%} of each core at peak)"]
+
+
+def checks(m: Measured) -> list:
+    """The whole-machine bound on check-ins, and the night's renewal run."""
+    checkins = A["checkins"].value
+    renew = m.renew_seconds / m.renew_due * A["renewals_due"].value
+    window = A["night_hours"].value * 3600
+    return [
+        f"  cross-check: the whole {BENCH_CORES}-core bench machine (app, database and load "
+        f"generator) took {m.checkin_rate:,.0f} check-ins/s, so {checkins:,.0f}/s need at most "
+        f"{checkins / m.checkin_rate * BENCH_CORES:.1f} such cores fully busy, app and "
+        "database together",
+        f"  renewal: {A['renewals_due'].value:,.0f} due take {renew:,.0f} s at the measured "
+        f"{m.renew_due / m.renew_seconds:,.0f}/s on one core ({renew / window:.1%} of the "
+        f"{A['night_hours'].value:.0f}-hour window)"]
 
 
 def report(path: Path, results) -> str:
     m = Measured.of(results)
-    people = results.get("people", 0)
-    lines = [f"bench run: {run_date(path, results)}, {results.get('database')}, "
-             f"{people:,} people, versions {results.get('versions')}"]
-    if people < FULL_RUN:
-        lines.append(f"WARNING: a run of {people:,} people (fewer than {FULL_RUN:,}) measures "
-                     "start-up and warm-up more than load: run the full `make bench`")
-    lines += ["", "assumptions:"]
-    lines += [f"  {name}: {a.value:,} {a.unit} — {a.why}" for name, a in A.items()]
-    lines += ["", "per core, from the run:",
-              f"  public site page: {m.site_rate:,.0f} req/s per app process",
-              f"  check-in: {m.checkin_rate:,.0f} /s per app process",
-              f"  pgbench TPC-B: {m.tpcb_per_core:,.0f} tps per database core",
-              f"  premium evaluation p99 {m.eligibility_ms} ms, national statistics p50 "
-              f"{m.stats_ms} ms, renewal {m.renew_seconds} s for {m.renew_due:,.0f} due", ""]
-    rows = workloads(m)
-    header = f"{'workload':22} {'peak/s':>8} {'app busy':>9} {'app cores':>10} " \
-             f"{'db busy':>8} {'db cores':>9}  database"
-    lines += [header, "-" * len(header)]
-    for w in rows:
-        lines.append(f"{w.name:22} {w.rate:>8,.0f} {w.app_busy:>9.2f} {cores(w.app_busy):>10}"
-                     f" {w.db_busy:>8.2f} {cores(w.db_busy):>9}  {w.where}")
-    app_total = sum(w.app_busy for w in rows)
-    by_role = {role: sum(w.db_busy for w in rows if w.where == role)
-               for role in ("primary", "replicas")}
-    lines.append("-" * len(header))
-    lines.append(f"{'total':22} {'':>8} {app_total:>9.2f} {cores(app_total):>10} "
-                 f"{sum(by_role.values()):>8.2f} {cores(sum(by_role.values())):>9}")
-    lines += [f"  database primary: {cores(by_role['primary'])} cores; read replicas together:"
-              f" {cores(by_role['replicas'])} cores (at {A['utilisation'].value:.0%} of each"
-              " core at peak)"]
-    checkins = A["checkins"].value
-    lines.append(f"  cross-check: the whole {BENCH_CORES}-core bench machine (app, database and "
-                 f"load generator) took {m.checkin_rate:,.0f} check-ins/s, so "
-                 f"{checkins:,.0f}/s need at most {checkins / m.checkin_rate * BENCH_CORES:.1f}"
-                 " such cores fully busy, app and database together")
-    renew = m.renew_seconds / m.renew_due * A["renewals_due"].value
-    window = A["night_hours"].value * 3600
-    lines.append(f"  renewal: {A['renewals_due'].value:,.0f} due take {renew:,.0f} s at the "
-                 f"measured {m.renew_due / m.renew_seconds:,.0f}/s on one core "
-                 f"({renew / window:.1%} of the {A['night_hours'].value:.0f}-hour window)")
-    return "\n".join(lines)
+    return "\n".join(heading(path, results) + inputs(m) + table(workloads(m)) + checks(m))
 
 
 def main(argv=None):
