@@ -4,17 +4,22 @@ data in a database of their own: attendance is never doubled and never lost.
 Each worker thread waits at a barrier, then opens its own session (the pool holds
 ``support.POOL_SIZE`` connections, so that many transactions run truly side by side and the
 rest queue for a connection), checks in and commits."""
+import threading
+
 import pytest
+import webtest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from furusato_cms import main
 from furusato_cms.appsettings import AppSettings
 from furusato_cms.clock import FixedClock
 from furusato_cms.models import Account, Attendance
 from furusato_cms.services.attendance import AttendanceService
+from furusato_cms.services.authentication import SessionService
 
 from ..attendance_factories import make_checkin_world
-from ..conftest import NOW
+from ..conftest import NOW, base_settings, service_settings
 from ..registrant_factories import make_registrant
 from .support import POSTGRESQL_ONLY, run_at_once
 
@@ -72,3 +77,55 @@ def test_two_hundred_people_at_once_are_all_recorded(engine):
     assert errors == []
     assert statuses == ["recorded"] * 200
     assert rows_of(engine, session_id) == 200
+
+
+@pytest.fixture(scope="module")
+def app(own_database, mail_catcher, app_oidc_provider):
+    """The whole WSGI application on the module's database: each request's transaction is
+    pyramid_tm's own and really commits (no outer test transaction)."""
+    return main({}, **base_settings(own_database.url,
+                                     **service_settings(mail_catcher, app_oidc_provider)))
+
+
+def ready_to_tap(app, engine, token, account_ids):
+    """For each person, a browser signed in on the check-in page: ``(client, form)``."""
+    with Session(engine) as session:
+        cookies = [SessionService(session, clock=FixedClock(NOW), settings=SETTINGS)
+                   .start(session.get(Account, account_id), "127.0.0.1",
+                          second_factor_done=True)[0]
+                   for account_id in account_ids]
+        session.commit()
+    browsers = []
+    for cookie in cookies:
+        client = webtest.TestApp(app, extra_environ={
+            "HTTP_HOST": "localhost", "REMOTE_ADDR": "127.0.0.1",
+            "furusato.clock": FixedClock(NOW)})
+        client.set_cookie("furusato_auth", cookie)
+        page = client.get(f"/checkin/{token}")
+        browsers.append((client, next(form for form in page.forms.values()
+                                      if form.action.endswith(token))))
+    return browsers
+
+
+def test_taps_through_the_application_at_once_are_all_committed(app, engine):
+    """The recording insert marks the request's transaction as changed, so pyramid_tm
+    commits it (an unmarked one would be rolled back with no error)."""
+    session_id, token, people = committed_world(engine, "over-http", 30)
+    browsers = ready_to_tap(app, engine, token, people)
+    barrier, answers, errors = threading.Barrier(len(browsers)), [], []
+
+    def tap(browser):
+        try:
+            barrier.wait(timeout=30)
+            answers.append(browser[1].submit(status=200).text)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tap, args=(browser,)) for browser in browsers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert len(answers) == 30 and all("出席を記録しました" in text for text in answers)
+    assert rows_of(engine, session_id) == 30
