@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 INI    ?= development.ini
 PYTEST_WORKERS ?= 2
 
-.PHONY: install catalog migrate demo run test test-sqlite test-pg i18n-check bench bench-smoke clean
+.PHONY: install catalog migrate demo run test test-sqlite test-pg i18n-check bench bench-growth bench-smoke clean
 .PHONY: scaling-demo
 
 $(BIN)/python:
@@ -49,11 +49,18 @@ test-pg: install
 i18n-check: install
 	$(BIN)/furusato-catalog check locale
 
+# Benchmarks against the local PostgreSQL (see README.md, "Benchmarks"): every figure at
+# 1M people plus renew/eligibility/stats at 100k and 300k for the growth figures.
+BENCH_GROWTH ?= 100000,300000,1000000
+
 bench: install
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --growth $(BENCH_GROWTH)
+
+bench-growth: install
+	$(BIN)/python bench/run.py --growth $(BENCH_GROWTH) --only-growth
 
 bench-smoke: install
-	$(BIN)/python bench/run.py --smoke
+	$(BIN)/python bench/run.py --smoke --growth 100,300
 
 # docs/scaling.md: partitioned tables with 10M generated rows (a few minutes; ROWS=… for
 # less), then the cores the national peak needs from the last `make bench` results.
