@@ -9,7 +9,7 @@ from furusato_cms.models import Attendance
 from furusato_cms.services.attendance import AttendanceService
 from furusato_cms.services.checkin_tokens import TokenRefused, rotate
 
-from ..attendance_factories import HOUR, make_checkin_world, make_registered
+from ..attendance_factories import HOUR, make_checkin_world, make_registered, statements_during
 from ..conftest import NOW
 from ..factories import PASSWORD, make_staff, sign_in
 from ..registrant_factories import make_registrant
@@ -80,6 +80,20 @@ def test_a_second_scan_says_already_recorded(testapp, dbsession, world, signed_i
     csrf = again.html.select_one("input[name=csrf_token]")["value"]
     second = testapp.post(path, {"csrf_token": csrf}, status=200)
     assert "記録済みです" in second.text
+    assert len(attendance_rows(dbsession, world)) == 1
+
+
+def test_the_page_and_the_tap_run_few_statements(testapp, dbsession, world, signed_in, path):
+    """Festival bursts are bounded by these: the visitor (session, account and staff
+    memberships in one), the scan, the insert that returns its row, and the header's
+    unread count — the page itself has no insert."""
+    pages = []
+    page_statements = statements_during(dbsession.connection(),
+                                        lambda: pages.append(testapp.get(path)))
+    csrf = pages[0].html.select_one("input[name=csrf_token]")["value"]
+    tap_statements = statements_during(
+        dbsession.connection(), lambda: testapp.post(path, {"csrf_token": csrf}, status=200))
+    assert (len(page_statements), len(tap_statements)) == (3, 4)
     assert len(attendance_rows(dbsession, world)) == 1
 
 

@@ -5,9 +5,9 @@ import io
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
-from furusato_cms.models import Attendance, AuditEntry
+from furusato_cms.models import Account, Attendance, AuditEntry
 from furusato_cms.services.attendance import AttendanceService, fiscal_year
 from furusato_cms.services.checkin_tokens import TokenRefused
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
@@ -18,6 +18,7 @@ from ..attendance_factories import (
     make_application,
     make_checkin_world,
     make_registered,
+    statements_during,
 )
 from ..conftest import NOW
 from ..factories import MATSUMOTO, make_account, make_site, make_staff
@@ -198,6 +199,43 @@ def test_the_check_in_page_explains_before_the_tap(dbsession, service, world, pe
     assert service.checkin_view(person, token).attendance is not None
     world.project.state = "draft"
     refused(lambda: service.checkin_view(None, token))
+
+
+def test_a_scan_reads_what_the_rules_need_about_the_person(dbsession, service, person):
+    world = make_checkin_world(dbsession, NOW, title="要申込の活動", application_required=True,
+                               capacity=10)
+    make_application(dbsession, world.session, person, "waitlisted")
+    stranger = make_registrant(dbsession, "stranger@example.jp")
+    token = token_of(service, world.session)
+    mine, theirs, nobody = (service.scan(token, who) for who in (person, stranger, None))
+    assert mine.session is theirs.session is nobody.session is world.session
+    assert (mine.registered, mine.application, mine.attendance) == (True, "waitlisted", None)
+    assert (theirs.registered, theirs.application) == (False, None)
+    assert (nobody.registered, nobody.application, nobody.attendance) == (False, None, None)
+    make_application(dbsession, world.session, stranger, "applied")
+    recorded = service.check_in(stranger, token).attendance
+    assert service.scan(token, stranger).attendance is recorded
+
+
+def test_a_check_in_is_two_statements_and_a_second_scan_three(dbsession, service, world,
+                                                               person):
+    """The scan (the session with its project and site, and the person's registration,
+    application and attendance) and the insert that returns its row; what the page shows
+    is loaded by then. A second scan also reads the row that won."""
+    token, person_id = token_of(service, world.session), person.id
+    dbsession.flush()
+    dbsession.expunge_all()
+    person = dbsession.get(Account, person_id)
+
+    def tap():
+        scan = service.scan(token, person)
+        service.check_in_scan(person, scan)
+        project = scan.session.project
+        return project.title, project.site.name, scan.session.place
+
+    first = statements_during(dbsession.connection(), tap)
+    again = statements_during(dbsession.connection(), tap)
+    assert (len(first), len(again)) == (2, 3)
 
 
 # -- staff recording ----------------------------------------------------------------
@@ -394,12 +432,8 @@ def test_the_staff_list_is_one_query(dbsession, service, world, coordinator):
     for someone in people:
         service.record_by_staff(actor_for(coordinator), world.session, someone)
     dbsession.flush()
-    statements = []
-    listener = lambda *args: statements.append(args[2])  # noqa: E731
-    event.listen(dbsession.get_bind(), "before_cursor_execute", listener)
-    try:
-        assert len(service.session_attendance(world.session)) == 5
-    finally:
-        event.remove(dbsession.get_bind(), "before_cursor_execute", listener)
-    assert len(statements) == 1
+    listed = []
+    statements = statements_during(
+        dbsession.get_bind(), lambda: listed.extend(service.session_attendance(world.session)))
+    assert len(listed) == 5 and len(statements) == 1
     assert dbsession.scalar(select(func.count()).select_from(Attendance)) == 5
