@@ -37,7 +37,6 @@ from datetime import datetime, timedelta
 import psycopg
 from alembic import command
 from alembic.config import Config
-from psycopg import errors
 from sqlalchemy.engine import make_url
 
 from furusato_cms.models import get_engine
@@ -325,7 +324,7 @@ class _Accepted(Exception):
     """Rolls back a statement that was accepted, so the demonstration leaves no trace."""
 
 
-def uniqueness(db, partitions: int) -> dict:
+def uniqueness(db) -> dict:
     """Every outcome of the uniqueness demonstration, by name, as PostgreSQL gave it."""
     row = db.execute("SELECT session_id, account_id, site_id, attended_at FROM"
                      " attendances_part ORDER BY id LIMIT 1").fetchone()
@@ -488,7 +487,7 @@ def run(args):
                 keys = sample_keys(db, query.keys, repeats)
                 figures[query.name] = show_query(db, query, keys)
                 db.commit()
-            outcomes = uniqueness(db, args.partitions)
+            outcomes = uniqueness(db)
             summary(args, server, seconds, table_sizes, figures, outcomes)
     finally:
         if not args.keep:
