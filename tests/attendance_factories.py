@@ -3,8 +3,6 @@ applications, and a ready check-in world (a site, a public project, a session no
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import event
-
 from furusato_cms.models import (
     ActivitySession,
     Project,
@@ -64,24 +62,3 @@ def make_checkin_world(dbsession, starts_at: datetime, *, code=NAGANO_CITY, part
 
 
 HOUR = timedelta(hours=1)
-
-
-SAVEPOINTS = ("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT")
-
-
-def statements_during(connection, action) -> list:
-    """The SQL statements ``action()`` sends on ``connection``, savepoints left out (the
-    test wiring wraps each request in one): check-in runs at festival rates, so tests
-    hold it to a count."""
-    statements = []
-
-    def note(_connection, _cursor, statement, *_args):
-        if not statement.startswith(SAVEPOINTS):
-            statements.append(statement)
-
-    event.listen(connection, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        event.remove(connection, "before_cursor_execute", note)
-    return statements

@@ -9,10 +9,11 @@ from furusato_cms.models import Attendance
 from furusato_cms.services.attendance import AttendanceService
 from furusato_cms.services.checkin_tokens import TokenRefused, rotate
 
-from ..attendance_factories import HOUR, make_checkin_world, make_registered, statements_during
+from ..attendance_factories import HOUR, make_checkin_world, make_registered
 from ..conftest import NOW
 from ..factories import PASSWORD, make_staff, sign_in
 from ..registrant_factories import make_registrant
+from ..statements import statements_during
 
 
 @pytest.fixture

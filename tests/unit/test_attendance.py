@@ -18,12 +18,12 @@ from ..attendance_factories import (
     make_application,
     make_checkin_world,
     make_registered,
-    statements_during,
 )
 from ..conftest import NOW
 from ..factories import MATSUMOTO, make_account, make_site, make_staff
 from ..registrant_factories import make_registrant
 from ..sites_factories import actor_for
+from ..statements import statements_during
 
 TOKYO_OPEN = "2026/11/25 11:00"
 """NOW (03:00 UTC) is 12:00 in Tokyo; the session starts then, check-in opens an hour before."""

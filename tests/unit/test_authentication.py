@@ -3,10 +3,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from pyramid.testing import DummyRequest
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from furusato_cms.models import AuditEntry, AuthSession, SigninThrottle, StaffMembership
+from furusato_cms.security import AUTH_COOKIE, FurusatoSecurityPolicy
 from furusato_cms.services import authentication
 from furusato_cms.services.authentication import (
     AccountSecurityService,
@@ -22,6 +24,7 @@ from furusato_cms.services.passwords import hash_password, verify_password
 
 from ..auth_factories import TOTP_SECRET, make_totp_account, totp_code
 from ..factories import MATSUMOTO, PASSWORD, make_account, make_site, make_staff
+from ..statements import statements_during
 
 ADDR = "192.0.2.10"
 
@@ -189,6 +192,53 @@ def test_sign_out_revokes_and_audits(signin, dbsession):
     assert auth_session.revoked_at is not None
     assert signin.sessions.find(token) is None
     assert audit_actions(dbsession)[-1] == "auth.signout"
+
+
+def identity_for(dbsession, clock, settings, token):
+    """What the security policy makes of a browser holding ``token`` now."""
+    request = DummyRequest(cookies={AUTH_COOKIE: token})
+    request.dbsession, request.clock = dbsession, clock
+    return FurusatoSecurityPolicy(settings).identity(request)
+
+
+def test_the_policy_reads_session_account_and_memberships_in_one_query(dbsession, clock,
+                                                                      app_settings):
+    strict = make_site(dbsession, MATSUMOTO, require_totp=True)
+    relaxed = make_site(dbsession)
+    account = make_staff(dbsession, strict, "editor")
+    dbsession.add(StaffMembership(site_id=relaxed.id, account_id=account.id, role="editor",
+                                  created_at=clock()))
+    token, _session = SessionService(dbsession, clock=clock, settings=app_settings).start(
+        account, ADDR, second_factor_done=True)
+    dbsession.flush()
+    found = []
+    statements = statements_during(dbsession.connection(), lambda: found.append(
+        identity_for(dbsession, clock, app_settings, token)))
+    assert len(statements) == 1
+    assert found[0].account is account
+    assert [m.site_id for m in found[0].memberships] == [relaxed.id]  # strict needs TOTP
+    visitor = make_account(dbsession, "visitor@example.jp")
+    token, _session = SessionService(dbsession, clock=clock, settings=app_settings).start(
+        visitor, ADDR, second_factor_done=True)
+    assert identity_for(dbsession, clock, app_settings, token).memberships == []
+
+
+def test_the_policy_refuses_ended_sessions_disabled_accounts_and_a_missing_code(
+        dbsession, clock, app_settings):
+    sessions = SessionService(dbsession, clock=clock, settings=app_settings)
+    account = make_account(dbsession)
+    revoked, idle, disabled = (sessions.start(account, ADDR, second_factor_done=True)
+                               for _ in range(3))
+    sessions.revoke(revoked[1])
+    idle[1].last_seen_at -= timedelta(minutes=app_settings.session_idle_minutes)
+    waiting = sessions.start(make_totp_account(dbsession, clock), ADDR)
+    dbsession.flush()
+    for token, _session in (revoked, idle, waiting):
+        assert identity_for(dbsession, clock, app_settings, token) is None
+    assert identity_for(dbsession, clock, app_settings, disabled[0]) is not None
+    account.disabled_at = clock()
+    dbsession.flush()
+    assert identity_for(dbsession, clock, app_settings, disabled[0]) is None
 
 
 # TOTP -----------------------------------------------------------------------
