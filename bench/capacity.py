@@ -80,12 +80,13 @@ A = {
     "night_hours": Assumption(4, "hours", "the nightly batch window (01:00–05:00 JST)"),
     "page_statements": Assumption(
         6, "SQL statements per public page",
-        "counted on 2026-11-25: a SQLAlchemy before_cursor_execute listener around one "
-        "WebTest GET of a site page with 12 posts, on PostgreSQL, the cache off"),
+        "counted on 2026-11-25 at commit d10a8a4: a SQLAlchemy before_cursor_execute "
+        "listener around one WebTest GET of a site page with 12 posts, on PostgreSQL, the "
+        "cache off"),
     "checkin_statements": Assumption(
-        12, "SQL statements per check-in",
-        "counted the same way for one check-in POST (11 indexed reads, 1 insert); "
-        "/my/card sends 6"),
+        4, "SQL statements per check-in",
+        "counted the same way for one check-in POST (3 reads, 1 insert; 12 before commit "
+        "6cb3715); tests/functional/test_checkin.py holds the tap to 4; /my/card sends 4"),
     "utilisation": Assumption(
         0.5, "of each core at peak",
         "headroom for bursts inside the peak and for losing one machine (N+1)"),
