@@ -173,13 +173,13 @@ class AttendanceService:
         """The code's session with its project and site, and ``account``'s registration,
         application and attendance there (None: nobody signed in), in one query — the
         check-in pages run at festival rates. Refused like ``session_for_token``."""
+        read = self.tokens.read(token)
         row = self.dbsession.execute(SCAN_QUERY, {
-            "session_id": self.tokens.session_id_of(token),
-            "account_id": None if account is None else account.id,
+            "session_id": read[0], "account_id": None if account is None else account.id,
         }).first()
         if row is None:
             raise TokenRefused("unknown", _("This session no longer exists."))
-        self.tokens.verify(token, row.ActivitySession)
+        self.tokens.require_current(read, row.ActivitySession)
         return Scan(row.ActivitySession, bool(row.registered), row.application, row.Attendance)
 
     def rotate(self, actor, session):

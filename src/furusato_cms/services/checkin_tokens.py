@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 
 from ..i18n import _
 from .errors import NotAllowed
@@ -33,8 +34,10 @@ class TokenRefused(NotAllowed):
         self.reason = reason
 
 
+@lru_cache(maxsize=32)
 def derived_key(secret: str, purpose: bytes) -> bytes:
-    """A key for one purpose, so a code made for one use is worthless for another."""
+    """A key for one purpose, so a code made for one use is worthless for another
+    (derived once per secret and purpose: services are built on every request)."""
     return hmac.new(secret.encode("utf-8"), purpose, hashlib.sha256).digest()
 
 
@@ -78,23 +81,29 @@ class CheckinTokens:
 
     def session_id_of(self, token: str) -> int:
         """The session a genuine code names; an altered code is refused before any lookup."""
-        return self._checked(token)[0]
+        return self.read(token)[0]
+
+    def read(self, token: str) -> tuple[int, int]:
+        """``(session id, version)`` of a genuine code; an altered code is refused."""
+        parts = _split(token)
+        if parts is None or not _mac_matches(self.key, *parts):
+            raise TokenRefused("tampered", TAMPERED)
+        return parts[0], parts[1]
 
     def verify(self, token: str, session):
         """Refuse unless ``token`` is the current code of ``session``."""
-        session_id, version = self._checked(token)
+        self.require_current(self.read(token), session)
+
+    @staticmethod
+    def require_current(read: tuple[int, int], session):
+        """Refuse unless a code already ``read`` is the current code of ``session``."""
+        session_id, version = read
         if session_id != session.id:
             raise TokenRefused("foreign", FOREIGN)
         if version < session.token_version:
             raise TokenRefused("rotated", ROTATED)
         if version != session.token_version:
             raise TokenRefused("tampered", TAMPERED)
-
-    def _checked(self, token):
-        parts = _split(token)
-        if parts is None or not _mac_matches(self.key, *parts):
-            raise TokenRefused("tampered", TAMPERED)
-        return parts[0], parts[1]
 
 
 def rotate(session):
