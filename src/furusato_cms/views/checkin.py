@@ -96,8 +96,6 @@ def check_in(request):
         )
     try:
         result = service.check_in_scan(account, scan)
-    except TokenRefused as refusal:
-        return _refusal_page(request, refusal.message, TOKEN_STATUS, None)
     except ServiceError as refusal:
         return _refusal_page(request, refusal.message, REFUSED_STATUS, session)
     return _describe(request, session, result=result)
