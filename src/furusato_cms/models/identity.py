@@ -5,7 +5,7 @@ with the provider's subject id and the time; never the 個人番号 itself.
 """
 from datetime import date, datetime
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base
@@ -16,7 +16,11 @@ class IdentityVerification(Base):
     both are unique, so the database refuses a second account for the same person."""
 
     __tablename__ = "identity_verifications"
-    __table_args__ = (UniqueConstraint("issuer", "subject"),)
+    __table_args__ = (
+        UniqueConstraint("issuer", "subject"),
+        # Matching imported activity records to verified people (activity_import._accounts).
+        Index("ix_identity_verifications_birthdate_postal_code", "birthdate", "postal_code"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), unique=True)
