@@ -17,7 +17,6 @@ from the cache.
 import logging
 import os
 import threading
-import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -73,6 +72,7 @@ class PublicPageCache:
         self._entries = OrderedDict()
         self._lock = threading.Lock()
         self._listener_pid = None
+        self._closed = threading.Event()
         _CACHES_IN_THIS_PROCESS.add(self)
 
     def get(self, key, now: datetime) -> StoredPage | None:
@@ -117,23 +117,29 @@ class PublicPageCache:
         threading.Thread(target=self._listen_forever, name="public-cache-listener",
                          daemon=True).start()
 
+    def close(self) -> None:
+        """Stop listening (within LISTEN_TIMEOUT) and serve nothing more from the cache."""
+        self._closed.set()
+        self.trusted = False
+        self.invalidate()
+
     def _listen_forever(self) -> None:
-        while True:
+        while not self._closed.is_set():
             try:
                 self._listen_once()
             except psycopg.Error as exc:
                 log.warning("public page cache not listening (%s); retrying", type(exc).__name__)
             self.trusted = False
             self.invalidate()
-            time.sleep(RECONNECT_SECONDS)
+            self._closed.wait(RECONNECT_SECONDS)
 
     def _listen_once(self) -> None:
         with psycopg.connect(self.listen_dsn, autocommit=True) as connection:
             connection.execute(f"LISTEN {CHANNEL}")
             # Changes made before LISTEN took effect were never heard: start empty.
             self.invalidate()
-            self.trusted = True
-            while True:
+            self.trusted = not self._closed.is_set()
+            while not self._closed.is_set():
                 for _notification in connection.notifies(timeout=LISTEN_TIMEOUT):
                     self.invalidate()
                 connection.execute("SELECT 1")

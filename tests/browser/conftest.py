@@ -69,6 +69,7 @@ def live_server(live_db_url, mail_catcher, oidc_provider):
     thread.start()
     yield base
     server.close()
+    app["wsgi"].registry["public_page_cache"].close()
 
 
 @pytest.fixture(scope="session")

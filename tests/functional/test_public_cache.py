@@ -27,7 +27,9 @@ SITE_PAGE = f"/s/{NAGANO_CITY}/"
 
 @pytest.fixture(scope="module")
 def cached_app(db_url):
-    return main({}, **base_settings(db_url, **{"furusato.public_cache_seconds": "60"}))
+    app = main({}, **base_settings(db_url, **{"furusato.public_cache_seconds": "60"}))
+    yield app
+    app.registry["public_page_cache"].close()
 
 
 def listening(cache):
@@ -177,6 +179,14 @@ def test_a_cache_that_is_not_listening_serves_nothing():
     assert cache.get("a", NOW) is None
 
 
+def test_a_closed_cache_serves_nothing():
+    cache = PublicPageCache(max_age=timedelta(minutes=1), max_entries=10, listen_dsn=None)
+    cache.put("a", stored())
+    assert cache.get("a", NOW) is not None
+    cache.close()
+    assert cache.get("a", NOW) is None
+
+
 RENAME = """
 import sys
 from sqlalchemy import create_engine, update
@@ -191,7 +201,7 @@ with Session(create_engine(sys.argv[1])) as session:
 
 
 @needs_postgresql
-def test_another_process_commit_reaches_this_process_cache(own_database):
+def test_another_process_commit_reaches_this_process_cache(own_database, request):
     """Only NOTIFY can tell this process: the change is committed by a separate process."""
     with Session(own_database.engine) as session:
         make_site(session, NAGANO_CITY)
@@ -199,6 +209,7 @@ def test_another_process_commit_reaches_this_process_cache(own_database):
     app = main({}, **base_settings(own_database.url, **{"furusato.public_cache_seconds": "60"}))
     visitor = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
     cache = listening(app.registry["public_page_cache"])
+    request.addfinalizer(cache.close)
     assert "長野市" in visitor.get(SITE_PAGE).text and len(cache) == 1
     subprocess.run([sys.executable, "-c", RENAME, own_database.url, NAGANO_CITY, "ながの市"],
                    check=True)
