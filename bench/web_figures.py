@@ -79,6 +79,8 @@ def site_with_posts(engine, now) -> str:
 class PageFigures:
     ratio: float
     p99: float
+    bare_p99: float
+    """The reference page's p99 under the same load: what the server and machine allow."""
     site_rate: float
     bare_rate: float
     rss: float
@@ -105,7 +107,7 @@ def page_ratio(engine, ini, *, rounds: int, seconds: float) -> PageFigures:
                 total.add(got)
         memory = rss_mb(app_pid)
     return PageFigures(ratio=site.rate / bare.rate, p99=site.percentile_ms(0.99),
-                       site_rate=site.rate, bare_rate=bare.rate, rss=memory)
+                       bare_p99=bare.percentile_ms(0.99), site_rate=site.rate, bare_rate=bare.rate, rss=memory)
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
