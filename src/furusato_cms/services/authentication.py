@@ -144,6 +144,16 @@ def throttle_keys(email, client_addr) -> tuple:
     return (f"account:{normalise_email(email)}", f"addr:{client_addr or ''}")
 
 
+class RequestsThrottled(SigninLocked):
+    """Too many sign-ups, mail requests or join applications from one place, or for one
+    address."""
+
+    def __init__(self, minutes: int):
+        super().__init__(minutes)
+        self.message = _("Too many requests. Please wait ${minutes} minutes and try again.",
+                         mapping={"minutes": minutes})
+
+
 class SigninThrottler:
     """Counts failures per key in ``signin_throttles`` and locks a key that has too many.
 
@@ -184,6 +194,15 @@ class SigninThrottler:
                 locked = True
         self.dbsession.flush()
         return locked
+
+    def count_request(self, keys):
+        """For requests limited by number rather than by failure: refuse while any key is
+        locked (RequestsThrottled), then count this request on every key."""
+        try:
+            self.check(keys)
+        except SigninLocked as locked:
+            raise RequestsThrottled(locked.minutes) from None
+        self.failure(keys)
 
     def reset(self, key):
         self.dbsession.execute(delete(SigninThrottle).where(SigninThrottle.key == key))

@@ -92,8 +92,9 @@ from ..models import (
     SurveyQuestion,
     Unsubscribe,
 )
-from .authentication import (
+from .authentication import (  # noqa: F401 - RequestsThrottled is part of this API
     AccountServiceBase,
+    RequestsThrottled,
     SigninLocked,
     account_actor,
     hash_token,
@@ -116,15 +117,6 @@ FILE_BYTES = ("data",)
 """The content of an uploaded file: the export lists files, it does not carry them."""
 DELETED_POST_TEXT = "（削除されたアカウントの投稿）"
 """What a deleted person's community room posts and thread titles read afterwards."""
-
-
-class RequestsThrottled(SigninLocked):
-    """Too many sign-ups or mail requests from one place, or for one address."""
-
-    def __init__(self, minutes: int):
-        super().__init__(minutes)
-        self.message = _("Too many requests. Please wait ${minutes} minutes and try again.",
-                         mapping={"minutes": minutes})
 
 
 class LinkNotValid(NotAllowed):
@@ -695,12 +687,7 @@ class RegistrantAccountService(AccountServiceBase):
         return account
 
     def _count_request(self, keys):
-        """Refuse while any key is locked, then count this request on every key."""
-        try:
-            self.throttle.check(keys)
-        except SigninLocked as locked:
-            raise RequestsThrottled(locked.minutes) from None
-        self.throttle.failure(keys)
+        self.throttle.count_request(keys)
 
     def _issue(self, account, purpose, lifetime) -> str:
         """A new link token for ``account``; its earlier unused ones of ``purpose`` stop working."""

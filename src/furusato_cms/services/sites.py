@@ -23,11 +23,10 @@ from ..localgov import CodeError, check_digit, kind_of, normalize_code, validate
 from ..models import Account, AuditEntry, IntroPage, Site
 from ..models.site import THEMES
 from .audit import Actor, AuditLog
-from .authentication import SigninLocked, SigninThrottler
+from .authentication import SigninThrottler
 from .errors import Conflict, InvalidInput, NotAllowed
 from .invitations import InvitationService
 from .paging import Page, fetch_page
-from .registrant_accounts import RequestsThrottled
 
 FREE_JOIN_DEADLINE = date(2028, 3, 31)
 """Governments whose joining date (参画日) is on or before the end of fiscal 2027
@@ -245,13 +244,8 @@ class SiteLifecycleService:
         the throttle window, so nobody can file applications for every code at once."""
         if actor is None or not actor.client_addr:
             return
-        keys = [f"join:addr:{actor.client_addr}"]
-        throttle = SigninThrottler(self.dbsession, clock=self.clock, settings=self.settings)
-        try:
-            throttle.check(keys)
-        except SigninLocked as locked:
-            raise RequestsThrottled(locked.minutes) from None
-        throttle.failure(keys)
+        SigninThrottler(self.dbsession, clock=self.clock, settings=self.settings
+                        ).count_request([f"join:addr:{actor.client_addr}"])
 
     # -- the operator's decisions --------------------------------------------
 
