@@ -24,6 +24,7 @@ from itertools import chain
 from weakref import WeakSet
 
 import psycopg
+from pyramid.response import Response
 from pyramid.tweens import INGRESS
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -54,10 +55,8 @@ class StoredPage:
     expires_at: datetime
     generation: int
 
-    def response(self, request):
-        return request.response.__class__(
-            status=self.status, headerlist=list(self.headerlist), body=self.body
-        )
+    def response(self):
+        return Response(status=self.status, headerlist=list(self.headerlist), body=self.body)
 
 
 class PublicPageCache:
@@ -183,7 +182,7 @@ def public_page_cache_tween_factory(handler, registry):
         now = request.clock()
         page = cache.get(key, now)
         if page is not None:
-            return page.response(request)
+            return page.response()
         generation, trusted = cache.generation, cache.trusted
         response = handler(request)
         if trusted and _storable(request, response):
@@ -196,15 +195,15 @@ def public_page_cache_tween_factory(handler, registry):
     return tween
 
 
-def _touches_public(objects) -> bool:
-    return any(isinstance(obj, PUBLIC_MODELS) for obj in objects)
+def _touches_public(session) -> bool:
+    """Whether the session's pending (new, changed, deleted) objects include public ones."""
+    return any(isinstance(obj, PUBLIC_MODELS)
+               for obj in chain(session.new, session.dirty, session.deleted))
 
 
 @event.listens_for(Session, "after_flush")
 def _note_flushed_changes(session, flush_context):
-    if not session.info.get(CHANGED) and _touches_public(
-        chain(session.new, session.dirty, session.deleted)
-    ):
+    if not session.info.get(CHANGED) and _touches_public(session):
         session.info[CHANGED] = True
 
 
@@ -218,10 +217,7 @@ def _note_bulk_changes(orm_execute_state):
 
 @event.listens_for(Session, "before_commit")
 def _tell_other_processes(session):
-    changed = session.info.get(CHANGED) or _touches_public(
-        chain(session.new, session.dirty, session.deleted)
-    )
-    if not changed:
+    if not (session.info.get(CHANGED) or _touches_public(session)):
         return
     session.info[CHANGED] = True
     if session.get_bind().dialect.name == "postgresql":
