@@ -94,7 +94,7 @@ def test_another_persons_registration_is_not_found(testapp, dbsession, clock, ap
 
 
 def test_review_then_approval(testapp, dbsession, clock, app_settings, catcher):
-    site = site_of(dbsession, NAGANO_CITY)
+    site = site_of(dbsession, NAGANO_CITY, premium_auto_approve=False)
     person, registration = eligible_person(dbsession, site, at=NOW)
     as_person(testapp, dbsession, clock, app_settings, person)
     page = apply_form(testapp.get("/my/premium"), registration).submit(status=303).follow()
@@ -121,7 +121,7 @@ def test_review_then_approval(testapp, dbsession, clock, app_settings, catcher):
 
 def test_rejection_with_a_reason_the_applicant_sees(testapp, dbsession, clock, app_settings,
                                                     catcher):
-    site = site_of(dbsession, NAGANO_CITY)
+    site = site_of(dbsession, NAGANO_CITY, premium_auto_approve=False)
     person, registration = eligible_person(dbsession, site, at=NOW)
     as_person(testapp, dbsession, clock, app_settings, person)
     apply_form(testapp.get("/my/premium"), registration).submit(status=303)
@@ -149,7 +149,7 @@ def test_rejection_with_a_reason_the_applicant_sees(testapp, dbsession, clock, a
 
 def test_approval_refused_when_the_person_no_longer_qualifies(testapp, dbsession, clock,
                                                               app_settings):
-    site = site_of(dbsession, NAGANO_CITY)
+    site = site_of(dbsession, NAGANO_CITY, premium_auto_approve=False)
     person, registration = eligible_person(dbsession, site, at=NOW)
     as_person(testapp, dbsession, clock, app_settings, person)
     apply_form(testapp.get("/my/premium"), registration).submit(status=303)

@@ -93,7 +93,7 @@ def test_automatic_approval_grants_at_once(dbsession, service, catcher, app_sett
 
 
 def test_without_automatic_approval_the_application_waits(dbsession, service, catcher):
-    site = site_of(dbsession, NAGANO_CITY)
+    site = site_of(dbsession, NAGANO_CITY, premium_auto_approve=False)
     person, registration = eligible_person(dbsession, site, at=NOW)
 
     application = service.apply(person, registration)
@@ -158,7 +158,7 @@ def test_progress_per_basic_site(dbsession, service):
 # -- review -------------------------------------------------------------------------------------
 
 def test_approval_grants(dbsession, service, catcher, app_settings):
-    site = site_of(dbsession, NAGANO_CITY)
+    site = site_of(dbsession, NAGANO_CITY, premium_auto_approve=False)
     person, registration = eligible_person(dbsession, site, at=NOW)
     application = service.apply(person, registration)
 
@@ -189,7 +189,7 @@ def test_a_person_who_turned_mail_off_finds_the_decision_in_the_inbox_only(
 
 
 def test_approval_judges_again(dbsession, service):
-    site = site_of(dbsession, NAGANO_CITY)
+    site = site_of(dbsession, NAGANO_CITY, premium_auto_approve=False)
     person, registration = eligible_person(dbsession, site, at=NOW)
     application = service.apply(person, registration)
     dbsession.scalars(select(Attendance)).first().voided_at = NOW
@@ -204,7 +204,7 @@ def test_approval_judges_again(dbsession, service):
 
 def test_rejection_needs_a_reason_and_tells_the_person(dbsession, service, catcher,
                                                        app_settings):
-    site = site_of(dbsession, NAGANO_CITY)
+    site = site_of(dbsession, NAGANO_CITY, premium_auto_approve=False)
     person, registration = eligible_person(dbsession, site, at=NOW)
     application = service.apply(person, registration)
 

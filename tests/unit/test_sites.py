@@ -208,6 +208,17 @@ def test_approval_activates_creates_the_intro_page_and_invites_the_admin(
     assert _actions(dbsession, site) == ["site.apply", "site.approve", "staff.invite"]
 
 
+def test_a_new_site_approves_premium_automatically_and_renews_automatically(
+    service, dbsession, operator
+):
+    """The guideline's standard: premium is judged from the records; review is opt-in."""
+    site = service.apply(**join_values())
+    service.approve(operator, site, "admin@city.example.jp")
+    dbsession.flush()
+    dbsession.refresh(site)
+    assert site.premium_auto_approve is True and site.auto_renewal is True
+
+
 def test_approval_keeps_an_existing_intro_page_and_the_first_joining_date(
     service, dbsession, operator
 ):

@@ -1,7 +1,7 @@
 """A participating local government (参加自治体) and its settings."""
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy import CheckConstraint, Index, String, Text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base
@@ -51,7 +51,9 @@ class Site(Base):
     inactivity_days: Mapped[int] = mapped_column(default=730)
     """Basic registrations of people who have not signed in this long are released (解除)."""
     premium_min_activities: Mapped[int] = mapped_column(default=3)
-    premium_auto_approve: Mapped[bool] = mapped_column(default=False)
+    premium_auto_approve: Mapped[bool] = mapped_column(default=True, server_default=true())
+    """Premium granted as soon as the records meet the rules (the guideline's standard);
+    off only where the local government chose coordinator review (審査)."""
     auto_renewal: Mapped[bool] = mapped_column(default=True)
     long_stay_enabled: Mapped[bool] = mapped_column(default=False)
     long_stay_min_days: Mapped[int] = mapped_column(default=10)

@@ -168,7 +168,9 @@ class SiteSettingsSchema(CSRFSchema):
         _("Designated activities in the last 12 months. At least 3."),
     )
     premium_auto_approve = _flag(
-        _("Approve premium applications automatically when the requirements are met")
+        _("Approve premium applications automatically when the requirements are met"),
+        _("The national standard. Turn it off only if your local government chose to have "
+          "a coordinator review each application."),
     )
     auto_renewal = _flag(_("Renew premium registrations automatically"))
     long_stay_enabled = _flag(_("Use the long-term stayer mark"))
