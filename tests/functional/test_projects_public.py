@@ -83,6 +83,21 @@ def test_project_page_shows_sessions_places_left_and_how_to_take_part(
     assert "集会所" in cards[1].text and open_session.place == "集会所"
 
 
+def test_public_pages_say_whether_taking_part_counts_toward_premium(testapp, dbsession, site,
+                                                                 project):
+    other = make_project(dbsession, site, "雪かき", designated=False, field="snow_removal")
+    counted = "プレミアム登録の対象活動"
+    not_counted = "この活動は、プレミアム登録の回数には数えられません。"
+    page = testapp.get(f"{BASE}/projects/{project.id}")
+    assert counted in page.text and "12か月に3回以上" in page.text
+    assert not_counted not in page.text
+    page = testapp.get(f"{BASE}/projects/{other.id}")
+    assert not_counted in page.text and counted not in page.text
+    cards = {card.h2.text: card.text for card in testapp.get(f"{BASE}/projects/").html
+             .select("ul.cards > li.card")}
+    assert counted in cards["りんご収穫の手伝い"] and not_counted in cards["雪かき"]
+
+
 def test_hidden_projects_look_missing(testapp, dbsession, site):
     draft = make_project(dbsession, site, "下書き", state="draft")
     testapp.get(f"{BASE}/projects/{draft.id}", status=404)
