@@ -226,12 +226,12 @@ def test_a_scheduled_project_is_announced_when_it_goes_public(
     mail_catcher.clear()
     projects.transition(coordinator, project, "published", may_publish=True)
     notices = NotificationService(dbsession, clock=lambda: NOW, settings=app_settings)
-    assert notices.scheduled_project_notices(NOW) == 0
+    assert notices.scheduled_notices(NOW) == 0
     assert dbsession.scalar(select(func.count()).select_from(InboxMessage)) == 0
 
     later = NOW + timedelta(hours=3)
-    assert notices.scheduled_project_notices(later) == 1
-    assert notices.scheduled_project_notices(later) == 0
+    assert notices.scheduled_notices(later) == 1
+    assert notices.scheduled_notices(later) == 0
     message, _mail = only_notice(dbsession, mail_catcher, fan, site, "new_project",
                                  app_settings)
     assert message.link == f"/s/{NAGANO_CITY}/projects/{project.id}"
@@ -244,7 +244,7 @@ def test_long_public_projects_are_never_announced_late(projects, coordinator, si
     project.publish_at = NOW + timedelta(hours=2)
     projects.transition(coordinator, project, "published", may_publish=True)
     notices = NotificationService(dbsession, clock=lambda: NOW, settings=app_settings)
-    assert notices.scheduled_project_notices(NOW + timedelta(days=8)) == 0
+    assert notices.scheduled_notices(NOW + timedelta(days=8)) == 0
 
 
 def test_update_saves_a_version_and_keeps_question_keys(projects, coordinator, site, dbsession):

@@ -17,6 +17,7 @@ from furusato_cms.models import (
     SupportMeasure,
 )
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
+from furusato_cms.services.notifications import NotificationService
 from furusato_cms.services.support import (
     CONFIRM_RULE,
     OFFER_RULE,
@@ -246,6 +247,54 @@ def test_a_new_measure_is_a_draft_until_a_reviewer_publishes_it(dbsession, servi
                                     is_reviewer=True))
     service.transition(reviewer, measure, "published", may_publish=True)
     assert service.public_measures(site) == [measure]
+
+
+def _told(dbsession, measure) -> set:
+    return set(dbsession.scalars(select(InboxMessage.account_id).where(
+        InboxMessage.link == f"/s/{measure.site.code}/support/{measure.id}")))
+
+
+@pytest.mark.parametrize("applicants", ["premium", "basic"])
+def test_publishing_a_measure_tells_the_registrants_it_is_for(dbsession, service, site,
+                                                              app_settings, applicants):
+    premium = make_applicant(dbsession, site, "premium@example.jp")
+    basic = make_applicant(dbsession, site, "basic@example.jp", tier="basic")
+    lapsed = make_applicant(dbsession, site, "lapsed@example.jp",
+                            premium_until=NOW - timedelta(days=1))
+    left = make_applicant(dbsession, site, "left@example.jp", tier="basic", state="left")
+    elsewhere = make_applicant(dbsession, make_site(dbsession, MATSUMOTO), "m@example.jp")
+    unsubscribed = make_applicant(dbsession, site, "quiet@example.jp", tier="basic")
+    NotificationService(dbsession, clock=service.clock, settings=app_settings).unsubscribe(
+        unsubscribed, site, "targeted_post")
+    reviewer = actor_for(make_staff(dbsession, site, "editor", email="rev@example.jp",
+                                    is_reviewer=True))
+    measure = make_measure(dbsession, site, state="review", applicants=applicants)
+
+    service.transition(reviewer, measure, "published", may_publish=True)
+
+    expected = {premium.id} if applicants == "premium" else {premium.id, basic.id, lapsed.id}
+    assert _told(dbsession, measure) == expected
+    assert not {left.id, elsewhere.id, unsubscribed.id} & _told(dbsession, measure)
+    for step in ("archived", "draft", "published"):
+        service.transition(reviewer, measure, step, may_publish=True)
+    assert dbsession.scalar(select(func.count()).select_from(InboxMessage).where(
+        InboxMessage.account_id == premium.id)) == 1
+
+
+def test_a_measure_published_for_later_is_announced_when_its_moment_comes(
+        dbsession, service, site, app_settings):
+    person = make_applicant(dbsession, site, tier="basic")
+    reviewer = actor_for(make_staff(dbsession, site, "editor", email="rev@example.jp",
+                                    is_reviewer=True))
+    measure = make_measure(dbsession, site, state="review", applicants="basic",
+                           publish_at=NOW + timedelta(hours=5))
+    service.transition(reviewer, measure, "published", may_publish=True)
+    assert _told(dbsession, measure) == set()
+    notices = NotificationService(dbsession, clock=service.clock, settings=app_settings)
+    assert notices.scheduled_notices(NOW) == 0
+    assert notices.scheduled_notices(NOW + timedelta(hours=6)) == 1
+    assert notices.scheduled_notices(NOW + timedelta(hours=7)) == 0
+    assert _told(dbsession, measure) == {person.id}
 
 
 def test_terms_of_a_published_measure_change_only_with_the_right_to_publish(

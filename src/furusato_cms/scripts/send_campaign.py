@@ -44,7 +44,7 @@ def run(session_factory, settings, clock, *, campaign_id=None, batch_size=500,
         with session_factory.begin() as dbsession:
             notices = NotificationService(dbsession, clock=clock, settings=settings)
             summary["reminded"] = notices.session_reminders(clock())
-            summary["announced"] = notices.scheduled_project_notices(clock())
+            summary["announced"] = notices.scheduled_notices(clock())
     if requeue_stuck:
         with session_factory.begin() as dbsession:
             summary["requeued"] = sender(dbsession).requeue_stuck(campaign_id)

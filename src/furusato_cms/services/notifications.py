@@ -46,6 +46,7 @@ from ..models import (
     Registration,
     SessionApplication,
     Site,
+    SupportMeasure,
     Unsubscribe,
 )
 from ..models.engagement import ALL_KINDS, NOTIFICATION_KINDS
@@ -431,19 +432,43 @@ class NotificationService:
             key=f"new_project:{project.id}",
         )
 
-    def scheduled_project_notices(self, now) -> int:
-        """``new_project`` for projects whose scheduled publication (予約公開) came within
-        the last week and that nobody was told about yet; publishing with a future
-        ``publish_at`` tells no one until then. Returns how many projects were announced."""
-        key = literal("new_project:") + func.cast(Project.id, String)
-        projects = self.dbsession.scalars(
-            select(Project)
-            .where(*visible_now(Project, now),
-                   Project.publish_at > now - SCHEDULED_NOTICE_WINDOW,
+    def new_measure(self, measure):
+        """A support measure now open, to the registrants it is for: everyone with an
+        active registration with its site, or only those with premium valid now where the
+        measure is for premium registrants (the tiers ``who_may_apply`` accepts). At-home
+        registrations hear of it too (the guideline keeps them out of statistics only).
+        It is information from the local government (``targeted_post``), so that kind's
+        unsubscribe covers it; once per measure."""
+        site = self.dbsession.get(Site, measure.site_id)
+        criteria = [Registration.site_id == site.id, Registration.state == "active"]
+        if measure.applicants == "premium":
+            criteria += [Registration.tier == "premium",
+                         Registration.premium_until > self.clock()]
+        return self.notify(
+            select(Registration.account_id).where(*criteria), "targeted_post", site,
+            _("New support measure: ${title}", mapping={"title": measure.title}),
+            measure.summary or measure.title, f"/s/{site.code}/support/{measure.id}",
+            key=f"measure:{measure.id}", via_outbox=True,
+        )
+
+    def scheduled_notices(self, now) -> int:
+        """Announcements (``new_project``, ``new_measure``) of projects and support
+        measures whose scheduled publication (予約公開) came within the last week and that
+        nobody was told about yet; publishing with a future ``publish_at`` tells no one
+        until then. Returns how many were announced."""
+        return (self._scheduled(Project, "new_project:", self.new_project, now)
+                + self._scheduled(SupportMeasure, "measure:", self.new_measure, now))
+
+    def _scheduled(self, model, key_prefix, announce, now) -> int:
+        key = literal(key_prefix) + func.cast(model.id, String)
+        items = self.dbsession.scalars(
+            select(model)
+            .where(*visible_now(model, now),
+                   model.publish_at > now - SCHEDULED_NOTICE_WINDOW,
                    ~exists().where(NotificationCampaign.key == key))
-            .order_by(Project.publish_at, Project.id)
+            .order_by(model.publish_at, model.id)
         ).all()
-        return sum(1 for project in projects if self.new_project(project) is not None)
+        return sum(1 for item in items if announce(item) is not None)
 
     def session_reminders(self, now) -> int:
         """The day-before reminder for every session starting tomorrow (Japan time), to

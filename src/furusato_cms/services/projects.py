@@ -244,7 +244,7 @@ class ProjectService:
         """One workflow step, exactly as for posts; publishing is the site's decision.
         Publishing tells the interested followers (``new_project``, once per project:
         publishing it again after archiving sends nothing); with a future ``publish_at``
-        the reminder run tells them when that moment has come (scheduled_project_notices)."""
+        the reminder run tells them when that moment has come (scheduled_notices)."""
         rule = TRANSITIONS.get((project.state, to_state))
         if rule is not None and rule.needs_publish and not may_publish:
             raise NotAllowed(_("Only the site's administrators and coordinators may publish "

@@ -548,12 +548,17 @@ class SupportService:
         return measure
 
     def transition(self, actor, item, to_state, comment="", *, may_publish: bool):
-        """One workflow step for a measure or an offer, exactly as for posts."""
+        """One workflow step for a measure or an offer, exactly as for posts. Publishing
+        a measure tells the registrants it is for (once per measure; with a future
+        ``publish_at`` the reminder run tells them when that moment has come)."""
         if (item.state, to_state) not in TRANSITIONS:
             raise NotAllowed(_("This step is not possible from the current state. Reload the "
                                "page to see which steps are available now."))
-        return self.publishing.transition(actor, item, to_state, comment,
-                                          may_publish=may_publish)
+        self.publishing.transition(actor, item, to_state, comment, may_publish=may_publish)
+        if (isinstance(item, SupportMeasure) and to_state == "published"
+                and item.is_visible_at(self.clock())):
+            self._notices().new_measure(item)
+        return item
 
     def _checked_terms(self, *, existing_fields, family, applicants, rate_numerator,
                        rate_denominator, cap_yen, cap_unit, budget_yen, form_fields=(),
@@ -905,8 +910,11 @@ class SupportService:
             raise Conflict(_("This application is no longer waiting for this step: someone "
                              "has decided it already. Reload the page to see its state."))
 
+    def _notices(self) -> NotificationService:
+        return NotificationService(self.dbsession, clock=self.clock, settings=self.settings)
+
     def _tell_applicant(self, application, subject, body):
-        NotificationService(self.dbsession, clock=self.clock, settings=self.settings).notify(
+        self._notices().notify(
             [application.account_id], "application_result", application.measure.site,
             subject, body, "/my/support", key=f"support:{application.id}:{application.state}")
 
