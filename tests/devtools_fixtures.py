@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from authlib.jose import jwt
+from joserfc import jwk, jwt
 
 from furusato_cms.devtools.oidc_registry import ensure_client, load_people, register_redirect_uri
 
@@ -140,7 +140,8 @@ class OIDCProvider:
                    "iat": now, "exp": now + 60, "jti": secrets.token_urlsafe(16), **claims}
         signing_key = key or self.private_jwk
         header = {"alg": signing_key.get("alg", "RS256"), "kid": self.private_jwk["kid"]}
-        return jwt.encode(header, payload, signing_key).decode("ascii")
+        return jwt.encode(header, payload, jwk.import_key(signing_key),
+                          algorithms=[header["alg"]])
 
     def choose_person(self, authorization_url: str, person_key: str) -> str:
         """Open the provider's page at ``authorization_url`` and press ``person_key``'s

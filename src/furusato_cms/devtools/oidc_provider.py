@@ -30,8 +30,8 @@ from datetime import datetime, timezone
 from functools import cached_property
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from authlib.jose import JsonWebKey, JsonWebToken
-from authlib.jose.errors import JoseError
+from joserfc import jwk, jwt
+from joserfc.errors import JoseError
 from webob import Response
 from webob.dec import wsgify
 from webob.exc import HTTPFound, HTTPMethodNotAllowed, HTTPNotFound
@@ -49,8 +49,6 @@ CODE_LIFETIME = 60
 TOKEN_LIFETIME = 600
 PKCE_VERIFIER = re.compile(r"[A-Za-z0-9._~-]{43,128}")
 PKCE_CHALLENGE = re.compile(r"[A-Za-z0-9_-]{43}")
-CLIENT_JWT = JsonWebToken(CLIENT_ALGORITHMS)
-ID_JWT = JsonWebToken(["RS256"])
 
 CLAIM_FAULTS = {
     "wrong_nonce": lambda claims: {**claims, "nonce": "not-" + claims["nonce"]},
@@ -276,7 +274,7 @@ class Provider:
     def __init__(self, issuer: str, *, signing_key: dict, people: list, clients_path: str,
                  clock=None):
         self.issuer = issuer.rstrip("/")
-        self.signing_key = JsonWebKey.import_key(signing_key)
+        self.signing_key = jwk.import_key(signing_key)
         self.kid = signing_key["kid"]
         self.people = people
         self.people_by_key = {person["key"]: person for person in people}
@@ -298,7 +296,7 @@ class Provider:
     @cached_property
     def impostor_key(self):
         """A key nobody published, for the bad-signature fault."""
-        return JsonWebKey.generate_key("RSA", 2048, is_private=True)
+        return jwk.generate_key("RSA", 2048, private=True)
 
     @wsgify
     def __call__(self, request):
@@ -339,7 +337,8 @@ class Provider:
         })
 
     def jwks(self, request):
-        return json_response({"keys": [self.signing_key.as_dict(alg="RS256", use="sig")]})
+        return json_response({"keys": [self.signing_key.as_dict(private=False, alg="RS256",
+                                                                use="sig")]})
 
     # /authorize
 
@@ -418,16 +417,17 @@ class Provider:
             raise OAuthError("invalid_client", "unknown client", 401)
         now = self.clock()
         try:
-            claims = CLIENT_JWT.decode(
-                assertion, JsonWebKey.import_key_set(client["jwks"]),
-                claims_options={
-                    "iss": {"essential": True, "value": client_id},
-                    "sub": {"essential": True, "value": client_id},
-                    "aud": {"essential": True, "values": [self.url("/token"), self.issuer]},
-                    "exp": {"essential": True},
-                    "jti": {"essential": True},
-                })
-            claims.validate(now=now)
+            token = jwt.decode(assertion, jwk.KeySet.import_key_set(client["jwks"]),
+                               algorithms=CLIENT_ALGORITHMS)
+            jwt.JWTClaimsRegistry(
+                now=now,
+                iss={"essential": True, "value": client_id},
+                sub={"essential": True, "value": client_id},
+                aud={"essential": True, "values": [self.url("/token"), self.issuer]},
+                exp={"essential": True},
+                jti={"essential": True},
+            ).validate(token.claims)
+            claims = token.claims
         except (JoseError, ValueError) as exc:
             raise OAuthError("invalid_client", f"client assertion refused: {exc}", 401) from exc
         if not self.memory.first_use_of_assertion(client_id, claims["jti"], claims["exp"], now):
@@ -445,7 +445,7 @@ class Provider:
         fault = person.get("fault")
         claims = CLAIM_FAULTS.get(fault, dict)(claims)
         key = self.impostor_key if fault == "bad_signature" else self.signing_key
-        return ID_JWT.encode({"alg": "RS256", "kid": self.kid}, claims, key).decode("ascii")
+        return jwt.encode({"alg": "RS256", "kid": self.kid}, claims, key, algorithms=["RS256"])
 
     # /userinfo
 

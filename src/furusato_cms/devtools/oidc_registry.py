@@ -7,7 +7,7 @@ written atomically, because the running provider re-reads the clients file on ev
 import json
 import os
 
-from authlib.jose import JsonWebKey
+from joserfc import jwk
 
 from .oidc_pages import FAULT_LABELS
 
@@ -32,14 +32,14 @@ def load_or_create_key(path: str, *, alg: str = "RS256") -> dict:
         with open(path, encoding="utf-8") as handle:
             return json.load(handle)
     kty, size = ("EC", "P-256") if alg == "ES256" else ("RSA", 2048)
-    key = JsonWebKey.generate_key(kty, size, is_private=True)
-    private = key.as_dict(is_private=True, alg=alg, use="sig")
+    key = jwk.generate_key(kty, size, private=True, auto_kid=True)
+    private = key.as_dict(private=True, alg=alg, use="sig")
     _write_json(path, private, mode=0o600)
     return private
 
 
 def public_jwk(private: dict) -> dict:
-    return JsonWebKey.import_key(private).as_dict(alg=private["alg"], use="sig")
+    return jwk.import_key(private).as_dict(private=False, alg=private["alg"], use="sig")
 
 
 def read_clients(path: str) -> dict:

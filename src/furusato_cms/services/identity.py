@@ -41,17 +41,18 @@ from json import JSONDecodeError, loads
 
 import requests
 from authlib.common.urls import add_params_to_uri
-from authlib.jose import JsonWebKey, JsonWebToken, JWTClaims
-from authlib.jose.errors import (
+from authlib.oauth2.rfc7523 import private_key_jwt_sign
+from authlib.oauth2.rfc7636 import create_s256_code_challenge
+from authlib.oidc.core.util import create_half_hash
+from joserfc import jwt
+from joserfc.errors import (
     BadSignatureError,
     ExpiredTokenError,
     InvalidClaimError,
     JoseError,
     MissingClaimError,
 )
-from authlib.oauth2.rfc7523 import private_key_jwt_sign
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from authlib.oidc.core.util import create_half_hash
+from joserfc.jwk import KeySet
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -457,17 +458,17 @@ class IdentityService:
         def load(fresh):
             document = _documents.get(provider.jwks_uri, _fetch_document, fresh=fresh)
             try:
-                return JsonWebKey.import_key_set(document)
+                return KeySet.import_key_set(document)
             except (JoseError, ValueError, KeyError, TypeError) as exc:
                 raise IdentityError("provider_error", f"JWKS unusable: {exc}") from exc
 
-        def resolve(header, payload):
-            kid = header.get("kid")
+        def resolve(token):
+            kid = token.headers().get("kid")
             keys = load(fresh=False)
             if kid and all(key.kid != kid for key in keys.keys):
                 keys = load(fresh=True)
             try:
-                return keys.find_by_kid(kid)
+                return keys.get_by_kid(kid)
             except ValueError as exc:
                 raise IdentityError("bad_signature", f"no key {kid!r}") from exc
 
@@ -475,20 +476,17 @@ class IdentityService:
 
     def _id_token_claims(self, provider: ProviderConfig, tokens: dict, nonce: str) -> dict:
         id_token = tokens["id_token"]
-        options = {
-            "iss": {"essential": True, "value": provider.issuer},
-            "aud": {"essential": True, "value": self.settings.oidc_client_id},
-            "sub": {"essential": True},
-            "exp": {"essential": True},
-            "iat": {"essential": True},
-            "nonce": {"essential": True},
-        }
+        registry = jwt.JWTClaimsRegistry(
+            now=int(self.clock().timestamp()), leeway=LEEWAY_SECONDS,
+            iss={"essential": True, "value": provider.issuer},
+            aud={"essential": True, "value": self.settings.oidc_client_id},
+            sub={"essential": True}, exp={"essential": True}, iat={"essential": True},
+            nonce={"essential": True},
+        )
         try:
-            claims = JsonWebToken(list(provider.id_token_algorithms)).decode(
-                id_token, self._signing_key(provider), claims_cls=JWTClaims,
-                claims_options=options,
-            )
-            claims.validate(now=int(self.clock().timestamp()), leeway=LEEWAY_SECONDS)
+            token = jwt.decode(id_token, self._signing_key(provider),
+                               algorithms=list(provider.id_token_algorithms))
+            registry.validate(token.claims)
         except IdentityError:
             raise
         except BadSignatureError as exc:
@@ -496,13 +494,13 @@ class IdentityService:
         except ExpiredTokenError as exc:
             raise IdentityError("expired_token") from exc
         except (InvalidClaimError, MissingClaimError) as exc:
-            reason = _CLAIM_REASONS.get(getattr(exc, "claim_name", ""), "invalid_token")
+            reason = _CLAIM_REASONS.get(exc.claim, "invalid_token")
             raise IdentityError(reason, str(exc)) from exc
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise IdentityError("invalid_token", str(exc)) from exc
-        _check_id_token_extras(claims, nonce, tokens["access_token"],
+        _check_id_token_extras(token.claims, token.header["alg"], nonce, tokens["access_token"],
                                self.settings.oidc_client_id)
-        return dict(claims)
+        return dict(token.claims)
 
     def _userinfo(self, provider: ProviderConfig, access_token: str) -> dict:
         response = _http("GET", provider.userinfo_endpoint,
@@ -651,7 +649,7 @@ _CLAIM_REASONS = {"iss": "wrong_issuer", "aud": "wrong_audience", "nonce": "wron
                   "exp": "expired_token"}
 
 
-def _check_id_token_extras(claims, nonce: str, access_token: str, client_id: str):
+def _check_id_token_extras(claims, alg: str, nonce: str, access_token: str, client_id: str):
     """The OpenID Connect checks a generic JWT validator does not make: the nonce we sent,
     ``azp`` when present, and ``at_hash`` binding the access token to this ID token."""
     if not _same(claims.get("nonce"), nonce):
@@ -660,6 +658,6 @@ def _check_id_token_extras(claims, nonce: str, access_token: str, client_id: str
         raise IdentityError("wrong_audience", "azp")
     at_hash = claims.get("at_hash")
     if at_hash is not None:
-        expected = create_half_hash(access_token, claims.header["alg"])
+        expected = create_half_hash(access_token, alg)
         if expected is None or not _same(at_hash, expected.decode("ascii")):
             raise IdentityError("invalid_token", "at_hash")
