@@ -4,6 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 INI    ?= development.ini
 PYTEST_WORKERS ?= 2
+# make run's ports: the app, the local My Number Card provider, the mail catcher's SMTP and page.
+PORT      ?= 6543
+OIDC_PORT ?= 9080
+SMTP_PORT ?= 1025
+MAIL_PORT ?= 1080
 
 .PHONY: install catalog migrate demo run test test-sqlite test-pg i18n-check bench bench-growth bench-smoke clean
 .PHONY: scaling-demo
@@ -28,7 +33,8 @@ demo: migrate
 	$(BIN)/furusato-demo $(INI)
 
 run: demo
-	$(BIN)/python -m furusato_cms.devtools.run $(INI)
+	$(BIN)/python -m furusato_cms.devtools.run $(INI) --port $(PORT) --oidc-port $(OIDC_PORT) \
+		--smtp-port $(SMTP_PORT) --mail-port $(MAIL_PORT)
 
 test: install
 	$(MAKE) --no-print-directory test-sqlite
