@@ -1,4 +1,7 @@
-"""Revision 0015: new sites approve premium automatically; existing sites keep their choice."""
+"""Revision 0015: new sites approve premium automatically; existing sites keep their choice.
+
+On SQLite the revision rebuilds ``sites``, which other rows point at: the upgrade runs as
+furusato-initdb runs it, with a follow row pointing at each site kept intact."""
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
@@ -18,10 +21,11 @@ INSERT_SITE = (
 )
 
 
-def _alembic(connection):
+def _alembic(url):
+    """Alembic as furusato-initdb runs it: its own engine (foreign keys off on SQLite)."""
     cfg = Config()
     cfg.set_main_option("script_location", "furusato_cms:alembic")
-    cfg.attributes["connection"] = connection
+    cfg.set_main_option("sqlalchemy.url", url)
     return cfg
 
 
@@ -34,20 +38,29 @@ def test_existing_sites_keep_their_choice_and_new_rows_approve_automatically(tmp
     url = fresh_database_url("furusato_migration_0015", tmp_path)
     engine = get_engine({"furusato.db_url": url})
     try:
+        command.upgrade(_alembic(url), "0014_national_settings")
         with engine.begin() as connection:
-            command.upgrade(_alembic(connection), "0014_national_settings")
             for code, flag in (("202011", "1 = 1"), ("202029", "1 = 0")):
                 connection.execute(
                     text(INSERT_SITE.format(columns="premium_auto_approve, ",
                                             values=f"{flag}, ")),
                     {"code": code, "t": "2026-11-01 00:00:00"},
                 )
-            command.upgrade(_alembic(connection), "0015_premium_auto_default")
+            connection.execute(text(
+                "INSERT INTO accounts (email, display_name, kind, is_operator, locale, created_at) "
+                "VALUES ('a@example.jp', 'a', 'registrant', 1 = 0, 'ja', '2026-11-01 00:00:00')"))
+            connection.execute(text(
+                "INSERT INTO site_follows (account_id, site_id, created_at) "
+                "SELECT a.id, s.id, s.applied_at FROM sites s, accounts a"))
+        command.upgrade(_alembic(url), "0015_premium_auto_default")
+        with engine.begin() as connection:
             assert _auto_approve(connection) == {"202011": True, "202029": False}
+            assert connection.execute(text("SELECT count(*) FROM site_follows")).scalar() == 2
             connection.execute(text(INSERT_SITE.format(columns="", values="")),
                                {"code": "202037", "t": "2026-12-01 00:00:00"})
             assert _auto_approve(connection)["202037"] is True
-            command.downgrade(_alembic(connection), "0014_national_settings")
+        command.downgrade(_alembic(url), "0014_national_settings")
+        with engine.begin() as connection:
             assert _auto_approve(connection)["202029"] is False
     finally:
         engine.dispose()
