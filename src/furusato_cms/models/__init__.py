@@ -4,7 +4,7 @@ import os
 import zope.sqlalchemy
 from pyramid_retry import mark_error_retryable
 from sqlalchemy import engine_from_config, event
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -73,7 +73,7 @@ def database_url(settings) -> str:
     return os.environ.get("FURUSATO_DB_URL") or settings["furusato.db_url"]
 
 
-DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, PoolTimeoutError)
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
 """What a request meets when the database is down, unreachable, out of pooled connections,
 or gave up on a statement or a lock (time-outs): a 503 for the person, never a 500."""
 

@@ -82,13 +82,13 @@ def database_unavailable(exc, request):
     request.response.cache_control.no_store = True
     return _page(
         request, 503, _("Temporarily unavailable"),
-        _("The service is busy or under maintenance. Nothing you sent was saved. "
-          "Please try again in a minute."),
+        _("The service is busy or under maintenance. Please try again in a minute."),
     )
 
 
 for _unavailable in DATABASE_UNAVAILABLE:
     exception_view_config(_unavailable, renderer="errors/error.jinja2")(database_unavailable)
+del _unavailable
 
 
 @exception_view_config(Exception, renderer="errors/error.jinja2")
