@@ -2,7 +2,9 @@
 
 A theme folder holds its templates (``layout.jinja2``) next to ``static/``; serving the
 whole folder published the template sources. Only files under a theme's ``static/``
-folder whose type is a web asset are served; anything else looks missing (404)."""
+folder whose type is a web asset are served; anything else looks missing (404). Like
+Pyramid's own static views they need no permission: public files, which must load even
+when the database (and so the identity) is unavailable, e.g. on the 503 page."""
 import os
 
 from pyramid.httpexceptions import HTTPNotFound
