@@ -1,6 +1,7 @@
 """furusato-cms: the WSGI application."""
 from pyramid.config import Configurator
 from pyramid.session import SignedCookieSessionFactory
+from pyramid.tweens import INGRESS
 
 from .appsettings import AppSettings
 from .clock import system_clock
@@ -56,9 +57,9 @@ def main(global_config, **settings):
         config.include(".templating")
         config.include(".public_cache")
         config.include(".views.notifications")
-        config.add_tween("furusato_cms.tweens.security_headers_tween_factory")
+        config.add_tween("furusato_cms.tweens.security_headers_tween_factory", under=INGRESS)
         config.add_static_view("static", "furusato_cms:static", cache_max_age=3600)
         if app_settings.themes_dir:
-            config.add_static_view("themes", app_settings.themes_dir, cache_max_age=3600)
+            config.include(".theme_assets")
         config.scan(".views")
     return config.make_wsgi_app()

@@ -14,6 +14,10 @@ def _int(value, default: int) -> int:
     return default if value is None or str(value).strip() == "" else int(value)
 
 
+def _float(value, default: float) -> float:
+    return default if value is None or str(value).strip() == "" else float(value)
+
+
 def _networks(value) -> tuple:
     return tuple(ipaddress.ip_network(part, strict=False) for part in (value or "").split())
 
@@ -22,6 +26,17 @@ def _networks(value) -> tuple:
 class AppSettings:
     session_secret: str
     secure_cookies: bool = False
+    hsts_seconds: int = 0
+    """Strict-Transport-Security max-age (with includeSubDomains); 0 sends none (development
+    over plain HTTP). production.ini sets one year."""
+    db_statement_timeout_seconds: float = 10
+    """Longest a web request's SQL statement may run (PostgreSQL statement_timeout); 0 = none."""
+    db_lock_timeout_seconds: float = 3
+    """Longest a web request waits for a row or table lock (lock_timeout); 0 = none."""
+    job_statement_timeout_seconds: float = 600
+    """The same limits for the console jobs (renewal, imports, statistics, mail), which
+    work on many rows in one transaction and may wait behind a busy moment."""
+    job_lock_timeout_seconds: float = 60
     base_url: str = "http://localhost:6543"
     admin_networks: tuple = field(default_factory=tuple)
     """Networks from which staff may use admin screens; empty = anywhere."""
@@ -64,6 +79,15 @@ class AppSettings:
         return cls(
             session_secret=secret,
             secure_cookies=_bool(get("furusato.secure_cookies")),
+            hsts_seconds=_int(get("furusato.hsts_seconds"), cls.hsts_seconds),
+            db_statement_timeout_seconds=_float(get("furusato.db_statement_timeout_seconds"),
+                                                cls.db_statement_timeout_seconds),
+            db_lock_timeout_seconds=_float(get("furusato.db_lock_timeout_seconds"),
+                                           cls.db_lock_timeout_seconds),
+            job_statement_timeout_seconds=_float(get("furusato.job_statement_timeout_seconds"),
+                                                 cls.job_statement_timeout_seconds),
+            job_lock_timeout_seconds=_float(get("furusato.job_lock_timeout_seconds"),
+                                            cls.job_lock_timeout_seconds),
             base_url=(get("furusato.base_url") or cls.base_url).rstrip("/"),
             admin_networks=_networks(get("furusato.admin_networks")),
             upload_max_bytes=int(get("furusato.upload_max_bytes") or cls.upload_max_bytes),
@@ -89,6 +113,16 @@ class AppSettings:
         )
 
     @property
+    def web_db_timeouts(self) -> tuple:
+        """(statement, lock) in milliseconds for the web app's connections."""
+        return _milliseconds(self.db_statement_timeout_seconds, self.db_lock_timeout_seconds)
+
+    @property
+    def job_db_timeouts(self) -> tuple:
+        """(statement, lock) in milliseconds for the console jobs' connections."""
+        return _milliseconds(self.job_statement_timeout_seconds, self.job_lock_timeout_seconds)
+
+    @property
     def oidc_redirect_uri(self) -> str:
         return self.base_url + "/my/identity/callback"
 
@@ -100,3 +134,7 @@ class AppSettings:
         except ValueError:
             return False
         return any(addr in net for net in self.admin_networks)
+
+
+def _milliseconds(*seconds) -> tuple:
+    return tuple(int(round(value * 1000)) for value in seconds)

@@ -9,7 +9,7 @@ from pyramid.events import BeforeRender
 from sqlalchemy import select
 
 from .clock import to_tokyo
-from .models import Site
+from .models import DATABASE_UNAVAILABLE, Site
 from .resources.site import find_site_resource
 
 
@@ -27,7 +27,10 @@ def _public_site_of_failed_request(request):
     """On error pages the context is the exception; find the site from the traversed path
     so a 404 inside a site still looks like that site (active sites only)."""
     traversed = getattr(request, "traversed", None) or ()
-    if getattr(request, "exception", None) is None or len(traversed) < 2 or traversed[0] != "s":
+    exception = getattr(request, "exception", None)
+    if exception is None or len(traversed) < 2 or traversed[0] != "s":
+        return None
+    if isinstance(exception, DATABASE_UNAVAILABLE):
         return None
     site = request.dbsession.scalar(select(Site).where(Site.code == traversed[1]))
     return site if site is not None and site.is_public else None

@@ -295,9 +295,9 @@ def test_image_upload_gives_a_snippet_and_a_clean_narrow_image(testapp, dbsessio
     wide = image_bytes("JPEG", (app_settings.image_max_width + 400, 100), exif=camera_exif(1))
     page = upload(testapp, "IMG_0001.jpg", wide).follow()
     image = dbsession.scalar(select(Image))
-    snippet = f"![りんご畑](/s/{NAGANO_CITY}/images/{image.id})"
+    snippet = f"![りんご畑](/s/{NAGANO_CITY}/images/{image.public_key})"
     assert snippet in page.text
-    served = testapp.get(f"/s/{NAGANO_CITY}/images/{image.id}")
+    served = testapp.get(f"/s/{NAGANO_CITY}/images/{image.public_key}")
     stored = PILImage.open(io.BytesIO(served.body))
     assert stored.width == app_settings.image_max_width
     assert dict(stored.getexif()) == {}

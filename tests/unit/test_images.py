@@ -115,7 +115,8 @@ def test_empty_upload_is_refused(service, editor, site):
 
 def test_markdown_snippet_escapes_brackets(service, editor, site):
     image = service.upload(editor, site, "a.png", image_bytes(), "地図 [拡大]")
-    assert markdown_snippet(site.code, image) == f"![地図 \\[拡大\\]](/s/{site.code}/images/{image.id})"
+    assert markdown_snippet(site.code, image) == (
+        f"![地図 \\[拡大\\]](/s/{site.code}/images/{image.public_key})")
 
 
 def test_listing_does_not_cross_sites(service, editor, site, dbsession):

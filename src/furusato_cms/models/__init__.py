@@ -2,7 +2,10 @@
 import os
 
 import zope.sqlalchemy
+from pyramid_retry import mark_error_retryable
 from sqlalchemy import engine_from_config, event
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from .meta import Base  # noqa: F401
@@ -70,12 +73,56 @@ def database_url(settings) -> str:
     return os.environ.get("FURUSATO_DB_URL") or settings["furusato.db_url"]
 
 
-def get_engine(settings, prefix="sqlalchemy."):
+DATABASE_UNAVAILABLE = (OperationalError, InterfaceError, DisconnectionError, PoolTimeoutError)
+"""What a request meets when the database is down, unreachable, out of pooled connections,
+or gave up on a statement or a lock (time-outs): a 503 for the person, never a 500."""
+
+RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})
+"""serialization_failure and deadlock_detected: the transaction lost a race and may simply
+be run again (pyramid_retry does, up to ``retry.attempts`` times)."""
+
+
+def get_engine(settings, prefix="sqlalchemy.", timeouts=None):
+    """The engine from the ini's ``sqlalchemy.*`` options (pool size, pool time-out ...).
+
+    ``timeouts`` is ``(statement_ms, lock_ms)`` applied to every PostgreSQL connection at
+    start-up (``-c`` options, no extra round trip), so one stuck lock or query cannot hold a
+    thread for longer; 0 leaves that limit off. Migrations and data generation pass none."""
     url = database_url(settings)
-    engine = engine_from_config({prefix + "url": url}, prefix)
+    options = {key: value for key, value in settings.items() if key.startswith(prefix)}
+    options[prefix + "url"] = url
+    connect_args = {}
+    if timeouts and url.startswith("postgresql"):
+        statement_ms, lock_ms = timeouts
+        connect_args["options"] = (
+            f"-c statement_timeout={int(statement_ms)} -c lock_timeout={int(lock_ms)}"
+        )
+    engine = engine_from_config(options, prefix, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         _enable_sqlite_fk_and_savepoints(engine)
+    event.listen(engine, "handle_error", _mark_lost_races_retryable)
     return engine
+
+
+def _mark_driver_errors_retryable():
+    """The driver's own classes too, for code that talks to psycopg directly."""
+    try:
+        from psycopg import errors
+    except ImportError:  # SQLite-only installations
+        return
+    mark_error_retryable(errors.SerializationFailure)
+    mark_error_retryable(errors.DeadlockDetected)
+
+
+_mark_driver_errors_retryable()
+
+
+def _mark_lost_races_retryable(context):
+    """Mark the raised error itself, wherever it comes from (a statement, a flush, or the
+    COMMIT that pyramid_tm runs after the view), so pyramid_retry runs the request again."""
+    sqlstate = getattr(context.original_exception, "sqlstate", None)
+    if sqlstate in RETRYABLE_SQLSTATES and context.sqlalchemy_exception is not None:
+        mark_error_retryable(context.sqlalchemy_exception)
 
 
 def _enable_sqlite_fk_and_savepoints(engine):
@@ -121,10 +168,13 @@ def includeme(config):
     """
     settings = config.get_settings()
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # pyramid_tm would ask for the signed-in user before the exception views are in
+    # place, so a database outage there was a bare 500; the identity is loaded later.
+    settings["tm.annotate_user"] = "false"
     config.include("pyramid_tm")
     config.include("pyramid_retry")
 
-    engine = get_engine(settings)
+    engine = get_engine(settings, timeouts=config.registry["app_settings"].web_db_timeouts)
     session_factory = get_session_factory(engine)
     config.registry["dbsession_factory"] = session_factory
     config.registry["db_engine"] = engine

@@ -1,4 +1,5 @@
 """Images uploaded by editors, stored re-encoded and resized for the web."""
+import secrets
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, LargeBinary, String
@@ -7,12 +8,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .meta import Base
 
 
+def new_image_key() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class Image(Base):
     """Kept in the database so app servers stay stateless; re-encoding drops EXIF (and GPS)."""
 
     __tablename__ = "images"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_key: Mapped[str] = mapped_column(String(32), unique=True, default=new_image_key)
+    """The image's address (/s/{code}/images/{key}): 128 random bits, so an image uploaded
+    for a draft cannot be found by counting ids before its text is published."""
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
     media_type: Mapped[str] = mapped_column(String(40))
     width: Mapped[int]

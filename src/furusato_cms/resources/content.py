@@ -114,14 +114,17 @@ class VersionResource:
 
 
 class ImagesContainer(SiteChild):
+    """``/s/{code}/images/{key}``: an image by its random key only (a sequential id would let
+    anyone list the images of drafts); an optional file suffix (``{key}.jpg``) is ignored."""
+
     __name__ = "images"
 
     def __getitem__(self, name):
-        image_id = name.split(".", 1)[0]
-        if not is_number(image_id):
+        key = name.split(".", 1)[0]
+        if not 16 <= len(key) <= 32:
             raise KeyError(name)
         image = self.request.dbsession.scalar(
-            select(Image).where(Image.id == int(image_id), Image.site_id == self.site.id)
+            select(Image).where(Image.public_key == key, Image.site_id == self.site.id)
         )
         if image is None:
             raise KeyError(name)
@@ -131,6 +134,6 @@ class ImagesContainer(SiteChild):
 class ImageResource:
     def __init__(self, parent, image):
         self.__parent__ = parent
-        self.__name__ = str(image.id)
+        self.__name__ = image.public_key
         self.image = image
         self.site = parent.site

@@ -64,11 +64,13 @@ def load_settings(config_uri):
 
 @contextmanager
 def db_transaction(settings):
-    """One session in one committed transaction (aborted if the body raises)."""
-    engine = get_engine(settings)
+    """One session in one committed transaction (aborted if the body raises), under the
+    jobs' time-outs (longer than a web request's: see AppSettings)."""
+    app_settings = AppSettings.from_settings(settings)
+    engine = get_engine(settings, timeouts=app_settings.job_db_timeouts)
     factory = get_session_factory(engine)
     try:
         with transaction.manager:
-            yield get_tm_session(factory, transaction.manager), AppSettings.from_settings(settings)
+            yield get_tm_session(factory, transaction.manager), app_settings
     finally:
         engine.dispose()

@@ -83,9 +83,10 @@ def main(argv=None):
         parser.error("--requeue-stuck needs --campaign ID")
     settings = load_settings(args.config_uri)
     clock = clock_at(args.at)
-    engine = get_engine(settings)
+    app_settings = AppSettings.from_settings(settings)
+    engine = get_engine(settings, timeouts=app_settings.job_db_timeouts)
     try:
-        summary = run(get_session_factory(engine), AppSettings.from_settings(settings), clock,
+        summary = run(get_session_factory(engine), app_settings, clock,
                       campaign_id=args.campaign, batch_size=args.batch_size,
                       reminders=args.reminders, requeue_stuck=args.requeue_stuck)
     finally:

@@ -80,7 +80,8 @@ class ImageService:
         return list(
             self.dbsession.scalars(
                 select(Image)
-                .options(load_only(Image.id, Image.site_id, Image.media_type, Image.width,
+                .options(load_only(Image.id, Image.public_key, Image.site_id, Image.media_type,
+                                   Image.width,
                                    Image.height, Image.byte_size, Image.alt_text,
                                    Image.created_at))
                 .where(Image.site_id == site.id)
@@ -171,6 +172,6 @@ def _mode_for(image, target):
 
 
 def markdown_snippet(site_code: str, image) -> str:
-    """What an editor pastes into a text: ``![alt](/s/{code}/images/{id})``."""
+    """What an editor pastes into a text: ``![alt](/s/{code}/images/{key})``."""
     alt = image.alt_text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-    return f"![{alt}](/s/{site_code}/images/{image.id})"
+    return f"![{alt}](/s/{site_code}/images/{image.public_key})"

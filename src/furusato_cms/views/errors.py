@@ -1,12 +1,20 @@
-"""Error pages in the site's look. Nothing a user can do should end in a traceback."""
+"""Error pages in the site's look. Nothing a user can do should end in a traceback.
+
+An attempt that pyramid_retry will run again (a lost serialization race or deadlock) is
+not an error of the request: it is logged at INFO and answered with a bare response that
+pyramid_retry throws away (no template: the failed transaction can read nothing more)."""
 import logging
 
 from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound
+from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from pyramid_retry import is_error_retryable
 
 from ..i18n import _
+from ..models import DATABASE_UNAVAILABLE
 from ..permissions import Permissions as P
+from ..tweens import RETRY_AFTER_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +62,39 @@ def bad_request(exc, request):
     return _page(request, 400, _("Request not understood"), exc.detail or exc.explanation)
 
 
+def _will_be_retried(exc, request) -> bool:
+    if not is_error_retryable(request, exc):
+        return False
+    log.info("retrying %s %s after %s (attempt %s)", request.method, request.path,
+             type(exc).__name__, request.environ.get("retry.attempt", 0) + 1)
+    return True
+
+
+def database_unavailable(exc, request):
+    """503 with Retry-After, in the site's layout but without another database read: the
+    page is shown as to a visitor (no identity is looked up) and names no site."""
+    if _will_be_retried(exc, request):
+        return Response(status=503)
+    log.warning("database unavailable on %s %s: %s", request.method, request.path,
+                str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    request.environ["furusato.identity"] = None
+    request.response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    request.response.cache_control.no_store = True
+    return _page(
+        request, 503, _("Temporarily unavailable"),
+        _("The service is busy or under maintenance. Please try again in a minute."),
+    )
+
+
+for _unavailable in DATABASE_UNAVAILABLE:
+    exception_view_config(_unavailable, renderer="errors/error.jinja2")(database_unavailable)
+del _unavailable
+
+
 @exception_view_config(Exception, renderer="errors/error.jinja2")
 def server_error(exc, request):
+    if _will_be_retried(exc, request):
+        return Response(status=500)
     log.exception("unhandled error on %s %s", request.method, request.path)
     return _page(
         request, 500, _("Something went wrong"),
