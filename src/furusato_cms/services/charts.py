@@ -62,8 +62,10 @@ def _number(value) -> float:
 
 
 def bars(table, translate) -> Markup:
-    """Horizontal bars: the first cell of each row names the bar, the last is its value."""
-    rows = [(cell_text(row[0], translate), row[-1]) for row in table.rows]
+    """Horizontal bars: by default the first cell of each row names the bar and the last
+    is its value (``table.bar_columns`` chooses others)."""
+    named, counted = table.bar_columns
+    rows = [(cell_text(row[named], translate), row[counted]) for row in table.rows]
     label_width, bar_height, gap = 250, 22, 8
     height = max(1, len(rows)) * (bar_height + gap) + gap
     top = max([_number(v) for _l, v in rows] + [1])
@@ -173,24 +175,26 @@ def _legend(peak, translate, y) -> str:
 
 
 def progress(table, translate) -> Markup:
-    """Progress towards an aim: rows are (label, number, aim, percent)."""
-    bar_height, gap, label_width = 26, 16, 150
+    """Progress towards an aim: rows are (label, number, aim, percent); each label sits
+    on its own line above its bar, so long labels (延べ with or without …) stay whole."""
+    bar_height, label_height, gap, left = 26, 20, 14, 8
+    span = WIDTH - 2 * left
     body = []
     for index, (label, value, aim, percent) in enumerate(table.rows):
-        y = gap + index * (bar_height + gap)
-        span = WIDTH - label_width - 20
+        y = gap + index * (label_height + bar_height + gap)
         filled = max(1.0, span * min(1.0, value / aim)) if value else 0
-        text = f"{cell_text(label, translate)}: {value:,} / {aim:,} ({percent}%)"
+        name = cell_text(label, translate)
+        figures = f"{value:,} / {aim:,} ({percent}%)"
         body.append(
-            f'<g><title>{escape(text)}</title>'
-            + _text(label_width - 8, y + 18, cell_text(label, translate), "end")
-            + f'<rect x="{label_width}" y="{y}" width="{span}" height="{bar_height}" '
+            f'<g><title>{escape(name)}: {escape(figures)}</title>'
+            + _text(left, y + 14, _fitted(name, span))
+            + f'<rect x="{left}" y="{y + label_height}" width="{span}" height="{bar_height}" '
             f'fill="#e8edf3" stroke="#888"/>'
-            f'<rect x="{label_width}" y="{y}" width="{filled:.1f}" height="{bar_height}" '
-            f'fill="{COLOURS[2]}"/>'
-            + _text(label_width + 8, y + 18, f"{value:,} / {aim:,} ({percent}%)") + "</g>"
+            f'<rect x="{left}" y="{y + label_height}" width="{filled:.1f}" '
+            f'height="{bar_height}" fill="{COLOURS[2]}"/>'
+            + _text(left + 8, y + label_height + 18, figures) + "</g>"
         )
-    height = gap + len(table.rows) * (bar_height + gap)
+    height = gap + len(table.rows) * (label_height + bar_height + gap)
     summary = "; ".join(f"{cell_text(label, translate)}: {value:,} / {aim:,} ({percent}%)"
                         for label, value, aim, percent in table.rows)
     return _svg(table, translate, height, "".join(body), summary)
