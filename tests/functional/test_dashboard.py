@@ -5,7 +5,11 @@ import csv
 import io
 import json
 import os
+import subprocess
+import sys
+import time
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import webtest
@@ -16,6 +20,7 @@ from furusato_cms.models import IdentityVerification, Registration
 from furusato_cms.services.statistics import StatisticsService
 from furusato_cms.vocabulary import RELATIONSHIP_TYPES
 
+from ..concurrency.support import needs_postgresql, own_database  # noqa: F401 - fixture
 from ..conftest import HERE, NOW, base_settings
 from ..factories import make_site, sign_in
 from ..registrant_factories import make_registrant
@@ -270,3 +275,27 @@ def test_a_new_snapshot_ends_the_cached_dashboard(cached_app, connection, dbsess
     StatisticsService(dbsession, clock=clock, settings=app_settings).refresh()
     dbsession.commit()
     assert table_rows(visitor.get("/stats/"), "aims")["実人数"][0] == "3"
+
+
+@needs_postgresql
+def test_the_refresh_job_ends_the_cached_dashboard_of_every_process(own_database, request,
+                                                                    tmp_path):
+    """The cron job is another process: only its commit's NOTIFY can tell this one."""
+    app = main({}, **base_settings(own_database.url, **{"furusato.public_cache_seconds": "60"}))
+    visitor = webtest.TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    cache = listening(app.registry["public_page_cache"])
+    request.addfinalizer(cache.close)
+    assert visitor.get("/stats/").html.find(id="no-figures") and len(cache) == 1
+    ini = tmp_path / "stats.ini"
+    ini.write_text("[app:main]\nuse = egg:furusato-cms\n"
+                   f"furusato.db_url = {own_database.url}\n"
+                   "furusato.session_secret = script-test\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "FURUSATO_DB_URL"}
+    script = str(Path(sys.executable).parent / "furusato-refresh-stats")
+    run = subprocess.run([script, str(ini)], capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    deadline = time.monotonic() + 10
+    while len(cache) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert visitor.get("/stats/").html.find(id="stats-source")
