@@ -249,8 +249,11 @@ def test_the_prefecture_open_data_lists_its_municipalities_side_by_side(testapp,
     assert header == ["コード", "サイト", "人数", "プレミアム", "長期滞在者"]
     rows = csv_rows(testapp.get(f"/s/{PREF}/open-data.csv?table=municipalities"))
     assert rows[2][:3] == [CITY, sites[CITY].name, "3"]
+    links = [a["href"] for a in page.html.find(id="municipal-open-data").find_next("ul")("a")]
+    assert links == [f"http://localhost/s/{code}/open-data" for code in (CITY, TOWN)]
     city = testapp.get(f"/s/{CITY}/open-data")
     assert city.html.find("table", attrs={"data-table": "municipalities"}) is None
+    assert city.html.find(id="municipal-open-data") is None
 
 
 # -- the page cache ----------------------------------------------------------------------------
