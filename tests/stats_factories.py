@@ -259,6 +259,8 @@ def brute_force(dbsession, now) -> dict:
         if r.long_stay:
             count(r.site_id, "long_stay")
         count(r.site_id, "origin", "derived" if r.derived_from_id else "direct")
+        count(r.site_id, "registered_month",
+              f"{month(r.registered_at)}|{'derived' if r.derived_from_id else 'direct'}")
         count(r.site_id, "relationship_type", str(r.relationship_type))
         for key in set(r.connections):
             count(r.site_id, "connection", key)

@@ -123,6 +123,15 @@ def test_anyone_sees_the_dashboard_without_signing_in(testapp, dbsession, clock,
     testapp.get("/stats/", status=200)
 
 
+def test_growth_month_by_month_with_and_without_derived(testapp, counted):
+    page = testapp.get("/stats/?from=2026-09&to=2026-11")
+    growth = table_rows(page, "growth")
+    assert growth == {"2026/09": ["0", "0"], "2026/10": ["3", "3"], "2026/11": ["7", "4"]}
+    header = page.html.find("table", attrs={"data-table": "growth"}).find("thead").text
+    assert WITH in header and WITHOUT in header
+    assert "2026/11 7" in page.html.find("desc", id="chart-growth-desc").text
+
+
 def test_the_four_types_are_named_in_the_guideline_words(testapp, counted):
     page = testapp.get("/stats/")
     types = table_rows(page, "types")
@@ -210,7 +219,7 @@ def test_the_json_document_holds_every_table_the_time_and_the_licence(testapp, c
     assert figures["derived_prefecture_registrations"] == 3
     assert figures["premium_registrations"] == 1 and figures["long_stay_registrations"] == 1
     tables = {t["name"]: t for t in document["tables"]}
-    assert set(tables) == {"aims", "summary", "prefectures", "types", "connections",
+    assert set(tables) == {"aims", "growth", "summary", "prefectures", "types", "connections",
                            "home_prefectures", "age_gender", "trend"}
     assert tables["aims"]["rows"][1] == [WITH, 7, 100_000_000, "0.000007"]
     page = testapp.get("/stats/")

@@ -12,6 +12,7 @@ from furusato_cms.services.statistics import (
     Period,
     StatisticsService,
     aims_table,
+    growth_table,
     national_summary_table,
     national_tables,
 )
@@ -53,6 +54,20 @@ def test_registrations_are_shown_with_and_without_derived_ones(report, dbsession
     assert [row[2] for row in operator_aims.rows] == [10_000_000, 100_000_000, 100_000_000]
 
 
+def test_growth_adds_up_today_registrations_by_their_first_month(report, dbsession):
+    truth = brute_force(dbsession, NOW)
+    months = {k[2]: v for k, v in truth.items() if k[0] == 0 and k[1] == "registered_month"}
+    assert any(key[:7] < PERIOD.first for key in months), "some began before the period"
+    rows = growth_table(report.figures, PERIOD).rows
+    assert [row[0] for row in rows] == [m.replace("-", "/") for m in PERIOD.months]
+    for month, row in zip(PERIOD.months, rows):
+        upto = {k: v for k, v in months.items() if k[:7] <= month}
+        assert row[1:] == [sum(upto.values()),
+                           sum(v for k, v in upto.items() if k.endswith("|direct"))]
+    total, derived = truth[(0, "people", "")], truth[(0, "origin", "derived")]
+    assert rows[-1][1:] == [total, total - derived]
+
+
 def test_prefectures_equal_brute_force(report, dbsession):
     truth = brute_force(dbsession, NOW)
     sites = [site for site, _figures, _fee in report.sites]
@@ -74,7 +89,7 @@ def test_prefectures_equal_brute_force(report, dbsession):
 
 def test_the_public_tables_hold_no_site_level_or_fee_detail(report):
     names = [table.name for table in public_tables(report)]
-    assert names == ["aims", "summary", "prefectures", "types", "connections",
+    assert names == ["aims", "growth", "summary", "prefectures", "types", "connections",
                      "home_prefectures", "age_gender", "trend"]
 
 

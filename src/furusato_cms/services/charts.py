@@ -86,11 +86,13 @@ def bars(table, translate) -> Markup:
 
 
 def lines(table, translate) -> Markup:
-    """One line per number column over the rows (months), with a legend."""
+    """One line per number column over the rows (months), with a legend of one line per
+    series above the plot, so long names get the whole width."""
     headers = [str(translate(h)) for h in table.headers[1:]]
     months = [str(row[0]) for row in table.rows]
     series = [[_number(row[i + 1]) for row in table.rows] for i in range(len(headers))]
-    left, right, top, plot_height = 56, 16, 34, 180
+    left, right, plot_height, legend_line = 56, 16, 180, 18
+    top = 16 + legend_line * len(headers)
     height = top + plot_height + 40
     peak = max([v for s in series for v in s] + [1])
     step = (WIDTH - left - right) / max(1, len(months) - 1)
@@ -117,10 +119,10 @@ def lines(table, translate) -> Markup:
             x, y = point(i, v)
             body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}">'
                         f'<title>{escape(name)} {escape(months[i])}: {int(v):,}</title></circle>')
-        legend_x = left + number * 150
-        body.append(f'<line x1="{legend_x}" y1="14" x2="{legend_x + 28}" y2="14" '
+        legend_y = 10 + number * legend_line
+        body.append(f'<line x1="{left}" y1="{legend_y}" x2="{left + 28}" y2="{legend_y}" '
                     f'stroke="{colour}" stroke-width="3"{dashing}/>'
-                    + _text(legend_x + 34, 18, name, size=12))
+                    + _text(left + 34, legend_y + 4, _fitted(name, WIDTH - left - 40), size=12))
     summary = translate(_("From ${first} to ${last}.", mapping={
         "first": months[0] if months else "", "last": months[-1] if months else ""}))
     totals = "; ".join(f"{name}: {', '.join(f'{m} {int(v):,}' for m, v in zip(months, values))}"

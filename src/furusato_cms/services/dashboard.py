@@ -29,6 +29,7 @@ from .statistics import (
     aims_table,
     cell_text,
     connections_table,
+    growth_table,
     home_prefectures_table,
     national_summary_table,
     national_trend_table,
@@ -98,6 +99,7 @@ def public_tables(report: NationalReport) -> list:
     nation = report.figures
     return [
         aims_table(nation),
+        growth_table(nation, report.period),
         national_summary_table(nation),
         prefectures_table(report),
         types_table(nation, WITH_DERIVED),

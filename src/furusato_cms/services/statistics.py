@@ -341,10 +341,21 @@ def long_stay(scope):
     return _counted(scope, *_site_item()).where(R.long_stay.is_(True))
 
 
+def _origin_key():
+    return case((R.derived_from_id.is_(None), literal("direct")), else_=literal("derived"))
+
+
 def origin(scope):
     """Counted registrations by how they were made: ``derived`` (a prefecture's, made
     through a municipality's, "via …") or ``direct``. Municipalities have only direct."""
-    key = case((R.derived_from_id.is_(None), literal("direct")), else_=literal("derived"))
+    return _counted(scope, *_site_item(_origin_key()))
+
+
+def registered_month(scope):
+    """Counted registrations by the Asia/Tokyo month they were first made (kept when a
+    person leaves and rejoins) and how: key "YYYY-MM|direct" or "YYYY-MM|derived".
+    Added up to a month, it is how many of today's registrations existed by then."""
+    key = tokyo_month(R.registered_at) + literal("|") + _origin_key()
     return _counted(scope, *_site_item(key))
 
 
@@ -555,6 +566,7 @@ FIGURES = {
         Figure("tier", tier),
         Figure("long_stay", long_stay),
         Figure("origin", origin),
+        Figure("registered_month", registered_month),
         Figure("relationship_type", relationship_type),
         Figure("connection", connection),
         Figure("verified", verified),
@@ -1136,6 +1148,7 @@ def national_tables(report: NationalReport, sort: str = "people", descending=Tru
     nation = report.figures
     return [
         aims_table(nation),
+        growth_table(nation, report.period),
         national_summary_table(nation),
         sites_by_state_table(report),
         types_table(nation, WITH_DERIVED),
@@ -1178,6 +1191,27 @@ def aims_table(nation: SiteFigures) -> Table:
          [WITH_DERIVED, total, AIM_REGISTRATIONS, percent(total, AIM_REGISTRATIONS)],
          [WITHOUT_DERIVED, direct, AIM_REGISTRATIONS, percent(direct, AIM_REGISTRATIONS)]],
         chart="progress",
+    )
+
+
+def growth_table(nation: SiteFigures, period: Period) -> Table:
+    """Today's registrations added up to the end of each month of the period (all months
+    before it included), with and without the derived ones: the climb toward the aim."""
+    added = defaultdict(lambda: [0, 0])
+    for key, value in nation.keyed("registered_month").items():
+        added[key[:7]][0] += value
+        added[key[:7]][1] += value if key.endswith("|direct") else 0
+    total = sum(parts[0] for month, parts in added.items() if month < period.first)
+    direct = sum(parts[1] for month, parts in added.items() if month < period.first)
+    rows = []
+    for month in period.months:
+        total, direct = total + added[month][0], direct + added[month][1]
+        rows.append([month_label(month), total, direct])
+    return Table(
+        "growth", _("Registrations month by month"),
+        _("The registrations counted now, added up by the month each was first made: how "
+          "many of them existed at the end of each month."),
+        [_("Month"), WITH_DERIVED, WITHOUT_DERIVED], rows, chart="lines",
     )
 
 
