@@ -898,6 +898,12 @@ class Table:
     """For ``bars``: the column naming each bar and the column of its value."""
 
 
+WITH_DERIVED = _("Registrations, including prefecture registrations through a municipality")
+WITHOUT_DERIVED = _("Registrations, without prefecture registrations through a municipality")
+"""Every 延べ (registrations summed over sites) says whether it holds the prefecture
+registrations derived from a municipality's (rule 8); where the aim is shown, both."""
+
+
 TIER_ROWS = (("tier", "basic", _("Basic registrations")),
              ("tier", "premium", _("Premium registrations")))
 AGE_LABELS = {
@@ -1162,12 +1168,6 @@ def national_tables(report: NationalReport, sort: str = "people", descending=Tru
                       "with it through a municipality."),
                     sorted_sites(report.sites, sort, descending)[shown_sites]),
     ]
-
-
-WITH_DERIVED = _("Registrations, including prefecture registrations through a municipality")
-WITHOUT_DERIVED = _("Registrations, without prefecture registrations through a municipality")
-"""Every 延べ (registrations summed over sites) says whether it holds the prefecture
-registrations derived from a municipality's (rule 8); where the aim is shown, both."""
 
 
 def without_derived(figures: SiteFigures) -> int:
