@@ -170,6 +170,16 @@ def test_small_groups_from_identity_data_are_suppressed(testapp, dbsession, cloc
     assert tables["home_prefectures"]["rows"] == [["13", "東京都", "<10"]]
 
 
+def test_the_dashboard_in_english(testapp, counted):
+    testapp.set_cookie("_LOCALE_", "en")
+    page = testapp.get("/stats/")
+    assert "Relationship population of Japan" in page.text
+    aims = table_rows(page, "aims")
+    assert aims["Registrations, without prefecture registrations through a municipality"][0] == "4"
+    document = testapp.get("/stats/data.json").json
+    assert document["title"] == "Relationship population of Japan"
+
+
 def test_bad_months_are_refused_with_a_message(testapp, counted):
     page = testapp.get("/stats/?from=2026-13", status=400)
     assert "年-月" in page.text
