@@ -21,6 +21,7 @@ from furusato_cms.models import (
     PremiumApplication,
     Registration,
     RegistrationEvent,
+    Site,
     SupportApplication,
     SurveyAnswer,
     SurveyQuestion,
@@ -258,6 +259,8 @@ def brute_force(dbsession, now) -> dict:
         if r.long_stay:
             count(r.site_id, "long_stay")
         count(r.site_id, "origin", "derived" if r.derived_from_id else "direct")
+        count(r.site_id, "registered_month",
+              f"{month(r.registered_at)}|{'derived' if r.derived_from_id else 'direct'}")
         count(r.site_id, "relationship_type", str(r.relationship_type))
         for key in set(r.connections):
             count(r.site_id, "connection", key)
@@ -284,7 +287,8 @@ def brute_force(dbsession, now) -> dict:
     _activity(dbsession, now, count)
     _applications(dbsession, count)
     _survey(dbsession, counted, count)
-    _nation(out, counted, identities, today)
+    prefectures = dict(dbsession.execute(select(Site.id, Site.prefecture_code)).all())
+    _nation(out, counted, identities, today, prefectures)
     return {key: value for key, value in out.items() if value}
 
 
@@ -325,7 +329,7 @@ NOT_SUMMED = ("attendance_by_project", "survey_choice")
 """Per-project and per-question keys mean nothing for the nation."""
 
 
-def _nation(out, counted, identities, today):
+def _nation(out, counted, identities, today, prefectures):
     sums = defaultdict(int)
     for (site_id, figure, key), value in out.items():
         if figure not in NOT_SUMMED:
@@ -333,6 +337,8 @@ def _nation(out, counted, identities, today):
     out.update(sums)
     people = {r.account_id for r in counted}
     out[(0, "nation_people", "")] = len(people)
+    for account_id, prefecture in {(r.account_id, prefectures[r.site_id]) for r in counted}:
+        out[(0, "nation_people_by_prefecture", prefecture)] += 1
     for account_id in people:
         identity = identities.get(account_id)
         if identity is None:

@@ -31,14 +31,15 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from .i18n import DEFAULT_LOCALE, LOCALE_COOKIE, LOCALES
-from .models import ContentItem, ContentTag, Image, Site
+from .models import ContentItem, ContentTag, Image, Site, StatsSnapshot
 from .security import AUTH_COOKIE
 from .templating import SESSION_COOKIE
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "furusato_public_pages"
-PUBLIC_MODELS = (Site, ContentItem, ContentTag, Image)
+PUBLIC_MODELS = (Site, ContentItem, ContentTag, Image, StatsSnapshot)
+"""What public pages show; a new statistics snapshot changes the national dashboard."""
 PRIVATE_COOKIES = (AUTH_COOKIE, SESSION_COOKIE)
 CACHEABLE_UNTIL = "furusato.public_cache.until"
 CHANGED = "furusato.public_changed"

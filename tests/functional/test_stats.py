@@ -142,7 +142,8 @@ def test_the_operator_sees_the_nation_and_any_site(testapp, dbsession, clock, ap
     page = testapp.get("/operator/stats")
     aims = table_rows(page, "aims")
     assert aims["実人数"][:2] == ["3", "10,000,000"]
-    assert aims["延べ登録数"][:2] == ["6", "100,000,000"]
+    assert aims["延べ登録数（市町村を通じた都道府県の登録を含む）"][:2] == ["6", "100,000,000"]
+    assert aims["延べ登録数（市町村を通じた都道府県の登録を含まない）"][:2] == ["3", "100,000,000"]
     sites_table = table_rows(page, "sites")
     assert sites_table[CITY][1] == "3" and sites_table[PREF][1] == "3"
     assert dbsession.scalar(select(func.count()).select_from(AuditEntry).where(

@@ -4,6 +4,7 @@ from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticate
 
 from ..permissions import Permissions as P
 from .activities import ProjectResource, ProjectsContainer
+from .dashboard import NationalDashboard
 from .my import MyArea
 from .operator import OperatorArea
 from .site import SiteContainer, SiteResource
@@ -31,6 +32,8 @@ class Root:
             return OperatorArea(self, self.request)
         if name == "my":
             return MyArea(self, self.request)
+        if name == "stats":
+            return NationalDashboard(self, self.request)
         raise KeyError(name)
 
 

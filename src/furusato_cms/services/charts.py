@@ -62,8 +62,10 @@ def _number(value) -> float:
 
 
 def bars(table, translate) -> Markup:
-    """Horizontal bars: the first cell of each row names the bar, the last is its value."""
-    rows = [(cell_text(row[0], translate), row[-1]) for row in table.rows]
+    """Horizontal bars: by default the first cell of each row names the bar and the last
+    is its value (``table.bar_columns`` chooses others)."""
+    named, counted = table.bar_columns
+    rows = [(cell_text(row[named], translate), row[counted]) for row in table.rows]
     label_width, bar_height, gap = 250, 22, 8
     height = max(1, len(rows)) * (bar_height + gap) + gap
     top = max([_number(v) for _l, v in rows] + [1])
@@ -84,11 +86,13 @@ def bars(table, translate) -> Markup:
 
 
 def lines(table, translate) -> Markup:
-    """One line per number column over the rows (months), with a legend."""
+    """One line per number column over the rows (months), with a legend of one line per
+    series above the plot, so long names get the whole width."""
     headers = [str(translate(h)) for h in table.headers[1:]]
     months = [str(row[0]) for row in table.rows]
     series = [[_number(row[i + 1]) for row in table.rows] for i in range(len(headers))]
-    left, right, top, plot_height = 56, 16, 34, 180
+    left, right, plot_height, legend_line = 56, 16, 180, 18
+    top = 16 + legend_line * len(headers)
     height = top + plot_height + 40
     peak = max([v for s in series for v in s] + [1])
     step = (WIDTH - left - right) / max(1, len(months) - 1)
@@ -115,10 +119,10 @@ def lines(table, translate) -> Markup:
             x, y = point(i, v)
             body.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}">'
                         f'<title>{escape(name)} {escape(months[i])}: {int(v):,}</title></circle>')
-        legend_x = left + number * 150
-        body.append(f'<line x1="{legend_x}" y1="14" x2="{legend_x + 28}" y2="14" '
+        legend_y = 10 + number * legend_line
+        body.append(f'<line x1="{left}" y1="{legend_y}" x2="{left + 28}" y2="{legend_y}" '
                     f'stroke="{colour}" stroke-width="3"{dashing}/>'
-                    + _text(legend_x + 34, 18, name, size=12))
+                    + _text(left + 34, legend_y + 4, _fitted(name, WIDTH - left - 40), size=12))
     summary = translate(_("From ${first} to ${last}.", mapping={
         "first": months[0] if months else "", "last": months[-1] if months else ""}))
     totals = "; ".join(f"{name}: {', '.join(f'{m} {int(v):,}' for m, v in zip(months, values))}"
@@ -173,24 +177,26 @@ def _legend(peak, translate, y) -> str:
 
 
 def progress(table, translate) -> Markup:
-    """Progress towards an aim: rows are (label, number, aim, percent)."""
-    bar_height, gap, label_width = 26, 16, 150
+    """Progress towards an aim: rows are (label, number, aim, percent); each label sits
+    on its own line above its bar, so long labels (延べ with or without …) stay whole."""
+    bar_height, label_height, gap, left = 26, 20, 14, 8
+    span = WIDTH - 2 * left
     body = []
     for index, (label, value, aim, percent) in enumerate(table.rows):
-        y = gap + index * (bar_height + gap)
-        span = WIDTH - label_width - 20
+        y = gap + index * (label_height + bar_height + gap)
         filled = max(1.0, span * min(1.0, value / aim)) if value else 0
-        text = f"{cell_text(label, translate)}: {value:,} / {aim:,} ({percent}%)"
+        name = cell_text(label, translate)
+        figures = f"{value:,} / {aim:,} ({percent}%)"
         body.append(
-            f'<g><title>{escape(text)}</title>'
-            + _text(label_width - 8, y + 18, cell_text(label, translate), "end")
-            + f'<rect x="{label_width}" y="{y}" width="{span}" height="{bar_height}" '
+            f'<g><title>{escape(name)}: {escape(figures)}</title>'
+            + _text(left, y + 14, _fitted(name, span))
+            + f'<rect x="{left}" y="{y + label_height}" width="{span}" height="{bar_height}" '
             f'fill="#e8edf3" stroke="#888"/>'
-            f'<rect x="{label_width}" y="{y}" width="{filled:.1f}" height="{bar_height}" '
-            f'fill="{COLOURS[2]}"/>'
-            + _text(label_width + 8, y + 18, f"{value:,} / {aim:,} ({percent}%)") + "</g>"
+            f'<rect x="{left}" y="{y + label_height}" width="{filled:.1f}" '
+            f'height="{bar_height}" fill="{COLOURS[2]}"/>'
+            + _text(left + 8, y + label_height + 18, figures) + "</g>"
         )
-    height = gap + len(table.rows) * (bar_height + gap)
+    height = gap + len(table.rows) * (label_height + bar_height + gap)
     summary = "; ".join(f"{cell_text(label, translate)}: {value:,} / {aim:,} ({percent}%)"
                         for label, value, aim, percent in table.rows)
     return _svg(table, translate, height, "".join(body), summary)

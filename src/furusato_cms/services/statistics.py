@@ -341,10 +341,21 @@ def long_stay(scope):
     return _counted(scope, *_site_item()).where(R.long_stay.is_(True))
 
 
+def _origin_key():
+    return case((R.derived_from_id.is_(None), literal("direct")), else_=literal("derived"))
+
+
 def origin(scope):
     """Counted registrations by how they were made: ``derived`` (a prefecture's, made
     through a municipality's, "via …") or ``direct``. Municipalities have only direct."""
-    key = case((R.derived_from_id.is_(None), literal("direct")), else_=literal("derived"))
+    return _counted(scope, *_site_item(_origin_key()))
+
+
+def registered_month(scope):
+    """Counted registrations by the Asia/Tokyo month they were first made (kept when a
+    person leaves and rejoins) and how: key "YYYY-MM|direct" or "YYYY-MM|derived".
+    Added up to a month, it is how many of today's registrations existed by then."""
+    key = tokyo_month(R.registered_at) + literal("|") + _origin_key()
     return _counted(scope, *_site_item(key))
 
 
@@ -521,6 +532,14 @@ def nation_age_gender(scope):
     )
 
 
+def nation_people_by_prefecture(scope):
+    """The nation: real people per prefecture they are registered in ("01"–"47"):
+    distinct persons with a counted registration with the prefecture or with any
+    municipality in it (someone registered in two prefectures counts in each)."""
+    return _counted(scope, literal(NATION).label("site_id"), Site.prefecture_code.label("key"),
+                    R.account_id.label("item")).join(Site, Site.id == R.site_id)
+
+
 @dataclass(frozen=True)
 class Figure:
     name: str
@@ -547,6 +566,7 @@ FIGURES = {
         Figure("tier", tier),
         Figure("long_stay", long_stay),
         Figure("origin", origin),
+        Figure("registered_month", registered_month),
         Figure("relationship_type", relationship_type),
         Figure("connection", connection),
         Figure("verified", verified),
@@ -565,6 +585,7 @@ FIGURES = {
         Figure("nation_home_prefecture", nation_home_prefecture, nation_only=True,
                suppressed=True),
         Figure("nation_age_gender", nation_age_gender, nation_only=True, suppressed=True),
+        Figure("nation_people_by_prefecture", nation_people_by_prefecture, nation_only=True),
     )
 }
 SITE_FIGURES = tuple(f for f in FIGURES.values() if not f.nation_only)
@@ -670,7 +691,8 @@ class NationalReport:
     snapshot: StatsSnapshot
     sites: list
     """[(site row, SiteFigures, FeeStatus)] of every site, from the snapshot; a site row
-    has the site's id, code, name, state and joining date."""
+    has the site's id, code, name, kind, prefecture code, state and joining date, and its
+    figures are those of NATIONAL_SITE_FIGURES."""
 
 
 # -- the service ------------------------------------------------------------------------
@@ -838,13 +860,14 @@ class StatisticsService:
             return None
         nation = self.snapshot_values(snapshot, [NATION]).of(NATION)
         sites = self.dbsession.execute(
-            select(Site.id, Site.code, Site.name, Site.state, Site.joined_on).order_by(Site.code)
+            select(Site.id, Site.code, Site.name, Site.kind, Site.prefecture_code, Site.state,
+                   Site.joined_on).order_by(Site.code)
         ).all()
         F = StatsFigure
         values = Values()
         for site_id, figure, key, value in self.dbsession.execute(
             select(F.site_id, F.figure, F.key, F.value).where(
-                F.snapshot_id == snapshot.id, F.figure.in_(SITE_TABLE_FIGURES),
+                F.snapshot_id == snapshot.id, F.figure.in_(NATIONAL_SITE_FIGURES),
                 F.site_id != NATION,
             )
         ):
@@ -871,6 +894,14 @@ class Table:
     rows: list
     chart: str | None = None
     """``bars``, ``lines``, ``map`` or ``progress``: see services.charts."""
+    bar_columns: tuple = (0, -1)
+    """For ``bars``: the column naming each bar and the column of its value."""
+
+
+WITH_DERIVED = _("Registrations, including prefecture registrations through a municipality")
+WITHOUT_DERIVED = _("Registrations, without prefecture registrations through a municipality")
+"""Every 延べ (registrations summed over sites) says whether it holds the prefecture
+registrations derived from a municipality's (rule 8); where the aim is shown, both."""
 
 
 TIER_ROWS = (("tier", "basic", _("Basic registrations")),
@@ -894,6 +925,12 @@ SITE_TABLE_COLUMNS = (
 )
 """Sort key, figure, key and heading of each number column in a table of sites."""
 SITE_TABLE_FIGURES = tuple({figure for _k, figure, _key, _h in SITE_TABLE_COLUMNS})
+NATIONAL_SITE_FIGURES = SITE_TABLE_FIGURES + ("origin",)
+"""Each site's figures the national report reads: the table of sites, and ``origin`` for
+the registrations without the derived ones (延べ with and without, rule 8)."""
+PUBLIC_SITE_COLUMNS = tuple(c for c in SITE_TABLE_COLUMNS
+                            if c[0] in ("people", "premium", "long_stay"))
+"""The columns of sites side by side on public pages: people, premium, long-stayers."""
 SORT_KEYS = ("code", "name") + tuple(column[0] for column in SITE_TABLE_COLUMNS)
 
 
@@ -968,11 +1005,12 @@ def age_gender_table(figures: SiteFigures, figure: str) -> Table:
     )
 
 
-def trend_table(figures: SiteFigures, period: Period) -> Table:
+def trend_table(figures: SiteFigures, period: Period, note=None) -> Table:
     months = figures.by_month("registration_flow", period)
     return Table(
         "trend", _("Joined and ended per month"),
-        _("Registrations not at home: joined (or rejoined), left and released in each month."),
+        note or _("Registrations not at home: joined (or rejoined), left and released in each "
+                  "month."),
         [_("Month"), *FLOW_LABELS.values()],
         [[month_label(m), *(parts.get(k, 0) for k in FLOW_LABELS)] for m, parts in months.items()],
         chart="lines",
@@ -1042,15 +1080,28 @@ def survey_table(report: Report) -> Table:
     )
 
 
-def sites_table(name, title, note, rows) -> Table:
-    """A table of sites with the number columns of SITE_TABLE_COLUMNS; ``rows`` are
-    (Site, SiteFigures[, extra cells])."""
+def sites_table(name, title, note, rows, columns=SITE_TABLE_COLUMNS) -> Table:
+    """A table of sites with the number ``columns`` (of SITE_TABLE_COLUMNS); ``rows``
+    are (Site, SiteFigures[, extra cells])."""
     return Table(
         name, title, note,
-        [_("Code"), _("Site"), *(heading for *_f, heading in SITE_TABLE_COLUMNS)],
+        [_("Code"), _("Site"), *(heading for *_f, heading in columns)],
         [[site.code, site.name,
-          *(figures.value(figure, key) for _s, figure, key, _h in SITE_TABLE_COLUMNS)]
+          *(figures.value(figure, key) for _s, figure, key, _h in columns)]
          for site, figures, *_rest in rows],
+    )
+
+
+def municipalities_side_by_side(report: Report) -> Table:
+    """A prefecture's public page: its own figures, then each participating (active)
+    municipality's, side by side."""
+    shown_sites = [(report.site, report.figures)]
+    shown_sites += [(site, figures) for site, figures in report.municipalities if site.is_public]
+    return sites_table(
+        "municipalities", _("The prefecture and its municipalities side by side"),
+        _("Each site's own registrations now (at home not counted). The prefecture's own "
+          "row includes the registrations made with it through a municipality."),
+        shown_sites, PUBLIC_SITE_COLUMNS,
     )
 
 
@@ -1079,10 +1130,13 @@ def site_tables(report: Report) -> list:
 
 
 def open_data_tables(report: Report) -> list:
-    """The public open-data page: aggregate figures only."""
+    """The public open-data page: aggregate figures only (a prefecture's with its
+    municipalities side by side)."""
     figures, people_unit = report.figures, _("People")
+    side_by_side = [municipalities_side_by_side(report)] if report.site.is_prefecture else []
     return [
         summary_table(figures, report.site),
+        *side_by_side,
         types_table(figures, people_unit),
         connections_table(figures, people_unit),
         home_prefectures_table(figures, "home_prefecture", people_unit),
@@ -1097,34 +1151,79 @@ def national_tables(report: NationalReport, sort: str = "people", descending=Tru
     """The operator's national dashboard. Per-site breakdowns are summed over sites
     (registrations, 延べ); home prefecture and age are of real people. The table of sites
     is sorted, then cut to ``shown_sites`` (a page of it; all of it for CSV)."""
-    nation, registrations = report.figures, _("Registrations")
-    real, total = nation.value("nation_people"), nation.value("people")
-    aims = Table(
-        "aims", _("Real people and registrations against the national aim"),
-        _("Real people: distinct persons with at least one counted registration. "
-          "Registrations: counted registrations summed over all sites."),
-        [_("Figure"), _("Number"), _("Aim"), _("Progress (%)")],
-        [[_("Real people"), real, AIM_PEOPLE, percent(real, AIM_PEOPLE)],
-         [_("Registrations"), total, AIM_REGISTRATIONS, percent(total, AIM_REGISTRATIONS)]],
-        chart="progress",
-    )
+    nation = report.figures
     return [
-        aims,
+        aims_table(nation),
+        growth_table(nation, report.period),
         national_summary_table(nation),
         sites_by_state_table(report),
-        types_table(nation, registrations),
-        connections_table(nation, registrations),
+        types_table(nation, WITH_DERIVED),
+        connections_table(nation, WITH_DERIVED),
         home_prefectures_table(nation, "nation_home_prefecture", _("Real people")),
         age_gender_table(nation, "nation_age_gender"),
-        trend_table(nation, report.period),
+        national_trend_table(nation, report.period),
         attendance_months_table(nation, report.period),
-        sites_table("sites", _("All sites"), _("Each site's own registrations now."),
+        sites_table("sites", _("All sites"),
+                    _("Each site's own registrations now; a prefecture's include those made "
+                      "with it through a municipality."),
                     sorted_sites(report.sites, sort, descending)[shown_sites]),
     ]
 
 
+def without_derived(figures: SiteFigures) -> int:
+    """Counted registrations made directly: all of them less the derived ones."""
+    return figures.value("people") - figures.value("origin", "derived")
+
+
+def aims_table(nation: SiteFigures) -> Table:
+    """Real people and registrations (with and without the derived ones) against the
+    national aims of 10 million and 100 million."""
+    real, total = nation.value("nation_people"), nation.value("people")
+    direct = without_derived(nation)
+    return Table(
+        "aims", _("Real people and registrations against the national aim"),
+        _("Real people: distinct persons with at least one counted registration. "
+          "Registrations (延べ): counted registrations summed over all sites, with and "
+          "without the prefecture registrations made automatically when someone registers "
+          "with one of its municipalities."),
+        [_("Figure"), _("Number"), _("Aim"), _("Progress (%)")],
+        [[_("Real people"), real, AIM_PEOPLE, percent(real, AIM_PEOPLE)],
+         [WITH_DERIVED, total, AIM_REGISTRATIONS, percent(total, AIM_REGISTRATIONS)],
+         [WITHOUT_DERIVED, direct, AIM_REGISTRATIONS, percent(direct, AIM_REGISTRATIONS)]],
+        chart="progress",
+    )
+
+
+def growth_table(nation: SiteFigures, period: Period) -> Table:
+    """Today's registrations added up to the end of each month of the period (all months
+    before it included), with and without the derived ones: the climb toward the aim."""
+    added = defaultdict(lambda: [0, 0])
+    for key, value in nation.keyed("registered_month").items():
+        added[key[:7]][0] += value
+        added[key[:7]][1] += value if key.endswith("|direct") else 0
+    total = sum(parts[0] for month, parts in added.items() if month < period.first)
+    direct = sum(parts[1] for month, parts in added.items() if month < period.first)
+    rows = []
+    for month in period.months:
+        total, direct = total + added[month][0], direct + added[month][1]
+        rows.append([month_label(month), total, direct])
+    return Table(
+        "growth", _("Registrations month by month"),
+        _("The registrations counted now, added up by the month each was first made: how "
+          "many of them existed at the end of each month."),
+        [_("Month"), WITH_DERIVED, WITHOUT_DERIVED], rows, chart="lines",
+    )
+
+
+def national_trend_table(nation: SiteFigures, period: Period) -> Table:
+    return trend_table(nation, period, _(
+        "Registrations not at home, summed over all sites including prefecture registrations "
+        "through a municipality: joined (or rejoined), left and released in each month."))
+
+
 def national_summary_table(nation: SiteFigures) -> Table:
-    rows = [[_("Registrations (at home not counted)"), nation.value("people")]]
+    rows = [[WITH_DERIVED, nation.value("people")],
+            [WITHOUT_DERIVED, without_derived(nation)]]
     rows += [[label, nation.value(fig, key)] for fig, key, label in TIER_ROWS]
     rows += [
         [_("Long-stayers"), nation.value("long_stay")],
@@ -1133,7 +1232,9 @@ def national_summary_table(nation: SiteFigures) -> Table:
         [_("Registered where they live (shown apart, not counted)"), nation.value("at_home")],
     ]
     return Table("summary", _("Registrations now, all sites"),
-                 _("Counted registrations summed over all sites."),
+                 _("Counted registrations (at home not counted) summed over all sites; "
+                   "every row includes the prefecture registrations made through a "
+                   "municipality unless it says otherwise."),
                  [_("Figure"), _("Number")], rows)
 
 

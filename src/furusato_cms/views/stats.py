@@ -39,7 +39,8 @@ def _checked(parse, *args):
         raise HTTPBadRequest(exc.message) from exc
 
 
-def _period(request):
+def period_param(request):
+    """The ``from``/``to`` months asked for, or a 400 page saying what is wrong."""
     return _checked(parse_period, request.GET.get("from"), request.GET.get("to"),
                     request.clock())
 
@@ -51,10 +52,10 @@ def _site_report(context, request):
     code = request.GET.get("municipality")
     if code:
         site = _checked(service.municipality_in, site, code)
-    return service.site_report(site, _period(request))
+    return service.site_report(site, period_param(request))
 
 
-def _shown(tables, request):
+def shown_tables(tables, request):
     """Tables ready for the page: translated cells, and each one's chart."""
     translate = request.localizer.translate
     return [
@@ -75,11 +76,16 @@ def _csv(tables, request, filename_stem):
     table = next((t for t in tables if t.name == name), None)
     if table is None:
         raise HTTPBadRequest(_("Unknown table. Use a download link on the statistics page."))
+    return csv_download(table, request, f"{filename_stem}-{table.name}.csv")
+
+
+def csv_download(table, request, filename) -> Response:
+    """One table as a CSV file (UTF-8 with BOM, numbers without separators)."""
     translate = request.localizer.translate
     rows = [[cell_text(h, translate) for h in table.headers]]
     rows += [[cell_text(c, translate, grouped=False) for c in row] for row in table.rows]
     response = Response(body=csv_bytes(rows), content_type="text/csv", charset="utf-8")
-    response.content_disposition = f'attachment; filename="{filename_stem}-{table.name}.csv"'
+    response.content_disposition = f'attachment; filename="{filename}"'
     return response
 
 
@@ -94,7 +100,7 @@ def _query(request, **extra) -> str:
 def _page(report, tables, request, **extra):
     return {
         "report": report,
-        "tables": _shown(tables, request),
+        "tables": shown_tables(tables, request),
         "period": report.period,
         "query": _query(request),
         **extra,
@@ -119,20 +125,20 @@ def site_stats_csv(context, request):
 @view_config(context=SiteResource, name="open-data", renderer="stats/open_data.jinja2",
              permission=P.VIEW, request_method="GET")
 def open_data(context, request):
-    report = request.service(StatisticsService).site_report(context.site, _period(request))
+    report = request.service(StatisticsService).site_report(context.site, period_param(request))
     return _page(report, open_data_tables(report), request)
 
 
 @view_config(context=SiteResource, name="open-data.csv", permission=P.VIEW,
              request_method="GET")
 def open_data_csv(context, request):
-    report = request.service(StatisticsService).site_report(context.site, _period(request))
+    report = request.service(StatisticsService).site_report(context.site, period_param(request))
     return _csv(open_data_tables(report), request,
                 f"{context.site.code}-open-data-{report.period.first}-{report.period.last}")
 
 
 def _national(request, shown_sites=slice(None)):
-    period = _period(request)
+    period = period_param(request)
     sort, descending = _checked(parse_sort, request.GET.get("sort"), request.GET.get("order"))
     report = request.service(StatisticsService).national_report(period)
     tables = [] if report is None else national_tables(report, sort, descending, shown_sites)
@@ -147,7 +153,7 @@ def national_stats(context, request):
     period, sort, descending, report, tables = _national(request, shown_sites)
     return {
         "report": report,
-        "tables": _shown(tables, request),
+        "tables": shown_tables(tables, request),
         "more_sites": report is not None and len(report.sites) > page * SITES_PER_PAGE,
         "period": period,
         "query": _query(request, page=None),
