@@ -28,6 +28,7 @@ from .errors import Conflict, InvalidInput, NotAllowed
 from .invitations import InvitationService
 from .national import NationalSettingsService
 from .paging import Page, fetch_page
+from .policies import PolicyService
 
 FREE_JOIN_DEADLINE = date(2028, 3, 31)
 """Governments whose joining date (参画日) is on or before the end of fiscal 2027
@@ -256,6 +257,7 @@ class SiteLifecycleService:
         if site.joined_on is None:
             site.joined_on = tokyo_date(self.clock())
         self._ensure_intro_page(site)
+        PolicyService(self.dbsession, clock=self.clock, settings=self.settings).ensure_notice(site)
         _invitation, token = InvitationService(
             self.dbsession, clock=self.clock, settings=self.settings
         ).invite(actor, site, admin_email, "site_admin")
