@@ -181,10 +181,12 @@ class PolicyService:
             literal(account.id), current.c.id, literal(self.clock(), UTCDateTime())
         ).where(~exists().where(PrivacyAcceptance.account_id == account.id,
                                 PrivacyAcceptance.notice_id == current.c.id))
-        result = self.dbsession.execute(
-            insert(PrivacyAcceptance).from_select(["account_id", "notice_id", "accepted_at"], due)
-        )
-        return result.rowcount
+        recorded = self.dbsession.execute(
+            insert(PrivacyAcceptance)
+            .from_select(["account_id", "notice_id", "accepted_at"], due)
+            .returning(PrivacyAcceptance.notice_id)
+        ).all()
+        return len(recorded)
 
     def notices_to_accept(self, account: Account) -> list:
         """(site, notice) for each active registration whose site's current notice the
