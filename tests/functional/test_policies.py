@@ -143,6 +143,22 @@ def test_new_terms_ask_existing_registrants_again(testapp, dbsession, clock, app
     assert testapp.get("/my/").status_int == 200
 
 
+def test_terms_changed_while_reading_show_the_new_version(testapp, dbsession, clock,
+                                                          app_settings, policies):
+    person = signed_in(testapp, dbsession, clock, app_settings, terms_accepted=False)
+    form = testapp.get("/terms/accept").forms["deform"]
+    policies.publish_terms(operator_actor(dbsession)[1], "# 利用規約\n\n読んでいる間の第2版")
+    form["accept_terms"] = True
+    page = form.submit("accept", status=409)
+    assert "この間に利用規約が変更されました" in page.text and "読んでいる間の第2版" in page.text
+    assert not policies.has_accepted_terms(person, 1)
+    again = page.forms["deform"]
+    assert again["version"].value == "2"
+    again["accept_terms"] = True
+    again.submit("accept", status=303)
+    assert policies.has_accepted_terms(person, 2)
+
+
 def test_staff_are_not_asked_for_the_registrants_terms(testapp, dbsession, clock,
                                                        app_settings, nagano):
     admin = make_staff(dbsession, nagano[NAGANO_CITY], "site_admin")

@@ -4,11 +4,12 @@ again (/terms/accept before any other page, /my/privacy from /my/), and the edit
 screens (/operator/terms for the operator, /s/{code}/privacy/edit for the site's admin)."""
 import re
 
+import deform
 from pyramid.events import ContextFound, subscriber
 from pyramid.httpexceptions import HTTPNotFound, HTTPSeeOther
 from pyramid.view import view_config
 
-from ..forms import button, flash, make_form, submit
+from ..forms import button, flash, make_form, show_error, submit, validate
 from ..i18n import _
 from ..markup import render_markdown
 from ..permissions import Permissions as P
@@ -23,6 +24,7 @@ from ..schemas.policies import (
     with_privacy,
     with_terms,
 )
+from ..services.errors import Conflict
 from ..services.policies import PolicyService
 from .language import safe_return_path
 
@@ -44,10 +46,10 @@ def ask_for_new_terms(event):
     """A registrant who has not accepted the current terms sees them before any other
     page. Known from the identity query already made, so it costs no query."""
     request = event.request
+    if ASK_AGAIN_EXEMPT.match(request.path):
+        return
     identity = request.identity
     if identity is None or not identity.terms_due or identity.account.kind != "registrant":
-        return
-    if ASK_AGAIN_EXEMPT.match(request.path):
         return
     query = {"came_from": request.path_qs} if request.method == "GET" else None
     raise HTTPSeeOther(request.resource_url(request.root, "terms", "accept", query=query))
@@ -106,13 +108,23 @@ def terms_accept_page(request):
 @view_config(context=Root, name="terms", path_info=TERMS_ACCEPT, request_method="POST",
              renderer="policies/terms_accept.jinja2", permission=P.ACCOUNT_MANAGE)
 def terms_accept(request):
+    """A newer version published while the person was reading is shown instead (409),
+    with the form now carrying that version."""
     service = request.service(PolicyService)
     came_from = request.GET.get("came_from", "")
-    outcome = submit(request, _terms_accept_form(request, came_from),
-                     lambda values: service.accept_terms(request.identity.account,
-                                                         values["version"]))
-    if outcome.failed:
-        return _terms_accept_page(request, outcome.form_html, service.current_terms())
+    form = _terms_accept_form(request, came_from)
+    try:
+        values = validate(request, form)
+        service.accept_terms(request.identity.account, values["version"])
+    except deform.ValidationFailure as failure:
+        request.response.status_int = 400
+        return _terms_accept_page(request, failure.render(), service.current_terms())
+    except Conflict as conflict:
+        request.response.status_int = 409
+        current = service.current_terms()
+        fresh = _terms_accept_form(request, came_from)
+        fresh.set_appstruct({"version": current.version})
+        return _terms_accept_page(request, show_error(fresh, conflict.message), current)
     return HTTPSeeOther(safe_return_path(request, came_from, "/my/"))
 
 
