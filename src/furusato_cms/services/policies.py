@@ -12,6 +12,7 @@ notice (個人情報の取扱い, edited by the site's admin).
   their people are asked on their next visit.
 """
 from sqlalchemy import and_, exists, func, insert, literal, select
+from sqlalchemy.orm import aliased
 
 from ..i18n import _
 from ..models import (
@@ -48,18 +49,18 @@ def terms_due(account_id_column):
     )
 
 
-def _current_notice_ids():
-    """Per site, the id of its newest notice."""
-    newest = (
-        select(PrivacyNotice.site_id, func.max(PrivacyNotice.version).label("version"))
-        .group_by(PrivacyNotice.site_id)
-        .subquery()
+def _is_current_notice():
+    """SQL: this notice is its site's newest (one index probe per site)."""
+    newer = aliased(PrivacyNotice)
+    return PrivacyNotice.version == (
+        select(func.max(newer.version)).where(newer.site_id == PrivacyNotice.site_id)
+        .scalar_subquery()
     )
-    return (
-        select(PrivacyNotice.id, PrivacyNotice.site_id)
-        .join(newest, and_(newest.c.site_id == PrivacyNotice.site_id,
-                           newest.c.version == PrivacyNotice.version))
-    )
+
+
+def _not_accepted_by(account):
+    return ~exists().where(PrivacyAcceptance.account_id == account.id,
+                           PrivacyAcceptance.notice_id == PrivacyNotice.id)
 
 
 class PolicyService:
@@ -176,11 +177,10 @@ class PolicyService:
         site_ids = [site.id for site in sites]
         if not site_ids:
             return 0
-        current = _current_notice_ids().where(PrivacyNotice.site_id.in_(site_ids)).subquery()
         due = select(
-            literal(account.id), current.c.id, literal(self.clock(), UTCDateTime())
-        ).where(~exists().where(PrivacyAcceptance.account_id == account.id,
-                                PrivacyAcceptance.notice_id == current.c.id))
+            literal(account.id), PrivacyNotice.id, literal(self.clock(), UTCDateTime())
+        ).where(PrivacyNotice.site_id.in_(site_ids), _is_current_notice(),
+                _not_accepted_by(account))
         recorded = self.dbsession.execute(
             insert(PrivacyAcceptance)
             .from_select(["account_id", "notice_id", "accepted_at"], due)
@@ -191,16 +191,13 @@ class PolicyService:
     def notices_to_accept(self, account: Account) -> list:
         """(site, notice) for each active registration whose site's current notice the
         person has not accepted, in one query (for /my/)."""
-        current = _current_notice_ids().subquery()
         rows = self.dbsession.execute(
             select(Site, PrivacyNotice)
             .join(Registration, and_(Registration.site_id == Site.id,
                                      Registration.account_id == account.id,
                                      Registration.state == "active"))
-            .join(current, current.c.site_id == Site.id)
-            .join(PrivacyNotice, PrivacyNotice.id == current.c.id)
-            .where(~exists().where(PrivacyAcceptance.account_id == account.id,
-                                   PrivacyAcceptance.notice_id == PrivacyNotice.id))
+            .join(PrivacyNotice, PrivacyNotice.site_id == Site.id)
+            .where(_is_current_notice(), _not_accepted_by(account))
             .order_by(Site.code)
         )
         return [tuple(row) for row in rows]
