@@ -3,6 +3,8 @@ inactivity release period, decided by the national operator and read by every ru
 needs them. Services read them here, once per service, never from a request."""
 from datetime import date
 
+from sqlalchemy import select
+
 from ..i18n import _
 from ..models import NationalSettings
 from ..models.national import DEFAULT_INACTIVITY_DAYS, INACTIVITY_DAYS_RANGE
@@ -13,6 +15,16 @@ SETTINGS_ID = 1
 FIELDS = ("free_period_end", "inactivity_days")
 
 INACTIVITY_MESSAGE = _("The national inactivity period must be from ${low} to ${high} days.")
+
+
+def inactivity_days_sql():
+    """The national inactivity period as an SQL scalar, for set-based rules that compare
+    it row by row (the release rule) without reading it first."""
+    return (
+        select(NationalSettings.inactivity_days)
+        .where(NationalSettings.id == SETTINGS_ID)
+        .scalar_subquery()
+    )
 
 
 class NationalSettingsService:

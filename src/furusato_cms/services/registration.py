@@ -37,19 +37,13 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ..clock import to_tokyo
 from ..i18n import _
-from ..models import (
-    Account,
-    IdentityVerification,
-    NationalSettings,
-    Registration,
-    RegistrationEvent,
-    Site,
-)
+from ..models import Account, IdentityVerification, Registration, RegistrationEvent, Site
 from ..models.meta import UTCDateTime
 from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
 from .errors import Conflict, InvalidInput, NotAllowed
 from .home import is_home_site
 from .mail import Mail, localizer_for, queue_mail
+from .national import inactivity_days_sql
 from .survey import SurveyService
 
 NOTICE_DAYS = 30
@@ -505,11 +499,7 @@ def _basic_active():
 def effective_inactivity_days():
     """The period that applies to a site, as SQL: the longer of the national period and
     the site's own (so raising the national period lengthens every site below it)."""
-    national = (
-        select(NationalSettings.inactivity_days)
-        .where(NationalSettings.id == 1)
-        .scalar_subquery()
-    )
+    national = inactivity_days_sql()
     return case((Site.inactivity_days > national, Site.inactivity_days), else_=national)
 
 
