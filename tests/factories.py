@@ -2,7 +2,17 @@
 from datetime import date, datetime, timezone
 
 from furusato_cms.localgov import kind_of
-from furusato_cms.models import Account, IntroPage, Post, Site, StaffMembership
+from sqlalchemy import func, select
+
+from furusato_cms.models import (
+    Account,
+    IntroPage,
+    Post,
+    Site,
+    StaffMembership,
+    TermsAcceptance,
+    TermsVersion,
+)
 from furusato_cms.services.authentication import SessionService
 from furusato_cms.services.passwords import hash_password
 
@@ -39,7 +49,10 @@ def make_site(dbsession, code=NAGANO_CITY, *, state="active", name=None, with_in
     return site
 
 
-def make_account(dbsession, email="staff@example.jp", *, name="職員 花子", password=True, **kw):
+def make_account(dbsession, email="staff@example.jp", *, name="職員 花子", password=True,
+                 terms_accepted=True, **kw):
+    """An account; a registrant one has accepted the current terms of use unless
+    ``terms_accepted=False`` (so only tests about the terms meet the page that asks)."""
     account = Account(
         email=email.lower(),
         display_name=name,
@@ -49,7 +62,16 @@ def make_account(dbsession, email="staff@example.jp", *, name="職員 花子", p
     )
     dbsession.add(account)
     dbsession.flush()
+    if account.kind == "registrant" and terms_accepted:
+        accept_current_terms(dbsession, account)
     return account
+
+
+def accept_current_terms(dbsession, account):
+    version = dbsession.scalar(select(func.max(TermsVersion.version)))
+    if version is not None:
+        dbsession.add(TermsAcceptance(account_id=account.id, version=version, accepted_at=T0))
+        dbsession.flush()
 
 
 def make_staff(dbsession, site, role, *, email=None, is_reviewer=False, **kw):

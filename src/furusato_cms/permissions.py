@@ -13,6 +13,7 @@ class Permissions(StrEnum):
 
     OPERATOR_VIEW = "operator:sites:view"
     OPERATOR_DECIDE = "operator:sites:decide"
+    OPERATOR_SETTINGS = "operator:settings:edit"
 
     SITE_DASHBOARD = "site:dashboard:view"
     SITE_SETTINGS = "site:settings:edit"

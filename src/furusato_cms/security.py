@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from .models import Account, AuthSession, Site, StaffMembership
 from .services.audit import Actor
 from .services.authentication import SessionService, account_actor, hash_token
+from .services.policies import terms_due
 
 AUTH_COOKIE = "furusato_auth"
 
@@ -27,6 +28,8 @@ class Identity:
     account: Account
     auth_session: object
     memberships: list = field(default_factory=list)
+    terms_due: bool = False
+    """The account has not accepted the current terms of use (利用規約)."""
 
     @property
     def second_factor_done(self) -> bool:
@@ -34,7 +37,8 @@ class Identity:
 
 
 IDENTITY_QUERY = (
-    select(AuthSession, Account, StaffMembership, Site.require_totp)
+    select(AuthSession, Account, StaffMembership, Site.require_totp,
+           terms_due(Account.id).label("terms_due"))
     .join(Account, Account.id == AuthSession.account_id)
     .outerjoin(StaffMembership, StaffMembership.account_id == Account.id)
     .outerjoin(Site, Site.id == StaffMembership.site_id)
@@ -42,7 +46,8 @@ IDENTITY_QUERY = (
     .order_by(StaffMembership.id)
 )
 """A session by its token's hash with its account, one row per staff membership (one
-row with no membership for everybody else); built once, each request binds the hash."""
+row with no membership for everybody else), and whether the account still has to accept
+the current terms; built once, each request binds the hash."""
 
 
 def site_principal(site_id, role) -> str:
@@ -80,7 +85,8 @@ class FurusatoSecurityPolicy:
             return None
         memberships = [row.StaffMembership for row in rows if row.StaffMembership is not None
                        and (not row.require_totp or account.has_totp)]
-        return Identity(account=account, auth_session=auth_session, memberships=memberships)
+        return Identity(account=account, auth_session=auth_session, memberships=memberships,
+                        terms_due=bool(rows[0].terms_due))
 
     def identity(self, request):
         if "furusato.identity" not in request.environ:

@@ -17,6 +17,7 @@ def test_sign_up_verify_register_and_show_the_card(live_server, page, mail_catch
     page.get_by_label(ja("Your name")).fill("山田 太郎")
     page.get_by_label(ja("Password"), exact=True).fill(PASSWORD)
     page.get_by_label(ja("Password again")).fill(PASSWORD)
+    page.get_by_label(ja("I have read and accept the terms of use")).check()
     page.locator("form button[type=submit]").last.click()
     page.wait_for_load_state()
 
@@ -36,6 +37,8 @@ def test_sign_up_verify_register_and_show_the_card(live_server, page, mail_catch
     page.goto(live_server + "/s/202029/register")
     page.locator("input[type=radio]").first.check()
     page.locator("input[type=checkbox]").first.check()
+    page.get_by_label(ja("I have read and accept how my personal data is handled "
+                         "(privacy notice)")).check()
     page.locator("main form button[type=submit]").first.click()
     page.get_by_role("button", name=ja("Register"), exact=True).click()
     page.wait_for_url("**/my/")

@@ -56,6 +56,8 @@ def fill(form, relationship_type="4", connections=("birthplace",), **answers):
         box.checked = box._value in connections
     for name, value in answers.items():
         form[input_name(form, name)] = value
+    if "accept_privacy" in form.fields:
+        form["accept_privacy"] = True
     return form
 
 
@@ -237,6 +239,7 @@ def test_leave_with_confirmation_and_register_again(testapp, dbsession, person, 
     rejoin = testapp.get(REGISTER)
     assert "以前長野市に登録していました" in rejoin.text
     assert value(rejoin.forms["deform"], "relationship_type") == "4"
+    rejoin.forms["deform"]["accept_privacy"] = True
     rejoin.forms["deform"].submit("confirm").forms["confirm-registration"].submit("register")
     assert registrations(dbsession, person)[NAGANO_CITY].state == "active"
 

@@ -22,8 +22,9 @@ def mail(mail_catcher):
 
 
 def submit_signup(testapp, email="new@example.jp", *, password=PASSWORD, again=None,
-                  name="新井 一郎", locale="ja", status=200):
+                  name="新井 一郎", locale="ja", terms=True, status=200):
     form = testapp.get("/signup").forms["deform"]
+    form["accept_terms"] = terms
     form["email"] = email
     form["display_name"] = name
     form["password"] = password

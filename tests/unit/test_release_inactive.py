@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from furusato_cms.models import Registration, RegistrationEvent, SurveyAnswer
+from furusato_cms.models import NationalSettings, Registration, RegistrationEvent, SurveyAnswer
 from furusato_cms.services.registration import RegistrationService
 
 from ..conftest import NOW
@@ -17,7 +17,7 @@ from ..survey_factories import make_answer, make_question, make_registration
 DAY = timedelta(days=1)
 RELEASE_SCRIPT = "furusato-release-inactive"
 NOTICE_AFTER = timedelta(days=730 - 30)
-"""A site's default inactivity period (730 days) minus the 30-day notice."""
+"""The national inactivity period (730 days) minus the 30-day notice."""
 
 
 @pytest.fixture
@@ -137,13 +137,64 @@ def test_never_signed_in_counts_from_account_creation(dbsession, service, sites,
     assert counts(run(service, dbsession, created + NOTICE_AFTER))["notified"] == 1
 
 
-def test_each_site_has_its_own_period(dbsession, service, sites, catcher):
-    """The prefecture keeps registrations 365 days: notice at 335 days, cities not yet."""
+def national_period(dbsession, days):
+    dbsession.get(NationalSettings, 1).inactivity_days = days
+    dbsession.flush()
+
+
+def test_a_site_may_lengthen_the_period(dbsession, service, sites, catcher):
+    """Matsumoto keeps registrations 1000 days: notice at 970 days, the city (national
+    730) at 700."""
+    sites["matsumoto"].inactivity_days = 1000
+    person = registrant(dbsession, "long@example.jp", NOW - NOTICE_AFTER)
+    city = make_registration(dbsession, sites["city"], person)
+    matsumoto = make_registration(dbsession, sites["matsumoto"], person)
+    run(service, dbsession, NOW)
+    assert city.release_notice_at == NOW and matsumoto.release_notice_at is None
+    run(service, dbsession, NOW + timedelta(days=270 - 1))
+    assert matsumoto.release_notice_at is None
+    later = NOW + timedelta(days=270)
+    run(service, dbsession, later)
+    assert matsumoto.release_notice_at == later
+    run(service, dbsession, later + timedelta(days=30))
+    assert matsumoto.state == "released"
+
+
+def test_a_shorter_site_period_does_not_shorten_the_national_one(dbsession, service, sites,
+                                                                  catcher):
+    """The prefecture still holds 365 days from before the rule: 730 applies."""
     person = registrant(dbsession, "pref@example.jp", NOW - timedelta(days=335))
     prefecture = make_registration(dbsession, sites["pref"], person)
+    run(service, dbsession, NOW)
+    assert prefecture.release_notice_at is None
+    run(service, dbsession, NOW + timedelta(days=700 - 335))
+    assert prefecture.release_notice_at == NOW + timedelta(days=700 - 335)
+
+
+def test_raising_the_national_period_lengthens_every_site_below_it(dbsession, service, sites,
+                                                                    catcher):
+    sites["matsumoto"].inactivity_days = 1000
+    national_period(dbsession, 900)
+    person = registrant(dbsession, "raised@example.jp", NOW - NOTICE_AFTER)
+    city = make_registration(dbsession, sites["city"], person)
+    matsumoto = make_registration(dbsession, sites["matsumoto"], person)
+    run(service, dbsession, NOW)
+    assert city.release_notice_at is None and matsumoto.release_notice_at is None
+    at_870 = NOW + timedelta(days=170)
+    run(service, dbsession, at_870)
+    assert city.release_notice_at == at_870 and matsumoto.release_notice_at is None
+
+
+def test_a_notice_is_withdrawn_when_the_period_grows(dbsession, service, sites, catcher):
+    person = registrant(dbsession, "withdrawn@example.jp", NOW - NOTICE_AFTER)
     city = make_registration(dbsession, sites["city"], person)
     run(service, dbsession, NOW)
-    assert prefecture.release_notice_at == NOW and city.release_notice_at is None
+    assert city.release_notice_at == NOW
+    national_period(dbsession, 1095)
+    summary = run(service, dbsession, NOW + timedelta(days=30))
+    assert summary["released"] == 0 and summary["cancelled"] == 1
+    assert city.state == "active" and city.release_notice_at is None
+    assert kinds(dbsession, city) == ["release_notice", "release_cancelled"]
 
 
 def test_premium_and_ended_registrations_are_left_alone(dbsession, service, sites, catcher):

@@ -5,11 +5,10 @@ from datetime import date, datetime, timezone
 import pytest
 from sqlalchemy import select
 
-from furusato_cms.models import AuditEntry, IntroPage, Site
+from furusato_cms.models import AuditEntry, IntroPage, NationalSettings, Site
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 from furusato_cms.services.invitations import InvitationService
 from furusato_cms.services.sites import (
-    FREE_PERIOD_END,
     TRANSITIONS,
     SiteLifecycleService,
 )
@@ -281,7 +280,7 @@ def test_listing_puts_applications_first_and_filters_by_state(service, dbsession
 @pytest.mark.parametrize(
     "joined_on, kind, until",
     [
-        (date(2028, 3, 31), "exempt", FREE_PERIOD_END),
+        (date(2028, 3, 31), "exempt", None),
         (date(2028, 4, 1), "undecided", None),
         (None, "not_joined", None),
     ],
@@ -309,7 +308,46 @@ def test_joining_date_is_the_tokyo_date_of_approval(
     assert service.fee_status(site).kind == kind
 
 
+def test_the_free_period_ends_only_when_the_country_has_decided(service, dbsession, clock):
+    """No invented date: empty national setting → exempt for a set period, no end."""
+    site = make_site(dbsession, NAGANO_CITY, joined_on=date(2027, 4, 1))
+    assert service.fee_status(site).exempt_until is None
+    dbsession.get(NationalSettings, 1).free_period_end = date(2032, 3, 31)
+    dbsession.flush()
+    fresh = SiteLifecycleService(dbsession, clock=clock, settings=service.settings)
+    assert fresh.fee_status(site).exempt_until == date(2032, 3, 31)
+    late = make_site(dbsession, MATSUMOTO, joined_on=date(2028, 4, 1))
+    assert (fresh.fee_status(late).kind, fresh.fee_status(late).exempt_until) == (
+        "undecided", None)
+
+
 # -- settings ----------------------------------------------------------------------------
+
+
+def test_a_site_may_lengthen_the_national_inactivity_period_never_shorten_it(
+    service, dbsession
+):
+    site = make_site(dbsession, NAGANO_CITY)
+    admin = actor_for(make_account(dbsession, "admin@city.example.jp"))
+    assert service.update_settings(admin, site, inactivity_days=1000) == {
+        "inactivity_days": (730, 1000)}
+    with pytest.raises(InvalidInput, match="national period") as info:
+        service.update_settings(admin, site, inactivity_days=729)
+    assert info.value.field == "inactivity_days" and site.inactivity_days == 1000
+
+
+def test_the_form_shows_the_period_that_applies_and_saving_it_changes_nothing(
+    service, dbsession
+):
+    """A site still holding 365 days (from before the rule) is shown the national 730;
+    saving 730 keeps its row, so raising the national period later still lengthens it."""
+    site = make_site(dbsession, NAGANO_CITY, inactivity_days=365)
+    admin = actor_for(make_account(dbsession, "admin@city.example.jp"))
+    assert service.settings_of(site)["inactivity_days"] == 730
+    assert service.update_settings(admin, site, inactivity_days=730) == {}
+    assert site.inactivity_days == 365
+
+
 
 
 def test_settings_are_saved_and_audited_with_the_changes(service, dbsession):

@@ -45,7 +45,14 @@ from .engagement import (  # noqa: F401
 )
 from .identity import GuardianConsent, IdentityVerification  # noqa: F401
 from .image import Image  # noqa: F401
+from .national import NationalSettings  # noqa: F401
 from .partner import PartnerOrganisation  # noqa: F401
+from .policy import (  # noqa: F401
+    PrivacyAcceptance,
+    PrivacyNotice,
+    TermsAcceptance,
+    TermsVersion,
+)
 from .premium import (  # noqa: F401
     PremiumApplication,
     PremiumSlot,

@@ -49,7 +49,7 @@ class Site(Base):
 
     theme: Mapped[str] = mapped_column(String(30), default="default")
     inactivity_days: Mapped[int] = mapped_column(default=730)
-    """Basic registrations of people who have not signed in this long are released (解除)."""
+    """The site's own release period (解除); the longer of it and the national period applies."""
     premium_min_activities: Mapped[int] = mapped_column(default=3)
     premium_auto_approve: Mapped[bool] = mapped_column(default=True, server_default=true())
     """Premium granted as soon as the records meet the rules (the guideline's standard);

@@ -1,4 +1,5 @@
-"""The national operator's area (/operator/): applications to join and the sites' lifecycle."""
+"""The national operator's area (/operator/): applications to join, the sites' lifecycle,
+the national settings and the terms of use."""
 from pyramid.authorization import DENY_ALL, Allow
 from sqlalchemy import select
 
@@ -13,7 +14,10 @@ class OperatorArea:
         self.__parent__ = parent
         self.request = request
 
-    __acl__ = [(Allow, "role:operator", (P.OPERATOR_VIEW, P.OPERATOR_DECIDE)), DENY_ALL]
+    __acl__ = [
+        (Allow, "role:operator", (P.OPERATOR_VIEW, P.OPERATOR_DECIDE, P.OPERATOR_SETTINGS)),
+        DENY_ALL,
+    ]
 
     def __getitem__(self, code):
         site = self.request.dbsession.scalar(select(Site).where(Site.code == code))

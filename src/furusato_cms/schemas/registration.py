@@ -12,6 +12,7 @@ from ..forms import CSRFSchema
 from ..i18n import _
 from ..services.survey import choice_label
 from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
+from .policies import PRIVACY_FIELD
 from .survey import answers_appstruct, question_nodes
 
 NATIONAL_FIELDS = ("relationship_type", "connections")
@@ -60,7 +61,8 @@ def registration_schema(questions) -> colander.Schema:
 
 def site_answers(appstruct) -> dict:
     """The raw values of the site's own questions (``q<id>``) from a validated form."""
-    return {name: value for name, value in appstruct.items() if name not in NATIONAL_FIELDS}
+    return {name: value for name, value in appstruct.items()
+            if name not in NATIONAL_FIELDS and name != PRIVACY_FIELD}
 
 
 def prefilled(registration, questions, answers) -> dict:

@@ -160,7 +160,7 @@ class SiteSettingsSchema(CSRFSchema):
         "inactivity_days",
         _("Inactivity period (days)"),
         _("Basic registrations of people who have not signed in for this long are released. "
-          "Standard: 730 days (2 years)."),
+          "At least the national period; a longer one keeps registrations longer."),
     )
     premium_min_activities = _number(
         "premium_min_activities",

@@ -1,7 +1,9 @@
 """furusato-demo <ini>: load demo data once (for local use only; README lists the accounts).
 
 長野県 and two of its cities with real codes, introduction pages and posts in
-Japanese, one pending application (上田市), and one account per role.
+Japanese, one pending application (上田市), and one account per role. Every site starts
+with the template privacy notice, and the demo registrant has accepted the template terms
+(the migration seeds them), so the demo opens straight on the registrant's pages.
 """
 from datetime import date, timedelta
 
@@ -11,6 +13,7 @@ from ..clock import system_clock
 from ..localgov import kind_of
 from ..models import Account, ContentTag, ContentVersion, IntroPage, Post, Site, StaffMembership
 from ..services.passwords import hash_password
+from ..services.policies import PolicyService
 from .common import db_transaction, ini_parser, load_settings
 
 DEMO_PASSWORD = "furusato-demo-2026"
@@ -87,6 +90,7 @@ def load(dbsession, now):
             _add_content(dbsession, Post, sites[code], slug, title, body[:60], body, kind, tags,
                          now, now - timedelta(days=days_ago))
     password_hash = hash_password(DEMO_PASSWORD)
+    policies = PolicyService(dbsession, clock=lambda: now, settings=None)
     for email, name, code, role, reviewer, operator, kind in ACCOUNTS:
         account = Account(email=email, display_name=name, password_hash=password_hash,
                           is_operator=operator, kind=kind, created_at=now,
@@ -96,6 +100,10 @@ def load(dbsession, now):
         if code:
             dbsession.add(StaffMembership(site_id=sites[code].id, account_id=account.id,
                                           role=role, is_reviewer=reviewer, created_at=now))
+        if kind == "registrant":
+            policies.accept_terms(account)
+    for site in sites.values():
+        policies.ensure_notice(site)
     dbsession.flush()
     return True
 

@@ -19,15 +19,17 @@ Rules kept here:
 - The national common questions (relationship type 類型①–④ and connections) are
   checked here; the site's own questions by the survey engine.
 - Release for inactivity: a basic registration whose person has not signed in for the
-  site's inactivity period minus 30 days gets a notice (one mail per person), and is
-  released 30 days after the notice unless the person signed in since. Nothing is
-  ever deleted by this rule.
+  inactivity period minus 30 days gets a notice (one mail per person), and is
+  released 30 days after the notice unless the person signed in since. The period is
+  the national one (an operator setting) or the site's own when that is longer: a site
+  may lengthen it, never shorten it. A notice whose period has since grown is
+  withdrawn and given again in time. Nothing is ever deleted by this rule.
 """
 from dataclasses import dataclass
 from datetime import timedelta
 
 from babel.dates import format_date
-from sqlalchemy import func, insert, literal, or_, select, update
+from sqlalchemy import case, func, insert, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
@@ -41,6 +43,7 @@ from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
 from .errors import Conflict, InvalidInput, NotAllowed
 from .home import is_home_site
 from .mail import Mail, localizer_for, queue_mail
+from .national import inactivity_days_sql
 from .survey import SurveyService
 
 NOTICE_DAYS = 30
@@ -209,7 +212,7 @@ class RegistrationService:
     def release_inactive(self, now) -> dict:
         """Cancel notices of people who signed in, release registrations whose notice is
         30 days old, and give notice to newly inactive people. Set-based; idempotent."""
-        cancelled = self._apply(_cancel_due(), now, "release_cancelled",
+        cancelled = self._apply(_cancel_due(now), now, "release_cancelled",
                                 {"release_notice_at": None})
         released = self._apply(_release_due(now), now, "released",
                                {"state": "released", "state_changed_at": now,
@@ -493,14 +496,27 @@ def _basic_active():
     )
 
 
+def effective_inactivity_days():
+    """The period that applies to a site, as SQL: the longer of the national period and
+    the site's own (so raising the national period lengthens every site below it)."""
+    national = inactivity_days_sql()
+    return case((Site.inactivity_days > national, Site.inactivity_days), else_=national)
+
+
+def _last_seen():
+    return func.coalesce(Account.last_signin_at, Account.created_at)
+
+
+def _notice_threshold(now):
+    return days_before(literal(now, UTCDateTime()), effective_inactivity_days() - NOTICE_DAYS)
+
+
 def _notice_due(now):
-    """Not signed in (or, never signed in, created) for the site's period minus 30 days."""
-    last_seen = func.coalesce(Account.last_signin_at, Account.created_at)
-    threshold = days_before(literal(now, UTCDateTime()), Site.inactivity_days - NOTICE_DAYS)
+    """Not signed in (or, never signed in, created) for the period minus 30 days."""
     return (
         _basic_active()
         .join(Site, Site.id == Registration.site_id)
-        .where(Registration.release_notice_at.is_(None), last_seen <= threshold)
+        .where(Registration.release_notice_at.is_(None), _last_seen() <= _notice_threshold(now))
         .subquery()
     )
 
@@ -518,13 +534,16 @@ def _release_due(now):
     )
 
 
-def _cancel_due():
-    """Signing in after the notice cancels it (in time, since released ones are past)."""
+def _cancel_due(now):
+    """Signing in after the notice cancels it (in time, since released ones are past); so
+    does a period lengthened since the notice, under which no notice is due yet."""
     return (
         _basic_active()
+        .join(Site, Site.id == Registration.site_id)
         .where(
             Registration.release_notice_at.is_not(None),
-            Account.last_signin_at > Registration.release_notice_at,
+            or_(Account.last_signin_at > Registration.release_notice_at,
+                _last_seen() > _notice_threshold(now)),
         )
         .subquery()
     )

@@ -26,17 +26,14 @@ from .audit import Actor, AuditLog
 from .authentication import SigninThrottler
 from .errors import Conflict, InvalidInput, NotAllowed
 from .invitations import InvitationService
+from .national import NationalSettingsService
 from .paging import Page, fetch_page
+from .policies import PolicyService
 
 FREE_JOIN_DEADLINE = date(2028, 3, 31)
 """Governments whose joining date (参画日) is on or before the end of fiscal 2027
-(令和9年度末) use the system free of charge."""
-
-FREE_PERIOD_END = date(2031, 3, 31)
-"""How long that free use lasts. The design says only "free for a set period"; we
-chose the end of fiscal 2030 (令和12年度末), which gives even the last early joiners
-three full fiscal years. It is a constant, not a setting, because it is a national
-decision that applies to every site alike; change it here when the ministry fixes it."""
+(令和9年度末) use the system free of charge for a set period (一定期間); when that period
+ends is a national decision, kept in the national settings and empty until it is made."""
 
 STATE_LABELS = {
     "applied": _("Applied"),
@@ -160,8 +157,9 @@ def normalize_kana(raw: str) -> str:
 
 @dataclass(frozen=True)
 class FeeStatus:
-    """利用料の扱い: ``exempt`` until ``exempt_until``, ``undecided`` for later joiners,
-    or ``not_joined`` for a site that has never been active."""
+    """利用料の扱い: ``exempt`` (until ``exempt_until``, or for 「一定期間」 while the country
+    has not decided the end), ``undecided`` for later joiners, or ``not_joined`` for a
+    site that has never been active."""
 
     kind: str
     joined_on: date | None = None
@@ -183,6 +181,7 @@ class SiteLifecycleService:
         self.clock = clock
         self.settings = settings
         self.audit = AuditLog(dbsession, clock)
+        self._national_settings = None
 
     # -- applying -------------------------------------------------------------
 
@@ -258,6 +257,7 @@ class SiteLifecycleService:
         if site.joined_on is None:
             site.joined_on = tokyo_date(self.clock())
         self._ensure_intro_page(site)
+        PolicyService(self.dbsession, clock=self.clock, settings=self.settings).ensure_notice(site)
         _invitation, token = InvitationService(
             self.dbsession, clock=self.clock, settings=self.settings
         ).invite(actor, site, admin_email, "site_admin")
@@ -335,14 +335,23 @@ class SiteLifecycleService:
     # -- reading --------------------------------------------------------------
 
     def fee_status(self, site: Site) -> FeeStatus:
-        """Joining by 2028-03-31 (Asia/Tokyo date) means free use until FREE_PERIOD_END;
-        later joiners' fees are not decided yet. A site keeps its first joining date
-        when it withdraws and comes back."""
+        """Joining by 2028-03-31 (Asia/Tokyo date) means free use for a set period, until
+        the national setting's end once the country has decided it (never an invented
+        date); later joiners' fees are not decided yet. A site keeps its first joining
+        date when it withdraws and comes back."""
         if site.joined_on is None:
             return FeeStatus("not_joined")
         if site.joined_on <= FREE_JOIN_DEADLINE:
-            return FeeStatus("exempt", site.joined_on, FREE_PERIOD_END)
+            return FeeStatus("exempt", site.joined_on, self._national().free_period_end)
         return FeeStatus("undecided", site.joined_on)
+
+    def _national(self):
+        """Read once per service, so a list of sites costs one look-up, not one per site."""
+        if self._national_settings is None:
+            self._national_settings = NationalSettingsService(
+                self.dbsession, clock=self.clock, settings=self.settings
+            ).current()
+        return self._national_settings
 
     def listing(self, state: str | None = None, page: int = 1) -> SiteListing:
         """Applications waiting for a decision (oldest first), then every site in the
@@ -377,6 +386,8 @@ class SiteLifecycleService:
         if unknown:
             raise TypeError(f"unknown site settings: {sorted(unknown)}")
         cleaned = {name: self._clean_setting(name, value) for name, value in values.items()}
+        if "inactivity_days" in cleaned:
+            cleaned["inactivity_days"] = self._own_inactivity_days(site, cleaned["inactivity_days"])
         if cleaned.get("require_totp") and not site.require_totp:
             self._require_own_totp(actor)
         changes = {
@@ -393,6 +404,30 @@ class SiteLifecycleService:
                 changed={name: [old, new] for name, (old, new) in changes.items()},
             )
         return changes
+
+    def settings_of(self, site: Site) -> dict:
+        """The values the settings form shows: the inactivity period as it applies (the
+        national one when the site's own is not longer)."""
+        values = {name: getattr(site, name) for name in SETTINGS_FIELDS}
+        values["inactivity_days"] = max(site.inactivity_days, self.national_inactivity_days())
+        return values
+
+    def national_inactivity_days(self) -> int:
+        return self._national().inactivity_days
+
+    def _own_inactivity_days(self, site, value):
+        """A site may lengthen the national period, never shorten it. Saving the national
+        period as shown keeps the site's row as it was, so nothing changes."""
+        national = self.national_inactivity_days()
+        if value < national:
+            raise InvalidInput(
+                _("The inactivity period cannot be shorter than the national period of "
+                  "${days} days; a site may only lengthen it.", mapping={"days": national}),
+                field="inactivity_days",
+            )
+        if value == national and site.inactivity_days <= national:
+            return site.inactivity_days
+        return value
 
     def _clean_setting(self, name, value):
         if name == "theme":

@@ -15,6 +15,7 @@ from ..resources.my import MyArea
 from ..schemas.registration import prefilled, site_answers
 from ..services.errors import ServiceError
 from ..services.feed import FeedService
+from ..services.policies import PolicyService
 from ..services.registration import RegistrationService
 from .public import page_param
 from .registration import DISPLAY, answers_form, refused_form
@@ -33,7 +34,10 @@ def _back_to_my(request, message):
 @view_config(context=MyArea, name="", request_method="GET", renderer="my/index.jinja2",
              permission=P.REGISTRANT_SELF)
 def my_page(request):
+    """Asks first for any site's privacy notice not accepted yet (new, or changed)."""
     account = request.identity.account
+    if request.service(PolicyService).notices_to_accept(account):
+        return HTTPSeeOther(request.application_url + "/my/privacy")
     service = request.service(RegistrationService)
     return {
         "account": account,

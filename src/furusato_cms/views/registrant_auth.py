@@ -14,6 +14,7 @@ from ..forms import make_form, validate
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root
+from ..schemas.policies import with_terms
 from ..schemas.registrant import (
     ConfirmEmailSchema,
     EmailSchema,
@@ -22,6 +23,7 @@ from ..schemas.registrant import (
 )
 from ..services.errors import ServiceError
 from ..services.passwords import MIN_LENGTH
+from ..services.policies import PolicyService
 from ..services.registrant_accounts import (
     CONFIRM,
     CONFIRM_HOURS,
@@ -64,7 +66,7 @@ def _check_mail(request, kind, message):
 # Sign-up --------------------------------------------------------------------------
 
 def _signup_form(request):
-    return _form(request, SignupSchema(), "signup", _("Create my account"))
+    return _form(request, with_terms(SignupSchema()), "signup", _("Create my account"))
 
 
 def _signup_page(form_html):
@@ -85,8 +87,10 @@ def signup_page(request):
              renderer="registrant/signup.jinja2", permission=P.SIGN_UP)
 def signup(request):
     def sign_up(data):
-        _service(request).sign_up(data["email"], data["display_name"], data["password"],
-                                  data["locale"], request.remote_addr)
+        account = _service(request).sign_up(data["email"], data["display_name"],
+                                            data["password"], data["locale"], request.remote_addr)
+        if account is not None:
+            request.service(PolicyService).accept_terms(account)
         return data["email"]
 
     outcome = attempt(request, _signup_form(request), sign_up)

@@ -13,9 +13,11 @@ from ..forms import make_form, show_error, validate
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.site import SiteResource
+from ..schemas.policies import with_privacy
 from ..schemas.registration import prefilled, registration_schema, site_answers, summary
 from ..schemas.survey import show_answer_errors
 from ..services.errors import ServiceError
+from ..services.policies import PolicyService
 from ..services.registration import STATE_LABELS, AnswersRefused, RegistrationService
 from ..services.sites import tokyo_date
 from ..vocabulary import TIER_LABELS
@@ -28,10 +30,12 @@ DISPLAY = {"tokyo_date": tokyo_date, "tier_labels": TIER_LABELS, "state_labels":
 """What the registration templates need to show a registration."""
 
 
-def answers_form(request, questions, name, title) -> deform.Form:
-    """The registration questions with one submit button (also used by /my/ to edit)."""
+def answers_form(request, questions, name, title, *, consent=False) -> deform.Form:
+    """The registration questions with one submit button (also used by /my/ to edit);
+    ``consent`` adds the required privacy-notice box (registering, not editing)."""
     button = deform.Button(name, request.localizer.translate(title))
-    return make_form(request, registration_schema(questions), buttons=(button,))
+    schema = registration_schema(questions)
+    return make_form(request, with_privacy(schema) if consent else schema, buttons=(button,))
 
 
 def refused_form(form, error) -> str:
@@ -50,7 +54,8 @@ class RegistrationSteps:
         self.account = request.identity.account
         self.service = request.service(RegistrationService)
         self.questions = self.service.questions_of(self.site)
-        self.form = answers_form(request, self.questions, "confirm", _("Review my answers"))
+        self.form = answers_form(request, self.questions, "confirm", _("Review my answers"),
+                                 consent=True)
 
     def page(self, form_html, current=None):
         return {
@@ -105,10 +110,13 @@ class RegistrationSteps:
     @view_config(context=SiteResource, name="register", request_method="POST",
                  request_param="register", renderer=FORM, permission=P.REGISTER)
     def register(self):
+        prefecture = self.service.prefecture_joining_with(self.account, self.site)
         try:
             values = validate(self.request, self.form)
             self.service.register(self.account, self.site, values["relationship_type"],
                                   values["connections"], site_answers(values))
+            self.request.service(PolicyService).accept_notices(
+                self.account, [self.site, *([prefecture] if prefecture else [])])
         except deform.ValidationFailure as failure:
             return self.page(failure.render())
         except ServiceError as error:

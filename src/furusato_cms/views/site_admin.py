@@ -12,7 +12,7 @@ from ..resources.staff import StaffContainer, StaffMemberResource
 from ..schemas.sites import SiteSettingsSchema, StaffInviteSchema
 from ..services.errors import ServiceError
 from ..services.invitations import invitation_path
-from ..services.sites import SETTINGS_FIELDS, STATE_LABELS, SiteLifecycleService
+from ..services.sites import STATE_LABELS, SiteLifecycleService
 from ..services.staff import ROLE_LABELS, StaffService
 
 
@@ -27,6 +27,7 @@ def dashboard(context, request):
     site = context.site
     links = [
         (P.SITE_SETTINGS, context, _("Site settings"), _site_url(request, site, "settings")),
+        (P.SITE_SETTINGS, context, _("Privacy notice"), _site_url(request, site, "privacy", "edit")),
         (P.SITE_STAFF, context, _("Staff"), _site_url(request, site, "staff", "")),
         (P.CONTENT_EDIT, context, _("Edit the introduction page"),
          _site_url(request, site, "intro", "edit")),
@@ -69,9 +70,9 @@ def _settings_form(request):
 @view_config(context=SiteResource, name="settings", renderer="site_admin/settings.jinja2",
              permission=P.SITE_SETTINGS, request_method="GET")
 def settings_form(context, request):
-    site = context.site
-    current = {name: getattr(site, name) for name in SETTINGS_FIELDS}
-    return {"form": _settings_form(request).render(current)}
+    service = request.service(SiteLifecycleService)
+    return {"form": _settings_form(request).render(service.settings_of(context.site)),
+            "national_days": service.national_inactivity_days()}
 
 
 @view_config(context=SiteResource, name="settings", renderer="site_admin/settings.jinja2",
@@ -82,7 +83,8 @@ def settings_save(context, request):
 
     outcome = submit(request, _settings_form(request), save, refusal_status=400)
     if outcome.failed:
-        return {"form": outcome.form_html}
+        return {"form": outcome.form_html,
+                "national_days": request.service(SiteLifecycleService).national_inactivity_days()}
     flash(request, _("The settings were saved."))
     return HTTPSeeOther(_site_url(request, context.site, "settings"))
 
