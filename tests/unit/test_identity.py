@@ -66,7 +66,7 @@ def stored_count(dbsession) -> int:
 
 def register(dbsession, account, site):
     registration = Registration(account_id=account.id, site_id=site.id, registered_at=T0,
-                                state_changed_at=T0, relationship_type=1, connections=[])
+                                state_changed_at=T0, relationship_types=[1], connections=[])
     dbsession.add(registration)
     dbsession.flush()
     return registration

@@ -80,13 +80,13 @@ def test_questions_move_and_are_removed_while_a_draft(service, site, editor):
 def test_the_target_group_decides_who_answers(service, dbsession, site):
     survey = make_monitor_survey(dbsession, site, target_tier="premium",
                                  target_relationship_type=2)
-    fits = make_member(dbsession, site, "fits@example.jp", tier="premium", relationship_type=2)
-    basic = make_member(dbsession, site, "basic@example.jp", tier="basic", relationship_type=2)
+    fits = make_member(dbsession, site, "fits@example.jp", tier="premium", relationship_types=(2,))
+    basic = make_member(dbsession, site, "basic@example.jp", tier="basic", relationship_types=(2,))
     other_type = make_member(dbsession, site, "type1@example.jp", tier="premium")
-    left = make_member(dbsession, site, "left@example.jp", tier="premium", relationship_type=2,
+    left = make_member(dbsession, site, "left@example.jp", tier="premium", relationship_types=(2,),
                        state="left")
     elsewhere = make_member(dbsession, make_site(dbsession, MATSUMOTO), "else@example.jp",
-                            tier="premium", relationship_type=2)
+                            tier="premium", relationship_types=(2,))
     assert service.target_count(survey) == 1
     service.check_may_answer(fits, survey)
     for outsider in (basic, other_type, left, elsewhere):

@@ -28,10 +28,16 @@ DISPLAY = {"tokyo_date": tokyo_date, "tier_labels": TIER_LABELS, "state_labels":
 """What the registration templates need to show a registration."""
 
 
-def answers_form(request, questions, name, title) -> deform.Form:
+def answers_form(request, questions, name, title, ask_postal_code=False) -> deform.Form:
     """The registration questions with one submit button (also used by /my/ to edit)."""
     button = deform.Button(name, request.localizer.translate(title))
-    return make_form(request, registration_schema(questions), buttons=(button,))
+    return make_form(request, registration_schema(questions, ask_postal_code),
+                     buttons=(button,))
+
+
+def asks_postal_code(service, account) -> bool:
+    """Where one lives is declared only by people without verified identity."""
+    return service.verification_of(account) is None
 
 
 def refused_form(form, error) -> str:
@@ -50,13 +56,16 @@ class RegistrationSteps:
         self.account = request.identity.account
         self.service = request.service(RegistrationService)
         self.questions = self.service.questions_of(self.site)
-        self.form = answers_form(request, self.questions, "confirm", _("Review my answers"))
+        self.asks_postal_code = asks_postal_code(self.service, self.account)
+        self.form = answers_form(request, self.questions, "confirm", _("Review my answers"),
+                                 self.asks_postal_code)
 
     def page(self, form_html, current=None):
         return {
             "form": form_html,
             "current": current,
             "prefecture": self.service.prefecture_joining_with(self.account, self.site),
+            "declared_home": self.service.declared_home_name(self.account),
         }
 
     @view_config(context=SiteResource, name="register", request_method="GET",
@@ -76,9 +85,12 @@ class RegistrationSteps:
     def confirm(self):
         try:
             values = validate(self.request, self.form)
-            relationship_type, connections = self.service.check_national(
-                values["relationship_type"], values["connections"]
+            relationship_types, connections = self.service.check_national(
+                values["relationship_types"], values["connections"]
             )
+            home = None
+            if values.get("postal_code"):
+                home = self.service.check_postal_code(values["postal_code"])
             answers = self.service.check_site_answers(self.site, site_answers(values))
         except deform.ValidationFailure as failure:
             return self.page(failure.render())
@@ -87,7 +99,8 @@ class RegistrationSteps:
         self.request.override_renderer = CONFIRM
         translate = self.request.localizer.translate
         return {
-            "rows": summary(translate, relationship_type, connections, self.questions, answers),
+            "rows": summary(translate, relationship_types, connections, self.questions, answers,
+                            home),
             "carried": [(name, value) for name, value in self.request.POST.items()
                         if name not in STEPS and name != "csrf_token"],
             "prefecture": self.service.prefecture_joining_with(self.account, self.site),
@@ -107,8 +120,9 @@ class RegistrationSteps:
     def register(self):
         try:
             values = validate(self.request, self.form)
-            self.service.register(self.account, self.site, values["relationship_type"],
-                                  values["connections"], site_answers(values))
+            self.service.register(self.account, self.site, values["relationship_types"],
+                                  values["connections"], site_answers(values),
+                                  postal_code=values.get("postal_code"))
         except deform.ValidationFailure as failure:
             return self.page(failure.render())
         except ServiceError as error:
