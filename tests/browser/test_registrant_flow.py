@@ -34,8 +34,8 @@ def test_sign_up_verify_register_and_show_the_card(live_server, page, mail_catch
     assert "千代田区" in page.locator("main").inner_text()
 
     page.goto(live_server + "/s/202029/register")
-    page.locator("input[type=radio]").first.check()
-    page.locator("input[type=checkbox]").first.check()
+    page.locator("input[type=checkbox][value='2']").check()
+    page.locator("input[type=checkbox][value='birthplace']").check()
     page.locator("main form button[type=submit]").first.click()
     page.get_by_role("button", name=ja("Register"), exact=True).click()
     page.wait_for_url("**/my/")
