@@ -62,10 +62,12 @@ def test_skipping_means_never_asked_again(testapp, dbsession, flagged):
     assert testapp.get(f"/s/{NAGANO_CITY}/").status_int == 200
 
 
-def test_check_in_is_never_interrupted(testapp, dbsession, flagged):
+def test_check_in_verification_and_the_card_are_never_interrupted(testapp, dbsession,
+                                                                   flagged):
     account, _registrations = flagged
-    checkin = testapp.get("/checkin?t=x", expect_errors=True)
-    assert "/my/types" not in (checkin.location or "")
+    for path in ("/checkin?t=x", "/my/identity", "/my/card", "/account"):
+        response = testapp.get(path, expect_errors=True)
+        assert "/my/types" not in (response.location or ""), path
     assert _flag(dbsession, account) is True
     assert "/my/types" in testapp.get("/my/").location
 

@@ -4,8 +4,9 @@
 When the types were aligned with the national guideline, old "roots" answers became
 unanswered and their accounts were flagged (``Account.ask_relationship_types``). On
 the person's next signed-in page the flag, already loaded with the session's account
-(no extra query for anybody), sends them here once; showing the page clears the flag,
-so skipping it is final. Check-in, sign-out, static files and non-GET requests are
+(no extra query for anybody), sends them here once from the front page, their own
+pages or a site's pages; showing the page clears the flag, so skipping it is final.
+Forms being sent, check-in, identity verification, the card, mail links and files are
 never interrupted.
 """
 from urllib.parse import quote
@@ -25,15 +26,23 @@ from ..services.registration import RegistrationService
 from .language import safe_return_path
 
 ASK_PATH = "/my/types"
-NOT_INTERRUPTED = (ASK_PATH, "/static/", "/themes/", "/signout", "/signin", "/checkin",
-                   "/verify", "/language")
+ASKED_ON = ("/my/", "/s/")
+"""Where a registrant browses: their own page and the sites' pages (plus the front page)."""
+NEVER_ON = (ASK_PATH, "/my/identity", "/my/card")
+"""Never in the middle of My Number Card verification or showing the card at a counter."""
+
+
+def _interrupts(request) -> bool:
+    path = request.path
+    return request.method == "GET" and (path == "/" or path.startswith(ASKED_ON)) \
+        and not path.startswith(NEVER_ON) and "/checkin" not in path
 
 
 @subscriber(ContextFound)
 def ask_types_once(event):
-    """Send a flagged registrant to the question before any other page, once."""
+    """Send a flagged registrant to the question before the page they asked for, once."""
     request = event.request
-    if request.method != "GET" or request.path.startswith(NOT_INTERRUPTED):
+    if not _interrupts(request):
         return
     identity = request.identity
     if identity is None or not identity.account.ask_relationship_types:
