@@ -213,3 +213,173 @@ def test_unanswered_types_are_asked_once_and_stored(dbsession, service, person, 
         service.answer_types(person, {city.id: ["7"]})
     assert service.answer_types(person, {city.id: ["3", "1"], matsumoto.id: []}) == 1
     assert city.relationship_types == [1, 3] and matsumoto.relationship_types == []
+
+
+def test_second_registration_is_refused_with_a_message(dbsession, service, person, nagano):
+    register(service, person, nagano["matsumoto"])
+    with pytest.raises(Conflict) as refused:
+        register(service, person, nagano["matsumoto"])
+    assert "松本市" in refused.value.message.interpolate()
+    count = dbsession.scalar(
+        select(func.count()).select_from(Registration)
+        .where(Registration.account_id == person.id, Registration.site_id == nagano["matsumoto"].id)
+    )
+    assert count == 1
+
+
+@pytest.mark.parametrize(
+    ("national", "field"),
+    [
+        ({"relationship_types": [5]}, "relationship_types"),
+        ({"relationship_types": [1, 5]}, "relationship_types"),
+        ({"relationship_types": ["x"]}, "relationship_types"),
+        ({"relationship_types": []}, "relationship_types"),
+        ({"relationship_types": None}, "relationship_types"),
+        ({"connections": []}, "connections"),
+        ({"connections": ["birthplace", "casino"]}, "connections"),
+    ],
+)
+def test_national_questions_are_checked(dbsession, service, person, nagano, national, field):
+    with pytest.raises(InvalidInput) as refused:
+        register(service, person, nagano["city"], **national)
+    assert refused.value.field == field
+    assert rows(dbsession, person) == {}
+
+
+def test_site_answers_are_checked_saved_and_edited(dbsession, service, person, nagano):
+    fruit = make_question(dbsession, nagano["city"], "single", required=True)
+    comment = make_question(dbsession, nagano["city"], "text")
+    with pytest.raises(AnswersRefused) as refused:
+        register(service, person, nagano["city"], {f"q{comment.id}": "x"})
+    assert set(refused.value.errors) == {f"q{fruit.id}"}
+    assert rows(dbsession, person) == {}
+
+    registration = register(service, person, nagano["city"],
+                            {f"q{fruit.id}": "apple", f"q{comment.id}": "よろしく"})
+    assert service.answers_of(registration) == {
+        fruit.id: {"choice": "apple"}, comment.id: {"text": "よろしく"},
+    }
+    service.update_answers(registration, [2, 3], ["tourism"], {f"q{fruit.id}": "peach"})
+    dbsession.expire_all()
+    assert registration.relationship_types == [2, 3] and registration.connections == ["tourism"]
+    assert service.answers_of(registration)[fruit.id] == {"choice": "peach"}
+    assert events(dbsession, registration) == ["joined", "answers_updated"]
+    with pytest.raises(AnswersRefused):
+        service.update_answers(registration, [2], ["tourism"], {f"q{fruit.id}": "durian"})
+    with pytest.raises(InvalidInput) as unanswered:
+        service.update_answers(registration, [], ["tourism"], {f"q{fruit.id}": "peach"})
+    assert unanswered.value.field == "relationship_types"
+
+
+def test_leave_and_rejoin_keep_the_first_date_and_history(dbsession, service, clock, person,
+                                                          nagano):
+    first = clock()
+    registration = register(service, person, nagano["matsumoto"])
+    clock.advance(timedelta(days=10))
+    service.leave(registration)
+    assert registration.state == "left" and registration.state_changed_at == clock()
+    with pytest.raises(NotAllowed):
+        service.leave(registration)
+    with pytest.raises(NotAllowed):
+        service.update_answers(registration, [1], ["other"], {})
+    clock.advance(timedelta(days=10))
+    again = register(service, person, nagano["matsumoto"], relationship_types=[1])
+    assert again.id == registration.id
+    assert again.state == "active" and again.registered_at == first
+    assert again.relationship_types == [1]
+    assert events(dbsession, again) == ["joined", "left", "rejoined"]
+
+
+def test_leaving_the_municipality_leaves_its_derived_prefecture(dbsession, service, person,
+                                                                nagano):
+    city = register(service, person, nagano["city"])
+    service.leave(city)
+    prefecture = rows(dbsession, person)[NAGANO_PREF]
+    assert prefecture.state == "left"
+    assert events(dbsession, prefecture) == ["joined", "left"]
+
+    register(service, person, nagano["city"])
+    assert rows(dbsession, person)[NAGANO_PREF].state == "active"
+    assert events(dbsession, prefecture) == ["joined", "left", "rejoined"]
+
+
+def test_another_municipality_keeps_the_derived_prefecture(dbsession, service, person, nagano):
+    city = register(service, person, nagano["city"])
+    matsumoto = register(service, person, nagano["matsumoto"])
+    service.leave(city)
+    prefecture = rows(dbsession, person)[NAGANO_PREF]
+    assert prefecture.state == "active" and prefecture.derived_from_id == matsumoto.id
+    service.leave(matsumoto)
+    assert rows(dbsession, person)[NAGANO_PREF].state == "left"
+
+
+def test_leaving_the_municipality_keeps_a_direct_prefecture(dbsession, service, person, nagano):
+    register(service, person, nagano["pref"])
+    city = register(service, person, nagano["city"])
+    service.leave(city)
+    assert rows(dbsession, person)[NAGANO_PREF].state == "active"
+
+
+def test_registrations_of_is_one_query(dbsession, service, person, nagano, engine):
+    register(service, person, nagano["city"])
+    register(service, person, nagano["matsumoto"])
+    service.leave(rows(dbsession, person)[MATSUMOTO])
+    dbsession.flush()
+    dbsession.expunge_all()
+    statements = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        found = service.registrations_of(person)
+        names = [(r.site.name, r.derived_from.site.name if r.derived_from else None, r.state)
+                 for r in found]
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert len(statements) == 1
+    assert names == [("長野市", None, "active"), ("長野県", "長野市", "active"),
+                     ("松本市", None, "left")]
+
+
+def test_card_lists_active_registrations_and_verification(dbsession, service, person, nagano):
+    verification = make_verification(dbsession, person, MATSUMOTO)
+    city = register(service, person, nagano["city"])
+    register(service, person, nagano["matsumoto"])
+    service.leave(rows(dbsession, person)[MATSUMOTO])
+    card = service.card(person)
+    assert card.verification.id == verification.id
+    assert [(r.site.code, r.derived_from_id) for r in card.registrations] == [
+        (NAGANO_CITY, None), (NAGANO_PREF, city.id),
+    ]
+    assert card.registrations[1].at_home is True
+
+
+# -- two requests at once (PostgreSQL) ---------------------------------------------
+
+@needs_postgresql
+def test_concurrent_registrations_leave_one_row(own_database, clock, app_settings):
+    """Two connections register the same person with one site at once: the unique
+    constraint keeps one row and the second gets the "already registered" message."""
+    engine = own_database.engine
+    code = municipality_code(47)
+    with Session(engine) as setup:
+        site_id = make_site(setup, code, with_intro=False).id
+        account_id = make_registrant(setup, "concurrent@example.jp").id
+        setup.commit()
+
+    def register_in(session):
+        service = RegistrationService(session, clock=clock, settings=app_settings)
+        try:
+            register(service, session.get(Account, account_id), session.get(Site, site_id))
+            return "registered"
+        except Conflict:
+            return "conflict"
+
+    _first, second = second_behind_first(engine, register_in, register_in,
+                                         what="registration")
+    assert second == "conflict"
+    with engine.connect() as conn:
+        count = conn.scalar(
+            select(func.count()).select_from(Registration)
+            .where(Registration.account_id == account_id)
+        )
+    assert count == 1

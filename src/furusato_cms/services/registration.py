@@ -133,10 +133,6 @@ class RegistrationService:
         self._event(registration, "answers_updated", now)
         self.dbsession.flush()
 
-    def declare_home(self, account, postal_code):
-        """The person declares (or changes) where they live; at-home flags follow."""
-        return declare_home(self.dbsession, account, postal_code)
-
     @staticmethod
     def declared_home_name(account) -> str | None:
         """The declared municipality's name, for "you live in …" (None: not declared)."""

@@ -56,9 +56,8 @@ class RegistrationSteps:
         self.account = request.identity.account
         self.service = request.service(RegistrationService)
         self.questions = self.service.questions_of(self.site)
-        self.asks_postal_code = asks_postal_code(self.service, self.account)
         self.form = answers_form(request, self.questions, "confirm", _("Review my answers"),
-                                 self.asks_postal_code)
+                                 asks_postal_code(self.service, self.account))
 
     def page(self, form_html, current=None):
         return {
