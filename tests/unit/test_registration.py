@@ -98,7 +98,8 @@ def test_municipality_brings_its_prefecture_once(dbsession, service, person, nag
     assert set(registered) == {NAGANO_PREF, NAGANO_CITY, MATSUMOTO}
     prefecture = registered[NAGANO_PREF]
     assert prefecture.derived_from_id == city.id
-    assert prefecture.relationship_types == [4] and prefecture.connections == ["birthplace", "family"]
+    assert prefecture.relationship_types == [4]
+    assert prefecture.connections == ["birthplace", "family"]
     assert events(dbsession, prefecture) == ["joined"]
 
 
