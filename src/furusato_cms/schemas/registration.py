@@ -33,7 +33,8 @@ def types_node(name="relationship_types", title=TYPES_TITLE, required=True):
     """The 類型①–④ checkboxes (which apply); ``required`` asks for at least one."""
     return colander.SchemaNode(
         colander.Set(), name=name, title=title,
-        description=_("Choose all that apply (at least one)."),
+        description=_("Choose all that apply (at least one).") if required
+        else _("Choose all that apply."),
         validator=colander.Length(min=1, min_err=_("Choose at least one type that applies "
                                                    "to you.")) if required else None,
         missing=colander.required if required else set(),
