@@ -150,14 +150,14 @@ def add_keys(db, table: str, keys: AppKeys):
 # -- the rows, set-based ---------------------------------------------------------------------
 
 REGISTRATIONS = """
-INSERT INTO {table} (id, account_id, site_id, tier, state, at_home, relationship_type,
+INSERT INTO {table} (id, account_id, site_id, tier, state, at_home, relationship_types,
                      connections, registered_at, state_changed_at, premium_since,
                      premium_until, long_stay)
 SELECT g, account_id, 1 + (account_id * 7 + k * 331) %% {sites},
        CASE WHEN g %% 31 = 0 AND g %% 50 > 2 THEN 'premium' ELSE 'basic' END,
        CASE WHEN g %% 50 = 0 THEN 'released' WHEN g %% 50 IN (1, 2) THEN 'left'
             ELSE 'active' END,
-       g %% 47 = 0, 1 + g %% 4,
+       g %% 47 = 0, ('[' || (1 + g %% 4) || ']')::json,
        (ARRAY['["birthplace"]', '["former_residence"]', '["furusato_nozei"]',
               '["tourism", "volunteering"]', '["side_job"]', '[]'])[1 + g %% 6]::json,
        at, at,
@@ -348,8 +348,8 @@ def uniqueness(db) -> dict:
             row[:2]).fetchone()[0]),
         "second registration, same person and site": refused(
             db, "INSERT INTO registrations_part (id, account_id, site_id, tier, state,"
-            " at_home, relationship_type, connections, registered_at, state_changed_at,"
-            " long_stay) SELECT max(id) + 1, %s, %s, 'basic', 'active', false, 1, '[]',"
+            " at_home, relationship_types, connections, registered_at, state_changed_at,"
+            " long_stay) SELECT max(id) + 1, %s, %s, 'basic', 'active', false, '[1]', '[]',"
             " now(), now(), false FROM registrations_part", reg),
         "UNIQUE (id) alone on the partitioned table": refused(
             db, "ALTER TABLE attendances_part ADD UNIQUE (id)"),

@@ -22,12 +22,12 @@ def actor_for(account) -> Actor:
     return Actor(account_id=account.id, label=account.email, client_addr="127.0.0.1")
 
 
-def make_member(dbsession, site, email, *, tier="basic", relationship_type=1, name="住民 太郎",
+def make_member(dbsession, site, email, *, tier="basic", relationship_types=(1,), name="住民 太郎",
                 state="active", **kw):
     """A registrant account with a registration with ``site``."""
     account = make_registrant(dbsession, email, name=name, **kw)
     dbsession.add(Registration(account_id=account.id, site_id=site.id, tier=tier, state=state,
-                               relationship_type=relationship_type, registered_at=T0,
+                               relationship_types=list(relationship_types), registered_at=T0,
                                state_changed_at=T0))
     dbsession.flush()
     return account

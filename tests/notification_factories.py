@@ -5,12 +5,12 @@ from .factories import T0
 from .registrant_factories import make_registrant
 
 
-def make_person(dbsession, email, site=None, *, tier="basic", relationship_type=1,
+def make_person(dbsession, email, site=None, *, tier="basic", relationship_types=(1,),
                 state="active", at_home=False, interests=(), locale="ja", **kw):
     """A registrant with the given interests and, with ``site``, a registration there."""
     account = make_registrant(dbsession, email, locale=locale, **kw)
     if site is not None:
-        register(dbsession, account, site, tier=tier, relationship_type=relationship_type,
+        register(dbsession, account, site, tier=tier, relationship_types=relationship_types,
                  state=state, at_home=at_home)
     for interest in interests:
         dbsession.add(RegistrantInterest(account_id=account.id, interest=interest))
@@ -18,11 +18,11 @@ def make_person(dbsession, email, site=None, *, tier="basic", relationship_type=
     return account
 
 
-def register(dbsession, account, site, *, tier="basic", relationship_type=1, state="active",
+def register(dbsession, account, site, *, tier="basic", relationship_types=(1,), state="active",
              at_home=False):
     registration = Registration(
         account_id=account.id, site_id=site.id, tier=tier, state=state, at_home=at_home,
-        relationship_type=relationship_type, connections=[], registered_at=T0,
+        relationship_types=list(relationship_types), connections=[], registered_at=T0,
         state_changed_at=T0,
     )
     dbsession.add(registration)

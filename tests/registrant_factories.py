@@ -60,7 +60,7 @@ def make_personal_data(dbsession, account, site, *, person="山田 花子", subj
         confirmed_at=T0,
     )
     registration = Registration(
-        account_id=account.id, site_id=site.id, relationship_type=4,
+        account_id=account.id, site_id=site.id, relationship_types=[4],
         connections=["birthplace", "family"], registered_at=T0, state_changed_at=T0,
     )
     registration.events.append(RegistrationEvent(kind="joined", at=T0, detail={}))

@@ -118,7 +118,7 @@ def _registration(rng, account, site, home, derived_from=None):
         account_id=account.id, site_id=site.id, state=state,
         tier="premium" if rng.random() < 0.2 else "basic", long_stay=rng.random() < 0.15,
         derived_from=derived_from, at_home=is_home_site(site, home),
-        relationship_type=rng.randint(1, 4),
+        relationship_types=sorted(rng.sample(range(1, 5), rng.randint(0, 2))),
         connections=rng.sample(sorted(CONNECTIONS), rng.randint(1, 3)),
         registered_at=joined, state_changed_at=joined,
     )
@@ -261,7 +261,8 @@ def brute_force(dbsession, now) -> dict:
         count(r.site_id, "origin", "derived" if r.derived_from_id else "direct")
         count(r.site_id, "registered_month",
               f"{month(r.registered_at)}|{'derived' if r.derived_from_id else 'direct'}")
-        count(r.site_id, "relationship_type", str(r.relationship_type))
+        for key in r.relationship_types or ["unanswered"]:
+            count(r.site_id, "relationship_type", str(key))
         for key in set(r.connections):
             count(r.site_id, "connection", key)
         identity = identities.get(r.account_id)

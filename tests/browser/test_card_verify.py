@@ -38,7 +38,7 @@ def premium_holder(live_db_url):
         dbsession.flush()
         site = dbsession.scalar(select(Site).where(Site.code == SITE_CODE))
         dbsession.add(Registration(
-            account_id=account.id, site_id=site.id, tier="premium", relationship_type=1,
+            account_id=account.id, site_id=site.id, tier="premium", relationship_types=[1],
             connections=["birthplace"], registered_at=now, state_changed_at=now,
             premium_since=now, premium_until=now + timedelta(days=300),
         ))

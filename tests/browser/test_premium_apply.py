@@ -44,7 +44,7 @@ def applicant(live_db_url):
             account_id=account.id, issuer="http://test", subject="premium-applicant", name=NAME,
             address="東京都千代田区千代田1-1", postal_code="1000001", home_code="131016",
             birthdate=date(1985, 4, 12), gender="female", verified_at=now))
-        db.add(Registration(account_id=account.id, site_id=site.id, relationship_type=1,
+        db.add(Registration(account_id=account.id, site_id=site.id, relationship_types=[1],
                             connections=["volunteering"], registered_at=now,
                             state_changed_at=now))
         project = Project(site_id=site.id, slug="premium-browser", title="草刈り", body="",

@@ -35,8 +35,8 @@ def test_sign_up_verify_register_and_show_the_card(live_server, page, mail_catch
     assert "千代田区" in page.locator("main").inner_text()
 
     page.goto(live_server + "/s/202029/register")
-    page.locator("input[type=radio]").first.check()
-    page.locator("input[type=checkbox]").first.check()
+    page.locator("input[type=checkbox][value='2']").check()
+    page.locator("input[type=checkbox][value='birthplace']").check()
     page.get_by_label(ja("I have read and accept how my personal data is handled "
                          "(privacy notice)")).check()
     page.locator("main form button[type=submit]").first.click()

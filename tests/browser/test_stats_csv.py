@@ -54,7 +54,7 @@ def registrants(live_db_url):
             ])
             joined = now - timedelta(days=20 * number)
             registration = Registration(
-                account_id=account.id, site_id=site.id, relationship_type=number % 4 + 1,
+                account_id=account.id, site_id=site.id, relationship_types=[number % 4 + 1],
                 connections=["tourism", "birthplace"][: 1 + number % 2],
                 tier="premium" if number % 5 == 0 else "basic",
                 registered_at=joined, state_changed_at=joined)

@@ -80,7 +80,7 @@ def test_registrations_become_at_home_after_verification(
         testapp, person, app_oidc_provider, dbsession):
     registrations = [
         Registration(account_id=person.id, site_id=make_site(dbsession, code).id,
-                     registered_at=T0, state_changed_at=T0, relationship_type=1, connections=[])
+                     registered_at=T0, state_changed_at=T0, relationship_types=[1], connections=[])
         for code in (NAGANO_CITY, NAGANO_PREF, "202029")
     ]
     dbsession.add_all(registrations)

@@ -60,7 +60,7 @@ def test_the_target_group_answers_once(testapp, dbsession, site, clock, app_sett
     survey = make_monitor_survey(dbsession, site, target_relationship_type=2, questions=[
         ("single", "満足していますか", ["はい", "いいえ"]), ("text", "ご意見", [])])
     survey.questions[0].required = True
-    person = make_member(dbsession, site, "answer@example.jp", relationship_type=2)
+    person = make_member(dbsession, site, "answer@example.jp", relationship_types=(2,))
     as_(testapp, dbsession, person, clock, app_settings)
     page = testapp.get(f"{BASE}{survey.id}")
     form = page.forms["deform"]

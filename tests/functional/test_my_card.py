@@ -25,7 +25,7 @@ def registered(dbsession, clock, app_settings, person):
     make_site(dbsession, NAGANO_PREF)
     service = RegistrationService(dbsession, clock=clock, settings=app_settings)
     for code in (NAGANO_CITY, MATSUMOTO):
-        service.register(person, make_site(dbsession, code), 4, ["birthplace"], {})
+        service.register(person, make_site(dbsession, code), [4], ["birthplace"], {})
     dbsession.flush()
     return person
 
@@ -55,7 +55,7 @@ def test_card_shows_verification_and_at_home(testapp, dbsession, clock, app_sett
     make_verification(dbsession, person, MATSUMOTO, name="本人 花子",
                       verified_at=datetime(2026, 11, 20, 16, 0, tzinfo=timezone.utc))
     RegistrationService(dbsession, clock=clock, settings=app_settings).register(
-        person, make_site(dbsession, MATSUMOTO), 2, ["dual_residence"], {}
+        person, make_site(dbsession, MATSUMOTO), [2], ["dual_residence"], {}
     )
     page = testapp.get("/my/card")
     assert "本人 花子" in page.text

@@ -264,7 +264,7 @@ def test_editor_targets_sees_the_count_and_sends(testapp, dbsession, city, revie
             for i in range(3)]
     make_person(dbsession, "premium-food@example.jp", city, tier="premium", interests=["food"])
     make_person(dbsession, "snow@example.jp", city, interests=["snow_removal"])
-    make_person(dbsession, "home@example.jp", city, at_home=True, interests=["food"])
+    at_home = make_person(dbsession, "home@example.jp", city, at_home=True, interests=["food"])
     url = f"/s/{NAGANO_CITY}/posts/oyaki/target"
 
     page = testapp.get(url)
@@ -273,19 +273,19 @@ def test_editor_targets_sees_the_count_and_sends(testapp, dbsession, city, revie
     for box in form.fields["checkbox"]:
         box.checked = box._value in ("basic", "food")
     page = form.submit("save").follow()
-    assert "3人" in page.html.find("p", attrs={"role": "status"}).text
+    assert "4人" in page.html.find("p", attrs={"role": "status"}).text  # at home included
 
     send = next(f for f in page.forms.values() if "send" in f.fields)
     page = send.submit("send").follow()
-    assert "3人への送信を始めました。" in page.text and "送信済み" in page.text
-    assert count(dbsession, InboxMessage) == 3
-    assert count(dbsession, OutboxMail, OutboxMail.state == "queued") == 3
+    assert "4人への送信を始めました。" in page.text and "送信済み" in page.text
+    assert count(dbsession, InboxMessage) == 4
+    assert count(dbsession, OutboxMail, OutboxMail.state == "queued") == 4
     testapp.post(url, {"csrf_token": send["csrf_token"].value, "send": "1"}, status=409)
 
     sender = OutboxSender(dbsession, clock=clock, settings=app_settings)
     sender.record(sender.deliver(sender.claim(10), SMTPTransport(app_settings)))
-    mails = [catcher.messages(to=person.email) for person in food]
-    assert [len(m) for m in mails] == [1, 1, 1]
+    mails = [catcher.messages(to=person.email) for person in food + [at_home]]
+    assert [len(m) for m in mails] == [1, 1, 1, 1]
     assert mails[0][0]["subject"] == "おやき作り体験"
     assert "信州の味を一緒に作りましょう。" in mails[0][0]["text"]
     assert f"http://localhost/s/{NAGANO_CITY}/posts/oyaki" in mails[0][0]["text"]

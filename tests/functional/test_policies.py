@@ -13,6 +13,7 @@ from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF, make_site, make_sta
 from ..registrant_factories import make_registrant
 from ..sites_factories import actor_for, operator_actor, signed_in_operator
 from ..survey_factories import make_registration
+from .test_register import fill
 
 TERMS_ASKED = "利用規約をお読みのうえ、同意してください"
 NOTICE_ASKED = "個人情報の取扱いをお読みください"
@@ -77,14 +78,9 @@ def test_sign_up_records_the_accepted_terms_version(testapp, dbsession, clock):
 
 
 def fill_registration(page):
-    form = page.forms["deform"]
-    for field_name, field in form.field_order:
-        if field_name == "__start__" and field.value == "relationship_type:rename":
-            break
-    radio = form.field_order[form.field_order.index((field_name, field)) + 1][0]
-    form[radio] = "4"
-    for box in form.fields.get("checkbox", []):
-        box.checked = box._value == "birthplace"
+    """The registration form answered, the privacy-notice box left as the test sets it."""
+    form = fill(page.forms["deform"])
+    form["accept_privacy"] = False
     return form
 
 

@@ -8,6 +8,7 @@ from furusato_cms.services.registration import RegistrationService
 
 from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF, make_site, make_staff, sign_in
 from ..registrant_factories import make_registrant
+from ..registration_factories import make_verification
 from ..survey_factories import make_question
 
 REGISTER = f"/s/{NAGANO_CITY}/register"
@@ -48,12 +49,15 @@ def input_name(form, name):
     return name
 
 
-def fill(form, relationship_type="4", connections=("birthplace",), **answers):
-    """Fill the deform form: the radio, the connection checkboxes and ``q<id>`` fields."""
-    if relationship_type is not None:
-        form[input_name(form, "relationship_type")] = relationship_type
+TYPES = ("1", "2", "3", "4")
+
+
+def fill(form, types=("4",), connections=("birthplace",), **answers):
+    """Fill the deform form: the type checkboxes (a string is one type), the connection
+    checkboxes and ``q<id>`` fields."""
+    types = (types,) if isinstance(types, str) else tuple(types or ())
     for box in form.fields.get("checkbox", []):
-        box.checked = box._value in connections
+        box.checked = box._value in types or box._value in connections
     for name, value in answers.items():
         form[input_name(form, name)] = value
     if "accept_privacy" in form.fields:
@@ -63,6 +67,10 @@ def fill(form, relationship_type="4", connections=("birthplace",), **answers):
 
 def value(form, name):
     return form[input_name(form, name)].value
+
+
+def checked_types(form) -> set:
+    return {box._value for box in form.fields["checkbox"] if box.checked and box._value in TYPES}
 
 
 def registrations(dbsession, account):
@@ -96,13 +104,14 @@ def test_form_confirm_register(testapp, dbsession, person, nagano, questions):
     assert "長野市のふるさと住民に登録する" in page.text
     assert "長野県にも登録されます" in page.text
     assert "好きな果物" in page.text and "ひとこと" in page.text
-    fill(page.forms["deform"], "4", ("birthplace", "family"),
+    fill(page.forms["deform"], ("2", "4"), ("birthplace", "family"),
          **{f"q{questions['fruit'].id}": "apple", f"q{questions['comment'].id}": "雪かき手伝います"})
 
     confirm = page.forms["deform"].submit("confirm")
     assert "回答の確認" in confirm.text
     assert "りんご" in confirm.text and "雪かき手伝います" in confirm.text
     assert "出身地" in confirm.text
+    assert "類型②" in confirm.text and "類型④" in confirm.text and "類型①" not in confirm.text
     assert registrations(dbsession, person) == {}
 
     done = confirm.forms["confirm-registration"].submit("register")
@@ -113,7 +122,7 @@ def test_form_confirm_register(testapp, dbsession, person, nagano, questions):
     registered = registrations(dbsession, person)
     assert set(registered) == {NAGANO_CITY, NAGANO_PREF}
     city = registered[NAGANO_CITY]
-    assert city.relationship_type == 4 and city.connections == ["birthplace", "family"]
+    assert city.relationship_types == [2, 4] and city.connections == ["birthplace", "family"]
     assert registered[NAGANO_PREF].derived_from_id == city.id
 
 
@@ -124,9 +133,9 @@ def test_back_to_edit_keeps_everything(testapp, person, nagano, questions):
     confirm = page.forms["deform"].submit("confirm")
     again = confirm.forms["confirm-registration"].submit("edit")
     form = again.forms["deform"]
-    assert value(form, "relationship_type") == "2"
-    assert {box._value for box in form.fields["checkbox"] if box.checked} == {"tourism",
-                                                                              "side_job"}
+    assert checked_types(form) == {"2"}
+    assert {box._value for box in form.fields["checkbox"]
+            if box.checked and box._value not in TYPES} == {"tourism", "side_job"}
     assert value(form, f"q{questions['fruit'].id}") == "grape"
     assert value(form, f"q{questions['comment'].id}") == "また来ます"
 
@@ -140,7 +149,7 @@ def test_field_errors_re_render_with_what_was_typed(testapp, dbsession, person, 
     assert "回答の確認" not in response.text
     assert "途中まで" in response.text
     assert response.text.count('class="invalid-feedback"') == 2
-    assert "必須です" in response.text
+    assert "あてはまる類型を1つ以上選んでください。" in response.text
 
     fill(response.forms["deform"], "1", ("volunteering",),
          **{f"q{questions['comment'].id}": "途中まで"})
@@ -148,7 +157,7 @@ def test_field_errors_re_render_with_what_was_typed(testapp, dbsession, person, 
     assert missing_fruit.text.count('class="invalid-feedback"') == 1
     assert "この質問に回答してください。" in missing_fruit.text
     assert "途中まで" in missing_fruit.text
-    assert value(missing_fruit.forms["deform"], "relationship_type") == "1"
+    assert checked_types(missing_fruit.forms["deform"]) == {"1"}
     assert registrations(dbsession, person) == {}
 
 
@@ -189,14 +198,14 @@ def test_edit_answers_on_my_page(testapp, dbsession, person, nagano, questions):
 
     edit = testapp.get(f"/my/registrations/{registration.id}")
     form = edit.forms["deform"]
-    assert value(form, "relationship_type") == "4"
+    assert checked_types(form) == {"4"}
     assert value(form, f"q{questions['fruit'].id}") == "apple"
-    fill(form, "1", ("volunteering", "other"), **{f"q{questions['fruit'].id}": "peach"})
+    fill(form, ("1", "3"), ("volunteering", "other"), **{f"q{questions['fruit'].id}": "peach"})
     saved = form.submit("save")
     assert saved.status_int == 303
     assert "長野市への回答を保存しました。" in saved.follow().text
     registration = registrations(dbsession, person)[NAGANO_CITY]
-    assert registration.relationship_type == 1
+    assert registration.relationship_types == [1, 3]
     assert registration.connections == ["volunteering", "other"]
 
     bad = testapp.get(f"/my/registrations/{registration.id}")
@@ -210,7 +219,7 @@ def test_someone_elses_registration_is_not_found(testapp, dbsession, clock, app_
                                                  person, nagano):
     other = make_registrant(dbsession, "other-person@example.jp")
     service = RegistrationService(dbsession, clock=clock, settings=app_settings)
-    theirs = service.register(other, nagano["matsumoto"], 1, ["other"], {})
+    theirs = service.register(other, nagano["matsumoto"], [1], ["other"], {})
     assert testapp.get(f"/my/registrations/{theirs.id}", expect_errors=True).status_int == 404
     assert testapp.get(f"/my/registrations/{theirs.id}/leave",
                        expect_errors=True).status_int == 404
@@ -238,7 +247,7 @@ def test_leave_with_confirmation_and_register_again(testapp, dbsession, person, 
 
     rejoin = testapp.get(REGISTER)
     assert "以前長野市に登録していました" in rejoin.text
-    assert value(rejoin.forms["deform"], "relationship_type") == "4"
+    assert checked_types(rejoin.forms["deform"]) == {"4"}
     rejoin.forms["deform"]["accept_privacy"] = True
     rejoin.forms["deform"].submit("confirm").forms["confirm-registration"].submit("register")
     assert registrations(dbsession, person)[NAGANO_CITY].state == "active"
@@ -251,3 +260,59 @@ def test_leaving_needs_a_post(testapp, dbsession, person, nagano):
     response = testapp.post(f"/my/registrations/{city.id}/leave", expect_errors=True)
     assert response.status_int == 400
     assert registrations(dbsession, person)[NAGANO_CITY].state == "active"
+
+
+def test_types_are_required_and_re_rendered_with_their_message(testapp, dbsession, person,
+                                                               nagano):
+    page = testapp.get(REGISTER)
+    for number in ("①", "②", "③", "④"):
+        assert f"類型{number}" in page.text
+    assert "地域産品の購入やふるさと納税等により経済的に貢献する" in page.text
+    refused = fill(page.forms["deform"], ()).submit("confirm")
+    assert "回答の確認" not in refused.text
+    assert refused.text.count('class="invalid-feedback"') == 1
+    assert checked_types(refused.forms["deform"]) == set()
+    assert registrations(dbsession, person) == {}
+
+
+def test_an_unknown_postal_code_re_renders_the_form_with_its_message(testapp, dbsession,
+                                                                     person, nagano):
+    page = testapp.get(REGISTER)
+    assert "お住まいの郵便番号" in page.text
+    form = fill(page.forms["deform"], ("1",))
+    form["postal_code"] = "000-0000"
+    refused = form.submit("confirm")
+    assert refused.status_int == 200 and "回答の確認" not in refused.text
+    assert "この郵便番号は見つかりませんでした" in refused.text
+    assert refused.forms["deform"]["postal_code"].value == "000-0000"
+    assert checked_types(refused.forms["deform"]) == {"1"}
+
+
+def test_a_declared_postal_code_flags_home_and_is_not_asked_of_verified_people(
+        testapp, dbsession, person, nagano):
+    page = testapp.get(REGISTER)
+    form = fill(page.forms["deform"], ("2",))
+    form["postal_code"] = "３８０－０８５１"
+    confirm = form.submit("confirm")
+    assert "お住まい" in confirm.text and "長野市" in confirm.text
+    confirm.forms["confirm-registration"].submit("register")
+    registered = registrations(dbsession, person)
+    assert registered[NAGANO_CITY].at_home is True and registered[NAGANO_PREF].at_home is True
+    assert person.declared_home_code == NAGANO_CITY
+    assert "お住まいは長野市と伺っています" in testapp.get(f"/s/{MATSUMOTO}/register").text
+
+    make_verification(dbsession, person, MATSUMOTO)
+    verified = testapp.get(f"/s/{MATSUMOTO}/register")
+    assert "postal_code" not in verified.forms["deform"].fields
+
+
+def test_the_postal_code_can_be_changed_on_the_answers_page(testapp, dbsession, person,
+                                                            nagano):
+    fill(testapp.get(REGISTER).forms["deform"]).submit("confirm") \
+        .forms["confirm-registration"].submit("register")
+    city = registrations(dbsession, person)[NAGANO_CITY]
+    assert city.at_home is False
+    form = testapp.get(f"/my/registrations/{city.id}").forms["deform"]
+    form["postal_code"] = "3800851"
+    assert form.submit("save").status_int == 303
+    assert registrations(dbsession, person)[NAGANO_CITY].at_home is True

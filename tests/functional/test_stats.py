@@ -34,13 +34,13 @@ def people(dbsession, sites):
     ]):
         account = make_registrant(dbsession, f"r{number}@example.jp")
         city = Registration(account_id=account.id, site_id=sites[CITY].id, state=state,
-                            at_home=at_home, tier=tier, relationship_type=number % 4 + 1,
+                            at_home=at_home, tier=tier, relationship_types=[number % 4 + 1],
                             connections=["tourism"], registered_at=NOW - timedelta(days=40),
                             state_changed_at=NOW)
         dbsession.add(city)
         dbsession.flush()
         dbsession.add(Registration(account_id=account.id, site_id=sites[PREF].id, state=state,
-                                   derived_from_id=city.id, at_home=at_home, relationship_type=1,
+                                   derived_from_id=city.id, at_home=at_home, relationship_types=[1],
                                    connections=["family"], registered_at=NOW,
                                    state_changed_at=NOW))
         made.append(account)

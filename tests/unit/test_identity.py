@@ -66,7 +66,7 @@ def stored_count(dbsession) -> int:
 
 def register(dbsession, account, site):
     registration = Registration(account_id=account.id, site_id=site.id, registered_at=T0,
-                                state_changed_at=T0, relationship_type=1, connections=[])
+                                state_changed_at=T0, relationship_types=[1], connections=[])
     dbsession.add(registration)
     dbsession.flush()
     return registration
@@ -122,6 +122,19 @@ def test_verification_marks_registrations_at_home(
     dbsession.expire_all()
     assert home_city.at_home and home_prefecture.at_home
     assert not elsewhere.at_home
+
+
+def test_a_verified_address_replaces_the_declared_home(
+        service, person, app_oidc_provider, dbsession):
+    """Declared 松本市 (postal code at registration), verified 長野市: verified wins."""
+    matsumoto = register(dbsession, person, make_site(dbsession, MATSUMOTO))
+    nagano = register(dbsession, person, make_site(dbsession, NAGANO_CITY))
+    person.declared_home_code = MATSUMOTO
+    matsumoto.at_home = True
+    dbsession.flush()
+    verify(service, person, app_oidc_provider, "nagano-adult")
+    dbsession.expire_all()
+    assert nagano.at_home and not matsumoto.at_home
 
 
 def test_verifying_again_updates_the_attributes_and_moves_home(

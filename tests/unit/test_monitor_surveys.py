@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from furusato_cms.models import AuditEntry, MonitorResponse
+from furusato_cms.models import AuditEntry, MonitorResponse, Registration
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 from furusato_cms.services.monitor_surveys import MonitorSurveyService, target_text
 from furusato_cms.services.registration import AnswersRefused
@@ -80,13 +80,13 @@ def test_questions_move_and_are_removed_while_a_draft(service, site, editor):
 def test_the_target_group_decides_who_answers(service, dbsession, site):
     survey = make_monitor_survey(dbsession, site, target_tier="premium",
                                  target_relationship_type=2)
-    fits = make_member(dbsession, site, "fits@example.jp", tier="premium", relationship_type=2)
-    basic = make_member(dbsession, site, "basic@example.jp", tier="basic", relationship_type=2)
+    fits = make_member(dbsession, site, "fits@example.jp", tier="premium", relationship_types=(2,))
+    basic = make_member(dbsession, site, "basic@example.jp", tier="basic", relationship_types=(2,))
     other_type = make_member(dbsession, site, "type1@example.jp", tier="premium")
-    left = make_member(dbsession, site, "left@example.jp", tier="premium", relationship_type=2,
+    left = make_member(dbsession, site, "left@example.jp", tier="premium", relationship_types=(2,),
                        state="left")
     elsewhere = make_member(dbsession, make_site(dbsession, MATSUMOTO), "else@example.jp",
-                            tier="premium", relationship_type=2)
+                            tier="premium", relationship_types=(2,))
     assert service.target_count(survey) == 1
     service.check_may_answer(fits, survey)
     for outsider in (basic, other_type, left, elsewhere):
@@ -96,6 +96,21 @@ def test_the_target_group_decides_who_answers(service, dbsession, site):
         (survey.id, False)]
     assert service.open_for(basic) == []
     assert "Premium" in target_text(survey, str) and "Type 2" in target_text(survey, str)
+
+
+def test_a_type_target_reaches_anyone_who_chose_it_at_home_too(service, dbsession, site):
+    """Types are "which apply": a person who chose ② and ④ is in a ④ survey's group; a
+    registration at home gets the site's surveys (only statistics leave it out)."""
+    survey = make_monitor_survey(dbsession, site, target_relationship_type=4)
+    both = make_member(dbsession, site, "both@example.jp", relationship_types=(2, 4))
+    dbsession.scalars(select(Registration).where(Registration.account_id == both.id)).one() \
+        .at_home = True
+    only_two = make_member(dbsession, site, "two@example.jp", relationship_types=(2,))
+    dbsession.flush()
+    assert service.target_count(survey) == 1
+    service.check_may_answer(both, survey)
+    with pytest.raises(NotAllowed):
+        service.check_may_answer(only_two, survey)
 
 
 def test_each_person_answers_once(service, dbsession, site):

@@ -524,15 +524,17 @@ def test_deleting_leaves_no_personal_data_and_keeps_the_counts(
     SigninService(dbsession, clock=clock, settings=app_settings).open_session(person, ADDR)
     count = select(func.count()).select_from(Registration).where(Registration.site_id == site.id)
     before = dbsession.scalar(count)
+    person.declared_home_code = "202011"
 
     service.delete_account(person, PASSWORD, ADDR)
     dbsession.expire_all()
+    assert person.declared_home_code is None
 
     assert personal_strings(dbsession, ["me@example.jp", "新井 一郎", "山田 花子",
                                         "長野市大字鶴賀", "毎年夏に帰省", "guardian@example.jp"]) == []
     assert dbsession.scalar(count) == before
     registration = dbsession.get(Registration, data.registration.id)
-    assert (registration.state, registration.relationship_type) == ("left", 4)
+    assert (registration.state, registration.relationship_types) == ("left", [4])
     assert registration.events[-1].detail == {"reason": "account_deleted"}
     assert dbsession.get(SurveyAnswer, choice_answer_id) is not None
     assert dbsession.get(SurveyAnswer, text_answer_id) is None

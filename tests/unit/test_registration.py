@@ -21,7 +21,7 @@ from ..registrant_factories import make_registrant
 from ..registration_factories import make_verification
 from ..survey_factories import make_question
 
-NATIONAL = {"relationship_type": 4, "connections": ["birthplace", "family"]}
+NATIONAL = {"relationship_types": [4], "connections": ["birthplace", "family"]}
 
 
 @pytest.fixture
@@ -46,8 +46,8 @@ def person(dbsession):
 
 def register(service, person, site, answers=None, **national):
     values = {**NATIONAL, **national}
-    return service.register(person, site, values["relationship_type"], values["connections"],
-                            answers or {})
+    return service.register(person, site, values["relationship_types"], values["connections"],
+                            answers or {}, postal_code=values.get("postal_code"))
 
 
 def rows(dbsession, person):
@@ -83,9 +83,9 @@ def test_any_number_of_basic_registrations(dbsession, service, person):
 
 
 def test_national_answers_are_stored_in_vocabulary_order(dbsession, service, person, nagano):
-    registration = register(service, person, nagano["city"], relationship_type="2",
+    registration = register(service, person, nagano["city"], relationship_types=["4", "2"],
                             connections=["family", "birthplace"])
-    assert registration.relationship_type == 2
+    assert registration.relationship_types == [2, 4]
     assert registration.connections == ["birthplace", "family"]
     assert registration.registered_at == service.clock()
     assert events(dbsession, registration) == ["joined"]
@@ -98,12 +98,13 @@ def test_municipality_brings_its_prefecture_once(dbsession, service, person, nag
     assert set(registered) == {NAGANO_PREF, NAGANO_CITY, MATSUMOTO}
     prefecture = registered[NAGANO_PREF]
     assert prefecture.derived_from_id == city.id
-    assert prefecture.relationship_type == 4 and prefecture.connections == ["birthplace", "family"]
+    assert prefecture.relationship_types == [4]
+    assert prefecture.connections == ["birthplace", "family"]
     assert events(dbsession, prefecture) == ["joined"]
 
 
 def test_direct_prefecture_then_municipality_adds_nothing(dbsession, service, person, nagano):
-    direct = register(service, person, nagano["pref"], relationship_type=3,
+    direct = register(service, person, nagano["pref"], relationship_types=[3],
                       connections=["furusato_nozei"])
     register(service, person, nagano["city"])
     registered = rows(dbsession, person)
@@ -116,10 +117,10 @@ def test_direct_prefecture_then_municipality_adds_nothing(dbsession, service, pe
 
 def test_direct_registration_turns_a_derived_one_direct(dbsession, service, person, nagano):
     register(service, person, nagano["city"])
-    prefecture = register(service, person, nagano["pref"], relationship_type=1,
+    prefecture = register(service, person, nagano["pref"], relationship_types=[1],
                           connections=["volunteering"])
     assert prefecture.derived_from_id is None
-    assert prefecture.relationship_type == 1
+    assert prefecture.relationship_types == [1]
     assert len(rows(dbsession, person)) == 2
     assert events(dbsession, prefecture) == ["joined", "made_direct"]
     with pytest.raises(Conflict):
@@ -150,9 +151,69 @@ def test_registering_at_home_is_allowed_and_flagged(dbsession, service, person, 
     assert registered[MATSUMOTO].at_home is False
 
 
-def test_without_verification_nothing_is_at_home(dbsession, service, person, nagano):
+def test_without_verification_or_declaration_nothing_is_at_home(dbsession, service, person,
+                                                                nagano):
     register(service, person, nagano["city"])
     assert not any(r.at_home for r in rows(dbsession, person).values())
+
+
+def test_the_declared_postal_code_makes_registrations_at_home(dbsession, service, person,
+                                                              nagano):
+    """長野市's 〒380-0851 in full-width digits: only its code is kept on the account."""
+    register(service, person, nagano["matsumoto"], postal_code="３８０－０８５１")
+    register(service, person, nagano["city"])
+    assert person.declared_home_code == NAGANO_CITY
+    registered = rows(dbsession, person)
+    assert registered[NAGANO_CITY].at_home is True
+    assert registered[NAGANO_PREF].at_home is True
+    assert registered[MATSUMOTO].at_home is False
+
+
+def test_changing_the_declaration_recomputes_every_at_home_flag(dbsession, service, person,
+                                                                 nagano):
+    register(service, person, nagano["city"], postal_code="3800851")
+    matsumoto = register(service, person, nagano["matsumoto"])
+    service.update_answers(matsumoto, [1], ["tourism"], {}, postal_code="390-0874")
+    dbsession.expire_all()
+    registered = rows(dbsession, person)
+    assert person.declared_home_code == MATSUMOTO
+    assert registered[MATSUMOTO].at_home is True
+    assert registered[NAGANO_CITY].at_home is False
+    assert registered[NAGANO_PREF].at_home is True
+
+
+def test_an_unknown_postal_code_is_refused_on_its_field(dbsession, service, person, nagano):
+    with pytest.raises(InvalidInput) as refused:
+        register(service, person, nagano["city"], postal_code="000-0000")
+    assert refused.value.field == "postal_code"
+    assert rows(dbsession, person) == {} and person.declared_home_code is None
+
+
+def test_a_verified_address_wins_over_the_declaration(dbsession, service, person, nagano):
+    make_verification(dbsession, person, MATSUMOTO)
+    register(service, person, nagano["city"], postal_code="380-0851")
+    register(service, person, nagano["matsumoto"])
+    registered = rows(dbsession, person)
+    assert registered[NAGANO_CITY].at_home is False
+    assert registered[MATSUMOTO].at_home is True
+
+
+def test_unanswered_types_are_asked_once_and_stored(dbsession, service, person, nagano):
+    city = register(service, person, nagano["city"])
+    matsumoto = register(service, person, nagano["matsumoto"])
+    prefecture = rows(dbsession, person)[NAGANO_PREF]
+    for registration in (city, matsumoto, prefecture):
+        registration.relationship_types = []
+    prefecture.state = "left"  # ended registrations are not asked about
+    person.ask_relationship_types = True
+    dbsession.flush()
+    assert [r.id for r in service.unanswered_types(person)] == [city.id, matsumoto.id]
+    service.asked_types(person)
+    assert person.ask_relationship_types is False
+    with pytest.raises(InvalidInput):
+        service.answer_types(person, {city.id: ["7"]})
+    assert service.answer_types(person, {city.id: ["3", "1"], matsumoto.id: []}) == 1
+    assert city.relationship_types == [1, 3] and matsumoto.relationship_types == []
 
 
 def test_second_registration_is_refused_with_a_message(dbsession, service, person, nagano):
@@ -170,8 +231,11 @@ def test_second_registration_is_refused_with_a_message(dbsession, service, perso
 @pytest.mark.parametrize(
     ("national", "field"),
     [
-        ({"relationship_type": 5}, "relationship_type"),
-        ({"relationship_type": "x"}, "relationship_type"),
+        ({"relationship_types": [5]}, "relationship_types"),
+        ({"relationship_types": [1, 5]}, "relationship_types"),
+        ({"relationship_types": ["x"]}, "relationship_types"),
+        ({"relationship_types": []}, "relationship_types"),
+        ({"relationship_types": None}, "relationship_types"),
         ({"connections": []}, "connections"),
         ({"connections": ["birthplace", "casino"]}, "connections"),
     ],
@@ -196,13 +260,16 @@ def test_site_answers_are_checked_saved_and_edited(dbsession, service, person, n
     assert service.answers_of(registration) == {
         fruit.id: {"choice": "apple"}, comment.id: {"text": "よろしく"},
     }
-    service.update_answers(registration, 2, ["tourism"], {f"q{fruit.id}": "peach"})
+    service.update_answers(registration, [2, 3], ["tourism"], {f"q{fruit.id}": "peach"})
     dbsession.expire_all()
-    assert registration.relationship_type == 2 and registration.connections == ["tourism"]
+    assert registration.relationship_types == [2, 3] and registration.connections == ["tourism"]
     assert service.answers_of(registration)[fruit.id] == {"choice": "peach"}
     assert events(dbsession, registration) == ["joined", "answers_updated"]
     with pytest.raises(AnswersRefused):
-        service.update_answers(registration, 2, ["tourism"], {f"q{fruit.id}": "durian"})
+        service.update_answers(registration, [2], ["tourism"], {f"q{fruit.id}": "durian"})
+    with pytest.raises(InvalidInput) as unanswered:
+        service.update_answers(registration, [], ["tourism"], {f"q{fruit.id}": "peach"})
+    assert unanswered.value.field == "relationship_types"
 
 
 def test_leave_and_rejoin_keep_the_first_date_and_history(dbsession, service, clock, person,
@@ -215,12 +282,12 @@ def test_leave_and_rejoin_keep_the_first_date_and_history(dbsession, service, cl
     with pytest.raises(NotAllowed):
         service.leave(registration)
     with pytest.raises(NotAllowed):
-        service.update_answers(registration, 1, ["other"], {})
+        service.update_answers(registration, [1], ["other"], {})
     clock.advance(timedelta(days=10))
-    again = register(service, person, nagano["matsumoto"], relationship_type=1)
+    again = register(service, person, nagano["matsumoto"], relationship_types=[1])
     assert again.id == registration.id
     assert again.state == "active" and again.registered_at == first
-    assert again.relationship_type == 1
+    assert again.relationship_types == [1]
     assert events(dbsession, again) == ["joined", "left", "rejoined"]
 
 

@@ -135,13 +135,25 @@ def test_period_filters_flow_figures(service, dbsession, population):
 
 
 def _registration(dbsession, account, site, **kw):
-    values = dict(account_id=account.id, site_id=site.id, relationship_type=2,
+    values = dict(account_id=account.id, site_id=site.id, relationship_types=[2],
                   connections=["tourism"], registered_at=NOW, state_changed_at=NOW)
     values.update(kw)
     registration = Registration(**values)
     dbsession.add(registration)
     dbsession.flush()
     return registration
+
+
+def test_a_registration_counts_under_each_type_it_chose(service, dbsession):
+    """The survey asks which types apply: [1, 3] counts under ① and ③; none is
+    "unanswered"; the keys stay "1".."4"."""
+    city = make_site(dbsession, CITY)
+    people = [make_registrant(dbsession, f"t{i}@example.jp") for i in range(3)]
+    for person, types in zip(people, ([1, 3], [3], [])):
+        _registration(dbsession, person, city, relationship_types=types)
+    figures = service.live_values([city.id]).of(city.id)
+    assert figures.keyed("relationship_type") == {"1": 1, "3": 2, "unanswered": 1}
+    assert figures.value("people") == 3
 
 
 def test_at_home_released_left_and_deleted_never_count(service, dbsession):

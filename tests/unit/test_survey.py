@@ -529,7 +529,7 @@ def test_the_export_has_one_row_per_active_registration_with_labels(dbsession, s
     scale = make_question(dbsession, site, "scale", label="満足度")
     old = make_question(dbsession, site, "text", label="昔の質問", retired_at=clock())
     first = make_registration(dbsession, site, connections=["birthplace", "tourism"],
-                              relationship_type=4, registered_at=clock())
+                              relationship_types=[4], registered_at=clock())
     second = make_registration(dbsession, site, tier="premium")
     make_registration(dbsession, site, state="left")
     make_registration(dbsession, other)

@@ -12,10 +12,13 @@ from furusato_cms.models import (
 )
 from furusato_cms.services.audit import Actor
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
+from furusato_cms.services.registration import RegistrationService
+from furusato_cms.services.statistics import StatisticsService
 from furusato_cms.services.targeting import TargetingService
 
 from ..factories import MATSUMOTO, NAGANO_CITY, T0, make_post, make_site
 from ..notification_factories import make_person
+from ..registrant_factories import make_registrant
 
 EDITOR = Actor(account_id=None, label="editor")
 
@@ -44,10 +47,10 @@ def people(dbsession, city):
         "basic_farmer": make_person(dbsession, "basic-farmer@example.jp", city,
                                     interests=["agriculture"]),
         "premium_foodie": make_person(dbsession, "premium-foodie@example.jp", city,
-                                      tier="premium", relationship_type=2,
+                                      tier="premium", relationship_types=(2, 3),
                                       interests=["agriculture", "food"]),
-        "roots_foodie": make_person(dbsession, "roots-foodie@example.jp", city,
-                                    relationship_type=4, interests=["food"]),
+        "dual_foodie": make_person(dbsession, "dual-foodie@example.jp", city,
+                                    relationship_types=(4,), interests=["food"]),
         "no_interests": make_person(dbsession, "no-interests@example.jp", city),
         "at_home": make_person(dbsession, "at-home@example.jp", city, at_home=True,
                                interests=["agriculture"]),
@@ -76,7 +79,7 @@ def people(dbsession, city):
         Unsubscribe(account_id=p["stopped_site"].id, site_id=city.id, kind="all", created_at=T0),
         Unsubscribe(account_id=p["stopped_other_site"].id, site_id=matsumoto.id, kind="all",
                     created_at=T0),
-        Unsubscribe(account_id=p["roots_foodie"].id, site_id=city.id, kind="new_project",
+        Unsubscribe(account_id=p["dual_foodie"].id, site_id=city.id, kind="new_project",
                     created_at=T0),
         NotificationPreference(account_id=p["both_off"].id, site_id=city.id,
                                kind="targeted_post", email=False, inbox=False),
@@ -87,20 +90,23 @@ def people(dbsession, city):
     return p
 
 
-REACHABLE = {"basic_farmer", "premium_foodie", "roots_foodie", "no_interests",
-             "stopped_other_site", "inbox_only"}
-AGRICULTURE = {"basic_farmer", "premium_foodie", "stopped_other_site", "inbox_only"}
+REACHABLE = {"basic_farmer", "premium_foodie", "dual_foodie", "no_interests",
+             "stopped_other_site", "inbox_only", "at_home"}
+"""At home is reached: the guideline leaves at-home registrations out of statistics only."""
+AGRICULTURE = {"basic_farmer", "premium_foodie", "stopped_other_site", "inbox_only", "at_home"}
 
 
 @pytest.mark.parametrize("target, expected", [
     ({}, REACHABLE),
     ({"interests": ["agriculture"]}, AGRICULTURE),
-    ({"interests": ["food"]}, {"premium_foodie", "roots_foodie"}),
-    ({"interests": ["agriculture", "food"]}, AGRICULTURE | {"roots_foodie"}),
+    ({"interests": ["food"]}, {"premium_foodie", "dual_foodie"}),
+    ({"interests": ["agriculture", "food"]}, AGRICULTURE | {"dual_foodie"}),
     ({"tiers": ["premium"]}, {"premium_foodie"}),
-    ({"tiers": ["basic"], "interests": ["food"]}, {"roots_foodie"}),
-    ({"relationship_types": [4]}, {"roots_foodie"}),
+    ({"tiers": ["basic"], "interests": ["food"]}, {"dual_foodie"}),
+    ({"relationship_types": [4]}, {"dual_foodie"}),
     ({"relationship_types": [1, 2], "interests": ["food"]}, {"premium_foodie"}),
+    ({"relationship_types": [3]}, {"premium_foodie"}),
+    ({"relationship_types": [3, 4]}, {"premium_foodie", "dual_foodie"}),
     ({"interests": ["snow_removal"]}, set()),
 ])
 def test_the_count_before_sending_is_who_receives_it(dbsession, service, post, people,
@@ -185,3 +191,21 @@ def test_unknown_target_values_are_refused(service, post, bad, field):
     with pytest.raises(InvalidInput) as refused:
         service.save_target(EDITOR, post, **bad)
     assert refused.value.field == field
+
+
+def test_a_person_at_home_by_declared_postal_code_gets_the_post_but_is_not_counted(
+        dbsession, service, post, city, clock, app_settings):
+    """Rule: at-home registrations get the site's information; statistics leave them out."""
+    person = make_registrant(dbsession, "lives-here@example.jp")
+    registration = RegistrationService(dbsession, clock=clock, settings=app_settings).register(
+        person, city, [2], ["tourism"], {}, postal_code="380-0851")
+    assert registration.at_home is True
+    service.save_target(EDITOR, post, relationship_types=[2])
+    assert service.reach(post).people == 1
+    campaign = service.send(EDITOR, post)
+    assert dbsession.scalar(select(InboxMessage.account_id).where(
+        InboxMessage.campaign_id == campaign.id)) == person.id
+    figures = StatisticsService(dbsession, clock=clock, settings=app_settings).live_values(
+        [city.id]).of(city.id)
+    assert figures.value("people") == 0 and figures.value("at_home") == 1
+    assert figures.keyed("relationship_type") == {}

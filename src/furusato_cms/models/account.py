@@ -32,6 +32,12 @@ class Account(Base):
     created_at: Mapped[datetime]
     last_signin_at: Mapped[datetime | None] = mapped_column(default=None)
     disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+    declared_home_code: Mapped[str | None] = mapped_column(String(6), default=None)
+    """居住地の申告: the municipality of the postal code the person declared (only the
+    code is kept); a verified address wins over it (services.home)."""
+    ask_relationship_types: Mapped[bool] = mapped_column(default=False)
+    """Ask once, on the next visit, for the 類型 of registrations left unanswered when
+    the types were aligned with the national guideline (migration 0012)."""
 
     memberships = relationship(
         "StaffMembership", back_populates="account", cascade="all, delete-orphan"

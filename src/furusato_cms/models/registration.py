@@ -26,7 +26,6 @@ class Registration(Base):
         UniqueConstraint("account_id", "site_id"),
         CheckConstraint(f"tier IN {REGISTRATION_TIERS!r}", name="tier"),
         CheckConstraint(f"state IN {REGISTRATION_STATES!r}", name="state"),
-        CheckConstraint("relationship_type BETWEEN 1 AND 4", name="relationship_type"),
         Index("ix_registrations_site_state", "site_id", "state"),
     )
 
@@ -42,8 +41,9 @@ class Registration(Base):
     """For a prefecture registration made through a municipality's (shown "via …")."""
     at_home: Mapped[bool] = mapped_column(default=False)
     """Registered where the person lives: allowed, never counted as relationship population."""
-    relationship_type: Mapped[int] = mapped_column(default=1)
-    """類型①–④ (see vocabulary.RELATIONSHIP_TYPES)."""
+    relationship_types: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    """関係人口の類型①–④ that apply (vocabulary.RELATIONSHIP_TYPES keys, ascending);
+    empty means unanswered (e.g. an old "roots" answer, asked again once)."""
     connections: Mapped[list] = mapped_column(JSON, default=list)
     """National common question: the person's connections (vocabulary.CONNECTIONS keys)."""
     registered_at: Mapped[datetime]

@@ -301,7 +301,8 @@ class _Person:
             "id": registration_id, "account_id": self.id, "site_id": site_id,
             "state": "released" if released else "active", "at_home": at_home,
             "derived_from_id": derived_from,
-            "relationship_type": self.rnd.randint(1, 4), "registered_at": registered,
+            "relationship_types": sorted(self.rnd.sample(range(1, 5), self.rnd.randint(1, 2))),
+            "registered_at": registered,
             "state_changed_at": g.at - timedelta(days=1) if released else registered}
         if premium:
             since = g.at - timedelta(days=self.rnd.randint(1, 60))

@@ -59,7 +59,7 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import to_tokyo
 from ..i18n import _
 from ..models import GuardianConsent, IdentityVerification
-from ..postal import home_municipality
+from ..postal import home_municipality, normalise_postal_code
 from .activity_import import ActivityImportService
 from .authentication import hash_token, normalise_email
 from .errors import InvalidInput, NotAllowed, ServiceError
@@ -224,12 +224,6 @@ def looks_like_individual_number(value) -> bool:
     return isinstance(value, str) and bool(
         _INDIVIDUAL_NUMBER.search(unicodedata.normalize("NFKC", value))
     )
-
-
-def normalise_postal_code(value) -> str:
-    """Seven plain digits ("〒380-0851" and full-width digits accepted), or ""."""
-    digits = re.sub(r"\D", "", unicodedata.normalize("NFKC", str(value or "")))
-    return digits if len(digits) == 7 else ""
 
 
 @dataclass(frozen=True)
@@ -524,7 +518,8 @@ class IdentityService:
                 self._apply(verification, person, home)
         except IntegrityError as exc:
             raise IdentityError("identity_taken", "unique constraint") from exc
-        refresh_at_home(self.dbsession, account.id, verification.home_code)
+        refresh_at_home(self.dbsession, account.id,
+                        verification.home_code or account.declared_home_code)
         ActivityImportService(
             self.dbsession, clock=self.clock, settings=self.settings
         ).attach_pending_claims(account, verification)

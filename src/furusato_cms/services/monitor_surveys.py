@@ -38,6 +38,7 @@ from ..spreadsheet import csv_bytes
 from ..vocabulary import RELATIONSHIP_TYPES, TIER_LABELS
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
+from .json_sql import holds
 from .registration import AnswersRefused
 from .survey import CHOICE_KINDS, SurveyService, answer_text, bounded_text, checked, choice_label
 
@@ -83,14 +84,17 @@ def target_text(survey, translate) -> str:
     return " / ".join(parts) or translate(_("Everyone registered with the site"))
 
 
-def _in_target(survey_table, registration_table):
-    """The SQL condition: the registration is active and in the survey's target group."""
+def _in_target(dialect, survey_table, registration_table):
+    """The SQL condition: the registration is active and in the survey's target group
+    (its types include the survey's target type). At-home registrations are included:
+    they get the site's information, they are only left out of statistics."""
     return and_(
         registration_table.state == "active",
         or_(survey_table.target_tier.is_(None),
             survey_table.target_tier == registration_table.tier),
         or_(survey_table.target_relationship_type.is_(None),
-            survey_table.target_relationship_type == registration_table.relationship_type),
+            holds(dialect, registration_table.relationship_types,
+                  survey_table.target_relationship_type)),
     )
 
 
@@ -101,6 +105,10 @@ class MonitorSurveyService:
         self.settings = settings
         self.engine = SurveyService(dbsession, clock=clock, settings=settings)
         self.audit = AuditLog(dbsession, clock)
+
+    @property
+    def _dialect(self) -> str:
+        return self.dbsession.get_bind().dialect.name
 
     # -- editors: the survey ------------------------------------------------------
 
@@ -164,7 +172,8 @@ class MonitorSurveyService:
         return self.dbsession.scalar(
             select(func.count()).select_from(Registration)
             .join(MonitorSurvey, MonitorSurvey.site_id == Registration.site_id)
-            .where(MonitorSurvey.id == survey.id, _in_target(MonitorSurvey, Registration))
+            .where(MonitorSurvey.id == survey.id,
+                   _in_target(self._dialect, MonitorSurvey, Registration))
         )
 
     # -- editors: questions ------------------------------------------------------------
@@ -258,7 +267,7 @@ class MonitorSurveyService:
             .outerjoin(MonitorResponse, and_(MonitorResponse.survey_id == MonitorSurvey.id,
                                              MonitorResponse.account_id == account.id))
             .where(MonitorSurvey.state == "open", Site.state == "active",
-                   _in_target(MonitorSurvey, Registration))
+                   _in_target(self._dialect, MonitorSurvey, Registration))
             .order_by(MonitorSurvey.opened_at.desc(), MonitorSurvey.id.desc())
         ).all()
         return [(survey, site, response_id is not None) for survey, site, response_id in rows]
@@ -386,7 +395,7 @@ class MonitorSurveyService:
             select(func.count()).select_from(Registration)
             .join(MonitorSurvey, MonitorSurvey.site_id == Registration.site_id)
             .where(MonitorSurvey.id == survey.id, Registration.account_id == account.id,
-                   _in_target(MonitorSurvey, Registration))
+                   _in_target(self._dialect, MonitorSurvey, Registration))
         ) > 0
 
     def _insert_once(self, survey, account, answers) -> int | None:

@@ -667,6 +667,7 @@ class RegistrantAccountService(AccountServiceBase):
         account.totp_last_step = None
         account.email_confirmed_at = None
         account.last_signin_at = None
+        account.declared_home_code = None
         account.disabled_at = self.clock()
         self.dbsession.flush()
 

@@ -15,9 +15,12 @@ Rules kept here:
   registration only when no other active municipality registration in that
   prefecture could carry it; otherwise it is carried "via" that other one.
 - Registering where one lives is allowed and flagged at home (居住地での登録), by the
-  one at-home rule in ``services.home``.
-- The national common questions (relationship type 類型①–④ and connections) are
-  checked here; the site's own questions by the survey engine.
+  one at-home rule in ``services.home``: the verified address, else the postal code the
+  person declares (asked at registration when there is no verified identity).
+- The national common questions (which of 類型①–④ apply, at least one, and the
+  connections) are checked here; the site's own questions by the survey engine. A
+  registration whose types are empty is unanswered (old "roots" answers, migration 0012):
+  its person is asked once, on the next visit (``Account.ask_relationship_types``).
 - Release for inactivity: a basic registration whose person has not signed in for the
   inactivity period minus 30 days gets a notice (one mail per person), and is
   released 30 days after the notice unless the person signed in since. The period is
@@ -39,9 +42,10 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..models import Account, IdentityVerification, Registration, RegistrationEvent, Site
 from ..models.meta import UTCDateTime
+from ..postal import municipality_name
 from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
 from .errors import Conflict, InvalidInput, NotAllowed
-from .home import is_home_site
+from .home import declare_home, declared_municipality, home_code_of, is_home_site
 from .mail import Mail, localizer_for, queue_mail
 from .national import inactivity_days_sql
 from .survey import SurveyService
@@ -78,19 +82,23 @@ class RegistrationService:
 
     # -- registering ---------------------------------------------------------
 
-    def register(self, account, site, relationship_type, connections, answers) -> Registration:
+    def register(self, account, site, relationship_types, connections, answers, *,
+                 postal_code=None) -> Registration:
         """Register ``account`` with ``site`` (and its prefecture, derived); returns the
         registration with ``site``. ``answers`` are the raw form values of the site's
-        own questions (``q<id>`` -> value)."""
+        own questions (``q<id>`` -> value); ``postal_code``, when given, is where the
+        person declares they live (an unknown one is refused on ``postal_code``)."""
         if site.state != "active":
             raise NotAllowed(
                 _("${site} does not accept registrations now.", mapping={"site": site.name})
             )
-        relationship_type, connections = checked_national(relationship_type, connections)
+        relationship_types, connections = checked_national(relationship_types, connections)
         checked = self._checked_answers(site, answers)
+        if postal_code:
+            declare_home(self.dbsession, account, postal_code)
         prefecture = self._active_prefecture_of(site)
         existing = self._rows_of(account, [site] + ([prefecture] if prefecture else []))
-        home_code = self._home_code(account)
+        home_code = home_code_of(self.dbsession, account)
         now = self.clock()
         registration = existing.get(site.id)
         if registration is None:
@@ -104,7 +112,7 @@ class RegistrationService:
             self._event(registration, "made_direct", now)
         else:
             raise self._already_registered(site)
-        self._set_answers(registration, relationship_type, connections, home_code)
+        self._set_answers(registration, relationship_types, connections, home_code)
         self.survey.save_answers(registration, checked, now=now)
         if prefecture is not None:
             self._derive(account, prefecture, registration, existing.get(prefecture.id),
@@ -112,17 +120,58 @@ class RegistrationService:
         self.dbsession.flush()
         return registration
 
-    def update_answers(self, registration, relationship_type, connections, answers):
-        """Edit the national and the site's answers of an active registration."""
+    def update_answers(self, registration, relationship_types, connections, answers, *,
+                       postal_code=None):
+        """Edit the national and the site's answers of an active registration (and, with
+        ``postal_code``, where the person declares they live)."""
         self._require_active(registration)
-        relationship_type, connections = checked_national(relationship_type, connections)
+        relationship_types, connections = checked_national(relationship_types, connections)
         checked = self._checked_answers(registration.site, answers)
-        registration.relationship_type = relationship_type
+        if postal_code:
+            declare_home(self.dbsession, registration.account, postal_code)
+        registration.relationship_types = relationship_types
         registration.connections = connections
         now = self.clock()
         self.survey.save_answers(registration, checked, now=now)
         self._event(registration, "answers_updated", now)
         self.dbsession.flush()
+
+    @staticmethod
+    def declared_home_name(account) -> str | None:
+        """The declared municipality's name, for "you live in …" (None: not declared)."""
+        if not account.declared_home_code:
+            return None
+        return municipality_name(account.declared_home_code) or account.declared_home_code
+
+    # -- asking again for unanswered types (once) ------------------------------
+
+    def unanswered_types(self, account) -> list:
+        """The person's active registrations whose types are unanswered, with sites."""
+        return list(self.dbsession.scalars(
+            select(Registration)
+            .where(Registration.account_id == account.id, Registration.state == "active",
+                   func.json_array_length(Registration.relationship_types) == 0)
+            .options(joinedload(Registration.site))
+            .order_by(Registration.registered_at, Registration.id)
+        ))
+
+    def asked_types(self, account):
+        """The question was shown: never ask again (whatever the person does with it)."""
+        account.ask_relationship_types = False
+        self.dbsession.flush()
+
+    def answer_types(self, account, chosen: dict) -> int:
+        """Store the types chosen per registration id (``chosen``) on the person's own
+        unanswered registrations; an empty choice leaves one unanswered. Returns how
+        many were answered."""
+        checked = {key: checked_types(picked) for key, picked in chosen.items() if picked}
+        answered = 0
+        for registration in self.unanswered_types(account):
+            if registration.id in checked:
+                registration.relationship_types = checked[registration.id]
+                answered += 1
+        self.dbsession.flush()
+        return answered
 
     def leave(self, registration):
         """Leave a site (退会). A prefecture registration derived from this one is left
@@ -200,8 +249,12 @@ class RegistrationService:
     def answers_of(self, registration) -> dict:
         return self.survey.answers_of(registration)
 
-    def check_national(self, relationship_type, connections):
-        return checked_national(relationship_type, connections)
+    def check_national(self, relationship_types, connections):
+        return checked_national(relationship_types, connections)
+
+    def check_postal_code(self, postal_code):
+        """The municipality a declared postal code names (for the confirm step)."""
+        return declared_municipality(postal_code)
 
     def check_site_answers(self, site, answers) -> dict:
         """The site's answers ready to store, or AnswersRefused (for the confirm step)."""
@@ -330,13 +383,6 @@ class RegistrationService:
         )
         return {row.site_id: row for row in rows}
 
-    def _home_code(self, account) -> str | None:
-        return self.dbsession.scalar(
-            select(IdentityVerification.home_code).where(
-                IdentityVerification.account_id == account.id
-            )
-        )
-
     def _insert(self, account, site, now, *, derived_from) -> Registration | None:
         """A new row in a SAVEPOINT; None when a concurrent request made it first."""
         registration = Registration(
@@ -378,7 +424,7 @@ class RegistrationService:
                 return
         else:
             self._rejoin(existing, now, derived_from=source)
-        self._set_answers(existing, source.relationship_type, source.connections, home_code)
+        self._set_answers(existing, source.relationship_types, source.connections, home_code)
 
     def _settle_derived(self, registration, now):
         derived, carrier = self._derived_plan(registration)
@@ -419,8 +465,8 @@ class RegistrationService:
         )
         return derived, carrier
 
-    def _set_answers(self, registration, relationship_type, connections, home_code):
-        registration.relationship_type = relationship_type
+    def _set_answers(self, registration, relationship_types, connections, home_code):
+        registration.relationship_types = list(relationship_types)
         registration.connections = list(connections)
         registration.at_home = is_home_site(registration.site, home_code)
 
@@ -444,19 +490,26 @@ class RegistrationService:
         )
 
 
-def checked_national(relationship_type, connections):
-    """The national common questions (全国共通項目): one relationship type and at least
-    one connection, from the national vocabulary."""
+def checked_types(relationship_types) -> list:
+    """Which of 類型①–④ apply: at least one, from the guideline's four, ascending."""
     try:
-        relationship_type = int(relationship_type)
+        chosen = {int(value) for value in relationship_types or ()}
     except (TypeError, ValueError):
-        relationship_type = None
-    if relationship_type not in RELATIONSHIP_TYPES:
-        raise InvalidInput(_("Choose one type."), "relationship_type")
+        chosen = {None}
+    if not chosen or not chosen <= RELATIONSHIP_TYPES.keys():
+        raise InvalidInput(_("Choose at least one type that applies to you."),
+                           "relationship_types")
+    return sorted(chosen)
+
+
+def checked_national(relationship_types, connections):
+    """The national common questions (全国共通項目): the types that apply and at least
+    one connection, from the national vocabulary."""
+    relationship_types = checked_types(relationship_types)
     chosen = set(connections or ())
     if not chosen or not chosen <= CONNECTIONS.keys():
         raise InvalidInput(_("Choose at least one connection from the list."), "connections")
-    return relationship_type, [key for key in CONNECTIONS if key in chosen]
+    return relationship_types, [key for key in CONNECTIONS if key in chosen]
 
 
 # -- the release rule as SQL ----------------------------------------------------

@@ -81,6 +81,7 @@ from ..models.support import APPLICATION_STATES as SUPPORT_STATES
 from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
 from .audit import AuditLog
 from .errors import InvalidInput
+from .json_sql import json_array_values
 from .premium import STATE_LABELS as PREMIUM_STATE_LABELS
 from .sites import STATE_LABELS as SITE_STATE_LABELS
 from .sites import SiteLifecycleService
@@ -101,6 +102,8 @@ AGE_BANDS = ((70, "70+"), (60, "60-69"), (50, "50-59"), (40, "40-49"), (30, "30-
              (20, "20-29"), (0, "0-19"))
 """Lower age bound and key of each band, oldest first (as the SQL CASE tests them)."""
 GENDERS = ("female", "male", "other")
+UNANSWERED = "unanswered"
+"""Key of the registrations that chose no relationship type (yet)."""
 FLOW_KINDS = {"joined": "joined", "rejoined": "joined", "left": "left", "released": "released"}
 """Registration history events counted by the trend, and the column each goes to."""
 
@@ -217,17 +220,6 @@ def _tokyo_month_pg(element, compiler, **kw):
     return "to_char((%s) AT TIME ZONE 'Asia/Tokyo', 'YYYY-MM')" % compiler.process(
         element.clauses, **kw
     )
-
-
-def json_array_values(dialect: str, column, key: str | None = None):
-    """The text values of a JSON array column (or of the array under ``key`` of a JSON
-    object), as a table to join: one row per element, in the column ``value``."""
-    if dialect == "postgresql":
-        target = column if key is None else column.op("->")(literal(key))
-        return func.json_array_elements_text(target).table_valued("value")
-    if key is None:
-        return func.json_each(column).table_valued("value")
-    return func.json_each(column, f"$.{key}").table_valued("value")
 
 
 def _years_before(day: date, years: int) -> date:
@@ -360,8 +352,12 @@ def registered_month(scope):
 
 
 def relationship_type(scope):
-    """Counted registrations by relationship type 類型①–④ (key "1" to "4")."""
-    return _counted(scope, *_site_item(cast(R.relationship_type, String)))
+    """Counted registrations by relationship type 類型①–④ (key "1" to "4"): the survey
+    asks which apply, so a registration counts once under each type it chose, and under
+    "unanswered" when it chose none (e.g. an old "roots" answer not yet given again)."""
+    values = json_array_values(scope.dialect, R.relationship_types)
+    key = func.coalesce(cast(values.c.value, String), literal(UNANSWERED))
+    return _counted(scope, *_site_item(key)).outerjoin(values, true())
 
 
 def connection(scope):
@@ -963,10 +959,13 @@ def summary_table(figures: SiteFigures, site: Site | None) -> Table:
 
 def types_table(figures: SiteFigures, unit) -> Table:
     return Table(
-        "types", _("By relationship type"), _("Each registration has one type."),
+        "types", _("By relationship type"),
+        _("Each registration counts under every type that applies to it (the national "
+          "survey asks which apply), so the rows add up to more than the registrations."),
         [_("Type"), unit],
         [[label, figures.value("relationship_type", str(k))]
-         for k, label in RELATIONSHIP_TYPES.items()],
+         for k, label in RELATIONSHIP_TYPES.items()]
+        + [[_("Not answered"), figures.value("relationship_type", UNANSWERED)]],
         chart="bars",
     )
 

@@ -533,7 +533,9 @@ def _registration_cells(registration, translate) -> list:
         str(registration.id),
         to_tokyo(registration.registered_at).strftime("%Y-%m-%d %H:%M"),
         translate(TIER_LABELS.get(registration.tier, registration.tier)),
-        translate(RELATIONSHIP_TYPES[registration.relationship_type]),
+        LIST_SEPARATOR.join(translate(RELATIONSHIP_TYPES[key])
+                            for key in registration.relationship_types or ()
+                            if key in RELATIONSHIP_TYPES),
         LIST_SEPARATOR.join(translate(CONNECTIONS[key]) if key in CONNECTIONS else key
                             for key in registration.connections or ()),
     ]

@@ -2,9 +2,10 @@
 the site's registrants by tier (basic/premium), relationship type (類型①–④) and
 interest, sees how many people it will reach, then sends it.
 
-Who is reached: people with an **active** registration with the post's site that is
-not at home (released, left and at-home registrations never count), matching every
-dimension the editor narrowed (within one dimension, any of the chosen values), and
+Who is reached: people with an **active** registration with the post's site (released
+and left ones never count; at-home registrations do: the guideline leaves them out of
+statistics only), matching every dimension the editor narrowed (within one dimension,
+any of the chosen values; a registration matches the types when it chose any of them), and
 to whom the notice rule of services/notifications.py delivers (not unsubscribed from
 the site or from targeted posts, a channel on). The count shown before sending is one
 COUNT over exactly the rows the send then writes.
@@ -22,6 +23,7 @@ from ..models.registration import REGISTRATION_TIERS
 from ..vocabulary import RELATIONSHIP_TYPES
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
+from .json_sql import holds_any
 from .notifications import NotificationService, Reach, count_reach
 
 KIND = "targeted_post"
@@ -76,12 +78,12 @@ class TargetingService:
 
     def audience(self, post, target):
         """A select of the account ids the target names (before the notice rule)."""
-        criteria = [Registration.site_id == post.site_id, Registration.state == "active",
-                    Registration.at_home.is_(False)]
+        criteria = [Registration.site_id == post.site_id, Registration.state == "active"]
         if target.tiers:
             criteria.append(Registration.tier.in_(target.tiers))
         if target.relationship_types:
-            criteria.append(Registration.relationship_type.in_(target.relationship_types))
+            criteria.append(holds_any(self.dbsession.get_bind().dialect.name,
+                                      Registration.relationship_types, target.relationship_types))
         if target.interests:
             criteria.append(exists().where(RegistrantInterest.account_id == Registration.account_id,
                                            RegistrantInterest.interest.in_(target.interests)))

@@ -18,7 +18,7 @@ from ..services.feed import FeedService
 from ..services.policies import PolicyService
 from ..services.registration import RegistrationService
 from .public import page_param
-from .registration import DISPLAY, answers_form, refused_form
+from .registration import DISPLAY, answers_form, asks_postal_code, refused_form
 
 EDIT = r"^/my/registrations/\d{1,9}/?$"
 LEAVE = r"^/my/registrations/\d{1,9}/leave/?$"
@@ -60,13 +60,16 @@ class OwnRegistration:
         if registration is None:
             raise HTTPNotFound()
         self.registration = registration
+        self.account = request.identity.account
 
     def _form(self):
         questions = self.service.questions_of(self.registration.site)
-        return questions, answers_form(self.request, questions, "save", _("Save my answers"))
+        return questions, answers_form(self.request, questions, "save", _("Save my answers"),
+                                       ask_postal_code=asks_postal_code(self.service, self.account))
 
     def _page(self, form_html):
-        return {"registration": self.registration, "form": form_html}
+        return {"registration": self.registration, "form": form_html,
+                "declared_home": self.service.declared_home_name(self.account)}
 
     @view_config(context=MyArea, name="registrations", path_info=EDIT, request_method="GET",
                  renderer="my/edit.jinja2", permission=P.REGISTRANT_SELF)
@@ -84,8 +87,9 @@ class OwnRegistration:
         _questions, form = self._form()
         try:
             values = validate(self.request, form)
-            self.service.update_answers(self.registration, values["relationship_type"],
-                                        values["connections"], site_answers(values))
+            self.service.update_answers(self.registration, values["relationship_types"],
+                                        values["connections"], site_answers(values),
+                                        postal_code=values.get("postal_code"))
         except deform.ValidationFailure as failure:
             return self._page(failure.render())
         except ServiceError as error:

@@ -30,12 +30,18 @@ DISPLAY = {"tokyo_date": tokyo_date, "tier_labels": TIER_LABELS, "state_labels":
 """What the registration templates need to show a registration."""
 
 
-def answers_form(request, questions, name, title, *, consent=False) -> deform.Form:
+def answers_form(request, questions, name, title, *, consent=False,
+                 ask_postal_code=False) -> deform.Form:
     """The registration questions with one submit button (also used by /my/ to edit);
     ``consent`` adds the required privacy-notice box (registering, not editing)."""
     button = deform.Button(name, request.localizer.translate(title))
-    schema = registration_schema(questions)
+    schema = registration_schema(questions, ask_postal_code)
     return make_form(request, with_privacy(schema) if consent else schema, buttons=(button,))
+
+
+def asks_postal_code(service, account) -> bool:
+    """Where one lives is declared only by people without verified identity."""
+    return service.verification_of(account) is None
 
 
 def refused_form(form, error) -> str:
@@ -55,13 +61,15 @@ class RegistrationSteps:
         self.service = request.service(RegistrationService)
         self.questions = self.service.questions_of(self.site)
         self.form = answers_form(request, self.questions, "confirm", _("Review my answers"),
-                                 consent=True)
+                                 consent=True,
+                                 ask_postal_code=asks_postal_code(self.service, self.account))
 
     def page(self, form_html, current=None):
         return {
             "form": form_html,
             "current": current,
             "prefecture": self.service.prefecture_joining_with(self.account, self.site),
+            "declared_home": self.service.declared_home_name(self.account),
         }
 
     @view_config(context=SiteResource, name="register", request_method="GET",
@@ -81,9 +89,12 @@ class RegistrationSteps:
     def confirm(self):
         try:
             values = validate(self.request, self.form)
-            relationship_type, connections = self.service.check_national(
-                values["relationship_type"], values["connections"]
+            relationship_types, connections = self.service.check_national(
+                values["relationship_types"], values["connections"]
             )
+            home = None
+            if values.get("postal_code"):
+                home = self.service.check_postal_code(values["postal_code"])
             answers = self.service.check_site_answers(self.site, site_answers(values))
         except deform.ValidationFailure as failure:
             return self.page(failure.render())
@@ -92,7 +103,8 @@ class RegistrationSteps:
         self.request.override_renderer = CONFIRM
         translate = self.request.localizer.translate
         return {
-            "rows": summary(translate, relationship_type, connections, self.questions, answers),
+            "rows": summary(translate, relationship_types, connections, self.questions, answers,
+                            home),
             "carried": [(name, value) for name, value in self.request.POST.items()
                         if name not in STEPS and name != "csrf_token"],
             "prefecture": self.service.prefecture_joining_with(self.account, self.site),
@@ -113,8 +125,9 @@ class RegistrationSteps:
         prefecture = self.service.prefecture_joining_with(self.account, self.site)
         try:
             values = validate(self.request, self.form)
-            self.service.register(self.account, self.site, values["relationship_type"],
-                                  values["connections"], site_answers(values))
+            self.service.register(self.account, self.site, values["relationship_types"],
+                                  values["connections"], site_answers(values),
+                                  postal_code=values.get("postal_code"))
             self.request.service(PolicyService).accept_notices(
                 self.account, [self.site, *([prefecture] if prefecture else [])])
         except deform.ValidationFailure as failure:
