@@ -4,7 +4,7 @@ A registration with the municipality of the verified address, or with the
 prefecture that contains it, is "at home": allowed, but never counted as
 relationship population. One rule, used at registration and after verification.
 """
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..models import Registration, Site
 
@@ -15,6 +15,12 @@ def is_home_site(site, home_code: str | None) -> bool:
     if site.kind == "prefecture":
         return site.prefecture_code == home_code[:2]
     return site.code == home_code
+
+
+def is_home_prefecture(prefecture_code: str, home_code):
+    """``is_home_site`` for a prefecture, as an SQL condition on a home-code column
+    (false where it is NULL: not verified)."""
+    return and_(home_code.is_not(None), func.substr(home_code, 1, 2) == prefecture_code)
 
 
 def refresh_at_home(dbsession, account_id: int, home_code: str | None):

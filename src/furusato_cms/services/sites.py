@@ -9,6 +9,12 @@ States and the only moves between them::
     rejected / withdrawn ──apply──> applied   (the same row: a site keeps its id)
 
 Only active sites are public; suspended sites keep their staff screens.
+
+A prefecture that joins later — approved, or reactivated after a suspension during which
+its municipalities' new registrations derived nothing — registers everyone already
+registered with its municipalities (derived, "via" their municipality), in the same
+transaction as the decision, with the number made in the audit log
+(``site.derive_registrations``).
 """
 import re
 import unicodedata
@@ -26,6 +32,7 @@ from .audit import Actor, AuditLog
 from .authentication import SigninThrottler
 from .errors import Conflict, InvalidInput, NotAllowed
 from .invitations import InvitationService
+from .registration import RegistrationService
 from .paging import Page, fetch_page
 
 FREE_JOIN_DEADLINE = date(2028, 3, 31)
@@ -255,6 +262,7 @@ class SiteLifecycleService:
         self._require_state(site, "approve")
         admin_email = checked_email(admin_email, "admin_email")
         self._record_move(actor, site, "approve", "")
+        self._derive_prefecture_registrations(actor, site)
         if site.joined_on is None:
             site.joined_on = tokyo_date(self.clock())
         self._ensure_intro_page(site)
@@ -271,6 +279,7 @@ class SiteLifecycleService:
 
     def reactivate(self, actor: Actor, site: Site):
         self._move(actor, site, "reactivate", "")
+        self._derive_prefecture_registrations(actor, site)
 
     def withdraw(self, actor: Actor, site: Site, reason: str):
         self._move(actor, site, "withdraw", reason)
@@ -315,6 +324,17 @@ class SiteLifecycleService:
             actor, f"site.{decision}", site_id=site.id, target=site,
             from_state=from_state, to_state=target, reason=reason,
         )
+
+    def _derive_prefecture_registrations(self, actor, site):
+        """The back-fill of a prefecture that takes part from now on (see the module's
+        docstring); nothing for a municipality."""
+        if site.kind != "prefecture":
+            return
+        made = RegistrationService(
+            self.dbsession, clock=self.clock, settings=self.settings
+        ).derive_for_prefecture(site)
+        self.audit.record(actor, "site.derive_registrations", site_id=site.id, target=site,
+                          registrations=made)
 
     def _ensure_intro_page(self, site):
         """Every site has exactly one introduction page (自治体紹介ページ), public from the start."""
