@@ -66,6 +66,9 @@ NEEDS_REASON = ("reject", "suspend", "withdraw")
 """Decisions against a government must say why; the government reads the reason."""
 REAPPLY_STATES = ("rejected", "withdrawn")
 LIFECYCLE_ACTIONS = ("site.apply", *(f"site.{name}" for name in TRANSITIONS))
+HISTORY_ACTIONS = (*LIFECYCLE_ACTIONS, "site.derive_registrations")
+"""What the operator's history of a site shows: its moves, and the derived registrations
+a prefecture's approval or reactivation made."""
 
 _REFUSED_IN_STATE = {
     "applied": _(
@@ -379,11 +382,12 @@ class SiteLifecycleService:
                           cls=SiteListing, pending=list(pending))
 
     def history(self, site: Site) -> list:
-        """The site's lifecycle as recorded in the audit log, oldest first."""
+        """The site's lifecycle as recorded in the audit log, oldest first (with the
+        back-fills of derived registrations)."""
         return list(
             self.dbsession.scalars(
                 select(AuditEntry)
-                .where(AuditEntry.site_id == site.id, AuditEntry.action.in_(LIFECYCLE_ACTIONS))
+                .where(AuditEntry.site_id == site.id, AuditEntry.action.in_(HISTORY_ACTIONS))
                 .order_by(AuditEntry.at, AuditEntry.id)
             )
         )
