@@ -177,19 +177,21 @@ differ. 2 %% released, 4 %% left, about 3 %% premium, about 2 %% at home."""
 
 ATTENDANCES = """
 INSERT INTO {table} (id, session_id, account_id, site_id, attended_at, recorded_at,
-                     source, voided_at, void_reason)
+                     source, voided_at, void_reason, designated)
 SELECT g, session_id, 1 + (session_id * 7919 + j * %(stride)s) %% %(people)s,
        1 + session_id * 13 %% {sites}, starts, starts + j * interval '20 seconds',
        CASE WHEN j %% 10 = 0 THEN 'staff' ELSE 'qr' END,
        CASE WHEN g %% 200 = 0 THEN starts + interval '1 day' END,
-       CASE WHEN g %% 200 = 0 THEN 'recorded twice by hand' ELSE '' END
+       CASE WHEN g %% 200 = 0 THEN 'recorded twice by hand' ELSE '' END,
+       session_id %% 4 <> 0
 FROM generate_series(%(low)s::bigint, %(high)s::bigint) AS s(g),
      LATERAL (SELECT 1 + (g - 1) / {per} AS session_id, (g - 1) %% {per} AS j) a,
      LATERAL (SELECT %(start)s::timestamp + (session_id * 1095.0 / %(sessions)s)
                   * interval '1 day' + interval '1 hour' AS starts) t
 """
 """Sessions of forty people each, spread evenly over three fiscal years; the forty
-people of one session are distinct (``stride`` × 40 ≤ people); 0.5 %% voided."""
+people of one session are distinct (``stride`` × 40 ≤ people); 0.5 %% voided; three
+sessions in four are of designated projects."""
 
 
 def people_of(rows: int) -> int:
@@ -243,6 +245,7 @@ QUERIES = [
     Query("eligibility", "one person's countable attendance at one site, last 12 months",
           "SELECT id, attended_at, session_id FROM attendances_{copy}"
           " WHERE account_id = %(key)s AND site_id = %(site)s AND voided_at IS NULL"
+          " AND designated"
           f" AND attended_at >= '{WINDOW_START:%Y-%m-%d}' AND attended_at < '{NOW:%Y-%m-%d}'"
           " ORDER BY attended_at", "account"),
     Query("session_checkins", "one session's check-ins (coordinator's list)",
@@ -332,8 +335,8 @@ def uniqueness(db) -> dict:
                      ).fetchone()
     new_id = "(SELECT max(id) + 1 FROM attendances_part)"
     insert = ("INSERT INTO attendances_part (id, session_id, account_id, site_id,"
-              " attended_at, recorded_at, source, void_reason) VALUES"
-              f" ({new_id}, %s, %s, %s, %s, %s, 'qr', '')")
+              " attended_at, recorded_at, source, void_reason, designated) VALUES"
+              f" ({new_id}, %s, %s, %s, %s, %s, 'qr', '', true)")
     again = row + (NOW,)
     with db.transaction():
         on_conflict = db.execute(
@@ -380,8 +383,8 @@ def range_by_recorded_at(db, row) -> dict:
     db.execute("ALTER TABLE attendances_by_year ADD UNIQUE (session_id, account_id,"
                " recorded_at)")
     scan = ("INSERT INTO attendances_by_year (id, session_id, account_id, site_id,"
-            " attended_at, recorded_at, source, void_reason) VALUES (%s, %s, %s, %s, %s,"
-            " %s::timestamp + %s * interval '1 minute', 'qr', '')")
+            " attended_at, recorded_at, source, void_reason, designated) VALUES (%s, %s, %s,"
+            " %s, %s, %s::timestamp + %s * interval '1 minute', 'qr', '', true)")
     for minute in (0, 1):
         db.execute(scan, (minute + 1, *row, row[3], minute))
     outcomes["two scans a minute apart under UNIQUE (session_id, account_id, recorded_at)"] = (

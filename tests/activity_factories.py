@@ -40,10 +40,16 @@ def make_session(dbsession, project, starts_at, *, hours=3, capacity=None,
     return session
 
 
-def make_attendance(dbsession, session, account, *, source="staff", voided=False):
+def make_attendance(dbsession, session, account, *, source="staff", voided=False,
+                    designated=None):
+    """``designated``: as stored on the row; by default the project's flag now, as every
+    writer of the app records it."""
+    if designated is None:
+        designated = dbsession.get(Project, session.project_id).designated
     attendance = Attendance(
         session_id=session.id, account_id=account.id, site_id=session.site_id,
         attended_at=session.starts_at, recorded_at=session.starts_at, source=source,
+        designated=designated,
         voided_at=session.starts_at if voided else None, void_reason="誤登録" if voided else "",
     )
     dbsession.add(attendance)

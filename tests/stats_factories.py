@@ -180,7 +180,7 @@ def _attend(dbsession, rng, session, account):
     dbsession.add(Attendance(
         session_id=session.id, account_id=account.id, site_id=session.site_id,
         attended_at=session.starts_at, recorded_at=session.starts_at, source="staff",
-        voided_at=session.starts_at if voided else None,
+        designated=True, voided_at=session.starts_at if voided else None,
     ))
 
 

@@ -59,7 +59,8 @@ def applicant(live_db_url):
             db.add(session)
             db.flush()
             db.add(Attendance(session_id=session.id, account_id=account.id, site_id=site.id,
-                              attended_at=start, recorded_at=start, source="qr"))
+                              attended_at=start, recorded_at=start, source="qr",
+                              designated=True))
     engine.dispose()
     return EMAIL
 

@@ -6,9 +6,10 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from furusato_cms.models import AuditEntry, IntroPage
+from furusato_cms.models import AuditEntry, IntroPage, Registration
 from furusato_cms.services.invitations import InvitationService
 
+from ..attendance_factories import make_registered
 from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF, make_site, make_staff, sign_in
 from ..sites_factories import form_with_action, signed_in_operator
 
@@ -77,6 +78,24 @@ def test_approval_shows_the_invitation_link_once(
     again = testapp.get(f"/operator/{MATSUMOTO}")
     assert token not in again.text and "/invitation/" not in again.text
     assert "参加中" in again.text and "一定期間無料" in again.text
+
+
+def test_approving_a_prefecture_registers_its_municipalities_people(testapp, dbsession,
+                                                                     operator):
+    """Issue 12, rule 5: the back-fill happens with the approval and the site's history
+    says how many people it registered."""
+    prefecture = make_site(dbsession, NAGANO_PREF, state="applied", joined_on=None,
+                           with_intro=False)
+    city = make_site(dbsession, NAGANO_CITY)
+    person = make_registered(dbsession, city)
+    form = form_with_action(testapp.get(f"/operator/{NAGANO_PREF}"), "/approve")
+    form["admin_email"] = "kikaku@pref.example.jp"
+    form.submit("approve")
+    page = testapp.get(f"/operator/{NAGANO_PREF}")
+    assert "県内の市町村に登録済みの1人を、都道府県にも登録しました。" in page.text
+    derived = dbsession.scalar(select(Registration).where(
+        Registration.account_id == person.id, Registration.site_id == prefecture.id))
+    assert derived.derived_from_id is not None and derived.state == "active"
 
 
 def test_approval_needs_a_valid_email(testapp, dbsession, operator):

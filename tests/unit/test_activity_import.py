@@ -216,7 +216,7 @@ def test_pending_claims_attach_when_the_person_verifies(dbsession, service, acto
         select(ActivitySession).join(Project).where(Project.external_ref == "EVT-004"))
     dbsession.add(Attendance(session_id=staff_recorded.id, account_id=yoshida.id,
                              site_id=site.id, attended_at=staff_recorded.starts_at,
-                             recorded_at=NOW, source="staff"))
+                             recorded_at=NOW, source="staff", designated=True))
     dbsession.flush()
     verification = verification_of(dbsession, yoshida)
 
@@ -266,6 +266,39 @@ def test_re_import_after_verification_is_already_recorded(dbsession, service, ac
 
     assert again.attendance_recorded == 0 and again.pending_claims == 0
     assert again.already_recorded == 14
+
+
+def test_imported_attendance_keeps_its_projects_designation_of_the_moment(
+        dbsession, service, actor, site):
+    """A new imported activity is designated; an activity the site undesignated since an
+    earlier import gives undesignated attendance, whether recorded by a later import or
+    attached when a pending participant verifies (issue 12, rule 6)."""
+    data = xlsx_bytes(past_sample())
+    run(service, actor, site, "sample.xlsx", data)
+    for ref in ("EVT-001", "EVT-003"):
+        dbsession.scalar(select(Project).where(Project.external_ref == ref)).designated = False
+    sato = make_verified(dbsession, "佐藤健一", date(1974, 2, 18), "1247834")
+    dbsession.flush()
+
+    assert run(service, actor, site, "sample.xlsx", data).attendance_recorded == 2
+    yoshida = make_verified(dbsession, "吉田美優", date(1988, 10, 9), "5034472")
+    assert service.attach_pending_claims(yoshida, verification_of(dbsession, yoshida)) == 2
+
+    stored = dbsession.execute(
+        select(Attendance.account_id, Project.external_ref, Attendance.designated)
+        .join(ActivitySession, ActivitySession.id == Attendance.session_id)
+        .join(Project, Project.id == ActivitySession.project_id)
+        .order_by(Attendance.account_id, Project.external_ref)
+    ).all()
+    assert [tuple(row) for row in stored] == [
+        (sato.id, "EVT-001", False), (sato.id, "EVT-005", True),
+        (yoshida.id, "EVT-003", False), (yoshida.id, "EVT-004", True),
+    ]
+
+
+def test_a_first_import_records_designated_attendance(dbsession, service, actor, site, people):
+    run(service, actor, site, "sample.xlsx", xlsx_bytes(past_sample()))
+    assert set(dbsession.scalars(select(Attendance.designated))) == {True}
 
 
 # -- matching ---------------------------------------------------------------------------

@@ -49,6 +49,10 @@ class Attendance(Base):
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"))
     attended_at: Mapped[datetime]
     """When the activity took place (the session's start), what premium rules count."""
+    designated: Mapped[bool]
+    """Whether the project was designated for the site's premium count (指定された担い手活動)
+    when the attendance was recorded: a copy of ``Project.designated`` made by every writer,
+    so designating or undesignating the project later changes no past count."""
     recorded_at: Mapped[datetime]
     source: Mapped[str] = mapped_column(String(10))
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), default=None)

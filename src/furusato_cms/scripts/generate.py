@@ -324,16 +324,15 @@ class _Person:
         rnd, plan = self.rnd, []
         for site in chosen:
             designated, ordinary = self.g.sessions[site[0]]
-            if site is target:
-                plan += [(site[0], s) for s in rnd.sample(designated, rnd.randint(3, 5))]
-            else:
-                plan += [(site[0], s) for s in rnd.sample(designated, rnd.randint(0, 2))]
-            plan += [(site[0], s) for s in rnd.sample(ordinary, rnd.randint(0, 1))]
+            count = rnd.randint(3, 5) if site is target else rnd.randint(0, 2)
+            plan += [(site[0], s, True) for s in rnd.sample(designated, count)]
+            plan += [(site[0], s, False) for s in rnd.sample(ordinary, rnd.randint(0, 1))]
         return [self.g.tables.row("attendances", {
             "id": (self.id - 1) * 20 + index + 1, "session_id": session_id,
             "account_id": self.id, "site_id": site_id, "attended_at": starts,
-            "recorded_at": starts + timedelta(hours=1), "source": "qr"})
-            for index, (site_id, (session_id, starts)) in enumerate(plan)]
+            "recorded_at": starts + timedelta(hours=1), "source": "qr",
+            "designated": designated})
+            for index, (site_id, (session_id, starts), designated) in enumerate(plan)]
 
 
 def generate(engine, *, people: int, seed: int, at: datetime = DEFAULT_AT) -> dict:

@@ -17,7 +17,8 @@ What an import records:
   project is *archived* (公開終了): the activity is over, so it is never advertised and
   never open to check-in, yet staff find it among the site's projects and its attendance
   counts like any other. It is designated (対象), because the site itself kept the
-  record. ``(import_site_id, external_ref)`` is unique, so a later import finds it again;
+  record. ``(import_site_id, external_ref)`` is unique, so a later import finds it again
+  (and its attendance takes that project's designation as it stands then);
 - a participant who is a verified registrant (same name without spaces, date of birth
   and postal code as their IdentityVerification) gets Attendance(source="import");
   anyone else becomes a PendingAttendanceClaim that turns into attendance when such a
@@ -662,6 +663,8 @@ class _ActivityState:
     first_row: int
     session_id: int | None = None
     refused: bool = False
+    designated: bool = True
+    """The project's designation, stored on each attendance recorded for it."""
 
 
 _COMPARED = (("B", "name"), ("C", "starts_at"), ("D", "ends_at"), ("E", "place"))
@@ -741,7 +744,7 @@ class _ImportRun:
     def _attendance(self, state, account_id) -> dict:
         return {"session_id": state.session_id, "account_id": account_id,
                 "site_id": self.site.id, "attended_at": state.activity.starts_at,
-                "recorded_at": self.now, "source": "import",
+                "recorded_at": self.now, "source": "import", "designated": state.designated,
                 "recorded_by_id": self.actor.account_id, "import_id": self.record.id}
 
     def _claim(self, state, row) -> dict:
@@ -762,18 +765,20 @@ class _ImportRun:
         if not waiting:
             return
         found = {}
-        for project_id, ref, session_id, starts_at, ends_at in self.dbsession.execute(
-            select(Project.id, Project.external_ref, ActivitySession.id,
+        for project_id, ref, designated, session_id, starts_at, ends_at in self.dbsession.execute(
+            select(Project.id, Project.external_ref, Project.designated, ActivitySession.id,
                    ActivitySession.starts_at, ActivitySession.ends_at)
             .outerjoin(ActivitySession, ActivitySession.project_id == Project.id)
             .where(Project.import_site_id == self.site.id, Project.external_ref.in_(waiting))
             .order_by(ActivitySession.starts_at)
         ):
-            found.setdefault(ref, (project_id, session_id, starts_at, ends_at))
+            found.setdefault(ref, (project_id, designated, session_id, starts_at, ends_at))
         created = []
         for ref in waiting:
             state = self.activities[ref]
-            project_id, session_id, starts_at, ends_at = found.get(ref, (None,) * 4)
+            project_id, designated, session_id, starts_at, ends_at = found.get(ref, (None,) * 5)
+            if project_id is not None:
+                state.designated = designated
             if project_id is None:
                 project = self._new_project(state.activity)
                 created.append((state, self._new_session(project, state.activity)))
@@ -945,14 +950,16 @@ class ActivityImportService:
         """When a person verifies their identity, every pending claim with their name,
         date of birth and postal code becomes their attendance (set-based: one read, one
         insert, one update). A claim whose session they already attended is attached to
-        that attendance. Returns how many claims were attached."""
+        that attendance. Returns how many claims were attached. Each new row takes its
+        project's designation as it stands now, the best knowledge of the day."""
         if not verification.postal_code:
             return 0
         claim = PendingAttendanceClaim
         claims = self.dbsession.execute(
             select(claim.id, claim.session_id, claim.site_id, claim.import_id,
-                   ActivitySession.starts_at)
+                   ActivitySession.starts_at, Project.designated)
             .join(ActivitySession, ActivitySession.id == claim.session_id)
+            .join(Project, Project.id == ActivitySession.project_id)
             .where(claim.attached_at.is_(None), claim.birthdate == verification.birthdate,
                    claim.postal_code == verification.postal_code,
                    claim.name_key == name_key(verification.name))
@@ -963,7 +970,7 @@ class ActivityImportService:
         insert_ignoring_duplicates(self.dbsession, Attendance.__table__, [
             {"session_id": c.session_id, "account_id": account.id, "site_id": c.site_id,
              "attended_at": c.starts_at, "recorded_at": now, "source": "import",
-             "import_id": c.import_id}
+             "import_id": c.import_id, "designated": c.designated}
             for c in claims
         ], ATTENDANCE_UNIQUE)
         table = claim.__table__

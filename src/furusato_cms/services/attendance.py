@@ -10,7 +10,10 @@ doubled:
 - rows are never deleted: voiding keeps the row with who, when and why, and voided rows
   count nowhere (history, counts) while staff still see them;
 - ``attended_at`` is the session's start: what the activity counts as, whenever it was
-  recorded.
+  recorded;
+- ``designated`` is the project's designation when the row is recorded (read from the
+  project already loaded with the session, so it costs no statement): premium counts
+  use it, and designating or undesignating the project later changes no past count.
 
 Check-in (the person's own scan) is accepted from ``site.checkin_before_minutes``
 before the start until ``site.checkin_after_minutes`` after the end, both ends included.
@@ -444,7 +447,7 @@ class AttendanceService:
         created = self.dbsession.scalars(RECORD[self.dbsession.get_bind().dialect.name], {
             "session_id": session.id, "account_id": account.id, "site_id": session.site_id,
             "attended_at": session.starts_at, "recorded_at": now, "source": source,
-            "recorded_by_id": recorded_by,
+            "recorded_by_id": recorded_by, "designated": session.project.designated,
         }).first()
         if created is not None:
             return created, "recorded"
@@ -493,7 +496,7 @@ def _record_statement(dialect):
     dialect's words, with every value bound at execution, read as an Attendance (the
     ORM's own bulk-insert path costs twice the time for one row)."""
     columns = ("session_id", "account_id", "site_id", "attended_at", "recorded_at", "source",
-               "recorded_by_id")
+               "recorded_by_id", "designated")
     table = Attendance.__table__
     insert = (
         dialect.insert(table)

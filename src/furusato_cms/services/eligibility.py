@@ -13,8 +13,10 @@ The requirements:
 1. ``identity`` — identity verified with the My Number Card.
 2. ``activities`` — at least N designated activities (指定された担い手活動) at the site in
    the 12 months before the moment: N is ``site.premium_min_activities`` and never below
-   3; attendance not voided, at a session of a project of that site with
-   ``Project.designated``; only activities on or after 2026-04-01 count. The 12 months
+   3; attendance not voided, at a session of a project of that site, designated when it
+   took place (``Attendance.designated``, the project's flag stored with the record, so
+   designating or undesignating a project later changes no past count); only activities
+   on or after 2026-04-01 count. The 12 months
    are counted in Tokyo dates: from the same calendar date a year earlier (28 February
    for 29 February) through the moment's date, both included — so an activity recorded
    this morning counts today whatever its hour, and "from 2026/05/10 to 2027/05/10" is
@@ -504,10 +506,12 @@ class EligibilityService:
 
 
 def counted_attendance(window) -> tuple:
-    """The conditions under which an attendance row counts (joined to its Project)."""
+    """The conditions under which an attendance row counts (joined to its Project): the
+    designation is the one stored on the row (as it was on the day), a predicate on the
+    rows the person's index already reads, so the query's plan is unchanged."""
     return (
         Attendance.voided_at.is_(None),
-        Project.designated.is_(True),
+        Attendance.designated.is_(True),
         Project.site_id == Attendance.site_id,
         Attendance.attended_at >= window.activities_from,
         Attendance.attended_at < window.ends_before,

@@ -8,7 +8,7 @@ the person declared (居住地の申告, ``Account.declared_home_code``; only th
 kept). One rule, used at registration, after verification and when the declaration
 changes.
 """
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..i18n import _
 from ..models import IdentityVerification, Registration, Site
@@ -52,6 +52,12 @@ def declare_home(dbsession, account, postal_code):
     dbsession.flush()
     refresh_at_home(dbsession, account.id, home_code_of(dbsession, account))
     return home
+
+
+def is_home_prefecture(prefecture_code: str, home_code):
+    """``is_home_site`` for a prefecture, as an SQL condition on a home-code column
+    (false where it is NULL: not verified)."""
+    return and_(home_code.is_not(None), func.substr(home_code, 1, 2) == prefecture_code)
 
 
 def refresh_at_home(dbsession, account_id: int, home_code: str | None):

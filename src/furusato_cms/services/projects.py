@@ -9,7 +9,8 @@ projects only, which the resources' ACL and ``ProjectScope`` enforce.
 ``designated`` says whether attendance at the project counts for premium
 registration. It starts from the partner's designation pattern (the site's own
 projects: yes; pattern ① per project: no until the site designates it; pattern ②
-all unless excluded: yes) and only the site changes it afterwards.
+all unless excluded: yes) and only the site changes it afterwards. Each attendance
+stores the flag as it was when recorded, so a change counts from then on only.
 
 Applications (申込) respect a session's capacity even when many people apply at the
 same moment: the session row is locked (``SELECT … FOR UPDATE``) before places are
@@ -255,7 +256,8 @@ class ProjectService:
         return project
 
     def designate(self, actor, project, flag: bool):
-        """The site decides whether attendance at this project counts for premium."""
+        """The site decides whether attendance at this project counts for premium, from
+        now on: attendance already recorded keeps the designation it was recorded with."""
         flag = bool(flag)
         if project.designated == flag:
             return project

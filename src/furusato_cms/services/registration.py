@@ -14,6 +14,13 @@ Rules kept here:
   into a direct one. Leaving the municipality leaves the derived prefecture
   registration only when no other active municipality registration in that
   prefecture could carry it; otherwise it is carried "via" that other one.
+- A prefecture that joins later (approved, or reactivated after a suspension) derives
+  at once the registrations of everyone already registered with its municipalities
+  (``derive_for_prefecture``, set-based, idempotent). A registration locks its
+  prefecture's site row (FOR KEY SHARE, whatever its state) while it reads whether the
+  prefecture takes part, and the operator's decision locks that row FOR UPDATE, so each
+  new municipality registration is either seen by the back-fill or sees the prefecture
+  active and derives by itself: nobody falls between the two.
 - Registering where one lives is allowed and flagged at home (居住地での登録), by the
   one at-home rule in ``services.home``: the verified address, else the postal code the
   person declares (asked at registration when there is no verified identity).
@@ -28,11 +35,13 @@ Rules kept here:
   may lengthen it, never shorten it. A notice whose period has since grown is
   withdrawn and given again in time. Nothing is ever deleted by this rule.
 """
+from copy import copy
 from dataclasses import dataclass
 from datetime import timedelta
 
 from babel.dates import format_date
-from sqlalchemy import case, func, insert, literal, or_, select, update
+from sqlalchemy import case, false, func, insert, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import joinedload
@@ -45,7 +54,13 @@ from ..models.meta import UTCDateTime
 from ..postal import municipality_name
 from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
 from .errors import Conflict, InvalidInput, NotAllowed
-from .home import declare_home, declared_municipality, home_code_of, is_home_site
+from .home import (
+    declare_home,
+    declared_municipality,
+    home_code_of,
+    is_home_prefecture,
+    is_home_site,
+)
 from .mail import Mail, localizer_for, queue_mail
 from .national import inactivity_days_sql
 from .survey import SurveyService
@@ -54,6 +69,11 @@ NOTICE_DAYS = 30
 """The notice goes out this many days before release (解除の30日前通知)."""
 
 STATE_LABELS = {"active": _("Registered"), "left": _("Left"), "released": _("Released")}
+
+NATIONAL_ANSWERS = ("relationship_types", "connections")
+"""The national common answers (全国共通項目) a derived prefecture registration copies
+from the municipality registration that carries it: the one list of them, for the derive
+rule and for the back-fill of a prefecture that joins later."""
 
 
 class AnswersRefused(InvalidInput):
@@ -96,7 +116,7 @@ class RegistrationService:
         checked = self._checked_answers(site, answers)
         if postal_code:
             declare_home(self.dbsession, account, postal_code)
-        prefecture = self._active_prefecture_of(site)
+        prefecture = self._active_prefecture_of(site, lock=True)
         existing = self._rows_of(account, [site] + ([prefecture] if prefecture else []))
         home_code = home_code_of(self.dbsession, account)
         now = self.clock()
@@ -260,6 +280,63 @@ class RegistrationService:
         """The site's answers ready to store, or AnswersRefused (for the confirm step)."""
         return self._checked_answers(site, answers)
 
+    # -- a prefecture that joins later ----------------------------------------
+
+    def derive_for_prefecture(self, prefecture) -> int:
+        """Give everyone with an active registration with one of ``prefecture``'s
+        municipalities the derived prefecture registration the derive rule would have
+        made had the prefecture taken part then: "via" their earliest active municipality
+        registration, its national answers copied, at home where their home (verified,
+        else declared) is in the prefecture, each with a ``joined`` event. Two INSERT …
+        SELECT statements whatever the number of people; returns how many registrations
+        were made.
+
+        Idempotent: people who have a registration with the prefecture in any state keep
+        it untouched. A left one records the person's choice (or the end of what carried
+        it) and a released one their inactivity; the back-fill is no act of theirs, so it
+        undoes neither — their own next municipality registration there rejoins it."""
+        now = self.clock()
+        self.dbsession.flush()
+        carriers = _carriers(prefecture).subquery()
+        held = select(Registration.id).where(
+            Registration.account_id == carriers.c.account_id,
+            Registration.site_id == prefecture.id,
+        ).exists()
+        rows = (
+            select(carriers.c.account_id, literal(prefecture.id), literal("basic"),
+                   literal("active"), carriers.c.id,
+                   is_home_prefecture(prefecture.prefecture_code,
+                                      func.coalesce(IdentityVerification.home_code,
+                                                    carriers.c.declared_home_code)),
+                   *(carriers.c[name] for name in NATIONAL_ANSWERS),
+                   literal(now, UTCDateTime()), literal(now, UTCDateTime()), false())
+            .select_from(carriers)
+            .outerjoin(IdentityVerification,
+                       IdentityVerification.account_id == carriers.c.account_id)
+            .where(carriers.c.rank == 1, ~held)
+        )
+        columns = ["account_id", "site_id", "tier", "state", "derived_from_id", "at_home",
+                   *NATIONAL_ANSWERS, "registered_at", "state_changed_at", "long_stay"]
+        dialect = self.dbsession.get_bind().dialect.name
+        made = self.dbsession.execute(
+            DIALECT_INSERT[dialect](Registration.__table__).from_select(columns, rows)
+            .on_conflict_do_nothing(index_elements=["account_id", "site_id"])
+            .execution_options(preserve_rowcount=True)
+        ).rowcount
+        self.dbsession.execute(
+            insert(RegistrationEvent).from_select(
+                ["registration_id", "kind", "at", "detail"],
+                select(Registration.id, literal("joined"), literal(now, UTCDateTime()),
+                       joined_detail(Registration.derived_from_id))
+                .where(Registration.site_id == prefecture.id,
+                       Registration.registered_at == now,
+                       Registration.derived_from_id.is_not(None),
+                       ~select(RegistrationEvent.id)
+                       .where(RegistrationEvent.registration_id == Registration.id).exists()),
+            )
+        )
+        return made
+
     # -- release for inactivity (解除) ----------------------------------------
 
     def release_inactive(self, now) -> dict:
@@ -363,16 +440,21 @@ class RegistrationService:
             raise AnswersRefused(check.errors)
         return check.answers
 
-    def _active_prefecture_of(self, site) -> Site | None:
+    def _active_prefecture_of(self, site, *, lock=False) -> Site | None:
+        """The municipality's prefecture when it takes part. ``lock``: read its row FOR
+        KEY SHARE whatever its state (see the module's docstring): an operator deciding
+        on the prefecture at this moment waits for this registration, or this one for
+        the decision and then reads the new state."""
         if site.kind != "municipality":
             return None
-        return self.dbsession.scalar(
-            select(Site).where(
-                Site.kind == "prefecture",
-                Site.prefecture_code == site.prefecture_code,
-                Site.state == "active",
-            )
+        statement = select(Site).where(
+            Site.kind == "prefecture", Site.prefecture_code == site.prefecture_code
         )
+        if lock:
+            statement = statement.with_for_update(read=True, key_share=True).execution_options(
+                populate_existing=True)
+        prefecture = self.dbsession.scalar(statement)
+        return prefecture if prefecture is not None and prefecture.state == "active" else None
 
     def _rows_of(self, account, sites) -> dict:
         rows = self.dbsession.scalars(
@@ -424,7 +506,9 @@ class RegistrationService:
                 return
         else:
             self._rejoin(existing, now, derived_from=source)
-        self._set_answers(existing, source.relationship_types, source.connections, home_code)
+        for name in NATIONAL_ANSWERS:
+            setattr(existing, name, copy(getattr(source, name)))
+        existing.at_home = is_home_site(existing.site, home_code)
 
     def _settle_derived(self, registration, now):
         derived, carrier = self._derived_plan(registration)
@@ -540,6 +624,54 @@ def _days_before_sqlite(element, compiler, **kw):
     so three zeros keep the same shape for string comparison."""
     return "(strftime('%%Y-%%m-%%d %%H:%%M:%%f', %s, '-' || (%s) || ' days') || '000')" % (
         _days_before_args(element, compiler, **kw)
+    )
+
+
+class joined_detail(FunctionElement):
+    """``joined_detail(derived_from_id)``: the detail of a back-filled ``joined`` event,
+    ``{"derived_from": id, "reason": "prefecture_joined"}``, built in SQL."""
+
+    type = RegistrationEvent.__table__.c.detail.type
+    inherit_cache = True
+    name = "joined_detail"
+
+
+def _joined_detail(function, element, compiler, **kw):
+    keys = ("'derived_from'", "'reason'")
+    values = (compiler.process(element.clauses, **kw), "'prefecture_joined'")
+    return f"{function}({keys[0]}, {values[0]}, {keys[1]}, {values[1]})"
+
+
+@compiles(joined_detail, "postgresql")
+def _joined_detail_pg(element, compiler, **kw):
+    return _joined_detail("json_build_object", element, compiler, **kw)
+
+
+@compiles(joined_detail, "sqlite")
+def _joined_detail_sqlite(element, compiler, **kw):
+    return _joined_detail("json_object", element, compiler, **kw)
+
+
+DIALECT_INSERT = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+"""INSERT with ON CONFLICT DO NOTHING, in each supported database's words."""
+
+
+def _carriers(prefecture):
+    """Active municipality registrations in the prefecture of people whose account is
+    in use, ranked per person (rank 1: the earliest, which carries the derived one, as
+    ``_derived_plan`` picks a carrier)."""
+    rank = func.row_number().over(
+        partition_by=Registration.account_id,
+        order_by=(Registration.registered_at, Registration.id),
+    )
+    return (
+        select(Registration.id, Registration.account_id, Account.declared_home_code,
+               *(getattr(Registration, name) for name in NATIONAL_ANSWERS),
+               rank.label("rank"))
+        .join(Site, Site.id == Registration.site_id)
+        .join(Account, Account.id == Registration.account_id)
+        .where(Site.kind == "municipality", Site.prefecture_code == prefecture.prefecture_code,
+               Registration.state == "active", Account.disabled_at.is_(None))
     )
 
 

@@ -9,6 +9,12 @@ States and the only moves between them::
     rejected / withdrawn ──apply──> applied   (the same row: a site keeps its id)
 
 Only active sites are public; suspended sites keep their staff screens.
+
+A prefecture that joins later — approved, or reactivated after a suspension during which
+its municipalities' new registrations derived nothing — registers everyone already
+registered with its municipalities (derived, "via" their municipality), in the same
+transaction as the decision, with the number made in the audit log
+(``site.derive_registrations``).
 """
 import re
 import unicodedata
@@ -27,6 +33,7 @@ from .authentication import SigninThrottler
 from .errors import Conflict, InvalidInput, NotAllowed
 from .invitations import InvitationService
 from .national import NationalSettingsService
+from .registration import RegistrationService
 from .paging import Page, fetch_page
 from .policies import PolicyService
 
@@ -56,6 +63,9 @@ NEEDS_REASON = ("reject", "suspend", "withdraw")
 """Decisions against a government must say why; the government reads the reason."""
 REAPPLY_STATES = ("rejected", "withdrawn")
 LIFECYCLE_ACTIONS = ("site.apply", *(f"site.{name}" for name in TRANSITIONS))
+HISTORY_ACTIONS = (*LIFECYCLE_ACTIONS, "site.derive_registrations")
+"""What the operator's history of a site shows: its moves, and the derived registrations
+a prefecture's approval or reactivation made."""
 
 _REFUSED_IN_STATE = {
     "applied": _(
@@ -254,6 +264,7 @@ class SiteLifecycleService:
         self._require_state(site, "approve")
         admin_email = checked_email(admin_email, "admin_email")
         self._record_move(actor, site, "approve", "")
+        self._derive_prefecture_registrations(actor, site)
         if site.joined_on is None:
             site.joined_on = tokyo_date(self.clock())
         self._ensure_intro_page(site)
@@ -271,6 +282,7 @@ class SiteLifecycleService:
 
     def reactivate(self, actor: Actor, site: Site):
         self._move(actor, site, "reactivate", "")
+        self._derive_prefecture_registrations(actor, site)
 
     def withdraw(self, actor: Actor, site: Site, reason: str):
         self._move(actor, site, "withdraw", reason)
@@ -315,6 +327,17 @@ class SiteLifecycleService:
             actor, f"site.{decision}", site_id=site.id, target=site,
             from_state=from_state, to_state=target, reason=reason,
         )
+
+    def _derive_prefecture_registrations(self, actor, site):
+        """The back-fill of a prefecture that takes part from now on (see the module's
+        docstring); nothing for a municipality."""
+        if site.kind != "prefecture":
+            return
+        made = RegistrationService(
+            self.dbsession, clock=self.clock, settings=self.settings
+        ).derive_for_prefecture(site)
+        self.audit.record(actor, "site.derive_registrations", site_id=site.id, target=site,
+                          registrations=made)
 
     def _ensure_intro_page(self, site):
         """Every site has exactly one introduction page (自治体紹介ページ), public from the start."""
@@ -368,11 +391,12 @@ class SiteLifecycleService:
                           cls=SiteListing, pending=list(pending))
 
     def history(self, site: Site) -> list:
-        """The site's lifecycle as recorded in the audit log, oldest first."""
+        """The site's lifecycle as recorded in the audit log, oldest first (with the
+        back-fills of derived registrations)."""
         return list(
             self.dbsession.scalars(
                 select(AuditEntry)
-                .where(AuditEntry.site_id == site.id, AuditEntry.action.in_(LIFECYCLE_ACTIONS))
+                .where(AuditEntry.site_id == site.id, AuditEntry.action.in_(HISTORY_ACTIONS))
                 .order_by(AuditEntry.at, AuditEntry.id)
             )
         )
