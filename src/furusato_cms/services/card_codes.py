@@ -31,6 +31,8 @@ GROUP = 4
 SEPARATORS = re.compile(r"[\s\-‐‑‒–—―−ー]")
 """What people put between the groups: spaces and the many dashes of Japanese input."""
 MAX_INPUT = 100
+FIELD = "card_token"
+"""The form field a refusal belongs to (the staff attendance page's card code field)."""
 
 DAMM_TABLE = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -134,15 +136,15 @@ class CardCodes:
         """The active account whose live code was typed; each refusal says what to do."""
         code = normalised(text)
         if len(code) != CODE_DIGITS or not (code.isascii() and code.isdigit()):
-            raise TokenRefused("format", BAD_FORMAT)
+            raise TokenRefused("format", BAD_FORMAT, FIELD)
         if damm_digit(code) != 0:
-            raise TokenRefused("check_digit", BAD_CHECK_DIGIT)
+            raise TokenRefused("check_digit", BAD_CHECK_DIGIT, FIELD)
         row = self.dbsession.scalar(select(CardCode).where(CardCode.code == code))
         if row is None:
-            raise TokenRefused("unknown", UNKNOWN)
+            raise TokenRefused("unknown", UNKNOWN, FIELD)
         if row.expires_at <= (now or self.clock()):
-            raise TokenRefused("expired", EXPIRED)
+            raise TokenRefused("expired", EXPIRED, FIELD)
         account = self.dbsession.get(Account, row.account_id)
         if account is None or account.disabled_at is not None:
-            raise TokenRefused("unknown", NO_ACCOUNT)
+            raise TokenRefused("unknown", NO_ACCOUNT, FIELD)
         return account

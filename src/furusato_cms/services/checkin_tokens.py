@@ -23,8 +23,8 @@ CHECKIN_PURPOSE = b"furusato-cms/attendance/checkin-token/v1"
 class TokenRefused(NotAllowed):
     """A code was refused; ``reason`` tells which check failed (for callers and tests)."""
 
-    def __init__(self, reason, message):
-        super().__init__(message)
+    def __init__(self, reason, message, field=None):
+        super().__init__(message, field)
         self.reason = reason
 
 
