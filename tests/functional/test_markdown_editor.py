@@ -7,8 +7,10 @@ import pytest
 from furusato_cms.markup import render_markdown
 from furusato_cms.services.publishing import BODY_MAX
 
+from ..activity_factories import make_project
 from ..content_factories import csrf_token, signed_in_staff
 from ..factories import NAGANO_CITY, make_site
+from ..support_factories import make_measure
 
 BASE = f"/s/{NAGANO_CITY}"
 SOURCE = ("## 集合場所\n\n- 長靴\n- 軍手\n\n[地図](https://example.jp/map)\n\n"
@@ -84,6 +86,17 @@ def test_publishing_box_comes_after_the_content(testapp, dbsession, site, editor
     page = form.submit("save").follow()
     text = page.text
     assert text.index('id="deform"') < text.index('id="workflow-heading"')
+
+
+def test_project_and_measure_pages_put_publishing_after_the_content(
+        testapp, dbsession, site, clock, app_settings):
+    signed_in_staff(testapp, dbsession, site, clock, app_settings, "site_admin",
+                    email="admin@example.jp")
+    project = make_project(dbsession, site, state="draft")
+    measure = make_measure(dbsession, site, state="draft")
+    for path in (f"/projects/{project.id}/edit", f"/support/{measure.id}/edit"):
+        text = testapp.get(BASE + path).text
+        assert text.index('class="markdown-editor"') < text.index('id="workflow-heading"')
 
 
 def test_tags_are_compact_check_boxes(testapp, editor):
