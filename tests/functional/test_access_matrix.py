@@ -102,6 +102,9 @@ POST_MATRIX = [
     (f"/s/{C}/register?confirm=1", {"registrant"}),
     ("/my/delete", {"registrant"}),
     ("/account/password", SIGNED_IN),
+    (f"/s/{C}/posts/markdown-preview", CONTENT),
+    (f"/s/{C}/projects/markdown-preview", {"site_admin", "coordinator", "partner"}),
+    (f"/s/{C}/support/markdown-preview", {"site_admin", "editor", "reviewer"}),
 ]
 
 

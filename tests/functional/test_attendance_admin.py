@@ -2,12 +2,14 @@
 recording by hand and by card code, voiding, rotating and the CSV export."""
 import csv
 import io
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from furusato_cms.models import Attendance, AuditEntry
 from furusato_cms.services.attendance import AttendanceService
+from furusato_cms.services.card_codes import grouped
 
 from ..activity_factories import make_attendance, make_partner
 from ..attendance_factories import make_checkin_world, make_partner_staff, make_registered
@@ -176,9 +178,9 @@ def card_form(testapp, base):
 
 def test_record_by_card_code(testapp, dbsession, coordinator, base, service, world):
     visitor = make_registrant(dbsession, "visitor@example.jp", name="来訪 一郎")
-    token, _expires = service.card_token_for(visitor)
+    code = grouped(service.card_code_for(visitor).code)
     form = card_form(testapp, base)
-    form["card_token"] = f"  {token}\n"
+    form["card_token"] = f"  {code}\n"
     page = form.submit("card", status=303).follow()
     assert "来訪 一郎さんの出席を記録しました" in page.text
     assert "来訪 一郎さんはまだこの自治体に登録していません" in page.text
@@ -193,12 +195,16 @@ def test_bad_card_codes_rerender_with_a_message(testapp, dbsession, coordinator,
     form.submit("card", status=400)
     form = card_form(testapp, base)
     form["card_token"] = "12.34.nonsense"
-    page = form.submit("card", status=400)
-    assert "このカードコードは無効です" in page.text
-    assert page.forms["deform"]["card_token"].value == "12.34.nonsense"
-    token, _expires = service.card_token_for(accounts["registrant"], NOW.replace(hour=2))
+    assert "12桁の数字" in form.submit("card", status=400).text
+    code = service.card_code_for(accounts["registrant"]).code
+    typo = code[:7] + str((int(code[7]) + 3) % 10) + code[8:]
     form = card_form(testapp, base)
-    form["card_token"] = token
+    form["card_token"] = grouped(typo)
+    page = form.submit("card", status=400)
+    assert "入力まちがい" in page.text and "チェック数字" in page.text
+    clock.advance(timedelta(minutes=10))
+    form = card_form(testapp, base)
+    form["card_token"] = code
     assert "有効期限が切れています" in form.submit("card", status=400).text
     assert dbsession.scalars(select(Attendance)).all() == []
 

@@ -1,5 +1,6 @@
 """Check-in through the browser: the poster's URL, sign-in and back, one tap, second
 scans and refusals as friendly pages; the person's history and card code."""
+import re
 from datetime import timedelta
 
 import pytest
@@ -172,17 +173,27 @@ def test_history_shows_the_activity_per_site_and_fiscal_year(testapp, world, sig
     assert "りんご収穫の手伝い" in page.text and "QRコードで受付" in page.text
 
 
-def test_card_code_page_shows_a_short_lived_code(testapp, dbsession, world, signed_in,
-                                                 service, clock):
+def test_card_code_page_shows_a_code_with_its_expiry_and_never_reloads(
+        testapp, dbsession, world, signed_in, service, clock):
     page = testapp.get("/my/card-code")
     assert page.headers["Cache-Control"] == "no-store"
+    assert page.html.select_one('meta[http-equiv="refresh"]') is None
     assert page.html.select_one("main img")["src"].startswith("data:image/svg+xml")
-    assert page.html.select_one('meta[http-equiv="refresh"]')["content"] == "240"
-    token = page.html.select_one("main code").text
-    assert service.account_from_card_token(token) == signed_in
-    clock.advance(timedelta(minutes=6))
+    shown = page.html.select_one(".card-code-digits").text
+    assert re.fullmatch(r"\d{4}-\d{4}-\d{4}", shown)
+    assert "2026年11月25日 12:10まで有効（日本時間）" in page.text
+    assert testapp.get("/my/card-code").html.select_one(".card-code-digits").text == shown
+    assert service.account_from_card_code(shown) == signed_in
+    form = next(f for f in page.forms.values() if f.action.endswith("/my/card-code"))
+    renewed = form.submit(status=303).follow()
+    fresh = renewed.html.select_one(".card-code-digits").text
+    assert fresh != shown and service.account_from_card_code(fresh) == signed_in
     with pytest.raises(TokenRefused):
-        service.account_from_card_token(token)
+        service.account_from_card_code(shown)
+
+
+def test_a_new_card_code_needs_the_csrf_token(testapp, dbsession, world, signed_in):
+    testapp.post("/my/card-code", status=400)
 
 
 def test_my_pages_need_a_registrant(testapp, dbsession, world, clock, app_settings):

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from furusato_cms.models import Account, Attendance, AuditEntry
 from furusato_cms.services.attendance import AttendanceService, fiscal_year
+from furusato_cms.services.card_codes import grouped
 from furusato_cms.services.checkin_tokens import TokenRefused
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 
@@ -289,26 +290,27 @@ def test_a_staff_source_must_be_staff_or_card(service, world, person, coordinato
 
 def test_card_code_records_the_person_shown(dbsession, service, world, coordinator, clock):
     visitor = make_registrant(dbsession, "visitor@example.jp")
-    token, expires = service.card_token_for(visitor)
-    assert expires == NOW + timedelta(minutes=5)
-    result = service.record_by_card(actor_for(coordinator), world.session, token)
+    code = service.card_code_for(visitor)
+    assert code.expires_at == NOW + timedelta(minutes=10)
+    result = service.record_by_card(actor_for(coordinator), world.session, grouped(code.code))
     assert (result.status, result.registered) == ("recorded", False)
     assert rows(dbsession, world.session)[0].source == "card"
 
 
 def test_an_expired_or_foreign_card_code_is_refused(dbsession, service, world, person,
                                                     coordinator, clock):
-    token, _expires = service.card_token_for(person)
-    clock.advance(timedelta(minutes=5, seconds=1))
-    assert refused(lambda: service.record_by_card(actor_for(coordinator), world.session, token),
+    code = service.card_code_for(person).code
+    clock.advance(timedelta(minutes=10, seconds=1))
+    assert refused(lambda: service.record_by_card(actor_for(coordinator), world.session, code),
                    TokenRefused).reason == "expired"
     poster = token_of(service, world.session)
     assert refused(lambda: service.record_by_card(actor_for(coordinator), world.session,
-                                                  poster), TokenRefused).reason == "tampered"
-    refused(lambda: service.card_token_for(coordinator))
+                                                  poster), TokenRefused).reason == "format"
+    refused(lambda: service.card_code_for(coordinator))
     person.disabled_at = NOW
-    fresh, _expires = service.card_token_for(person)
-    assert refused(lambda: service.account_from_card_token(fresh), TokenRefused
+    fresh = service.card_code_for(person).code
+    assert fresh != code
+    assert refused(lambda: service.account_from_card_code(fresh), TokenRefused
                    ).reason == "unknown"
 
 

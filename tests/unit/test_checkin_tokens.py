@@ -1,5 +1,5 @@
-"""Signed check-in codes and card codes: format, tampering, rotation, another session,
-expiry, and keys derived per purpose (no database needed)."""
+"""Signed check-in codes: format, tampering, rotation, another session, and keys derived
+per purpose (no database needed)."""
 import re
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -8,9 +8,7 @@ import pytest
 
 from furusato_cms.appsettings import AppSettings
 from furusato_cms.services.checkin_tokens import (
-    CARD_TOKEN_MINUTES,
     CHECKIN_PURPOSE,
-    CardTokens,
     CheckinTokens,
     TokenRefused,
     derived_key,
@@ -97,31 +95,3 @@ def test_each_refusal_has_its_own_message(tokens):
 def test_keys_are_derived_per_purpose_never_the_raw_secret(tokens):
     assert tokens.key != SETTINGS.session_secret.encode()
     assert tokens.key == derived_key("test-secret", CHECKIN_PURPOSE)
-    assert CardTokens(SETTINGS).key != tokens.key
-
-
-# -- card codes -------------------------------------------------------------------
-
-def test_card_code_identifies_the_account_until_it_expires():
-    cards = CardTokens(SETTINGS)
-    token, expires = cards.token_for(15, NOW)
-    assert expires == NOW + timedelta(minutes=CARD_TOKEN_MINUTES)
-    assert cards.account_id_of(token, NOW) == 15
-    assert cards.account_id_of(token, expires) == 15
-    late = refusal(lambda: cards.account_id_of(token, expires + timedelta(seconds=1)))
-    assert late.reason == "expired"
-
-
-def test_card_code_cannot_be_altered_or_extended():
-    cards = CardTokens(SETTINGS)
-    token, _expires = cards.token_for(15, NOW)
-    account, expiry, mac = token.split(".")
-    assert refusal(lambda: cards.account_id_of(f"16.{expiry}.{mac}", NOW)).reason == "tampered"
-    extended = f"{account}.{int(expiry) + 3600}.{mac}"
-    assert refusal(lambda: cards.account_id_of(extended, NOW)).reason == "tampered"
-
-
-def test_a_check_in_code_is_not_a_card_code(tokens):
-    """Separate keys: a poster's code (which also has three parts) identifies nobody."""
-    poster = tokens.token_for(session(15, 9999999999))
-    assert refusal(lambda: CardTokens(SETTINGS).account_id_of(poster, NOW)).reason == "tampered"

@@ -13,6 +13,7 @@ from furusato_cms.models import (
     Attendance,
     AuditEntry,
     AuthSession,
+    CardCode,
     Consultation,
     ConsultationAttachment,
     ConsultationMessage,
@@ -52,6 +53,7 @@ from furusato_cms.services.authentication import (
     SigninService,
     hash_token,
 )
+from furusato_cms.services.card_codes import CardCodes
 from furusato_cms.services.errors import InvalidInput
 from furusato_cms.services.passwords import verify_password
 from furusato_cms.services.registrant_accounts import (
@@ -522,6 +524,7 @@ def test_deleting_leaves_no_personal_data_and_keeps_the_counts(
     data = make_personal_data(dbsession, person, site)
     choice_answer_id, text_answer_id = data.choice_answer.id, data.text_answer.id
     SigninService(dbsession, clock=clock, settings=app_settings).open_session(person, ADDR)
+    CardCodes(dbsession, clock=clock).current(person.id)
     count = select(func.count()).select_from(Registration).where(Registration.site_id == site.id)
     before = dbsession.scalar(count)
     person.declared_home_code = "202011"
@@ -538,7 +541,7 @@ def test_deleting_leaves_no_personal_data_and_keeps_the_counts(
     assert registration.events[-1].detail == {"reason": "account_deleted"}
     assert dbsession.get(SurveyAnswer, choice_answer_id) is not None
     assert dbsession.get(SurveyAnswer, text_answer_id) is None
-    for table in (IdentityVerification, GuardianConsent, AuthSession, EmailToken):
+    for table in (IdentityVerification, GuardianConsent, AuthSession, EmailToken, CardCode):
         assert dbsession.scalars(select(table)).all() == []
     account = dbsession.get(Account, person.id)
     assert account.email == f"deleted-{person.id}@invalid" and account.display_name == ""

@@ -13,7 +13,8 @@ from ..permissions import Permissions as P
 from .base import SiteChild, is_number
 
 RESERVED_SLUGS = frozenset(
-    {"new", "manage", "edit", "preview", "versions", "transition", "intro", "images"}
+    {"new", "manage", "edit", "preview", "versions", "transition", "intro", "images",
+     "markdown-preview"}
 )
 """Names a post's slug may not take: view names of the posts container and its posts."""
 

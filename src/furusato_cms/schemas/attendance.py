@@ -1,4 +1,4 @@
-"""Forms of the attendance screens: a card code typed by a scanner, the reason for
+"""Forms of the attendance screens: a card code typed by staff or a scanner, the reason for
 voiding a record, and the person picked from the search (a hidden account id).
 
 The rules (who may be recorded, reason required) live in ``AttendanceService``;
@@ -24,12 +24,13 @@ class CardCodeSchema(CSRFSchema):
     card_token = colander.SchemaNode(
         colander.String(),
         title=_("Card code"),
-        description=_("Scan the QR code on the person's card page with the scanner, or type "
-                      "the code shown under it."),
+        description=_("Type the 12-digit code the person reads out from their card code "
+                      "page (the hyphens are optional), or scan its QR code."),
         preparer=_strip,
         validator=colander.Length(min=1, max=CARD_TOKEN_MAX),
         widget=deform.widget.TextInputWidget(
-            autocomplete="off", attributes={"autocapitalize": "off", "spellcheck": "false"}
+            autocomplete="off",
+            attributes={"autocapitalize": "off", "spellcheck": "false", "inputmode": "numeric"}
         ),
     )
 

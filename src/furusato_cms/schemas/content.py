@@ -14,6 +14,7 @@ from ..forms import CSRFSchema
 from ..i18n import _
 from ..interests import INTERESTS, POST_KIND_LABELS
 from ..models.content import POST_KINDS
+from ..resources.site import find_site_resource
 from ..services.images import ALT_MAX
 from ..services.publishing import BODY_MAX, SLUG_MAX, SUMMARY_MAX, TITLE_MAX
 
@@ -23,6 +24,53 @@ MARKDOWN_HELP = _(
     "list, [text](https://example.jp) makes a link, and ![description](/s/…/images/1) shows "
     "an uploaded image. An empty line starts a new paragraph."
 )
+
+
+TOOLBAR_LABELS = {
+    "h2": _("Heading"), "h3": _("Subheading"), "bold": _("Bold"), "ul": _("Bulleted list"),
+    "ol": _("Numbered list"), "link": _("Link"), "image": _("Image"), "table": _("Table"),
+}
+"""The formatting toolbar's buttons (static/markdown-editor.js does what they say)."""
+TOOLBAR_SAMPLES = {
+    "bold": _("bold text"), "link": _("link text"), "image": _("description of the image"),
+    "table": _("Heading|Heading|Cell|Cell"),
+}
+"""Placeholder text the buttons insert, in the editor's language."""
+
+
+class MarkdownWidget(deform.widget.TextAreaWidget):
+    """A Markdown textarea with a formatting toolbar and a live preview. Both are in the
+    page but hidden until static/markdown-editor.js shows them, so without JavaScript it
+    is the plain textarea; what is stored is always the Markdown text."""
+
+    template = "markdown_textarea"
+    preview_url = ""
+    images_url = ""
+    script_url = ""
+    labels = {}
+    samples = {}
+
+
+def markdown_widget(area: str, rows: int = 16):
+    """A deferred ``MarkdownWidget`` whose preview is rendered by ``/s/{code}/{area}/
+    markdown-preview`` (allowed to whoever may edit in that area)."""
+
+    @colander.deferred
+    def widget(node, kw):
+        request = kw["request"]
+        translate = request.localizer.translate
+        site = find_site_resource(request.context)
+        return MarkdownWidget(
+            rows=rows,
+            preview_url=request.resource_path(site, area, "markdown-preview"),
+            images_url=request.resource_path(site, "images") + "1",
+            script_url=request.static_url("furusato_cms:static/markdown-editor.js"),
+            labels={key: translate(label) for key, label in TOOLBAR_LABELS.items()},
+            samples={key: translate(text) for key, text in TOOLBAR_SAMPLES.items()},
+            preview_title=translate(_("Preview")),
+            toolbar_title=translate(_("Formatting")),
+        )
+    return widget
 
 
 class TokyoDateTime(colander.SchemaType):
@@ -92,7 +140,8 @@ def _kind_widget(node, kw):
 def _tags_widget(node, kw):
     translate = kw["request"].localizer.translate
     return deform.widget.CheckboxChoiceWidget(
-        values=[(key, translate(label)) for key, label in INTERESTS.items()], inline=True
+        values=[(key, translate(label)) for key, label in INTERESTS.items()], inline=True,
+        item_css_class="chip-choice",
     )
 
 
@@ -106,7 +155,7 @@ def _version_node():
 
 def _body_node(title):
     return _text(title, BODY_MAX, required=False, description=MARKDOWN_HELP,
-                 widget=deform.widget.TextAreaWidget(rows=16))
+                 widget=markdown_widget("posts"))
 
 
 class PostSchema(CSRFSchema):

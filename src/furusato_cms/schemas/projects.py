@@ -20,7 +20,7 @@ from ..services.projects import (
     QUESTIONS_MAX,
 )
 from ..services.publishing import BODY_MAX, SUMMARY_MAX, TITLE_MAX
-from .content import MARKDOWN_HELP, TokyoDateTime
+from .content import MARKDOWN_HELP, TokyoDateTime, markdown_widget
 
 REQUIRED_MARK = "*"
 PARTICIPATION = ("open", "application")
@@ -30,9 +30,10 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _text(title, max_length, *, required=True, description=None, rows=None, attributes=None):
-    widget = (deform.widget.TextAreaWidget(rows=rows) if rows
-              else deform.widget.TextInputWidget(attributes=attributes or {}))
+def _text(title, max_length, *, required=True, description=None, rows=None, attributes=None,
+          widget=None):
+    widget = widget or (deform.widget.TextAreaWidget(rows=rows) if rows
+                        else deform.widget.TextInputWidget(attributes=attributes or {}))
     return colander.SchemaNode(
         colander.String(), title=title, description=description, preparer=_strip,
         validator=colander.Length(
@@ -154,8 +155,8 @@ class ProjectSchema(CSRFSchema):
     )
     summary = _text(_("Summary"), SUMMARY_MAX, required=False, rows=3,
                     description=_("One or two sentences shown in lists."))
-    body = _text(_("Description"), BODY_MAX, required=False, rows=14,
-                 description=MARKDOWN_HELP)
+    body = _text(_("Description"), BODY_MAX, required=False, description=MARKDOWN_HELP,
+                 widget=markdown_widget("projects", rows=14))
     conditions = _text(_("Conditions"), CONDITIONS_MAX, required=False, rows=4,
                        description=_("Who can take part, what to bring, costs, transport … "
                                      "(Markdown, like the description)"))

@@ -35,7 +35,7 @@ from ..services.support import (
     REASON_MAX,
     parse_whole_number,
 )
-from .content import MARKDOWN_HELP, TokyoDateTime
+from .content import MARKDOWN_HELP, TokyoDateTime, markdown_widget
 from .projects import _strip, _text
 
 REQUIRED_MARKS = ("*", "＊")
@@ -175,8 +175,8 @@ class MeasureSchema(CSRFSchema):
     )
     summary = _text(_("Summary"), SUMMARY_MAX, required=False, rows=3,
                     description=_("One or two sentences shown in lists."))
-    body = _text(_("Description"), BODY_MAX, required=False, rows=12,
-                 description=MARKDOWN_HELP)
+    body = _text(_("Description"), BODY_MAX, required=False, description=MARKDOWN_HELP,
+                 widget=markdown_widget("support", rows=12))
     rate_numerator = _whole(
         _("Rate: numerator"), _("The share of eligible costs paid, as a fraction: 3 and 4 "
                                 "for 3/4. A numerator of 0 pays no money (the approval "

@@ -51,7 +51,8 @@ from ..models import (
     Site,
 )
 from .audit import AuditLog
-from .checkin_tokens import CardTokens, CheckinTokens, TokenRefused, rotate
+from .card_codes import CardCodes
+from .checkin_tokens import CheckinTokens, TokenRefused, rotate
 from .errors import Conflict, InvalidInput, NotAllowed
 
 TIME_FORMAT = "%Y/%m/%d %H:%M"
@@ -161,7 +162,7 @@ class AttendanceService:
         self.clock = clock
         self.settings = settings
         self.tokens = CheckinTokens(settings)
-        self.cards = CardTokens(settings)
+        self.cards = CardCodes(dbsession, clock=clock)
 
     # -- codes ---------------------------------------------------------------------
 
@@ -191,16 +192,16 @@ class AttendanceService:
         self.dbsession.flush()
         self._audit(actor, "attendance.rotate_code", session, version=session.token_version)
 
-    def card_token_for(self, account, now=None) -> tuple[str, datetime]:
-        """The code on a registrant's card page, and when it expires (a few minutes)."""
+    def card_code_for(self, account, *, renew=False, now=None):
+        """The code on a registrant's card code page (a ``CardCode``: digits and expiry):
+        the live one, or a new one when asked or when it expired."""
         self._require_registrant(account)
-        return self.cards.token_for(account.id, now or self.clock())
+        if renew:
+            return self.cards.issue(account.id, now)
+        return self.cards.current(account.id, now)
 
-    def account_from_card_token(self, token: str, now=None) -> Account:
-        account = self.dbsession.get(Account, self.cards.account_id_of(token, now or self.clock()))
-        if account is None or account.disabled_at is not None:
-            raise TokenRefused("unknown", _("This card code belongs to no active account."))
-        return account
+    def account_from_card_code(self, text: str, now=None) -> Account:
+        return self.cards.account_of(text, now)
 
     # -- check-in by the person ---------------------------------------------------
 
@@ -263,9 +264,10 @@ class AttendanceService:
                         session_id=session.id, account_id=account.id)
         return result
 
-    def record_by_card(self, actor, session, token) -> Recorded:
+    def record_by_card(self, actor, session, code) -> Recorded:
+        """Staff record the person whose card code (提示用コード) was typed or scanned."""
         return self.record_by_staff(
-            actor, session, self.account_from_card_token(token), source="card"
+            actor, session, self.account_from_card_code(code), source="card"
         )
 
     def void(self, actor, attendance, reason):

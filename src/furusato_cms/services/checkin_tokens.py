@@ -1,5 +1,5 @@
-"""Signed codes for attendance (出席記録): the check-in code printed on a session's poster,
-and the short-lived code on a registrant's card that staff scan.
+"""Signed codes for attendance (出席記録): the check-in code printed on a session's poster
+(the code on a registrant's card code page is in ``card_codes``).
 
 Check-in code: ``<session id>.<token version>.<mac>``, where the MAC is HMAC-SHA256 over
 the session id and version with a key derived for this purpose only (never the raw
@@ -7,14 +7,10 @@ session secret), truncated to 16 bytes and base64url-encoded: about 30 character
 poster's QR code stays small and easy to scan. Rotating a session's ``token_version``
 makes every earlier poster stop working. Each refusal says what is wrong: an altered
 code, a replaced (rotated) code, or a code of a different session.
-
-Card code: ``<account id>.<expiry, Unix seconds>.<mac>`` with its own derived key, valid
-for a few minutes, so a screenshot cannot be reused later.
 """
 import base64
 import hashlib
 import hmac
-from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from ..i18n import _
@@ -22,15 +18,13 @@ from .errors import NotAllowed
 
 MAC_BYTES = 16
 CHECKIN_PURPOSE = b"furusato-cms/attendance/checkin-token/v1"
-CARD_PURPOSE = b"furusato-cms/attendance/card-token/v1"
-CARD_TOKEN_MINUTES = 5
 
 
 class TokenRefused(NotAllowed):
     """A code was refused; ``reason`` tells which check failed (for callers and tests)."""
 
-    def __init__(self, reason, message):
-        super().__init__(message)
+    def __init__(self, reason, message, field=None):
+        super().__init__(message, field)
         self.reason = reason
 
 
@@ -109,32 +103,6 @@ class CheckinTokens:
 def rotate(session):
     """Issue a new code for the session: every printed poster of it stops working."""
     session.token_version += 1
-
-
-CARD_TAMPERED = _("This card code is not valid. Ask the person to show the code on their "
-                  "card page again.")
-CARD_EXPIRED = _("This card code has expired. Ask the person to open their card page again "
-                 "for a new code.")
-
-
-class CardTokens:
-    def __init__(self, settings):
-        self.key = derived_key(settings.session_secret, CARD_PURPOSE)
-
-    def token_for(self, account_id: int, now: datetime) -> tuple[str, datetime]:
-        """A code for the account and the moment it expires."""
-        expires = int((now + timedelta(minutes=CARD_TOKEN_MINUTES)).timestamp())
-        token = f"{account_id}.{expires}.{_mac(self.key, account_id, expires)}"
-        return token, datetime.fromtimestamp(expires, timezone.utc)
-
-    def account_id_of(self, token: str, now: datetime) -> int:
-        parts = _split(token)
-        if parts is None or not _mac_matches(self.key, *parts):
-            raise TokenRefused("tampered", CARD_TAMPERED)
-        account_id, expires, _mac_text = parts
-        if now.timestamp() > expires:
-            raise TokenRefused("expired", CARD_EXPIRED)
-        return account_id
 
 
 def signed_pair(key: bytes, first: int, second: int) -> str:

@@ -14,8 +14,8 @@ to a given address, per email address too.
 
 Deleting an account (退会) removes the personal data and keeps the anonymous counts:
 
-- deleted: identity verification and guardian consent, mail links, sign-in
-  sessions, sign-in throttle rows keyed by the email address, answers to free-text
+- deleted: identity verification and guardian consent, mail links, the card code,
+  sign-in sessions, sign-in throttle rows keyed by the email address, answers to free-text
   survey questions, interests, explicit site follows, notification preferences and
   unsubscribe records, the inbox, outbox mails not yet sent (queued, sending or
   failed: they would go to the tombstone address, and a failure may quote the real
@@ -57,6 +57,7 @@ from ..models import (
     Attendance,
     AuditEntry,
     AuthSession,
+    CardCode,
     Consultation,
     ConsultationAttachment,
     ConsultationMessage,
@@ -598,6 +599,7 @@ class RegistrantAccountService(AccountServiceBase):
             delete(GuardianConsent).where(GuardianConsent.verification_id.in_(verifications)),
             delete(IdentityVerification).where(IdentityVerification.account_id == mine),
             delete(EmailToken).where(EmailToken.account_id == mine),
+            delete(CardCode).where(CardCode.account_id == mine),
             delete(AuthSession).where(AuthSession.account_id == mine),
             delete(SigninThrottle).where(SigninThrottle.key.in_(
                 [f"{prefix}:{email}" for prefix in ("account", "confirm", "reset")]

@@ -1,15 +1,13 @@
-"""A registrant's own activities: the history (/my/activities, 活動履歴) and the
-short-lived code staff scan to record attendance for them (/my/card-code)."""
+"""A registrant's own activities: the history (/my/activities, 活動履歴) and the card
+code (/my/card-code, 提示用コード) staff type or scan to record attendance for them."""
+from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
 from ..permissions import Permissions as P
 from ..resources.my import MyArea
 from ..services.attendance import SOURCE_LABELS, AttendanceService
-from ..services.checkin_tokens import CARD_TOKEN_MINUTES
+from ..services.card_codes import CARD_CODE_MINUTES, grouped
 from ..services.posters import qr_data_uri
-
-REFRESH_SECONDS = (CARD_TOKEN_MINUTES - 1) * 60
-"""The card page reloads itself (no script) before its code expires."""
 
 
 @view_config(context=MyArea, name="activities", request_method="GET",
@@ -22,7 +20,15 @@ def my_activities(request):
 @view_config(context=MyArea, name="card-code", request_method="GET",
              renderer="attendance/card_code.jinja2", permission=P.REGISTRANT_SELF)
 def card_code(request):
-    token, expires = request.service(AttendanceService).card_token_for(request.identity.account)
+    """The live code with its expiry; the page never reloads itself (WCAG 2.2.1)."""
+    code = request.service(AttendanceService).card_code_for(request.identity.account)
     request.response.cache_control = "no-store"
-    return {"token": token, "expires": expires, "qr": qr_data_uri(token),
-            "refresh_seconds": REFRESH_SECONDS}
+    return {"code": grouped(code.code), "expires": code.expires_at,
+            "qr": qr_data_uri(code.code), "minutes": CARD_CODE_MINUTES}
+
+
+@view_config(context=MyArea, name="card-code", request_method="POST",
+             permission=P.REGISTRANT_SELF)
+def new_card_code(request):
+    request.service(AttendanceService).card_code_for(request.identity.account, renew=True)
+    return HTTPSeeOther(request.application_url + "/my/card-code")
