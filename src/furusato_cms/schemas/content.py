@@ -63,7 +63,7 @@ def markdown_widget(area: str, rows: int = 16):
         return MarkdownWidget(
             rows=rows,
             preview_url=request.resource_path(site, area, "markdown-preview"),
-            images_url=request.resource_path(site, "images") + "1",
+            images_url=translate(_("image address: copy it from the image upload page")),
             script_url=request.static_url("furusato_cms:static/markdown-editor.js"),
             labels={key: translate(label) for key, label in TOOLBAR_LABELS.items()},
             samples={key: translate(text) for key, text in TOOLBAR_SAMPLES.items()},
