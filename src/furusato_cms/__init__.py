@@ -4,6 +4,7 @@ from pyramid.session import SignedCookieSessionFactory
 
 from .appsettings import AppSettings
 from .clock import system_clock
+from .request_guard import BodyLimit
 from .templating import SESSION_COOKIE
 
 
@@ -56,9 +57,10 @@ def main(global_config, **settings):
         config.include(".templating")
         config.include(".public_cache")
         config.include(".views.notifications")
+        config.include(".request_guard")
         config.add_tween("furusato_cms.tweens.security_headers_tween_factory")
         config.add_static_view("static", "furusato_cms:static", cache_max_age=3600)
         if app_settings.themes_dir:
             config.add_static_view("themes", app_settings.themes_dir, cache_max_age=3600)
         config.scan(".views")
-    return config.make_wsgi_app()
+    return BodyLimit(config.make_wsgi_app(), app_settings)

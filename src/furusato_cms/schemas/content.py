@@ -16,6 +16,8 @@ from ..interests import INTERESTS, POST_KIND_LABELS
 from ..models.content import POST_KINDS
 from ..services.images import ALT_MAX
 from ..services.publishing import BODY_MAX, SLUG_MAX, SUMMARY_MAX, TITLE_MAX
+from .fields import Text
+from .fields import text_node as _text
 
 DATETIME_INPUT_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 MARKDOWN_HELP = _(
@@ -47,25 +49,6 @@ class TokyoDateTime(colander.SchemaType):
             node, _("Enter the date and time as YYYY-MM-DD HH:MM (Japan time), "
                     "e.g. 2026-12-01 09:00.")
         )
-
-
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _text(title, max_length, *, required=True, description=None, widget=None):
-    return colander.SchemaNode(
-        colander.String(),
-        title=title,
-        description=description,
-        preparer=_strip,
-        validator=colander.Length(
-            max=max_length,
-            max_err=_("At most ${max} characters.", mapping={"max": max_length}),
-        ),
-        missing=colander.required if required else "",
-        widget=widget,
-    )
 
 
 def _moment(title, description):
@@ -113,7 +96,7 @@ class PostSchema(CSRFSchema):
     """An existing post (the slug is fixed once created, so shared links keep working)."""
 
     title = _text(_("Title"), TITLE_MAX)
-    kind = colander.SchemaNode(colander.String(), title=_("Kind"), widget=_kind_widget)
+    kind = colander.SchemaNode(Text(), title=_("Kind"), widget=_kind_widget)
     tags = colander.SchemaNode(
         colander.Set(), title=_("Tags of interest"), missing=(), widget=_tags_widget,
         description=_("People who chose these interests will find the post more easily."),
@@ -150,9 +133,9 @@ class IntroSchema(CSRFSchema):
 
 
 class TransitionSchema(CSRFSchema):
-    to_state = colander.SchemaNode(colander.String(), validator=colander.OneOf(
+    to_state = colander.SchemaNode(Text(), validator=colander.OneOf(
         ("draft", "review", "published", "archived")))
-    comment = _text(_("Comment"), 2000, required=False)
+    comment = _text(_("Comment"), 2000, required=False, multiline=True)
 
 
 class RestoreSchema(CSRFSchema):

@@ -7,6 +7,7 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 
 from ..i18n import _
 from ..permissions import Permissions as P
+from ..request_guard import BodyTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,11 @@ def bad_csrf(request):
 @exception_view_config(HTTPBadRequest, renderer="errors/error.jinja2")
 def bad_request(exc, request):
     return _page(request, 400, _("Request not understood"), exc.detail or exc.explanation)
+
+
+@exception_view_config(BodyTooLarge, renderer="errors/error.jinja2")
+def body_too_large(exc, request):
+    return _page(request, 413, _("Too much sent at once"), exc.message)
 
 
 @exception_view_config(Exception, renderer="errors/error.jinja2")
