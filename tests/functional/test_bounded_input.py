@@ -2,11 +2,16 @@
 answered 413 unread, every text field has a length cap and a refused value is not shown
 back whole, and NUL, other control characters or broken UTF-8 in parameters get a 400
 page instead of a database error (PostgreSQL refuses NUL in text)."""
+import pathlib
+
+import colander
 import pytest
 from webtest import TestApp
 
+import furusato_cms
 from furusato_cms import main
-from furusato_cms.request_guard import REFUSED_BODY
+from furusato_cms.appsettings import AppSettings
+from furusato_cms.request_guard import REFUSED_BODY, BodyLimit
 from furusato_cms.schemas.fields import LINE_MAX, PATH_MAX, Text, local_path
 
 from ..attendance_factories import make_checkin_world
@@ -58,7 +63,6 @@ def test_the_limit_is_read_from_content_length_before_the_body(small_limits_app)
         start_response("200 OK", [])
         return [b""]
 
-    from furusato_cms.request_guard import BodyLimit
     guard = BodyLimit(app, small_limits_app.app.registry["app_settings"])
     TestApp(guard).post("/signin", {"x": "y" * 20_000})
     assert seen[REFUSED_BODY] == 10_000
@@ -102,10 +106,6 @@ def test_a_field_over_its_length_is_refused_and_shown_back_cut(testapp):
 
 def test_every_schema_string_is_a_capped_text():
     """No form field is a bare colander.String: each has a cap (schemas/fields.py)."""
-    import pathlib
-
-    import furusato_cms
-
     root = pathlib.Path(furusato_cms.__file__).parent
     bare = [str(path.relative_to(root)) for path in root.rglob("*.py")
             if "colander.String(" in path.read_text(encoding="utf-8")
@@ -114,8 +114,6 @@ def test_every_schema_string_is_a_capped_text():
 
 
 def test_text_caps_and_lines():
-    import colander
-
     node = colander.SchemaNode(Text(10))
     assert node.deserialize("a" * 10) == "a" * 10
     with pytest.raises(colander.Invalid):
@@ -212,3 +210,16 @@ def test_a_posted_came_from_with_a_line_break_is_dropped_and_signin_works(testap
     response = form.submit("signin", status=303)
     assert response.location.endswith("/my/")
     assert "x=1" not in response.headers.get("Set-Cookie", "")
+
+
+def test_the_limits_are_settings_with_sane_defaults():
+    default = AppSettings.from_settings({"furusato.session_secret": "s"})
+    assert default.form_body_max_bytes == 1024 * 1024
+    assert default.upload_body_limit == 6 * default.upload_max_bytes + 1024 * 1024
+    assert (default.workbook_unpacked_max_bytes, default.workbook_ratio_max,
+            default.workbook_text_max_bytes) == (256 * 1024 * 1024, 100, 256 * 1024)
+    chosen = AppSettings.from_settings({
+        "furusato.session_secret": "s", "furusato.form_body_max_bytes": "2048",
+        "furusato.upload_body_max_bytes": "4096", "furusato.workbook_ratio_max": "50"})
+    assert (chosen.form_body_max_bytes, chosen.upload_body_limit,
+            chosen.workbook_ratio_max) == (2048, 4096, 50)
