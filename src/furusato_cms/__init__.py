@@ -4,7 +4,7 @@ from pyramid.session import SignedCookieSessionFactory
 
 from .appsettings import AppSettings
 from .clock import system_clock
-from .request_guard import BodyLimit
+from .request_guard import InputGuard
 from .templating import SESSION_COOKIE
 
 
@@ -63,4 +63,4 @@ def main(global_config, **settings):
         if app_settings.themes_dir:
             config.add_static_view("themes", app_settings.themes_dir, cache_max_age=3600)
         config.scan(".views")
-    return BodyLimit(config.make_wsgi_app(), app_settings)
+    return InputGuard(config.make_wsgi_app(), app_settings)

@@ -5,14 +5,14 @@ control characters in parameters are refused before any view or query sees them.
   ``form_body_max_bytes``; a multipart form (only forms with a file field are multipart,
   see forms.py) ``upload_body_limit``. waitress buffers the body before the application
   runs (its ``max_request_body_size`` in the ini is the outer bound), so the check here
-  is what keeps an oversized body from being copied, parsed or echoed: ``BodyLimit``
+  is what keeps an oversized body from being copied, parsed or echoed: ``InputGuard``
   swaps it for an empty one and the request ends as a 413 page in the site's look and
   the person's language. It wraps the whole application because pyramid_retry copies
   the body before any tween runs.
-- Parameters: NUL and other control characters in the query string (where not even a
-  line break belongs) or in a form field (where a text area may send CR, LF and TAB) are
-  refused with a 400 page: PostgreSQL refuses NUL in text, headers refuse line breaks,
-  and no person types them. Text that is not UTF-8 is refused the same way.
+- Parameters: NUL and other control characters in the path or the query string (where
+  not even a line break belongs) or in a form field (where a text area may send CR, LF
+  and TAB) are refused with a 400 page: PostgreSQL refuses NUL in text, headers refuse
+  line breaks, and no person types them. Text that is not UTF-8 is refused the same way.
 """
 import io
 import re
@@ -23,7 +23,10 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge
 from .i18n import _
 
 REFUSED_BODY = "furusato.refused_body"
-"""WSGI environ key: the limit a body refused by BodyLimit was over."""
+"""WSGI environ key: the limit a body refused by InputGuard was over."""
+REFUSED_PATH = "furusato.refused_path"
+"""WSGI environ key: the path was not UTF-8 (InputGuard put "/" in its place, so the 400
+page, whose links use the path, can be drawn)."""
 QUERY_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 FORM_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -33,8 +36,17 @@ def body_limit(environ, settings) -> int:
     return settings.upload_body_limit if multipart else settings.form_body_max_bytes
 
 
-class BodyLimit:
-    """WSGI middleware: a body over its limit is replaced by an empty one, unread."""
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return False
+    return True
+
+
+class InputGuard:
+    """WSGI middleware: a body over its limit is replaced by an empty one, unread, and a
+    path that is not UTF-8 by "/"; both are marked, and refused by ``refuse_bad_input``."""
 
     def __init__(self, app, settings):
         self.app = app
@@ -55,6 +67,9 @@ class BodyLimit:
             environ["CONTENT_LENGTH"] = "0"
             environ["CONTENT_TYPE"] = ""
             environ["wsgi.input"] = io.BytesIO()
+        if not _utf8(environ.get("PATH_INFO", "")):
+            environ[REFUSED_PATH] = True
+            environ["PATH_INFO"] = "/"
         return self.app(environ, start_response)
 
 
@@ -83,7 +98,9 @@ def refuse_bad_input(event):
             "(for files: fewer or smaller ones).",
             mapping={"mb": _megabytes(request.environ[REFUSED_BODY])}))
     try:
-        bad = _bad_characters(request.GET, QUERY_CONTROL) or (
+        bad = REFUSED_PATH in request.environ or bool(
+            QUERY_CONTROL.search(request.path_info)) or _bad_characters(
+            request.GET, QUERY_CONTROL) or (
             request.method == "POST" and _bad_characters(request.POST, FORM_CONTROL))
     except UnicodeDecodeError:
         bad = True

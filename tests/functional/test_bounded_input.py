@@ -11,7 +11,7 @@ from webtest import TestApp
 import furusato_cms
 from furusato_cms import main
 from furusato_cms.appsettings import AppSettings
-from furusato_cms.request_guard import REFUSED_BODY, BodyLimit
+from furusato_cms.request_guard import REFUSED_BODY, InputGuard
 from furusato_cms.schemas.fields import LINE_MAX, PATH_MAX, Text, local_path
 
 from ..attendance_factories import make_checkin_world
@@ -63,7 +63,7 @@ def test_the_limit_is_read_from_content_length_before_the_body(small_limits_app)
         start_response("200 OK", [])
         return [b""]
 
-    guard = BodyLimit(app, small_limits_app.app.registry["app_settings"])
+    guard = InputGuard(app, small_limits_app.app.registry["app_settings"])
     TestApp(guard).post("/signin", {"x": "y" * 20_000})
     assert seen[REFUSED_BODY] == 10_000
     assert seen["CONTENT_LENGTH"] == "0" and seen["wsgi.input"].read() == b""
@@ -223,3 +223,10 @@ def test_the_limits_are_settings_with_sane_defaults():
         "furusato.upload_body_max_bytes": "4096", "furusato.workbook_ratio_max": "50"})
     assert (chosen.form_body_max_bytes, chosen.upload_body_limit,
             chosen.workbook_ratio_max) == (2048, 4096, 50)
+
+
+@pytest.mark.parametrize("path", ["/s/%00/", "/s/20201%00/posts/", "/invitation/abc%00",
+                                  "/s/%ff/"])
+def test_bad_bytes_in_the_path_are_a_400_page(testapp, dbsession, path):
+    make_site(dbsession)
+    assert BAD_BYTES in main_text(testapp.get(path, status=400))
