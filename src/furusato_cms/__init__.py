@@ -5,6 +5,7 @@ from pyramid.tweens import INGRESS
 
 from .appsettings import AppSettings
 from .clock import system_clock
+from .request_guard import InputGuard
 from .templating import SESSION_COOKIE
 
 
@@ -57,9 +58,10 @@ def main(global_config, **settings):
         config.include(".templating")
         config.include(".public_cache")
         config.include(".views.notifications")
+        config.include(".request_guard")
         config.add_tween("furusato_cms.tweens.security_headers_tween_factory", under=INGRESS)
         config.add_static_view("static", "furusato_cms:static", cache_max_age=3600)
         if app_settings.themes_dir:
             config.include(".theme_assets")
         config.scan(".views")
-    return config.make_wsgi_app()
+    return InputGuard(config.make_wsgi_app(), app_settings)

@@ -22,6 +22,13 @@ def _networks(value) -> tuple:
     return tuple(ipaddress.ip_network(part, strict=False) for part in (value or "").split())
 
 
+def _input_limits(get) -> dict:
+    """The bounds on what a request may send (issue 13: bounded input)."""
+    names = ("form_body_max_bytes", "upload_body_max_bytes", "workbook_unpacked_max_bytes",
+             "workbook_ratio_max", "workbook_text_max_bytes")
+    return {name: _int(get(f"furusato.{name}"), getattr(AppSettings, name)) for name in names}
+
+
 @dataclass(frozen=True)
 class AppSettings:
     session_secret: str
@@ -41,6 +48,16 @@ class AppSettings:
     admin_networks: tuple = field(default_factory=tuple)
     """Networks from which staff may use admin screens; empty = anywhere."""
     upload_max_bytes: int = 5 * 1024 * 1024
+    form_body_max_bytes: int = 1024 * 1024
+    """Largest request body of a form without files; larger ones are answered 413 unread."""
+    upload_body_max_bytes: int = 0
+    """Largest multipart body (every form with files); 0 = six uploads and a form's text."""
+    workbook_unpacked_max_bytes: int = 256 * 1024 * 1024
+    """What an uploaded .xlsx may unpack to, all parts together (zip bombs)."""
+    workbook_ratio_max: int = 100
+    """How many times its packed size an .xlsx may unpack to."""
+    workbook_text_max_bytes: int = 256 * 1024
+    """Longest text of one cell (or tag) in an .xlsx part, more than Excel allows."""
     image_max_width: int = 1600
     signin_max_failures: int = 5
     """Failures per account or address within the window before lock-out."""
@@ -92,6 +109,7 @@ class AppSettings:
             admin_networks=_networks(get("furusato.admin_networks")),
             upload_max_bytes=int(get("furusato.upload_max_bytes") or cls.upload_max_bytes),
             image_max_width=int(get("furusato.image_max_width") or cls.image_max_width),
+            **_input_limits(get),
             themes_dir=get("furusato.themes_dir") or "",
             locale_dir=get("furusato.locale_dir") or "",
             smtp_host=get("furusato.smtp_host") or cls.smtp_host,
@@ -121,6 +139,10 @@ class AppSettings:
     def job_db_timeouts(self) -> tuple:
         """(statement, lock) in milliseconds for the console jobs' connections."""
         return _milliseconds(self.job_statement_timeout_seconds, self.job_lock_timeout_seconds)
+
+    @property
+    def upload_body_limit(self) -> int:
+        return self.upload_body_max_bytes or 6 * self.upload_max_bytes + self.form_body_max_bytes
 
     @property
     def oidc_redirect_uri(self) -> str:

@@ -1,5 +1,9 @@
 """deform + colander wiring: translated messages, our templates, CSRF in every form,
-and service errors shown as field errors (the Substance D pattern)."""
+and service errors shown as field errors (the Substance D pattern).
+
+Only a form with a file field is sent as multipart (request_guard.py gives such bodies
+the larger upload limit), and a refused form never shows a value back longer than its
+field allows (schemas/fields.py)."""
 from dataclasses import dataclass
 
 import colander
@@ -7,6 +11,7 @@ import deform
 from pyramid.csrf import get_csrf_token
 from pyramid.threadlocal import get_current_request
 
+from .schemas.fields import LINE_MAX, Text
 from .services.errors import Conflict, NotAllowed, ServiceError
 
 
@@ -26,20 +31,44 @@ class CSRFSchema(colander.Schema):
     """Base of every form schema; Pyramid itself checks the token on unsafe methods."""
 
     csrf_token = colander.SchemaNode(
-        colander.String(),
+        Text(),
         widget=deform.widget.HiddenWidget(),
         default=_deferred_csrf_token,
         missing=colander.drop,
     )
 
 
+def takes_files(schema) -> bool:
+    return any(isinstance(node.typ, deform.FileData) or takes_files(node)
+               for node in schema.children)
+
+
 def make_form(request, schema, *, buttons=("save",), action="", **kw) -> deform.Form:
-    return deform.Form(schema.bind(request=request, **kw), buttons=buttons, action=action)
+    return deform.Form(schema.bind(request=request, **kw), buttons=buttons, action=action,
+                       multipart=takes_files(schema))
+
+
+def _cut_to_length(node, cstruct):
+    """The submitted values as they are shown again: none longer than its field allows
+    (what is over the limit was refused, and is not sent back)."""
+    if isinstance(cstruct, dict):
+        return {name: _cut_to_length(node.get(name), value) if node.get(name) else value
+                for name, value in cstruct.items()}
+    if isinstance(cstruct, (list, tuple)) and node.children:
+        return [_cut_to_length(node.children[0], value) for value in cstruct]
+    if hasattr(node.typ, "shown"):
+        return node.typ.shown(cstruct)
+    return cstruct[:LINE_MAX] if isinstance(cstruct, str) else cstruct
 
 
 def validate(request, form) -> dict:
     """Validate the POSTed form; raises deform.ValidationFailure to re-render with messages."""
-    appstruct = form.validate(request.POST.items())
+    try:
+        appstruct = form.validate(request.POST.items())
+    except deform.ValidationFailure as failure:
+        failure.cstruct = form.cstruct = _cut_to_length(form.schema, failure.cstruct)
+        raise
+    form.cstruct = _cut_to_length(form.schema, form.cstruct)
     appstruct.pop("csrf_token", None)
     return appstruct
 

@@ -9,6 +9,7 @@ import deform
 from ..forms import CSRFSchema
 from ..i18n import _
 from ..services.attendance import REASON_MAX
+from .fields import Text
 
 CARD_TOKEN_MAX = 100
 SEARCH_MAX = 100
@@ -22,7 +23,7 @@ def _strip(value):
 
 class CardCodeSchema(CSRFSchema):
     card_token = colander.SchemaNode(
-        colander.String(),
+        Text(CARD_TOKEN_MAX),
         title=_("Card code"),
         description=_("Type the 12-digit code the person reads out from their card code "
                       "page (the hyphens are optional), or scan its QR code."),
@@ -37,7 +38,7 @@ class CardCodeSchema(CSRFSchema):
 
 class VoidSchema(CSRFSchema):
     reason = colander.SchemaNode(
-        colander.String(),
+        Text(REASON_MAX, multiline=True),
         title=_("Reason for voiding"),
         description=_("Kept with the record; the person's history will no longer count it."),
         preparer=_strip,

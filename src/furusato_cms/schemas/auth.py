@@ -9,6 +9,7 @@ import deform
 from ..forms import CSRFSchema
 from ..i18n import _
 from ..services.passwords import MAX_LENGTH, MIN_LENGTH
+from .fields import EMAIL_MAX, LocalPath, Text
 
 
 def _strip(value):
@@ -35,7 +36,7 @@ def _password_node(title, autocomplete, *, new=False, name=None):
         else colander.Length(max=MAX_LENGTH, max_err=_("Use at most ${max} characters."))
     )
     return colander.SchemaNode(
-        colander.String(),
+        Text(MAX_LENGTH),
         name=name,
         title=title,
         validator=length,
@@ -47,7 +48,7 @@ def _password_node(title, autocomplete, *, new=False, name=None):
 
 def _came_from():
     return colander.SchemaNode(
-        colander.String(), widget=deform.widget.HiddenWidget(), missing="", name="came_from"
+        LocalPath(), widget=deform.widget.HiddenWidget(), missing="", name="came_from"
     )
 
 
@@ -63,7 +64,7 @@ def _same_passwords(first, second):
 
 class SigninSchema(CSRFSchema):
     email = colander.SchemaNode(
-        colander.String(),
+        Text(EMAIL_MAX),
         title=_("Email address"),
         preparer=_strip,
         validator=colander.All(
@@ -79,7 +80,7 @@ class SigninSchema(CSRFSchema):
 
 class TotpCodeSchema(CSRFSchema):
     code = colander.SchemaNode(
-        colander.String(),
+        Text(20),
         title=_("6-digit code"),
         preparer=_digits_only,
         validator=colander.Regex(r"^[0-9]{6}$", msg=_("Enter the 6 digits your app shows.")),
@@ -103,7 +104,7 @@ class NewStaffSchema(CSRFSchema):
     """A person new to the system accepting an invitation."""
 
     display_name = colander.SchemaNode(
-        colander.String(),
+        Text(100),
         title=_("Your name"),
         description=_("Shown to other staff and in the records of your work."),
         preparer=_strip,

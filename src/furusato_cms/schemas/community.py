@@ -14,6 +14,7 @@ from ..services.consultations import BODY_MAX, SUBJECT_MAX, TOPIC_LABELS
 from ..services.monitor_surveys import DESCRIPTION_MAX
 from ..services.monitor_surveys import TITLE_MAX as SURVEY_TITLE_MAX
 from ..vocabulary import RELATIONSHIP_TYPES, TIER_LABELS
+from .fields import Text
 
 ATTACHMENT_ACCEPT = "application/pdf,image/jpeg,image/png,.pdf,.jpg,.jpeg,.png"
 
@@ -30,7 +31,7 @@ def _text(title, max_length, *, description=None, rows=None):
     widget = (deform.widget.TextAreaWidget(rows=rows, attributes={"maxlength": str(max_length)})
               if rows else
               deform.widget.TextInputWidget(attributes={"maxlength": str(max_length)}))
-    return colander.SchemaNode(colander.String(), title=title, missing="",
+    return colander.SchemaNode(Text(max_length, multiline=bool(rows)), title=title, missing="",
                                description=description, widget=widget)
 
 
@@ -71,9 +72,9 @@ def _topic_widget(node, kw):
 class ConsultationSchema(CSRFSchema):
     """A new consultation: where to, about what, and the first message."""
 
-    site = colander.SchemaNode(colander.String(), title=_("Local government"),
+    site = colander.SchemaNode(Text(), title=_("Local government"),
                                widget=_site_widget)
-    topic = colander.SchemaNode(colander.String(), title=_("Topic"), widget=_topic_widget)
+    topic = colander.SchemaNode(Text(), title=_("Topic"), widget=_topic_widget)
     subject = _text(_("Subject"), SUBJECT_MAX,
                     description=_("A few words, e.g. “Looking for a house for dual residence”."))
     body = _body()
@@ -143,7 +144,7 @@ class MonitorSurveySchema(CSRFSchema):
     description = _text(_("Description"), DESCRIPTION_MAX, rows=4, description=_(
         "Optional. Shown above the questions: what the survey is for and how answers are used."))
     target_tier = colander.SchemaNode(
-        _Optional(colander.String()), title=_("Target group: tier"), missing=None,
+        _Optional(Text()), title=_("Target group: tier"), missing=None,
         widget=_tier_widget)
     target_relationship_type = colander.SchemaNode(
         _Optional(colander.Integer()), title=_("Target group: relationship type"),

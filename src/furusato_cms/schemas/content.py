@@ -17,6 +17,8 @@ from ..models.content import POST_KINDS
 from ..resources.site import find_site_resource
 from ..services.images import ALT_MAX
 from ..services.publishing import BODY_MAX, SLUG_MAX, SUMMARY_MAX, TITLE_MAX
+from .fields import Text
+from .fields import text_node as _text
 
 DATETIME_INPUT_FORMATS = ("%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S")
 MARKDOWN_HELP = _(
@@ -97,25 +99,6 @@ class TokyoDateTime(colander.SchemaType):
         )
 
 
-def _strip(value):
-    return value.strip() if isinstance(value, str) else value
-
-
-def _text(title, max_length, *, required=True, description=None, widget=None):
-    return colander.SchemaNode(
-        colander.String(),
-        title=title,
-        description=description,
-        preparer=_strip,
-        validator=colander.Length(
-            max=max_length,
-            max_err=_("At most ${max} characters.", mapping={"max": max_length}),
-        ),
-        missing=colander.required if required else "",
-        widget=widget,
-    )
-
-
 def _moment(title, description):
     return colander.SchemaNode(
         TokyoDateTime(),
@@ -155,14 +138,14 @@ def _version_node():
 
 def _body_node(title):
     return _text(title, BODY_MAX, required=False, description=MARKDOWN_HELP,
-                 widget=markdown_widget("posts"))
+                 widget=markdown_widget("posts"), multiline=True)
 
 
 class PostSchema(CSRFSchema):
     """An existing post (the slug is fixed once created, so shared links keep working)."""
 
     title = _text(_("Title"), TITLE_MAX)
-    kind = colander.SchemaNode(colander.String(), title=_("Kind"), widget=_kind_widget)
+    kind = colander.SchemaNode(Text(), title=_("Kind"), widget=_kind_widget)
     tags = colander.SchemaNode(
         colander.Set(), title=_("Tags of interest"), missing=(), widget=_tags_widget,
         description=_("People who chose these interests will find the post more easily."),
@@ -199,9 +182,9 @@ class IntroSchema(CSRFSchema):
 
 
 class TransitionSchema(CSRFSchema):
-    to_state = colander.SchemaNode(colander.String(), validator=colander.OneOf(
+    to_state = colander.SchemaNode(Text(), validator=colander.OneOf(
         ("draft", "review", "published", "archived")))
-    comment = _text(_("Comment"), 2000, required=False)
+    comment = _text(_("Comment"), 2000, required=False, multiline=True)
 
 
 class RestoreSchema(CSRFSchema):

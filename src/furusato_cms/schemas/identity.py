@@ -9,6 +9,7 @@ import deform
 from ..forms import CSRFSchema
 from ..i18n import _
 from ..services.identity import GUARDIAN_RELATIONSHIPS
+from .fields import EMAIL_MAX, Text
 
 
 def _strip(value):
@@ -25,14 +26,14 @@ def _relationship_widget(node, kw):
 
 class GuardianConsentSchema(CSRFSchema):
     guardian_name = colander.SchemaNode(
-        colander.String(),
+        Text(200),
         title=_("Your guardian's name"),
         preparer=_strip,
         validator=colander.Length(min=1, max=200, max_err=_("Use at most ${max} characters.")),
         widget=deform.widget.TextInputWidget(attributes={"maxlength": "200"}),
     )
     relationship = colander.SchemaNode(
-        colander.String(),
+        Text(),
         title=_("Who is this person to you?"),
         validator=colander.OneOf(
             list(GUARDIAN_RELATIONSHIPS), msg_err=_("Choose how the guardian is related to you.")
@@ -40,7 +41,7 @@ class GuardianConsentSchema(CSRFSchema):
         widget=_relationship_widget,
     )
     guardian_email = colander.SchemaNode(
-        colander.String(),
+        Text(EMAIL_MAX),
         title=_("Your guardian's email address"),
         description=_("We send your guardian a link to confirm. Use their own address."),
         preparer=_strip,

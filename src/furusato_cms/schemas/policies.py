@@ -6,6 +6,7 @@ import deform
 from ..forms import CSRFSchema
 from ..i18n import _
 from ..services.policies import BODY_MAX
+from .fields import Text
 
 TERMS_FIELD = "accept_terms"
 PRIVACY_FIELD = "accept_privacy"
@@ -46,7 +47,7 @@ class NoticesAcceptSchema(CSRFSchema):
 
 class PolicyEditSchema(CSRFSchema):
     body = colander.SchemaNode(
-        colander.String(),
+        Text(BODY_MAX, multiline=True),
         title=_("Text (Markdown)"),
         description=_("Publishing makes a new version; earlier versions stay readable, and "
                       "everyone concerned is asked to accept the new one at their next visit."),

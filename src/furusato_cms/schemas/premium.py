@@ -9,6 +9,7 @@ from ..forms import CSRFSchema
 from ..i18n import _
 from ..services.premium import REASON_MAX
 from ..services.stays import MAX_DOCUMENTS, NAME_MAX, NOTE_MAX, POINT_KINDS
+from .fields import Text
 
 ID_MAX = 2**31 - 1
 DOCUMENT_ACCEPT = "application/pdf,image/jpeg,image/png"
@@ -28,7 +29,7 @@ class _NoStore(dict):
 
 class ReasonSchema(CSRFSchema):
     reason = colander.SchemaNode(
-        colander.String(),
+        Text(REASON_MAX, multiline=True),
         title=_("Reason (the person sees it)"),
         preparer=_strip,
         validator=colander.Length(min=1, max=REASON_MAX),
@@ -38,12 +39,12 @@ class ReasonSchema(CSRFSchema):
 
 class StayPointSchema(CSRFSchema):
     name = colander.SchemaNode(
-        colander.String(), title=_("Name of the place"), preparer=_strip,
+        Text(NAME_MAX), title=_("Name of the place"), preparer=_strip,
         validator=colander.Length(min=1, max=NAME_MAX),
         description=_("e.g. ゲストハウスりんご, 駅前コワーキングスペース"),
     )
     kind = colander.SchemaNode(
-        colander.String(), title=_("Kind of place"), default="lodging",
+        Text(), title=_("Kind of place"), default="lodging",
         validator=colander.OneOf(list(POINT_KINDS)),
         widget=deform.widget.RadioChoiceWidget(values=list(POINT_KINDS.items())),
     )
@@ -74,7 +75,7 @@ def declaration_schema() -> colander.Schema:
 
 
 class DeclarationSchema(CSRFSchema):
-    site = colander.SchemaNode(colander.String(), title=_("Where you stayed"),
+    site = colander.SchemaNode(Text(), title=_("Where you stayed"),
                                widget=_site_widget, validator=_site_validator)
     first_day = colander.SchemaNode(
         colander.Date(), title=_("First day"),
@@ -86,7 +87,8 @@ class DeclarationSchema(CSRFSchema):
         widget=deform.widget.TextInputWidget(attributes={"type": "date"}),
     )
     note = colander.SchemaNode(
-        colander.String(), title=_("Note (optional)"), missing="", preparer=_strip,
+        Text(NOTE_MAX, multiline=True), title=_("Note (optional)"), missing="",
+        preparer=_strip,
         validator=colander.Length(max=NOTE_MAX),
         description=_("e.g. the name of the lodging, what you did during the stay"),
         widget=deform.widget.TextAreaWidget(rows=3),

@@ -21,6 +21,8 @@ from ..services.projects import (
 )
 from ..services.publishing import BODY_MAX, SUMMARY_MAX, TITLE_MAX
 from .content import MARKDOWN_HELP, TokyoDateTime, markdown_widget
+from .fields import EMAIL_MAX, Text
+from .fields import text_node as _text
 
 REQUIRED_MARK = "*"
 PARTICIPATION = ("open", "application")
@@ -30,22 +32,9 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _text(title, max_length, *, required=True, description=None, rows=None, attributes=None,
-          widget=None):
-    widget = widget or (deform.widget.TextAreaWidget(rows=rows) if rows
-                        else deform.widget.TextInputWidget(attributes=attributes or {}))
-    return colander.SchemaNode(
-        colander.String(), title=title, description=description, preparer=_strip,
-        validator=colander.Length(
-            max=max_length, max_err=_("At most ${max} characters.", mapping={"max": max_length})
-        ),
-        missing=colander.required if required else "", widget=widget,
-    )
-
-
 def _email(title, *, required=True, description=None):
     return colander.SchemaNode(
-        colander.String(), title=title, description=description, preparer=_strip,
+        Text(EMAIL_MAX), title=title, description=description, preparer=_strip,
         validator=colander.All(colander.Email(msg=_("Enter a valid email address.")),
                                colander.Length(max=254)),
         missing=colander.required if required else "",
@@ -85,12 +74,12 @@ class PartnerSchema(CSRFSchema):
     name = _text(_("Name of the organisation"), NAME_MAX,
                  description=_("e.g. 中央町自治会"))
     kind = colander.SchemaNode(
-        colander.String(), title=_("Type of organisation"),
+        Text(), title=_("Type of organisation"),
         validator=colander.OneOf(PARTNER_KINDS),
         widget=_choices_widget(PARTNER_KIND_LABELS, PARTNER_KINDS),
     )
     designation_pattern = colander.SchemaNode(
-        colander.String(), title=_("How its projects count for premium registration"),
+        Text(), title=_("How its projects count for premium registration"),
         description=_("This sets each new project's designation; the site can change any "
                       "project's designation later. Projects that already exist keep theirs."),
         validator=colander.OneOf(DESIGNATION_PATTERNS),
@@ -149,14 +138,14 @@ class ProjectSchema(CSRFSchema):
         description=_("A partner organisation's staff manage their own projects."),
     )
     field = colander.SchemaNode(
-        colander.String(), title=_("Field of the activity"),
+        Text(), title=_("Field of the activity"),
         validator=colander.OneOf(tuple(INTERESTS)),
         widget=_choices_widget(INTERESTS, tuple(INTERESTS)),
     )
     summary = _text(_("Summary"), SUMMARY_MAX, required=False, rows=3,
                     description=_("One or two sentences shown in lists."))
     body = _text(_("Description"), BODY_MAX, required=False, description=MARKDOWN_HELP,
-                 widget=markdown_widget("projects", rows=14))
+                 widget=markdown_widget("projects", rows=14), multiline=True)
     conditions = _text(_("Conditions"), CONDITIONS_MAX, required=False, rows=4,
                        description=_("Who can take part, what to bring, costs, transport … "
                                      "(Markdown, like the description)"))
@@ -201,7 +190,7 @@ class SessionSchema(CSRFSchema):
     place = _text(_("Place"), PLACE_MAX, required=False,
                   description=_("e.g. 中央公民館 (長野市大字鶴賀1番地)"))
     participation = colander.SchemaNode(
-        colander.String(), title=_("How to take part"),
+        Text(), title=_("How to take part"),
         validator=colander.OneOf(PARTICIPATION),
         widget=_choices_widget(PARTICIPATION_LABELS, PARTICIPATION,
                                deform.widget.RadioChoiceWidget),
@@ -243,7 +232,7 @@ def application_schema(questions) -> CSRFSchema:
     schema = CSRFSchema()
     for question in questions:
         schema.add(colander.SchemaNode(
-            colander.String(), name=question["key"], title=question["label"],
+            Text(ANSWER_MAX, multiline=True), name=question["key"], title=question["label"],
             preparer=_strip,
             missing=colander.required if question["required"] else "",
             missing_msg=_("Please answer this question."),

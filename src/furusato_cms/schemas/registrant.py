@@ -10,6 +10,7 @@ import deform
 from ..forms import CSRFSchema
 from ..i18n import LOCALES, _
 from ..services.registrant_accounts import DISPLAY_NAME_MAX
+from .fields import EMAIL_MAX, Text
 from .auth import _password_node, _same_passwords, _strip
 
 LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
@@ -18,7 +19,7 @@ LANGUAGE_NAMES = {"ja": "日本語", "en": "English"}
 
 def _email_node():
     return colander.SchemaNode(
-        colander.String(),
+        Text(EMAIL_MAX),
         title=_("Email address"),
         preparer=_strip,
         validator=colander.All(
@@ -38,7 +39,7 @@ def _page_language(node, kw):
 class SignupSchema(CSRFSchema):
     email = _email_node()
     display_name = colander.SchemaNode(
-        colander.String(),
+        Text(DISPLAY_NAME_MAX),
         title=_("Your name"),
         description=_("How we address you in mail and on your pages. A nickname is fine."),
         preparer=_strip,
@@ -50,7 +51,7 @@ class SignupSchema(CSRFSchema):
     password = _password_node(_("Password"), "new-password", new=True)
     password_again = _password_node(_("Password again"), "new-password", new=True)
     locale = colander.SchemaNode(
-        colander.String(),
+        Text(),
         title=_("Language of mail"),
         default=_page_language,
         validator=colander.OneOf(LOCALES),

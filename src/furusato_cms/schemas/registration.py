@@ -14,6 +14,7 @@ from ..forms import CSRFSchema
 from ..i18n import _
 from ..services.survey import choice_label
 from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
+from .fields import Text
 from .policies import PRIVACY_FIELD
 from .survey import answers_appstruct, question_nodes
 
@@ -45,7 +46,7 @@ def types_node(name="relationship_types", title=TYPES_TITLE, required=True):
 
 def postal_code_node():
     return colander.SchemaNode(
-        colander.String(), name="postal_code", title=_("Postal code of where you live"),
+        Text(POSTAL_CODE_MAX), name="postal_code", title=_("Postal code of where you live"),
         description=_("7 digits, e.g. 380-0851. Registrations where you live are welcome but "
                       "not counted as relationship population; only your municipality is "
                       "kept. Leave empty if you live outside Japan."),

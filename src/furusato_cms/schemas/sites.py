@@ -10,6 +10,7 @@ from ..localgov import CodeError, validate_code
 from ..models.site import THEMES
 from ..services.sites import LIMIT_MESSAGES, SETTING_LIMITS, code_error_message
 from ..services.staff import INVITABLE_ROLES, ROLE_LABELS
+from .fields import EMAIL_MAX, Text
 
 THEME_LABELS = {
     "default": _("Standard"),
@@ -34,7 +35,7 @@ def _code_validator(node, value):
 
 def _text(title, max_length, *, required=True, description=None, widget=None, attributes=None):
     return colander.SchemaNode(
-        colander.String(),
+        Text(max_length, multiline=isinstance(widget, deform.widget.TextAreaWidget)),
         title=title,
         description=description,
         preparer=_strip,
@@ -46,7 +47,7 @@ def _text(title, max_length, *, required=True, description=None, widget=None, at
 
 def _email(title, *, required=True, description=None):
     return colander.SchemaNode(
-        colander.String(),
+        Text(EMAIL_MAX),
         title=title,
         description=description,
         preparer=_strip,
@@ -62,7 +63,7 @@ def _email(title, *, required=True, description=None):
 
 def _phone(title, *, required=True):
     return colander.SchemaNode(
-        colander.String(),
+        Text(),
         title=title,
         preparer=_strip,
         validator=colander.Regex(
@@ -102,7 +103,7 @@ class JoinSchema(CSRFSchema):
     """参画申請: what the operator needs to identify and contact the local government."""
 
     code = colander.SchemaNode(
-        colander.String(),
+        Text(),
         title=_("Local government code (6 digits)"),
         description=_("The 全国地方公共団体コード with its check digit, e.g. 202011 for Nagano City."),
         preparer=_strip,
@@ -147,7 +148,7 @@ class SiteSettingsSchema(CSRFSchema):
     """自治体設定: look, contact, and the rules later parts read (premium, renewal, check-in)."""
 
     theme = colander.SchemaNode(
-        colander.String(),
+        Text(),
         title=_("Theme"),
         validator=colander.OneOf(THEMES),
         widget=deform.widget.SelectWidget(values=[(t, THEME_LABELS.get(t, t)) for t in THEMES]),
@@ -194,7 +195,7 @@ class SiteSettingsSchema(CSRFSchema):
 class StaffInviteSchema(CSRFSchema):
     email = _email(_("Email address"))
     role = colander.SchemaNode(
-        colander.String(),
+        Text(),
         title=_("Role"),
         validator=colander.OneOf(INVITABLE_ROLES),
         widget=deform.widget.RadioChoiceWidget(

@@ -36,6 +36,7 @@ from ..services.support import (
     parse_whole_number,
 )
 from .content import MARKDOWN_HELP, TokyoDateTime, markdown_widget
+from .fields import TEXT_MAX, Text
 from .projects import _strip, _text
 
 REQUIRED_MARKS = ("*", "＊")
@@ -76,11 +77,14 @@ class FieldLines(colander.SchemaType):
             for f in appstruct
         )
 
+    max_length = TEXT_MAX
+
     def deserialize(self, node, cstruct):
+        cstruct = Text(self.max_length, multiline=True).deserialize(node, cstruct)
         if cstruct in (colander.null, None):
             return colander.null
         fields = []
-        for line in str(cstruct).splitlines():
+        for line in cstruct.splitlines():
             line = line.strip()
             required = line.startswith(REQUIRED_MARKS)
             line = line[1:].strip() if required else line
@@ -166,17 +170,17 @@ LOCAL_BENEFIT = _("I confirm: this is a benefit used in the region or for activi
 
 class MeasureSchema(CSRFSchema):
     title = _text(_("Title"), TITLE_MAX, description=_("e.g. お試し移住の交通費補助"))
-    family = colander.SchemaNode(colander.String(), title=_("Family of support"),
+    family = colander.SchemaNode(Text(), title=_("Family of support"),
                                  widget=_family_widget)
     applicants = colander.SchemaNode(
-        colander.String(), title=_("Who may apply"),
+        Text(), title=_("Who may apply"),
         description=_("Basic registrants may apply only for activity support."),
         widget=_labelled_choices(APPLICANT_LABELS, APPLICANT_TIERS),
     )
     summary = _text(_("Summary"), SUMMARY_MAX, required=False, rows=3,
                     description=_("One or two sentences shown in lists."))
     body = _text(_("Description"), BODY_MAX, required=False, description=MARKDOWN_HELP,
-                 widget=markdown_widget("support", rows=12))
+                 widget=markdown_widget("support", rows=12), multiline=True)
     rate_numerator = _whole(
         _("Rate: numerator"), _("The share of eligible costs paid, as a fraction: 3 and 4 "
                                 "for 3/4. A numerator of 0 pays no money (the approval "
@@ -185,7 +189,7 @@ class MeasureSchema(CSRFSchema):
     cap_yen = _yen(_("Cap (yen)"), _("e.g. 300000. Leave empty for a measure that pays no "
                                      "money."), required=False)
     cap_unit = colander.SchemaNode(
-        colander.String(), title=_("The cap counts"),
+        Text(), title=_("The cap counts"),
         widget=_labelled_choices(CAP_UNIT_LABELS, CAP_UNITS),
     )
     budget_yen = _yen(_("Budget of the measure (yen)"),
@@ -210,7 +214,7 @@ class OfferSchema(CSRFSchema):
     title = _text(_("Title"), TITLE_MAX, description=_("e.g. そば処 松葉: お会計10%割引"))
     business_name = _text(_("Business"), BUSINESS_MAX, description=_("e.g. そば処 松葉"))
     business_kind = colander.SchemaNode(
-        colander.String(), title=_("Kind of business"),
+        Text(), title=_("Kind of business"),
         widget=_labelled_choices(OFFER_KIND_LABELS, OFFER_KINDS, deform.widget.SelectWidget),
     )
     place = _text(_("Where it is used"), PLACE_MAX,
@@ -220,7 +224,7 @@ class OfferSchema(CSRFSchema):
     body = _text(_("Details of the offer"), BODY_MAX, required=False, rows=8,
                  description=MARKDOWN_HELP)
     applicants = colander.SchemaNode(
-        colander.String(), title=_("Who may use it"),
+        Text(), title=_("Who may use it"),
         widget=_labelled_choices(APPLICANT_LABELS, APPLICANT_TIERS),
     )
     confirmed_local_benefit = _confirmation(LOCAL_BENEFIT)
@@ -261,7 +265,8 @@ def application_schema(measure) -> CSRFSchema:
     schema = CSRFSchema()
     for field in measure.form_fields or ():
         schema.add(colander.SchemaNode(
-            colander.String(), name=field["key"], title=field["label"], preparer=_strip,
+            Text(ANSWER_MAX, multiline=True), name=field["key"], title=field["label"],
+            preparer=_strip,
             missing=colander.required if field["required"] else "",
             missing_msg=_("Please answer this question."),
             validator=colander.Length(max=ANSWER_MAX, max_err=_(

@@ -14,6 +14,9 @@ from ..forms import CSRFSchema
 from ..i18n import _
 from ..services.survey import (
     CHOICE_KINDS,
+    CHOICE_LABEL_MAX,
+    CHOICES_MAX,
+    HELP_MAX,
     KIND_LABELS,
     LABEL_MAX,
     SCALE_HIGHEST,
@@ -21,6 +24,7 @@ from ..services.survey import (
     TEXT_ANSWER_MAX,
     field_name,
 )
+from .fields import Text
 
 
 def question_nodes(questions) -> list:
@@ -72,7 +76,7 @@ def _node(question, by_id):
 
 def _single(question):
     choices = [(choice["key"], choice["label"]) for choice in question.choices]
-    return colander.String(), deform.widget.RadioChoiceWidget(values=choices)
+    return Text(), deform.widget.RadioChoiceWidget(values=choices)
 
 
 def _multiple(question):
@@ -81,7 +85,7 @@ def _multiple(question):
 
 
 def _text(question):
-    return colander.String(), deform.widget.TextAreaWidget(
+    return Text(TEXT_ANSWER_MAX, multiline=True), deform.widget.TextAreaWidget(
         rows=4, attributes={"maxlength": str(TEXT_ANSWER_MAX)}
     )
 
@@ -98,7 +102,7 @@ def _scale(question):
         else:
             label = str(number)
         values.append((str(number), label))
-    return colander.String(), deform.widget.RadioChoiceWidget(values=values, inline=True)
+    return Text(), deform.widget.RadioChoiceWidget(values=values, inline=True)
 
 
 _WIDGETS = {"single": _single, "multiple": _multiple, "text": _text, "scale": _scale}
@@ -184,16 +188,17 @@ class QuestionSchema(CSRFSchema):
     """An existing question: its kind is fixed, because answers are stored in its shape."""
 
     label = colander.SchemaNode(
-        colander.String(), title=_("Question"), missing="",
+        Text(LABEL_MAX), title=_("Question"), missing="",
         widget=deform.widget.TextInputWidget(attributes={"maxlength": str(LABEL_MAX)}),
     )
     help_text = colander.SchemaNode(
-        colander.String(), title=_("Help text"), missing="",
+        Text(HELP_MAX, multiline=True), title=_("Help text"), missing="",
         description=_("Optional. Shown under the question."),
         widget=deform.widget.TextAreaWidget(rows=2),
     )
     choices = colander.SchemaNode(
-        colander.String(), title=_("Options"), missing="", description=CHOICES_HELP,
+        Text(CHOICES_MAX * (CHOICE_LABEL_MAX + 2), multiline=True), title=_("Options"),
+        missing="", description=CHOICES_HELP,
         widget=deform.widget.TextAreaWidget(rows=6),
     )
     scale_min = _scale_bound(_("Scale: lowest number"), 1)
@@ -216,7 +221,7 @@ def question_schema(kind=None):
     schema = QuestionSchema()
     if kind is None:
         schema.insert(1, colander.SchemaNode(
-            colander.String(), name="kind", title=_("Kind of question"), widget=_kind_widget))
+            Text(), name="kind", title=_("Kind of question"), widget=_kind_widget))
         return schema
     if kind not in CHOICE_KINDS:
         del schema["choices"]

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import chain, islice
 
-import openpyxl
 from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import func, select, tuple_, update
@@ -65,6 +64,7 @@ from ..models import (
     Project,
     Site,
 )
+from ..workbooks import UnpackLimits, WorkbookRefused, load_workbook
 from .audit import AuditLog
 from .errors import InvalidInput
 
@@ -420,10 +420,13 @@ def file_kind(filename: str, stream) -> str:
     raise FileError(_("Upload the template as an Excel workbook (.xlsx) or a CSV file (.csv)."))
 
 
-def _xlsx_rows(stream):
-    """Every row of the first sheet as (row number, values of A–K), streamed."""
+def _xlsx_rows(stream, limits: UnpackLimits):
+    """Every row of the first sheet as (row number, values of A–K), streamed from an
+    archive whose unpacked size is bounded (workbooks.py: zip bombs are refused)."""
     try:
-        workbook = openpyxl.load_workbook(stream, read_only=True, data_only=True)
+        workbook = load_workbook(stream, limits)
+    except WorkbookRefused as exc:
+        raise FileError(exc.message) from None
     except _WORKBOOK_FAILURES:
         raise FileError(_("The file could not be read as an Excel workbook (.xlsx). It may "
                           "be damaged.")) from None
@@ -433,6 +436,8 @@ def _xlsx_rows(stream):
         sheet.reset_dimensions()
         rows = sheet.iter_rows(max_col=len(COLUMNS), values_only=True)
         yield from enumerate(rows, start=1)
+    except WorkbookRefused as exc:
+        raise FileError(exc.message) from None
     except _WORKBOOK_FAILURES:
         raise FileError(_("The file could not be read as an Excel workbook (.xlsx). It may "
                           "be damaged.")) from None
@@ -885,7 +890,8 @@ class ActivityImportService:
         limit = self.settings.upload_max_bytes if max_bytes is None else max_bytes
         stream = bounded_file(stream, limit)
         kind = file_kind(_file_name(filename), stream)
-        rows = _xlsx_rows(stream) if kind == "xlsx" else _csv_rows(stream)
+        rows = (_xlsx_rows(stream, UnpackLimits.from_settings(self.settings)) if kind == "xlsx"
+                else _csv_rows(stream))
         return template_rows(rows, kind)
 
     def import_file(self, actor, site, filename, stream, *, dry_run=False,

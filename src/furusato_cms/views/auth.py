@@ -14,6 +14,7 @@ from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root
 from ..schemas.auth import SigninSchema, TotpCodeSchema
+from ..schemas.fields import local_path
 from ..security import AUTH_COOKIE
 from ..services.authentication import SigninLocked, SigninService
 from ..services.errors import ServiceError
@@ -83,7 +84,7 @@ def sign_in_browser(request, account, came_from=""):
 @view_config(context=Root, name="signin", path_info=SIGNIN, request_method="GET",
              renderer="auth/signin.jinja2", permission=P.VIEW)
 def signin_page(request):
-    came_from = request.GET.get("came_from", "")
+    came_from = local_path(request.GET.get("came_from"))
     if request.identity is not None:
         return HTTPSeeOther(
             safe_return_path(request, came_from, home_path(request.identity.account))

@@ -15,6 +15,7 @@ from ..i18n import _
 from ..models import DATABASE_UNAVAILABLE
 from ..permissions import Permissions as P
 from ..tweens import RETRY_AFTER_SECONDS
+from ..request_guard import BodyTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +90,9 @@ def database_unavailable(exc, request):
 for _unavailable in DATABASE_UNAVAILABLE:
     exception_view_config(_unavailable, renderer="errors/error.jinja2")(database_unavailable)
 del _unavailable
+@exception_view_config(BodyTooLarge, renderer="errors/error.jinja2")
+def body_too_large(exc, request):
+    return _page(request, 413, _("Too much sent at once"), exc.message)
 
 
 @exception_view_config(Exception, renderer="errors/error.jinja2")

@@ -9,13 +9,13 @@ from pyramid.view import view_config
 from ..i18n import LOCALE_COOKIE, LOCALES
 from ..permissions import Permissions as P
 from ..resources import Root
+from ..schemas.fields import local_path
 
 
 def safe_return_path(request, candidate, default="/"):
-    """Only same-site paths, so the parameter cannot send people elsewhere."""
-    if candidate and candidate.startswith("/") and not candidate.startswith("//"):
-        return request.application_url + candidate
-    return request.application_url + default
+    """Only same-site paths without control characters, so the parameter can neither
+    send people elsewhere nor break the Location header."""
+    return request.application_url + (local_path(candidate) or default)
 
 
 @view_config(context=Root, name="language", request_method="GET", permission=P.VIEW)

@@ -23,6 +23,7 @@ from ..models.engagement import NOTIFICATION_KINDS
 from ..permissions import Permissions as P
 from ..resources import Root
 from ..resources.my import MyArea
+from ..schemas.fields import Text
 from ..services.directory import SiteDirectory
 from ..services.errors import ServiceError
 from ..services.feed import FeedService
@@ -155,7 +156,7 @@ def mark_all_read(request):
 # -- preferences ---------------------------------------------------------------------
 
 class PreferencesSchema(CSRFSchema):
-    site = colander.SchemaNode(colander.String(), validator=colander.Length(max=6))
+    site = colander.SchemaNode(Text(6))
     email = colander.SchemaNode(colander.Set(), missing=(),
                                 validator=colander.ContainsOnly(NOTIFICATION_KINDS))
     inbox = colander.SchemaNode(colander.Set(), missing=(),
