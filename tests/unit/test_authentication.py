@@ -4,10 +4,10 @@ from datetime import timedelta
 
 import pytest
 from pyramid.testing import DummyRequest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from furusato_cms.models import AuditEntry, AuthSession, SigninThrottle, StaffMembership
+from furusato_cms.models import Account, AuditEntry, AuthSession, SigninThrottle, StaffMembership
 from furusato_cms.security import AUTH_COOKIE, FurusatoSecurityPolicy
 from furusato_cms.services import authentication
 from furusato_cms.services.authentication import (
@@ -140,34 +140,56 @@ def test_failures_spread_beyond_the_window_do_not_lock(signin, dbsession, clock,
     assert signin.authenticate(account.email, PASSWORD, ADDR) is account
 
 
-def test_success_resets_the_account_key_but_not_the_address(signin, dbsession, app_settings):
+def test_success_clears_this_address_key_and_gives_the_try_back(signin, dbsession, app_settings):
     account = make_account(dbsession)
     n = app_settings.signin_max_failures
-    fail(signin, account.email, "198.51.100.1", times=n - 1)
-    signin.authenticate(account.email, PASSWORD, "198.51.100.2")
-    assert dbsession.get(SigninThrottle, f"account:{account.email}") is None
-    fail(signin, account.email, "198.51.100.3", times=n - 1)
-    assert signin.authenticate(account.email, PASSWORD, "198.51.100.4") is account
-    assert dbsession.get(SigninThrottle, "addr:198.51.100.1").failures == n - 1
+    fail(signin, account.email, times=n - 1)
+    signin.authenticate(account.email, PASSWORD, ADDR)
+    assert dbsession.get(SigninThrottle, f"account:{account.email}|addr:{ADDR}") is None
+    assert dbsession.get(SigninThrottle, f"addr:{ADDR}").failures == n - 1
+    assert dbsession.get(SigninThrottle, f"account:{account.email}").failures == n - 1
+    fail(signin, account.email, times=n - 1)
+    assert signin.authenticate(account.email, PASSWORD, ADDR) is account
+
+
+def test_failures_on_one_account_lock_it_from_that_address_only(signin, dbsession,
+                                                                 app_settings):
+    """The office behind one NAT: a colleague's mistakes do not lock anybody else out."""
+    account, colleague = make_account(dbsession), make_account(dbsession, "b@example.jp")
+    fail(signin, account.email, times=app_settings.signin_max_failures)
+    with pytest.raises(SigninLocked):
+        signin.authenticate(account.email, PASSWORD, ADDR)
+    assert signin.authenticate(colleague.email, PASSWORD, ADDR) is colleague
+    assert signin.authenticate(account.email, PASSWORD, "198.51.100.7") is account
 
 
 def test_one_address_trying_many_accounts_is_locked(signin, dbsession, app_settings):
     account = make_account(dbsession)
-    for i in range(app_settings.signin_max_failures):
-        fail(signin, f"guess{i}@example.jp")
+    per_account = app_settings.signin_max_failures - 1
+    for i in range(app_settings.signin_max_failures_per_address // per_account + 1):
+        fail(signin, f"guess{i}@example.jp", times=per_account)
     with pytest.raises(SigninLocked):
         signin.authenticate(account.email, PASSWORD, ADDR)
     assert signin.authenticate(account.email, PASSWORD, "198.51.100.7") is account
+
+
+def test_one_account_guessed_from_many_addresses_is_locked(signin, dbsession, app_settings):
+    account = make_account(dbsession)
+    per_address = app_settings.signin_max_failures - 1
+    for i in range(app_settings.signin_max_failures_per_account // per_address + 1):
+        fail(signin, account.email, f"198.51.100.{i}", times=per_address)
+    with pytest.raises(SigninLocked):
+        signin.authenticate(account.email, PASSWORD, "203.0.113.1")
 
 
 def test_throttle_fails_closed(signin, dbsession, monkeypatch):
     """If the throttle cannot be read, nobody is signed in: the error is not swallowed."""
     account = make_account(dbsession)
 
-    def broken(self, keys):
-        raise OperationalError("SELECT", {}, Exception("database unavailable"))
+    def broken(self, limited):
+        raise OperationalError("INSERT", {}, Exception("database unavailable"))
 
-    monkeypatch.setattr(SigninThrottler, "check", broken)
+    monkeypatch.setattr(SigninThrottler, "_count", broken)
     with pytest.raises(OperationalError):
         signin.authenticate(account.email, PASSWORD, ADDR)
 
@@ -274,6 +296,20 @@ def test_totp_code_cannot_be_replayed(signin, dbsession, clock):
     assert replay.value.field == "code"
     clock.advance(timedelta(seconds=30))
     signin.pass_second_factor(again, totp_code(clock), ADDR)
+
+
+def test_a_code_used_by_another_request_meanwhile_is_refused(signin, dbsession, clock):
+    """The step is claimed by the database, not by what this request read earlier: another
+    request that used the code after this one loaded the account still wins alone."""
+    account = make_totp_account(dbsession, clock)
+    _token, pending = signin.open_session(account, ADDR)
+    code = totp_code(clock)
+    used_elsewhere = authentication.totp_step(TOTP_SECRET, code, clock())
+    dbsession.execute(update(Account.__table__).where(Account.__table__.c.id == account.id)
+                      .values(totp_last_step=used_elsewhere))
+    with pytest.raises(SigninFailed) as reused:
+        signin.pass_second_factor(pending, code, ADDR)
+    assert reused.value.field == "code"
 
 
 def test_totp_failures_count_toward_the_lock(signin, dbsession, clock, app_settings):
