@@ -33,8 +33,10 @@ class CSRFSchema(colander.Schema):
     )
 
 
-def make_form(request, schema, *, buttons=("save",), action="", **kw) -> deform.Form:
-    return deform.Form(schema.bind(request=request, **kw), buttons=buttons, action=action)
+def make_form(request, schema, *, buttons=("save",), action="", formid="deform",
+              **kw) -> deform.Form:
+    return deform.Form(schema.bind(request=request, **kw), buttons=buttons, action=action,
+                       formid=formid)
 
 
 def validate(request, form) -> dict:

@@ -7,7 +7,14 @@ from pyramid.testing import DummyRequest
 from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from furusato_cms.models import Account, AuditEntry, AuthSession, SigninThrottle, StaffMembership
+from furusato_cms.models import (
+    Account,
+    AuditEntry,
+    AuthSession,
+    RecoveryCode,
+    SigninThrottle,
+    StaffMembership,
+)
 from furusato_cms.security import AUTH_COOKIE, FurusatoSecurityPolicy
 from furusato_cms.services import authentication
 from furusato_cms.services.authentication import (
@@ -197,7 +204,7 @@ def test_throttle_fails_closed(signin, dbsession, monkeypatch):
 # Sessions -------------------------------------------------------------------
 
 def test_open_session_revokes_the_browsers_previous_session(signin, dbsession, clock):
-    account = make_account(dbsession)
+    account = make_account(dbsession, enrolled=False)
     first, first_session = signin.open_session(account, ADDR)
     second, second_session = signin.open_session(account, ADDR, previous_token=first)
     sessions = SessionService(dbsession, clock=clock, settings=signin.settings)
@@ -225,20 +232,23 @@ def identity_for(dbsession, clock, settings, token):
 
 def test_the_policy_reads_session_account_and_memberships_in_one_query(dbsession, clock,
                                                                       app_settings):
-    strict = make_site(dbsession, MATSUMOTO, require_totp=True)
-    relaxed = make_site(dbsession)
-    account = make_staff(dbsession, strict, "editor")
-    dbsession.add(StaffMembership(site_id=relaxed.id, account_id=account.id, role="editor",
+    first, second = make_site(dbsession, MATSUMOTO), make_site(dbsession)
+    account = make_staff(dbsession, first, "editor")
+    dbsession.add(StaffMembership(site_id=second.id, account_id=account.id, role="editor",
                                   created_at=clock()))
-    token, _session = SessionService(dbsession, clock=clock, settings=app_settings).start(
-        account, ADDR, second_factor_done=True)
+    sessions = SessionService(dbsession, clock=clock, settings=app_settings)
+    token, _session = sessions.start(account, ADDR, second_factor_done=True)
     dbsession.flush()
     found = []
     statements = statements_during(dbsession.connection(), lambda: found.append(
         identity_for(dbsession, clock, app_settings, token)))
     assert len(statements) == 1
-    assert found[0].account is account
-    assert [m.site_id for m in found[0].memberships] == [relaxed.id]  # strict needs TOTP
+    assert found[0].account is account and not found[0].must_enrol
+    assert sorted(m.site_id for m in found[0].memberships) == sorted([first.id, second.id])
+    unenrolled = make_staff(dbsession, first, "coordinator", enrolled=False)
+    token, _session = sessions.start(unenrolled, ADDR, second_factor_done=True)
+    identity = identity_for(dbsession, clock, app_settings, token)
+    assert identity.must_enrol and identity.memberships == []  # staff rights wait for TOTP
     visitor = make_account(dbsession, "visitor@example.jp")
     token, _session = SessionService(dbsession, clock=clock, settings=app_settings).start(
         visitor, ADDR, second_factor_done=True)
@@ -354,7 +364,7 @@ def test_change_password_checks_the_current_one_and_ends_other_sessions(security
 
 
 def test_totp_enrolment_needs_a_code_from_the_new_secret(security, dbsession, clock):
-    account = make_account(dbsession)
+    account = make_account(dbsession, enrolled=False)
     _token, current = security.sessions.start(account, ADDR, second_factor_done=True)
     _other, other = security.sessions.start(account, ADDR, second_factor_done=True)
     secret = security.begin_totp(actor(account), account)
@@ -362,7 +372,12 @@ def test_totp_enrolment_needs_a_code_from_the_new_secret(security, dbsession, cl
     with pytest.raises(SigninFailed) as wrong:
         security.enable_totp(actor(account), account, "123456", keep=current)
     assert wrong.value.field == "code" and not account.has_totp
-    security.enable_totp(actor(account), account, totp_code(clock, secret), keep=current)
+    codes = security.enable_totp(actor(account), account, totp_code(clock, secret),
+                                 keep=current)
+    assert len(set(codes)) == 10 and all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", c)
+                                          for c in codes)
+    stored = dbsession.scalars(select(RecoveryCode.code_hash)).all()
+    assert len(stored) == 10 and not set(codes) & set(stored)  # only hashes are kept
     dbsession.flush()
     dbsession.expire_all()
     assert account.has_totp and current.second_factor_at == clock()
@@ -384,18 +399,39 @@ def test_disabling_totp_needs_a_fresh_code(security, dbsession, clock):
     assert not account.has_totp and account.totp_secret is None
 
 
-def test_sites_requiring_totp_are_named_until_totp_is_on(security, dbsession, clock):
-    strict = make_site(dbsession, MATSUMOTO, require_totp=True)
-    relaxed = make_site(dbsession)
-    account = make_staff(dbsession, strict, "editor")
-    dbsession.add(StaffMembership(site_id=relaxed.id, account_id=account.id, role="editor",
-                                  created_at=clock()))
-    dbsession.flush()
-    memberships = security.memberships(account)
-    assert len(memberships) == 2
-    assert security.sites_withheld_for_totp(account, memberships) == [strict]
-    account.totp_secret, account.totp_enabled_at = TOTP_SECRET, clock()
-    assert security.sites_withheld_for_totp(account, memberships) == []
+def test_staff_and_the_operator_must_use_two_step_sign_in():
+    assert authentication.second_factor_required(Account(kind="staff"))
+    assert authentication.second_factor_required(Account(kind="registrant", is_operator=True))
+    assert not authentication.second_factor_required(Account(kind="registrant",
+                                                             is_operator=False))
+
+
+def test_a_recovery_code_passes_the_second_factor_once(signin, security, dbsession, clock):
+    account = make_totp_account(dbsession, clock)
+    codes = security.recovery.issue(account)
+    _token, pending = signin.open_session(account, ADDR)
+    signin.pass_second_factor(pending, codes[0].upper(), ADDR)
+    _token, again = signin.open_session(account, ADDR)
+    with pytest.raises(SigninFailed) as spent:
+        signin.pass_second_factor(again, codes[0], ADDR)
+    assert spent.value.field == "code"
+    assert security.recovery_codes_left(account) == 9
+    entry = dbsession.scalars(select(AuditEntry).where(AuditEntry.action == "auth.signin")).one()
+    assert entry.detail["second_factor"] == "recovery_code"
+
+
+def test_new_recovery_codes_replace_the_old_and_turning_off_forgets_them(security, dbsession,
+                                                                         clock):
+    account = make_totp_account(dbsession, clock)
+    _token, current = security.sessions.start(account, ADDR, second_factor_done=True)
+    old = security.recovery.issue(account)
+    fresh = security.regenerate_recovery_codes(actor(account), account, totp_code(clock))
+    assert not set(old) & set(fresh) and security.recovery_codes_left(account) == 10
+    with pytest.raises(SigninFailed):
+        security.recovery.use(account, old[0])
+    clock.advance(timedelta(seconds=30))
+    security.disable_totp(actor(account), account, totp_code(clock), keep=current)
+    assert security.recovery_codes_left(account) == 0
 
 
 def test_sign_out_everywhere_revokes_every_session(security, dbsession):

@@ -9,7 +9,7 @@ from .meta import Base  # noqa: F401
 from .account import Account, EmailToken  # noqa: F401
 from .attendance import Attendance, AttendanceImport, PendingAttendanceClaim  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
-from .authentication import AuthSession, SigninThrottle  # noqa: F401
+from .authentication import AuthSession, RecoveryCode, SigninThrottle  # noqa: F401
 from .community import (  # noqa: F401
     Consultation,
     ConsultationAttachment,

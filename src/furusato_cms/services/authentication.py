@@ -7,7 +7,10 @@
   address. It fails closed: the check runs before the password and any error in it
   ends the request without signing anybody in.
 - The second factor (二段階認証) is TOTP (RFC 6238): 6 digits, 30 s steps, one step of
-  clock drift either side, and a step once accepted is never accepted again.
+  clock drift either side, and a step once accepted is never accepted again. It is
+  required of every staff account and the operator (no site can turn it off): until
+  they enrol they hold no staff rights and are sent to enrol. Ten one-time recovery
+  codes, shown once and stored hashed, stand in for a lost phone.
 
 Email addresses are compared lower-cased; wrong email and wrong password give the
 same refusal in about the same time, so accounts cannot be discovered.
@@ -21,11 +24,23 @@ from typing import NoReturn
 
 import pyotp
 from pyotp.exceptions import OTPVerificationError
-from sqlalchemy import Integer, and_, bindparam, case, delete, literal, null, or_, select, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..i18n import _
-from ..models import Account, AuthSession, SigninThrottle, Site, StaffMembership
+from ..models import Account, AuthSession, RecoveryCode, SigninThrottle, Site, StaffMembership
 from ..models.meta import UTCDateTime
 from .audit import Actor, AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed, ServiceError
@@ -34,6 +49,15 @@ from .passwords import check_new_password, hash_password, needs_rehash, verify_p
 TOTP_ISSUER = "ふるさと住民登録"
 TOTP_VALID_WINDOW = 1
 """Steps of clock drift accepted either side of now (30 s each)."""
+RECOVERY_CODES = 10
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+"""Lower-case letters and digits without look-alikes (i, l, o, 0, 1): 10 of them carry
+about 49 bits, and a code is tried under the sign-in throttle."""
+
+
+def second_factor_required(account) -> bool:
+    """Staff accounts and the operator must use two-step sign-in; registrants may."""
+    return account.kind == "staff" or account.is_operator
 
 
 def hash_token(token: str) -> str:
@@ -352,6 +376,57 @@ def claim_totp_step(dbsession, account, code, now) -> int:
     return step
 
 
+def _recovery_hash(code) -> str:
+    """People type codes with or without the hyphen, in either case."""
+    return hash_token("".join(ch for ch in (code or "").lower() if ch.isalnum()))
+
+
+class RecoveryCodes:
+    """One-time recovery codes (リカバリーコード), hashed like tokens, each used once."""
+
+    def __init__(self, dbsession, clock):
+        self.dbsession = dbsession
+        self.clock = clock
+
+    def issue(self, account) -> list:
+        """Ten new codes, replacing any earlier ones; the plain codes exist only here."""
+        self.dbsession.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+        codes = ["".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
+                 for _ in range(RECOVERY_CODES)]
+        now = self.clock()
+        self.dbsession.add_all(
+            RecoveryCode(account_id=account.id, code_hash=_recovery_hash(code), created_at=now)
+            for code in codes)
+        self.dbsession.flush()
+        return [f"{code[:5]}-{code[5:]}" for code in codes]
+
+    def use(self, account, code):
+        """Spend one code by a conditional UPDATE (used_at still empty), so a code sent
+        twice at once is accepted once; SigninFailed when unknown or spent."""
+        spent = self.dbsession.execute(
+            update(RecoveryCode)
+            .where(RecoveryCode.account_id == account.id,
+                   RecoveryCode.code_hash == _recovery_hash(code),
+                   RecoveryCode.used_at.is_(None))
+            .values(used_at=self.clock())
+        ).rowcount
+        if spent != 1:
+            raise SigninFailed(
+                _("This recovery code is not valid or has been used already."), "code")
+
+    def remaining(self, account) -> int:
+        return self.dbsession.scalar(
+            select(func.count()).select_from(RecoveryCode)
+            .where(RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None)))
+
+    def forget(self, account):
+        self.dbsession.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+
+
+def is_totp_code(code) -> bool:
+    return len(code or "") == 6 and code.isdigit()
+
+
 class AccountServiceBase:
     """What every service acting on accounts holds: the sign-in sessions, the sign-in
     throttle (ログイン試行の制限) and the audit log."""
@@ -362,6 +437,7 @@ class AccountServiceBase:
         self.settings = settings
         self.sessions = SessionService(dbsession, clock=clock, settings=settings)
         self.throttle = SigninThrottler(dbsession, clock=clock, settings=settings)
+        self.recovery = RecoveryCodes(dbsession, clock)
         self.audit = AuditLog(dbsession, clock)
 
 
@@ -409,17 +485,22 @@ class SigninService(AccountServiceBase):
         return auth_session
 
     def pass_second_factor(self, pending, code, client_addr):
-        """Check the code and swap the waiting session for a complete one: ``(token, session)``."""
+        """Check the code from the app, or a recovery code, and swap the waiting session
+        for a complete one: ``(token, session)``."""
         account = pending.account
         attempt = self.throttle.begin(throttle_keys(account.email, client_addr))
+        kind = "totp" if is_totp_code(code) else "recovery_code"
         try:
-            claim_totp_step(self.dbsession, account, code, self.clock())
+            if kind == "totp":
+                claim_totp_step(self.dbsession, account, code, self.clock())
+            else:
+                self.recovery.use(account, code)
         except SigninFailed as error:
-            self._failed(attempt, account, client_addr, "totp", error)
+            self._failed(attempt, account, client_addr, kind, error)
         self.throttle.succeeded(attempt)
         self.sessions.revoke(pending)
         token, auth_session = self.sessions.start(account, client_addr, second_factor_done=True)
-        self._signed_in(account, client_addr, second_factor=True)
+        self._signed_in(account, client_addr, second_factor=kind)
         return token, auth_session
 
     def sign_out(self, token, client_addr):
@@ -465,12 +546,6 @@ class AccountSecurityService(AccountServiceBase):
             .order_by(Site.code)
         ).all()
 
-    @staticmethod
-    def sites_withheld_for_totp(account, memberships) -> list:
-        """Sites whose staff rights this account lacks until it sets up TOTP."""
-        if account.has_totp:
-            return []
-        return [site for _membership, site in memberships if site.require_totp]
 
     def change_password(self, actor, account, current, new, *, keep):
         """Replace the password after checking the current one; other sessions end."""
@@ -500,9 +575,10 @@ class AccountSecurityService(AccountServiceBase):
             name=account.email, issuer_name=TOTP_ISSUER
         )
 
-    def enable_totp(self, actor, account, code, *, keep):
+    def enable_totp(self, actor, account, code, *, keep) -> list:
         """Turn TOTP on once a code from the new secret matches; other sessions end and
-        this one counts as having passed the second factor."""
+        this one counts as having passed the second factor. Returns the ten recovery
+        codes, to be shown once."""
         if account.has_totp:
             raise Conflict(_("Two-step sign-in is already on."))
         if not account.totp_secret:
@@ -513,9 +589,23 @@ class AccountSecurityService(AccountServiceBase):
         keep.second_factor_at = now
         self.sessions.revoke_all(account.id, keep=keep)
         self.audit.record(actor, "account.totp_enable", target=account)
+        return self.recovery.issue(account)
+
+    def recovery_codes_left(self, account) -> int:
+        return self.recovery.remaining(account)
+
+    def regenerate_recovery_codes(self, actor, account, code) -> list:
+        """Ten new recovery codes in place of the old ones; needs a current, unused code."""
+        if not account.has_totp:
+            raise Conflict(_("Two-step sign-in is not on."))
+        self._guarded(account, actor,
+                      lambda: claim_totp_step(self.dbsession, account, code, self.clock()))
+        self.audit.record(actor, "account.recovery_codes_regenerate", target=account)
+        return self.recovery.issue(account)
 
     def disable_totp(self, actor, account, code, *, keep):
-        """Turn TOTP off; needs a current, unused code."""
+        """Turn TOTP off; needs a current, unused code. Staff and the operator may do it
+        only to move to a new phone: they hold no staff rights until they enrol again."""
         if not account.has_totp:
             raise Conflict(_("Two-step sign-in is not on."))
         self._guarded(account, actor,
@@ -523,6 +613,7 @@ class AccountSecurityService(AccountServiceBase):
         account.totp_secret = None
         account.totp_enabled_at = None
         account.totp_last_step = None
+        self.recovery.forget(account)
         self.sessions.revoke_all(account.id, keep=keep)
         self.audit.record(actor, "account.totp_disable", target=account)
 

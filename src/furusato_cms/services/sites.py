@@ -20,7 +20,7 @@ from sqlalchemy import case, select
 from ..clock import to_tokyo
 from ..i18n import _
 from ..localgov import CodeError, check_digit, kind_of, normalize_code, validate_code
-from ..models import Account, AuditEntry, IntroPage, Site
+from ..models import AuditEntry, IntroPage, Site
 from ..models.site import THEMES
 from .audit import Actor, AuditLog
 from .authentication import SigninThrottler
@@ -91,7 +91,6 @@ BOOLEAN_SETTINGS = (
     "premium_auto_approve",
     "auto_renewal",
     "long_stay_enabled",
-    "require_totp",
 )
 TEXT_LIMITS = {
     "name": 100,
@@ -377,8 +376,6 @@ class SiteLifecycleService:
         if unknown:
             raise TypeError(f"unknown site settings: {sorted(unknown)}")
         cleaned = {name: self._clean_setting(name, value) for name, value in values.items()}
-        if cleaned.get("require_totp") and not site.require_totp:
-            self._require_own_totp(actor)
         changes = {
             name: (getattr(site, name), value)
             for name, value in cleaned.items()
@@ -409,16 +406,6 @@ class SiteLifecycleService:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise InvalidInput(LIMIT_MESSAGES[name] % {"low": low, "high": high}, field=name)
         return value
-
-    def _require_own_totp(self, actor):
-        """Requiring two-step sign-in must not lock out the admin who turns it on."""
-        account = self.dbsession.get(Account, actor.account_id) if actor.account_id else None
-        if account is None or not account.has_totp:
-            raise NotAllowed(
-                _("Set up two-step sign-in for your own account first; otherwise requiring "
-                  "it would lock you out."),
-                field="require_totp",
-            )
 
 
 def _required_name(value) -> str:

@@ -5,8 +5,10 @@ from pyramid.exceptions import BadCSRFToken
 from pyramid.httpexceptions import HTTPBadRequest, HTTPFound
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
+from ..forms import flash
 from ..i18n import _
 from ..permissions import Permissions as P
+from .auth import ENROL_FIRST, ENROL_PATH
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +33,12 @@ def forbidden(exc, request):
     permission = getattr(getattr(exc, "result", None), "permission", None)
     if permission == P.VIEW:
         return not_found(request)
-    if request.identity is None and request.method == "GET":
+    identity = request.identity
+    if identity is None and request.method == "GET":
         return HTTPFound(request.application_url + "/signin?came_from=" + request.path_qs)
+    if identity is not None and identity.must_enrol and request.method == "GET":
+        flash(request, ENROL_FIRST)
+        return HTTPFound(request.application_url + ENROL_PATH)
     return _page(
         request, 403, _("Not allowed"),
         _("Your account does not have permission for this page. If you work for this "
