@@ -142,3 +142,16 @@ def includeme(config):
         return get_tm_session(session_factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)
+
+    def write_apart(request, write):
+        """Run ``write(session)`` in a transaction of its own and commit it at once: for
+        records that must stay although the request's transaction is rolled back (the
+        audit of a refused request). Tests' connection gets a savepoint instead."""
+        connection = request.environ.get("furusato.db_connection")
+        session = (Session(bind=connection, join_transaction_mode="create_savepoint")
+                   if connection is not None else session_factory())
+        with session:
+            write(session)
+            session.commit()
+
+    config.add_request_method(write_apart, "write_apart")
