@@ -13,7 +13,12 @@ from furusato_cms.appsettings import AppSettings
 from furusato_cms.clock import FixedClock
 from furusato_cms.models import Account, AuthSession
 from furusato_cms.services import authentication
-from furusato_cms.services.authentication import SigninFailed, SigninLocked, SigninService
+from furusato_cms.services.authentication import (
+    RecoveryCodes,
+    SigninFailed,
+    SigninLocked,
+    SigninService,
+)
 
 from ..auth_factories import make_totp_account, totp_code
 from ..conftest import NOW
@@ -60,6 +65,29 @@ def test_one_fresh_totp_code_sent_by_six_pending_sign_ins_wins_once(engine):
         complete = check.scalars(select(AuthSession).where(
             AuthSession.second_factor_at.is_not(None))).all()
         assert len(complete) == 1
+
+
+def test_one_recovery_code_sent_by_six_pending_sign_ins_wins_once(engine):
+    with Session(engine) as setup:
+        account = make_totp_account(setup, CLOCK, email="lost-phone@example.jp")
+        [code, *_others] = RecoveryCodes(setup, CLOCK).issue(account)
+        pending_ids = [service(setup).open_session(account, f"192.0.2.{n}")[1].id
+                       for n in range(6)]
+        setup.commit()
+
+    def send_code(session, pending_id):
+        pending = session.get(AuthSession, pending_id)
+        try:
+            service(session).pass_second_factor(pending, code, pending.client_addr)
+            outcome = "in"
+        except SigninFailed:
+            outcome = "refused"
+        session.commit()
+        return outcome
+
+    outcomes, errors = run_at_once(engine, send_code, pending_ids)
+    assert errors == []
+    assert sorted(outcomes) == ["in"] + ["refused"] * 5
 
 
 @pytest.fixture

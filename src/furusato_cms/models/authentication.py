@@ -29,7 +29,8 @@ class AuthSession(Base):
 
 
 class SigninThrottle(Base):
-    """Failed sign-ins per key ('account:<email>' or 'addr:<ip>'), for slow-down and lock-out."""
+    """Sign-in tries per key ('account:<email>|addr:<ip>', 'addr:<ip>', 'account:<email>',
+    or a request kind's own), for lock-out; see services.authentication.SigninThrottler."""
 
     __tablename__ = "signin_throttles"
 

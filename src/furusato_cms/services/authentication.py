@@ -3,9 +3,10 @@
 - Sessions live in the database (V7): random tokens, hashed at rest, idle and
   absolute time-outs, revocable one by one or all at once; a new one at every
   sign-in, and a fresh one again once the second factor is passed.
-- Sign-in throttling (V6) is kept in the database too, per account and per client
-  address. It fails closed: the check runs before the password and any error in it
-  ends the request without signing anybody in.
+- Sign-in throttling (V6) is kept in the database too: each try is counted atomically
+  before the password or code is checked, per account from one address, per address
+  and per account (see SigninThrottler). It fails closed: any error in it ends the
+  request without signing anybody in.
 - The second factor (二段階認証) is TOTP (RFC 6238): 6 digits, 30 s steps, one step of
   clock drift either side, and a step once accepted is never accepted again. It is
   required of every staff account and the operator (no site can turn it off): until
