@@ -34,15 +34,17 @@ class Identity:
     account: Account
     auth_session: object
     memberships: list = field(default_factory=list)
+    must_enrol: bool = False
+    """Staff or the operator without two-step sign-in: no staff rights until set up."""
 
     @property
     def second_factor_done(self) -> bool:
         return self.auth_session.second_factor_at is not None
 
     @property
-    def must_enrol(self) -> bool:
-        """Staff or the operator without two-step sign-in: no staff rights until set up."""
-        return second_factor_required(self.account) and not self.account.has_totp
+    def is_staff(self) -> bool:
+        return bool(self.memberships) or self.must_enrol or second_factor_required(
+            self.account, holds_staff_role=False)
 
 
 IDENTITY_QUERY = (
@@ -89,11 +91,10 @@ class FurusatoSecurityPolicy:
             return None
         if account.has_totp and auth_session.second_factor_at is None:
             return None
-        identity = Identity(account=account, auth_session=auth_session)
-        if not identity.must_enrol:
-            identity.memberships = [row.StaffMembership for row in rows
-                                    if row.StaffMembership is not None]
-        return identity
+        memberships = [row.StaffMembership for row in rows if row.StaffMembership is not None]
+        if not account.has_totp and second_factor_required(account, bool(memberships)):
+            return Identity(account=account, auth_session=auth_session, must_enrol=True)
+        return Identity(account=account, auth_session=auth_session, memberships=memberships)
 
     def identity(self, request):
         if "furusato.identity" not in request.environ:

@@ -255,6 +255,22 @@ def test_the_policy_reads_session_account_and_memberships_in_one_query(dbsession
     assert identity_for(dbsession, clock, app_settings, token).memberships == []
 
 
+def test_a_registrant_on_a_sites_staff_must_enrol_too(dbsession, clock, app_settings):
+    """An invitation accepted with a registrant account makes it staff in all but kind."""
+    site = make_site(dbsession)
+    person = make_account(dbsession, "person@example.jp", kind="registrant")
+    assert not authentication.second_factor_required(person)
+    dbsession.add(StaffMembership(site_id=site.id, account_id=person.id, role="editor",
+                                  created_at=clock()))
+    dbsession.flush()
+    dbsession.expire(person, ["memberships"])
+    assert authentication.second_factor_required(person)
+    token, _session = SessionService(dbsession, clock=clock, settings=app_settings).start(
+        person, ADDR, second_factor_done=True)
+    identity = identity_for(dbsession, clock, app_settings, token)
+    assert identity.must_enrol and identity.memberships == []
+
+
 def test_the_policy_refuses_ended_sessions_disabled_accounts_and_a_missing_code(
         dbsession, clock, app_settings):
     sessions = SessionService(dbsession, clock=clock, settings=app_settings)

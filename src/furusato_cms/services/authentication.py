@@ -56,9 +56,13 @@ RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 about 49 bits, and a code is tried under the sign-in throttle."""
 
 
-def second_factor_required(account) -> bool:
-    """Staff accounts and the operator must use two-step sign-in; registrants may."""
-    return account.kind == "staff" or account.is_operator
+def second_factor_required(account, holds_staff_role=None) -> bool:
+    """Staff accounts, the operator and any account on a site's staff (a registrant
+    who accepted an invitation) must use two-step sign-in; registrants may.
+    ``holds_staff_role`` saves a query when the caller knows the memberships."""
+    if account.kind == "staff" or account.is_operator:
+        return True
+    return bool(account.memberships) if holds_staff_role is None else holds_staff_role
 
 
 def hash_token(token: str) -> str:

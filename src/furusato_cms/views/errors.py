@@ -17,7 +17,6 @@ from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.site import find_site_resource
 from ..services.audit import AuditLog
-from ..services.authentication import second_factor_required
 from .auth import ENROL_FIRST, ENROL_PATH
 
 log = logging.getLogger(__name__)
@@ -31,7 +30,7 @@ def _page(request, status, title, message):
 
 def _audit_refusal(request, status, permission=None):
     identity = request.identity
-    if identity is None or not second_factor_required(identity.account):
+    if identity is None or not identity.is_staff:
         return
     found = find_site_resource(getattr(request, "context", None))
     if found is None:
