@@ -20,7 +20,7 @@ from .support import POSTGRESQL_ONLY
 
 pytestmark = POSTGRESQL_ONLY
 
-POSTS = 12
+POSTS = 23  # the review sent 23 and got 23 applications
 SETTINGS = AppSettings(session_secret="test-secret", base_url="http://localhost")
 
 

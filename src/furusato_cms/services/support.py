@@ -723,7 +723,9 @@ class SupportService:
         eligibility = self.who_may_apply(account, measure)
         if not eligibility.allowed:
             raise not_eligible(eligibility)
-        self._refuse_second_open(account, measure)
+        waiting = self._open_application(account, measure)
+        if waiting is not None:
+            return self._same_form_or_refused(waiting, request_token)
         answers = checked_answers(measure.form_fields or (), answers)
         lines = checked_costs(measure, costs)
         files = [checked_receipt(upload, self.settings.upload_max_bytes)
@@ -761,20 +763,29 @@ class SupportService:
             SupportApplication.request_token == request_token,
             SupportApplication.account_id == account.id))
 
-    def _refuse_second_open(self, account, measure):
-        if self.dbsession.scalar(select(SupportApplication.id).where(
-                SupportApplication.account_id == account.id,
-                SupportApplication.measure_id == measure.id,
-                SupportApplication.state == "submitted")) is not None:
-            raise Conflict(_("You already have an application for this measure waiting for "
-                             "a decision. You can apply again once it is decided."))
+    def _open_application(self, account, measure):
+        return self.dbsession.scalar(select(SupportApplication).where(
+            SupportApplication.account_id == account.id,
+            SupportApplication.measure_id == measure.id,
+            SupportApplication.state == "submitted"))
+
+    @staticmethod
+    def _same_form_or_refused(waiting, request_token):
+        """The open application when it came from this very form (a parallel copy of
+        this request committed it meanwhile); a refusal otherwise."""
+        if request_token and waiting.request_token == request_token:
+            return waiting
+        raise Conflict(_("You already have an application for this measure waiting for "
+                         "a decision. You can apply again once it is decided."))
 
     def _first_of_race(self, account, measure, request_token):
         repeated = self.application_by_token(account, request_token)
-        if repeated is None:
-            self._refuse_second_open(account, measure)
-            raise Conflict(_("This form was already sent. Open the form again."))
-        return repeated
+        if repeated is not None:
+            return repeated
+        waiting = self._open_application(account, measure)
+        if waiting is not None:
+            return self._same_form_or_refused(waiting, request_token)
+        raise Conflict(_("This form was already sent. Open the form again."))
 
     def applications_of(self, account) -> list:
         """A registrant's own applications, newest first."""
