@@ -10,9 +10,7 @@ from pyramid.scripting import prepare
 
 from furusato_cms.security import AUTH_COOKIE
 
-from .factories import PASSWORD, make_account
-
-TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+from .factories import PASSWORD, TOTP_SECRET, make_account
 
 
 def totp_code(clock, secret=TOTP_SECRET, steps=0) -> str:
@@ -33,6 +31,28 @@ def submit_signin(testapp, email, password=PASSWORD, *, came_from=None, status=N
     form["email"] = email
     form["password"] = password
     return form.submit("signin", status=status, **extra)
+
+
+def complete_signin(testapp, clock, email, password=PASSWORD, *, came_from=None, **extra):
+    """The whole sign-in of an enrolled account as a person does it: the password, then
+    the app's code. The clock moves one 30 s step first, so the code is never one this
+    account has used already. Returns the answer to the code."""
+    submit_signin(testapp, email, password, came_from=came_from, status=303, **extra)
+    clock.advance(timedelta(seconds=30))
+    return submit_code(testapp, totp_code(clock), status=303, **extra)
+
+
+def enrol_totp(browser, clock):
+    """Go through the TOTP set-up pages; returns the secret shown and the recovery codes."""
+    page = browser.get("/account/totp")
+    page = form_posting_to(page, "/account/totp").submit("start").follow()
+    assert 'src="data:image/svg+xml' in page.text
+    secret = page.html.find("code").text.replace(" ", "")
+    form = page.forms["deform"]
+    form["code"] = totp_code(clock, secret)
+    page = form.submit("confirm", status=200)
+    assert len(page.html.select("ol.recovery-codes code")) == 10
+    return secret, [code.text for code in page.html.select("ol.recovery-codes code")]
 
 
 def form_posting_to(page, path):

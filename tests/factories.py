@@ -19,6 +19,9 @@ from furusato_cms.services.passwords import hash_password
 T0 = datetime(2026, 10, 1, tzinfo=timezone.utc)
 PASSWORD = "correct horse battery staple"
 _PASSWORD_HASH = hash_password(PASSWORD)
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+"""Every staff account made here is enrolled in two-step sign-in with this secret, as
+the rule requires; ``enrolled=False`` makes one that has not set it up yet."""
 
 # Real codes (with check digits): Nagano prefecture, Nagano city, Matsumoto city.
 NAGANO_PREF, NAGANO_CITY, MATSUMOTO = "200000", "202011", "202029"
@@ -50,9 +53,14 @@ def make_site(dbsession, code=NAGANO_CITY, *, state="active", name=None, with_in
 
 
 def make_account(dbsession, email="staff@example.jp", *, name="職員 花子", password=True,
-                 terms_accepted=True, **kw):
+                 terms_accepted=True, enrolled=None, **kw):
     """An account; a registrant one has accepted the current terms of use unless
-    ``terms_accepted=False`` (so only tests about the terms meet the page that asks)."""
+    ``terms_accepted=False`` (so only tests about the terms meet the page that asks); a
+    staff or operator one is enrolled in two-step sign-in unless ``enrolled=False``."""
+    if enrolled is None:
+        enrolled = kw.get("kind", "staff") == "staff" or kw.get("is_operator", False)
+    if enrolled:
+        kw = {"totp_secret": TOTP_SECRET, "totp_enabled_at": T0, **kw}
     account = Account(
         email=email.lower(),
         display_name=name,
@@ -96,7 +104,8 @@ def make_post(dbsession, site, slug="hello", *, state="published", title="お知
 
 
 def sign_in(testapp, dbsession, account, clock, app_settings, second_factor=True):
-    """Give the test client a live session for ``account`` without the sign-in form."""
+    """Give the test client the session a completed sign-in ends with (password, then the
+    code for an enrolled account), without walking the forms."""
     token, _session = SessionService(dbsession, clock=clock, settings=app_settings).start(
         account, "127.0.0.1", second_factor_done=second_factor
     )

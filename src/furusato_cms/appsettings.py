@@ -60,7 +60,11 @@ class AppSettings:
     """Longest text of one cell (or tag) in an .xlsx part, more than Excel allows."""
     image_max_width: int = 1600
     signin_max_failures: int = 5
-    """Failures per account or address within the window before lock-out."""
+    """Failures on one account from one address within the window before lock-out."""
+    signin_max_failures_per_address: int = 30
+    """Failures from one address, whatever the accounts (an office behind one NAT)."""
+    signin_max_failures_per_account: int = 30
+    """Failures on one account, whatever the addresses."""
     signin_window_minutes: int = 15
     signin_lockout_minutes: int = 15
     session_idle_minutes: int = 30

@@ -43,9 +43,10 @@ def takes_files(schema) -> bool:
                for node in schema.children)
 
 
-def make_form(request, schema, *, buttons=("save",), action="", **kw) -> deform.Form:
+def make_form(request, schema, *, buttons=("save",), action="", formid="deform",
+              **kw) -> deform.Form:
     return deform.Form(schema.bind(request=request, **kw), buttons=buttons, action=action,
-                       multipart=takes_files(schema))
+                       formid=formid, multipart=takes_files(schema))
 
 
 def _cut_to_length(node, cstruct):

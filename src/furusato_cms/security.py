@@ -6,8 +6,10 @@ Principals:
 - ``site:<site id>:<role>`` for each staff membership, plus ``site:<id>:reviewer``;
 - ``partner:<partner id>`` for staff of a partner organisation.
 
-Staff principals are granted only when the request comes from an allowed admin
-network and, where the account or the site demands it, after the TOTP second factor.
+Staff principals (and the operator's) are granted only when the request comes from an
+allowed admin network and the account has passed its TOTP second factor, which every
+staff account and the operator must use; until they enrol they are signed in as
+themselves only, and ``Identity.must_enrol`` sends them to the set-up page.
 Everything else is denied by the resources' ``__acl__`` (deny by default).
 """
 from dataclasses import dataclass, field
@@ -15,9 +17,14 @@ from dataclasses import dataclass, field
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from sqlalchemy import bindparam, select
 
-from .models import Account, AuthSession, Site, StaffMembership
+from .models import Account, AuthSession, StaffMembership
 from .services.audit import Actor
-from .services.authentication import SessionService, account_actor, hash_token
+from .services.authentication import (
+    SessionService,
+    account_actor,
+    hash_token,
+    second_factor_required,
+)
 from .services.policies import terms_due
 
 AUTH_COOKIE = "furusato_auth"
@@ -30,18 +37,23 @@ class Identity:
     memberships: list = field(default_factory=list)
     terms_due: bool = False
     """The account has not accepted the current terms of use (利用規約)."""
+    must_enrol: bool = False
+    """Staff or the operator without two-step sign-in: no staff rights until set up."""
 
     @property
     def second_factor_done(self) -> bool:
         return self.auth_session.second_factor_at is not None
 
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.memberships) or self.must_enrol or second_factor_required(
+            self.account, holds_staff_role=False)
+
 
 IDENTITY_QUERY = (
-    select(AuthSession, Account, StaffMembership, Site.require_totp,
-           terms_due(Account.id).label("terms_due"))
+    select(AuthSession, Account, StaffMembership, terms_due(Account.id).label("terms_due"))
     .join(Account, Account.id == AuthSession.account_id)
     .outerjoin(StaffMembership, StaffMembership.account_id == Account.id)
-    .outerjoin(Site, Site.id == StaffMembership.site_id)
     .where(AuthSession.token_hash == bindparam("token_hash"))
     .order_by(StaffMembership.id)
 )
@@ -83,10 +95,13 @@ class FurusatoSecurityPolicy:
             return None
         if account.has_totp and auth_session.second_factor_at is None:
             return None
-        memberships = [row.StaffMembership for row in rows if row.StaffMembership is not None
-                       and (not row.require_totp or account.has_totp)]
+        memberships = [row.StaffMembership for row in rows if row.StaffMembership is not None]
+        terms = bool(rows[0].terms_due)
+        if not account.has_totp and second_factor_required(account, bool(memberships)):
+            return Identity(account=account, auth_session=auth_session, must_enrol=True,
+                            terms_due=terms)
         return Identity(account=account, auth_session=auth_session, memberships=memberships,
-                        terms_due=bool(rows[0].terms_due))
+                        terms_due=terms)
 
     def identity(self, request):
         if "furusato.identity" not in request.environ:
@@ -104,7 +119,7 @@ class FurusatoSecurityPolicy:
             return principals
         account = identity.account
         principals += [Authenticated, f"account:{account.id}", f"kind:{account.kind}"]
-        if not self.settings.admin_allowed_from(request.remote_addr):
+        if identity.must_enrol or not self.settings.admin_allowed_from(request.remote_addr):
             return principals
         if account.is_operator:
             principals.append("role:operator")

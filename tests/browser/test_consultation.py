@@ -10,7 +10,7 @@ import pytest
 
 from furusato_cms.scripts.demo import DEMO_PASSWORD
 
-from .conftest import screenshot
+from .conftest import pass_second_factor, screenshot
 
 pytestmark = pytest.mark.browser
 REGISTRANT, COORDINATOR = "registrant@example.jp", "coordinator@example.jp"
@@ -22,6 +22,7 @@ def sign_in(page, base, email):
     page.get_by_label("パスワード", exact=True).fill(DEMO_PASSWORD)
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_load_state()
+    pass_second_factor(page)
 
 
 def sign_out(page):

@@ -8,7 +8,7 @@ from furusato_cms.models import Account, StaffMembership
 from furusato_cms.services.audit import Actor
 from furusato_cms.services.invitations import InvitationService
 
-from ..auth_factories import make_totp_account, submit_code, totp_code
+from ..auth_factories import enrol_totp, make_totp_account, submit_code, totp_code
 from ..factories import PASSWORD, make_account, make_site
 
 NEW_PASSWORD = "rice terraces at dawn"
@@ -33,7 +33,7 @@ def membership_of(dbsession, email):
     )
 
 
-def test_new_person_creates_an_account_and_is_signed_in(testapp, dbsession, invite):
+def test_new_person_creates_an_account_and_is_signed_in(testapp, dbsession, invite, clock):
     invitation, path = invite(is_reviewer=True)
     page = testapp.get(path)
     assert "長野市の職員として参加する" in page.text and "new@example.jp" in page.text
@@ -42,8 +42,10 @@ def test_new_person_creates_an_account_and_is_signed_in(testapp, dbsession, invi
     form["display_name"] = "新井 一郎"
     form["password"] = form["password_again"] = NEW_PASSWORD
     response = form.submit("accept", status=303)
-    assert response.location == f"http://localhost/s/{invite.site.code}/manage"
-    assert response.follow().status_int == 200  # the new editor reaches the staff screens
+    assert response.location == "http://localhost/account/totp"  # staff enrol first
+    enrol_totp(testapp, clock)
+    # then the new editor reaches the staff screens
+    assert testapp.get(f"/s/{invite.site.code}/manage").status_int == 200
     membership = membership_of(dbsession, "new@example.jp")
     assert membership.role == "editor" and membership.is_reviewer
     assert membership.account.kind == "staff" and membership.account.display_name == "新井 一郎"

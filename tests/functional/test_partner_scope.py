@@ -12,6 +12,7 @@ from sqlalchemy import select
 from furusato_cms.models import Project, StaffMembership
 
 from ..access import get_outcome, post_outcome
+from ..auth_factories import enrol_totp
 from ..activity_factories import make_partner, make_project, make_session
 from ..conftest import NOW
 from ..content_factories import csrf_token
@@ -200,7 +201,8 @@ def test_invited_partner_staff_join_their_organisation_and_work_in_its_scope(
     form = testapp.get(link).forms["deform"]
     form["display_name"] = "自治会 次郎"
     form["password"] = form["password_again"] = NEW_PASSWORD
-    form.submit("accept", status=303)
+    assert form.submit("accept", status=303).location == "http://localhost/account/totp"
+    enrol_totp(testapp, clock)
     membership = dbsession.scalar(
         select(StaffMembership).join(StaffMembership.account)
         .where(StaffMembership.account.has(email="new-member@example.jp")))

@@ -10,6 +10,7 @@ from furusato_cms.models import AuditEntry
 from furusato_cms.permissions import Permissions as P
 
 from ..auth_factories import (
+    complete_signin,
     form_posting_to,
     make_totp_account,
     permits,
@@ -32,7 +33,7 @@ def auth_cookie(response):
 
 def test_signin_success_sets_a_new_session_and_goes_to_the_account(testapp, dbsession, clock):
     account = make_account(dbsession)
-    response = submit_signin(testapp, "Staff@Example.jp ")
+    response = complete_signin(testapp, clock, "Staff@Example.jp ")
     assert response.status_int == 303
     assert response.location == "http://localhost/account"
     cookie = auth_cookie(response)
@@ -71,30 +72,31 @@ def test_signin_post_without_csrf_token_is_400(testapp, dbsession):
     assert "furusato_auth" not in testapp.cookies
 
 
-def test_came_from_is_followed_only_inside_the_site(testapp, dbsession):
+def test_came_from_is_followed_only_inside_the_site(testapp, dbsession, clock):
     make_account(dbsession)
-    assert submit_signin(testapp, "staff@example.jp", came_from="/s/202011/manage").location == (
+    assert complete_signin(testapp, clock, "staff@example.jp",
+                           came_from="/s/202011/manage").location == (
         "http://localhost/s/202011/manage")
     testapp.reset()
-    assert submit_signin(testapp, "staff@example.jp", came_from="//evil.example/").location == (
-        "http://localhost/account")
+    assert complete_signin(testapp, clock, "staff@example.jp",
+                           came_from="//evil.example/").location == "http://localhost/account"
 
 
 def signed_out(testapp):
     return testapp.get("/account", status=302).location.startswith("http://localhost/signin")
 
 
-def test_signin_renews_the_pyramid_session(testapp, dbsession):
+def test_signin_renews_the_pyramid_session(testapp, dbsession, clock):
     make_account(dbsession)
     csrf_before = testapp.get("/signin").forms["deform"]["csrf_token"].value
-    submit_signin(testapp, "staff@example.jp")
+    complete_signin(testapp, clock, "staff@example.jp")
     csrf_after = form_posting_to(testapp.get("/account"), "/signout")["csrf_token"].value
     assert csrf_after != csrf_before
 
 
-def test_sign_out_ends_the_session(testapp, dbsession):
+def test_sign_out_ends_the_session(testapp, dbsession, clock):
     make_account(dbsession)
-    submit_signin(testapp, "staff@example.jp")
+    complete_signin(testapp, clock, "staff@example.jp")
     token = testapp.cookies["furusato_auth"]
     page = form_posting_to(testapp.get("/account"), "/signout").submit().follow()
     assert "ログアウトしました。" in page.text
@@ -103,15 +105,17 @@ def test_sign_out_ends_the_session(testapp, dbsession):
     assert "auth.signout" in [e.action for e in dbsession.scalars(select(AuditEntry))]
 
 
-def test_new_signin_ends_the_browsers_previous_session(testapp, dbsession):
+def test_new_signin_ends_the_browsers_previous_session(testapp, dbsession, clock):
     make_account(dbsession)
-    submit_signin(testapp, "staff@example.jp")
+    complete_signin(testapp, clock, "staff@example.jp")
     old = testapp.cookies["furusato_auth"]
     testapp.set_cookie("furusato_auth", "")
     form = testapp.get("/signin").forms["deform"]  # e.g. a sign-in tab left open
     testapp.set_cookie("furusato_auth", old)
     form["email"], form["password"] = "staff@example.jp", PASSWORD
     form.submit("signin", status=303)
+    clock.advance(timedelta(seconds=30))
+    submit_code(testapp, totp_code(clock), status=303)
     new = testapp.cookies["furusato_auth"]
     assert new != old
     assert testapp.get("/account").status_int == 200
@@ -119,20 +123,20 @@ def test_new_signin_ends_the_browsers_previous_session(testapp, dbsession):
     assert signed_out(testapp)
 
 
-def test_sessions_of_other_browsers_are_left_alone(testapp, dbsession):
+def test_sessions_of_other_browsers_are_left_alone(testapp, dbsession, clock):
     make_account(dbsession)
-    submit_signin(testapp, "staff@example.jp")
+    complete_signin(testapp, clock, "staff@example.jp")
     first = testapp.cookies["furusato_auth"]
     testapp.reset()
-    submit_signin(testapp, "staff@example.jp")
+    complete_signin(testapp, clock, "staff@example.jp")
     assert testapp.cookies["furusato_auth"] != first
     testapp.set_cookie("furusato_auth", first)
     assert testapp.get("/account").status_int == 200
 
 
-def test_signout_is_post_only(testapp, dbsession):
+def test_signout_is_post_only(testapp, dbsession, clock):
     make_account(dbsession)
-    submit_signin(testapp, "staff@example.jp")
+    complete_signin(testapp, clock, "staff@example.jp")
     testapp.get("/signout", status=404)
     assert testapp.get("/account").status_int == 200
 
@@ -146,7 +150,7 @@ def test_lock_out_and_unlock_with_the_clock(testapp, dbsession, clock, app_setti
     page = submit_signin(testapp, "staff@example.jp", status=429)
     assert "furusato_auth" not in testapp.cookies
     clock.advance(timedelta(minutes=app_settings.signin_lockout_minutes))
-    assert submit_signin(testapp, "staff@example.jp").status_int == 303
+    assert submit_signin(testapp, "staff@example.jp").location == "http://localhost/signin/totp"
 
 
 def test_totp_account_must_type_the_code(testapp, dbsession, clock):
@@ -208,7 +212,7 @@ def test_staff_rights_only_from_the_office_network(office_only, office_only_app,
     site = make_site(dbsession)
     account = make_staff(dbsession, site, "editor", email="editor@example.jp")
     browser = office_only(OFFICE)
-    submit_signin(browser, "editor@example.jp")
+    complete_signin(browser, clock, "editor@example.jp")
     token = browser.cookies["furusato_auth"]
     check = (office_only_app, connection, clock, token)
 
@@ -229,7 +233,7 @@ def test_forged_forwarding_header_does_not_fake_the_office(office_only, office_o
     site = make_site(dbsession)
     make_staff(dbsession, site, "site_admin", email="admin@example.jp")
     browser = office_only(HOME, HTTP_X_FORWARDED_FOR=OFFICE)
-    submit_signin(browser, "admin@example.jp")
+    complete_signin(browser, clock, "admin@example.jp")
     token = browser.cookies["furusato_auth"]
     browser.get(f"/s/{site.code}/manage", status=403)
     assert not permits(office_only_app, connection, clock, token, HOME, site,
@@ -243,7 +247,7 @@ def test_signin_from_outside_works_for_the_account_but_grants_no_staff_rights(
     site = make_site(dbsession)
     make_staff(dbsession, site, "editor", email="editor@example.jp")
     browser = office_only(HOME)
-    assert submit_signin(browser, "editor@example.jp").status_int == 303
+    assert complete_signin(browser, clock, "editor@example.jp").status_int == 303
     page = browser.get("/account")
     assert "長野市" in page.text and "庁内ネットワークから接続していない" in page.text
     principals = principals_for(office_only_app, connection, clock,

@@ -5,7 +5,7 @@ import io
 import re
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from webtest import Upload
 
 from furusato_cms.models import AuditEntry, PartnerOffer, SupportApplication, SupportMeasure
@@ -169,6 +169,25 @@ def test_premium_registrant_applies_with_receipts_and_sees_the_amount(testapp, d
     application = dbsession.scalar(select(SupportApplication))
     assert (application.submitted_amount, application.answers) == (300_000, {"f1": "2026-12-01"})
     assert [r.media_type for r in application.receipts] == ["application/pdf", "image/jpeg"]
+
+
+def test_a_double_click_answers_with_the_first_application(testapp, dbsession, site, clock,
+                                                           app_settings):
+    measure = make_measure(dbsession, site, "住民料金での施設利用", family="resident_rate",
+                           rate=(0, 1))
+    sign_in(testapp, dbsession, make_applicant(dbsession, site), clock, app_settings)
+    form = testapp.get(f"{BASE}/{measure.id}/apply").forms["deform"]
+    assert len(form["request_token"].value) >= 32
+    first = form.submit("apply", status=303)
+    second = form.submit("apply", status=303)
+    [application] = dbsession.scalars(select(SupportApplication)).all()
+    assert first.location == second.location == (
+        f"http://localhost/my/support#application-{application.id}")
+    assert f'id="application-{application.id}"' in second.follow().text
+    other_tab = testapp.get(f"{BASE}/{measure.id}/apply").forms["deform"]
+    refused = other_tab.submit("apply", status=409)
+    assert "この施策には、審査待ちの申請がすでにあります" in refused.text
+    assert dbsession.scalar(select(func.count()).select_from(SupportApplication)) == 1
 
 
 def test_a_receipt_that_is_not_pdf_jpeg_or_png_is_refused(testapp, dbsession, site, clock,

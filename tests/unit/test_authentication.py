@@ -4,10 +4,17 @@ from datetime import timedelta
 
 import pytest
 from pyramid.testing import DummyRequest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import OperationalError
 
-from furusato_cms.models import AuditEntry, AuthSession, SigninThrottle, StaffMembership
+from furusato_cms.models import (
+    Account,
+    AuditEntry,
+    AuthSession,
+    RecoveryCode,
+    SigninThrottle,
+    StaffMembership,
+)
 from furusato_cms.security import AUTH_COOKIE, FurusatoSecurityPolicy
 from furusato_cms.services import authentication
 from furusato_cms.services.authentication import (
@@ -140,34 +147,56 @@ def test_failures_spread_beyond_the_window_do_not_lock(signin, dbsession, clock,
     assert signin.authenticate(account.email, PASSWORD, ADDR) is account
 
 
-def test_success_resets_the_account_key_but_not_the_address(signin, dbsession, app_settings):
+def test_success_clears_this_address_key_and_gives_the_try_back(signin, dbsession, app_settings):
     account = make_account(dbsession)
     n = app_settings.signin_max_failures
-    fail(signin, account.email, "198.51.100.1", times=n - 1)
-    signin.authenticate(account.email, PASSWORD, "198.51.100.2")
-    assert dbsession.get(SigninThrottle, f"account:{account.email}") is None
-    fail(signin, account.email, "198.51.100.3", times=n - 1)
-    assert signin.authenticate(account.email, PASSWORD, "198.51.100.4") is account
-    assert dbsession.get(SigninThrottle, "addr:198.51.100.1").failures == n - 1
+    fail(signin, account.email, times=n - 1)
+    signin.authenticate(account.email, PASSWORD, ADDR)
+    assert dbsession.get(SigninThrottle, f"account:{account.email}|addr:{ADDR}") is None
+    assert dbsession.get(SigninThrottle, f"addr:{ADDR}").failures == n - 1
+    assert dbsession.get(SigninThrottle, f"account:{account.email}").failures == n - 1
+    fail(signin, account.email, times=n - 1)
+    assert signin.authenticate(account.email, PASSWORD, ADDR) is account
+
+
+def test_failures_on_one_account_lock_it_from_that_address_only(signin, dbsession,
+                                                                 app_settings):
+    """The office behind one NAT: a colleague's mistakes do not lock anybody else out."""
+    account, colleague = make_account(dbsession), make_account(dbsession, "b@example.jp")
+    fail(signin, account.email, times=app_settings.signin_max_failures)
+    with pytest.raises(SigninLocked):
+        signin.authenticate(account.email, PASSWORD, ADDR)
+    assert signin.authenticate(colleague.email, PASSWORD, ADDR) is colleague
+    assert signin.authenticate(account.email, PASSWORD, "198.51.100.7") is account
 
 
 def test_one_address_trying_many_accounts_is_locked(signin, dbsession, app_settings):
     account = make_account(dbsession)
-    for i in range(app_settings.signin_max_failures):
-        fail(signin, f"guess{i}@example.jp")
+    per_account = app_settings.signin_max_failures - 1
+    for i in range(app_settings.signin_max_failures_per_address // per_account + 1):
+        fail(signin, f"guess{i}@example.jp", times=per_account)
     with pytest.raises(SigninLocked):
         signin.authenticate(account.email, PASSWORD, ADDR)
     assert signin.authenticate(account.email, PASSWORD, "198.51.100.7") is account
+
+
+def test_one_account_guessed_from_many_addresses_is_locked(signin, dbsession, app_settings):
+    account = make_account(dbsession)
+    per_address = app_settings.signin_max_failures - 1
+    for i in range(app_settings.signin_max_failures_per_account // per_address + 1):
+        fail(signin, account.email, f"198.51.100.{i}", times=per_address)
+    with pytest.raises(SigninLocked):
+        signin.authenticate(account.email, PASSWORD, "203.0.113.1")
 
 
 def test_throttle_fails_closed(signin, dbsession, monkeypatch):
     """If the throttle cannot be read, nobody is signed in: the error is not swallowed."""
     account = make_account(dbsession)
 
-    def broken(self, keys):
-        raise OperationalError("SELECT", {}, Exception("database unavailable"))
+    def broken(self, limited):
+        raise OperationalError("INSERT", {}, Exception("database unavailable"))
 
-    monkeypatch.setattr(SigninThrottler, "check", broken)
+    monkeypatch.setattr(SigninThrottler, "_count", broken)
     with pytest.raises(OperationalError):
         signin.authenticate(account.email, PASSWORD, ADDR)
 
@@ -175,7 +204,7 @@ def test_throttle_fails_closed(signin, dbsession, monkeypatch):
 # Sessions -------------------------------------------------------------------
 
 def test_open_session_revokes_the_browsers_previous_session(signin, dbsession, clock):
-    account = make_account(dbsession)
+    account = make_account(dbsession, enrolled=False)
     first, first_session = signin.open_session(account, ADDR)
     second, second_session = signin.open_session(account, ADDR, previous_token=first)
     sessions = SessionService(dbsession, clock=clock, settings=signin.settings)
@@ -203,24 +232,43 @@ def identity_for(dbsession, clock, settings, token):
 
 def test_the_policy_reads_session_account_and_memberships_in_one_query(dbsession, clock,
                                                                       app_settings):
-    strict = make_site(dbsession, MATSUMOTO, require_totp=True)
-    relaxed = make_site(dbsession)
-    account = make_staff(dbsession, strict, "editor")
-    dbsession.add(StaffMembership(site_id=relaxed.id, account_id=account.id, role="editor",
+    first, second = make_site(dbsession, MATSUMOTO), make_site(dbsession)
+    account = make_staff(dbsession, first, "editor")
+    dbsession.add(StaffMembership(site_id=second.id, account_id=account.id, role="editor",
                                   created_at=clock()))
-    token, _session = SessionService(dbsession, clock=clock, settings=app_settings).start(
-        account, ADDR, second_factor_done=True)
+    sessions = SessionService(dbsession, clock=clock, settings=app_settings)
+    token, _session = sessions.start(account, ADDR, second_factor_done=True)
     dbsession.flush()
     found = []
     statements = statements_during(dbsession.connection(), lambda: found.append(
         identity_for(dbsession, clock, app_settings, token)))
     assert len(statements) == 1
-    assert found[0].account is account
-    assert [m.site_id for m in found[0].memberships] == [relaxed.id]  # strict needs TOTP
+    assert found[0].account is account and not found[0].must_enrol
+    assert sorted(m.site_id for m in found[0].memberships) == sorted([first.id, second.id])
+    unenrolled = make_staff(dbsession, first, "coordinator", enrolled=False)
+    token, _session = sessions.start(unenrolled, ADDR, second_factor_done=True)
+    identity = identity_for(dbsession, clock, app_settings, token)
+    assert identity.must_enrol and identity.memberships == []  # staff rights wait for TOTP
     visitor = make_account(dbsession, "visitor@example.jp")
     token, _session = SessionService(dbsession, clock=clock, settings=app_settings).start(
         visitor, ADDR, second_factor_done=True)
     assert identity_for(dbsession, clock, app_settings, token).memberships == []
+
+
+def test_a_registrant_on_a_sites_staff_must_enrol_too(dbsession, clock, app_settings):
+    """An invitation accepted with a registrant account makes it staff in all but kind."""
+    site = make_site(dbsession)
+    person = make_account(dbsession, "person@example.jp", kind="registrant")
+    assert not authentication.second_factor_required(person)
+    dbsession.add(StaffMembership(site_id=site.id, account_id=person.id, role="editor",
+                                  created_at=clock()))
+    dbsession.flush()
+    dbsession.expire(person, ["memberships"])
+    assert authentication.second_factor_required(person)
+    token, _session = SessionService(dbsession, clock=clock, settings=app_settings).start(
+        person, ADDR, second_factor_done=True)
+    identity = identity_for(dbsession, clock, app_settings, token)
+    assert identity.must_enrol and identity.memberships == []
 
 
 def test_the_policy_refuses_ended_sessions_disabled_accounts_and_a_missing_code(
@@ -276,6 +324,20 @@ def test_totp_code_cannot_be_replayed(signin, dbsession, clock):
     signin.pass_second_factor(again, totp_code(clock), ADDR)
 
 
+def test_a_code_used_by_another_request_meanwhile_is_refused(signin, dbsession, clock):
+    """The step is claimed by the database, not by what this request read earlier: another
+    request that used the code after this one loaded the account still wins alone."""
+    account = make_totp_account(dbsession, clock)
+    _token, pending = signin.open_session(account, ADDR)
+    code = totp_code(clock)
+    used_elsewhere = authentication.totp_step(TOTP_SECRET, code, clock())
+    dbsession.execute(update(Account.__table__).where(Account.__table__.c.id == account.id)
+                      .values(totp_last_step=used_elsewhere))
+    with pytest.raises(SigninFailed) as reused:
+        signin.pass_second_factor(pending, code, ADDR)
+    assert reused.value.field == "code"
+
+
 def test_totp_failures_count_toward_the_lock(signin, dbsession, clock, app_settings):
     account = make_totp_account(dbsession, clock)
     _token, pending = signin.open_session(account, ADDR)
@@ -318,7 +380,7 @@ def test_change_password_checks_the_current_one_and_ends_other_sessions(security
 
 
 def test_totp_enrolment_needs_a_code_from_the_new_secret(security, dbsession, clock):
-    account = make_account(dbsession)
+    account = make_account(dbsession, enrolled=False)
     _token, current = security.sessions.start(account, ADDR, second_factor_done=True)
     _other, other = security.sessions.start(account, ADDR, second_factor_done=True)
     secret = security.begin_totp(actor(account), account)
@@ -326,7 +388,12 @@ def test_totp_enrolment_needs_a_code_from_the_new_secret(security, dbsession, cl
     with pytest.raises(SigninFailed) as wrong:
         security.enable_totp(actor(account), account, "123456", keep=current)
     assert wrong.value.field == "code" and not account.has_totp
-    security.enable_totp(actor(account), account, totp_code(clock, secret), keep=current)
+    codes = security.enable_totp(actor(account), account, totp_code(clock, secret),
+                                 keep=current)
+    assert len(set(codes)) == 10 and all(re.fullmatch(r"[a-z2-9]{5}-[a-z2-9]{5}", c)
+                                          for c in codes)
+    stored = dbsession.scalars(select(RecoveryCode.code_hash)).all()
+    assert len(stored) == 10 and not set(codes) & set(stored)  # only hashes are kept
     dbsession.flush()
     dbsession.expire_all()
     assert account.has_totp and current.second_factor_at == clock()
@@ -348,18 +415,39 @@ def test_disabling_totp_needs_a_fresh_code(security, dbsession, clock):
     assert not account.has_totp and account.totp_secret is None
 
 
-def test_sites_requiring_totp_are_named_until_totp_is_on(security, dbsession, clock):
-    strict = make_site(dbsession, MATSUMOTO, require_totp=True)
-    relaxed = make_site(dbsession)
-    account = make_staff(dbsession, strict, "editor")
-    dbsession.add(StaffMembership(site_id=relaxed.id, account_id=account.id, role="editor",
-                                  created_at=clock()))
-    dbsession.flush()
-    memberships = security.memberships(account)
-    assert len(memberships) == 2
-    assert security.sites_withheld_for_totp(account, memberships) == [strict]
-    account.totp_secret, account.totp_enabled_at = TOTP_SECRET, clock()
-    assert security.sites_withheld_for_totp(account, memberships) == []
+def test_staff_and_the_operator_must_use_two_step_sign_in():
+    assert authentication.second_factor_required(Account(kind="staff"))
+    assert authentication.second_factor_required(Account(kind="registrant", is_operator=True))
+    assert not authentication.second_factor_required(Account(kind="registrant",
+                                                             is_operator=False))
+
+
+def test_a_recovery_code_passes_the_second_factor_once(signin, security, dbsession, clock):
+    account = make_totp_account(dbsession, clock)
+    codes = security.recovery.issue(account)
+    _token, pending = signin.open_session(account, ADDR)
+    signin.pass_second_factor(pending, codes[0].upper(), ADDR)
+    _token, again = signin.open_session(account, ADDR)
+    with pytest.raises(SigninFailed) as spent:
+        signin.pass_second_factor(again, codes[0], ADDR)
+    assert spent.value.field == "code"
+    assert security.recovery_codes_left(account) == 9
+    entry = dbsession.scalars(select(AuditEntry).where(AuditEntry.action == "auth.signin")).one()
+    assert entry.detail["second_factor"] == "recovery_code"
+
+
+def test_new_recovery_codes_replace_the_old_and_turning_off_forgets_them(security, dbsession,
+                                                                         clock):
+    account = make_totp_account(dbsession, clock)
+    _token, current = security.sessions.start(account, ADDR, second_factor_done=True)
+    old = security.recovery.issue(account)
+    fresh = security.regenerate_recovery_codes(actor(account), account, totp_code(clock))
+    assert not set(old) & set(fresh) and security.recovery_codes_left(account) == 10
+    with pytest.raises(SigninFailed):
+        security.recovery.use(account, old[0])
+    clock.advance(timedelta(seconds=30))
+    security.disable_totp(actor(account), account, totp_code(clock), keep=current)
+    assert security.recovery_codes_left(account) == 0
 
 
 def test_sign_out_everywhere_revokes_every_session(security, dbsession):

@@ -8,6 +8,7 @@ from sqlalchemy.exc import DBAPIError
 from furusato_cms.models import AuditEntry
 from furusato_cms.models.meta import metadata
 
+from ..dbsetup import is_postgresql
 from ..factories import T0
 
 
@@ -41,6 +42,19 @@ def test_the_database_refuses_to_edit_the_audit_log(dbsession, statement):
     with pytest.raises(DBAPIError, match="append-only"):
         with dbsession.begin_nested():
             dbsession.execute(text(statement))
+
+
+@pytest.mark.skipif(not is_postgresql(), reason="SQLite has no TRUNCATE")
+def test_postgresql_refuses_to_truncate_the_audit_log(dbsession):
+    """Even the tables' owner cannot empty the log in one statement (migration 0017)."""
+    dbsession.add(AuditEntry(at=T0, action="site.approve", actor_label="x"))
+    dbsession.flush()
+    with pytest.raises(DBAPIError, match="append-only"):
+        with dbsession.begin_nested():
+            dbsession.execute(text("TRUNCATE audit_entries"))
+    with pytest.raises(DBAPIError, match="append-only"):
+        with dbsession.begin_nested():
+            dbsession.execute(text("TRUNCATE audit_entries CASCADE"))
 
 
 def test_the_orm_refuses_to_edit_the_audit_log(dbsession):

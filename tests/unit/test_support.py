@@ -152,6 +152,7 @@ def test_a_yearly_cap_counts_what_was_approved_this_fiscal_year(
     assert second.submitted_amount == 20_000
     assert ("Cap: 50,000 yen per person per fiscal year; 30,000 yen already approved this "
             "fiscal year, so 20,000 yen remain.") in texts(service.preview_approval(second).payable)
+    service.reject(coordinator, second, "領収書の日付が読めません")
     clock.advance(timedelta(days=180))  # 2027-05: a new fiscal year
     third = service.apply(person, measure, answers={}, costs=costs(40_000), receipts=[RECEIPT])
     assert third.submitted_amount == 40_000
@@ -546,9 +547,9 @@ def test_export_for_accounting_has_a_bom_no_personal_data_and_is_audited(
     person = make_applicant(dbsession, site, "hanako@example.jp")
     approved = service.apply(person, measure, answers={}, costs=costs(100_000),
                              receipts=[RECEIPT])
+    service.approve(coordinator, approved)
     waiting = service.apply(person, measure, answers={}, costs=costs(10_000),
                             receipts=[RECEIPT])
-    service.approve(coordinator, approved)
     clock.advance(timedelta(days=7))
     service.mark_paid(coordinator, approved)
     data = service.export_csv(coordinator, site, translate=lambda ts: ts.interpolate())
@@ -566,6 +567,53 @@ def test_export_for_accounting_has_a_bom_no_personal_data_and_is_audited(
                               ).one()
     assert (entry.actor_id, entry.site_id, entry.detail) == (
         coordinator.account_id, site.id, {"rows": 1})
+
+
+# -- one open application per person and measure -----------------------------------
+
+
+def test_the_same_form_sent_twice_returns_the_first_application(dbsession, service, site):
+    measure = make_measure(dbsession, site)
+    person = make_applicant(dbsession, site)
+    first = service.apply(person, measure, answers={}, costs=costs(10_000), receipts=[RECEIPT],
+                          request_token="form-1")
+    again = service.apply(person, measure, answers={}, costs=costs(10_000),
+                          receipts=[RECEIPT], request_token="form-1")
+    assert again is first
+    assert dbsession.scalar(select(func.count()).select_from(SupportApplication)) == 1
+
+
+def test_a_second_open_application_for_the_same_measure_waits_for_the_first(
+        dbsession, service, site, coordinator):
+    measure = make_measure(dbsession, site)
+    other = make_measure(dbsession, site, "宿泊費補助", family="lodging")
+    person = make_applicant(dbsession, site)
+    first = service.apply(person, measure, answers={}, costs=costs(10_000), receipts=[RECEIPT],
+                          request_token="form-1")
+    with pytest.raises(Conflict) as waiting:
+        service.apply(person, measure, answers={}, costs=costs(20_000), receipts=[RECEIPT],
+                      request_token="form-2")
+    assert "waiting for a decision" in waiting.value.message.interpolate()
+    service.apply(person, other, answers={}, costs=costs(20_000), receipts=[RECEIPT])
+    service.approve(coordinator, first)
+    next_trip = service.apply(person, measure, answers={}, costs=costs(20_000),
+                              receipts=[RECEIPT], request_token="form-2")
+    assert next_trip.state == "submitted"
+
+
+def test_the_database_keeps_one_open_application_per_person_and_measure(dbsession, service,
+                                                                        site):
+    measure = make_measure(dbsession, site)
+    first = service.apply(make_applicant(dbsession, site), measure, answers={},
+                          costs=costs(10_000), receipts=[RECEIPT], request_token="form-1")
+    copy = {column.key: getattr(first, column.key)
+            for column in SupportApplication.__table__.columns if column.key != "id"}
+    insert = SupportApplication.__table__.insert()
+    with pytest.raises(IntegrityError), dbsession.begin_nested():
+        dbsession.execute(insert.values({**copy, "request_token": None}))  # a second open one
+    with pytest.raises(IntegrityError), dbsession.begin_nested():
+        dbsession.execute(insert.values({**copy, "state": "rejected"}))  # the same form again
+    dbsession.execute(insert.values({**copy, "state": "rejected", "request_token": None}))
 
 
 # -- approvals at the same moment (PostgreSQL) ------------------------------------------

@@ -12,7 +12,7 @@ from .meta import Base  # noqa: F401
 from .account import Account, EmailToken  # noqa: F401
 from .attendance import Attendance, AttendanceImport, PendingAttendanceClaim  # noqa: F401
 from .audit import AuditEntry  # noqa: F401
-from .authentication import AuthSession, SigninThrottle  # noqa: F401
+from .authentication import AuthSession, RecoveryCode, SigninThrottle  # noqa: F401
 from .card_code import CardCode  # noqa: F401
 from .community import (  # noqa: F401
     Consultation,
@@ -200,3 +200,16 @@ def includeme(config):
         return get_tm_session(session_factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)
+
+    def write_apart(request, write):
+        """Run ``write(session)`` in a transaction of its own and commit it at once: for
+        records that must stay although the request's transaction is rolled back (the
+        audit of a refused request). Tests' connection gets a savepoint instead."""
+        connection = request.environ.get("furusato.db_connection")
+        session = (Session(bind=connection, join_transaction_mode="create_savepoint")
+                   if connection is not None else session_factory())
+        with session:
+            write(session)
+            session.commit()
+
+    config.add_request_method(write_apart, "write_apart")

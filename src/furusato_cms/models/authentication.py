@@ -1,7 +1,8 @@
-"""Server-side sign-in sessions and the sign-in throttle, both kept in the database."""
+"""Server-side sign-in sessions, recovery codes and the sign-in throttle, all kept in
+the database."""
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base
@@ -28,7 +29,8 @@ class AuthSession(Base):
 
 
 class SigninThrottle(Base):
-    """Failed sign-ins per key ('account:<email>' or 'addr:<ip>'), for slow-down and lock-out."""
+    """Sign-in tries per key ('account:<email>|addr:<ip>', 'addr:<ip>', 'account:<email>',
+    or a request kind's own), for lock-out; see services.authentication.SigninThrottler."""
 
     __tablename__ = "signin_throttles"
 
@@ -36,3 +38,17 @@ class SigninThrottle(Base):
     failures: Mapped[int] = mapped_column(default=0)
     window_started_at: Mapped[datetime]
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RecoveryCode(Base):
+    """A one-time recovery code (リカバリーコード) that stands in for the TOTP code when
+    the phone is lost: ten per account, shown once, stored hashed, each used once."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("account_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)

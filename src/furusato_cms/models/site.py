@@ -59,8 +59,6 @@ class Site(Base):
     long_stay_min_days: Mapped[int] = mapped_column(default=10)
     checkin_before_minutes: Mapped[int] = mapped_column(default=60)
     checkin_after_minutes: Mapped[int] = mapped_column(default=120)
-    require_totp: Mapped[bool] = mapped_column(default=False)
-    """When set, this site's staff must pass a TOTP second factor to use its admin screens."""
     community_room_enabled: Mapped[bool] = mapped_column(default=False)
     """The site's online community room (オンラインコミュニティルーム) is open; off by default."""
 

@@ -20,6 +20,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -51,6 +52,9 @@ OFFER_KINDS = ("shop", "restaurant", "lodging", "transport", "leisure", "service
 """Businesses whose offer is used at their counter in the region."""
 
 APPLICATION_STATES = ("submitted", "approved", "rejected", "paid")
+OPEN_APPLICATION = "state = 'submitted'"
+"""An application is *open* while it waits for a decision: one per person and measure
+(a person applies again, e.g. for the next trip, once the last one is decided)."""
 
 _IN = "{} IN {!r}".format
 
@@ -144,6 +148,9 @@ class SupportApplication(Base):
         Index("ix_support_applications_site_state", "site_id", "state", "submitted_at"),
         Index("ix_support_applications_measure_state", "measure_id", "state"),
         Index("ix_support_applications_account_measure", "account_id", "measure_id"),
+        Index("uq_support_applications_request_token", "request_token", unique=True),
+        Index("uq_support_applications_open", "account_id", "measure_id", unique=True,
+              postgresql_where=text(OPEN_APPLICATION), sqlite_where=text(OPEN_APPLICATION)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,6 +179,8 @@ class SupportApplication(Base):
     paid_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("accounts.id"), index=True, default=None
     )
+    request_token: Mapped[str | None] = mapped_column(String(64), default=None)
+    """The form's one-time token: the same form sent twice answers with this application."""
 
     measure = relationship("SupportMeasure")
     account = relationship("Account", foreign_keys=[account_id])

@@ -91,6 +91,30 @@ class TotpCodeSchema(CSRFSchema):
     )
 
 
+def _code_characters(value):
+    """Like ``_digits_only`` but keeps the letters and hyphen of a recovery code."""
+    if not isinstance(value, str):
+        return value
+    return _digits_only(value).translate(str.maketrans("－ー", "--")).lower()
+
+
+class SecondFactorSchema(CSRFSchema):
+    """The sign-in step after the password: a code from the app, or a recovery code."""
+
+    code = colander.SchemaNode(
+        colander.String(),
+        title=_("6-digit code, or a recovery code"),
+        preparer=_code_characters,
+        validator=colander.Regex(
+            r"^(?:[0-9]{6}|[a-z0-9]{5}-?[a-z0-9]{5})$",
+            msg=_("Enter the 6 digits your app shows, or one of your recovery codes.")),
+        widget=deform.widget.TextInputWidget(
+            attributes={"autocomplete": "one-time-code", "maxlength": "12",
+                        "autocapitalize": "off"}
+        ),
+    )
+
+
 class PasswordChangeSchema(CSRFSchema):
     current_password = _password_node(_("Current password"), "current-password")
     new_password = _password_node(_("New password"), "new-password", new=True)

@@ -186,10 +186,6 @@ class SiteSettingsSchema(CSRFSchema):
     checkin_after_minutes = _number(
         "checkin_after_minutes", _("Check-in closes this many minutes after the end")
     )
-    require_totp = _flag(
-        _("Staff must use two-step sign-in"),
-        _("Turn this on only after setting up two-step sign-in for your own account."),
-    )
 
 
 class StaffInviteSchema(CSRFSchema):

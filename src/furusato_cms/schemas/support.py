@@ -260,9 +260,12 @@ class _NoStore(dict):
 
 
 def application_schema(measure) -> CSRFSchema:
-    """The measure's own questions (by key), then its cost lines and receipts when it
-    pays money."""
+    """The form's one-time token (see ``SupportService.apply``), the measure's own
+    questions (by key), then its cost lines and receipts when it pays money."""
     schema = CSRFSchema()
+    schema.add(colander.SchemaNode(
+        colander.String(), name="request_token", missing="",
+        validator=colander.Length(max=64), widget=deform.widget.HiddenWidget()))
     for field in measure.form_fields or ():
         schema.add(colander.SchemaNode(
             Text(ANSWER_MAX, multiline=True), name=field["key"], title=field["label"],

@@ -4,9 +4,15 @@
 Japanese, one pending application (上田市), and one account per role. Every site starts
 with the template privacy notice, and the demo registrant has accepted the template terms
 (the migration seeds them), so the demo opens straight on the registrant's pages.
+
+Staff and the operator must use two-step sign-in, so the demo's are enrolled already,
+all with the published key ``DEMO_TOTP_SECRET`` (add it to an authenticator app), and
+``furusato-demo <ini> --code`` prints the code of the moment. A published key is no
+secret: like the shared password, it is for a laptop, never for production.
 """
 from datetime import date, timedelta
 
+import pyotp
 from sqlalchemy import select
 
 from ..clock import system_clock
@@ -17,6 +23,12 @@ from ..services.policies import PolicyService
 from .common import db_transaction, ini_parser, load_settings
 
 DEMO_PASSWORD = "furusato-demo-2026"
+DEMO_TOTP_SECRET = "FURUSATODEMOSTAFFKEYFORLOCALUSEX"
+
+
+def demo_code(now=None) -> str:
+    """The 6-digit code the demo staff's authenticator shows at ``now`` (default: now)."""
+    return pyotp.TOTP(DEMO_TOTP_SECRET).at(now or system_clock())
 
 SITES = [
     ("200000", "長野県", "ながのけん", "active"),
@@ -92,9 +104,12 @@ def load(dbsession, now):
     password_hash = hash_password(DEMO_PASSWORD)
     policies = PolicyService(dbsession, clock=lambda: now, settings=None)
     for email, name, code, role, reviewer, operator, kind in ACCOUNTS:
+        enrolled = kind == "staff" or operator
         account = Account(email=email, display_name=name, password_hash=password_hash,
                           is_operator=operator, kind=kind, created_at=now,
-                          email_confirmed_at=now)
+                          email_confirmed_at=now,
+                          totp_secret=DEMO_TOTP_SECRET if enrolled else None,
+                          totp_enabled_at=now if enrolled else None)
         dbsession.add(account)
         dbsession.flush()
         if code:
@@ -120,7 +135,13 @@ def _add_content(dbsession, cls, site, slug, title, summary, body, kind, tags, n
 
 
 def main(argv=None):
-    args = ini_parser(__doc__).parse_args(argv)
+    parser = ini_parser(__doc__)
+    parser.add_argument("--code", action="store_true",
+                        help="print the demo staff's current two-step sign-in code and stop")
+    args = parser.parse_args(argv)
+    if args.code:
+        print(demo_code())
+        return
     settings = load_settings(args.config_uri)
     with db_transaction(settings) as (dbsession, _app_settings):
         loaded = load(dbsession, system_clock())

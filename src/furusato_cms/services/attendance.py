@@ -333,6 +333,20 @@ class AttendanceService:
         """Every record of a session for its staff, voided ones included; one query."""
         return self._rows(Attendance.session_id == session.id)
 
+    def staff_page(self, actor, session, query: str) -> tuple[list, list]:
+        """The attendance list of a session and, when ``query`` is given, the registrant
+        search beside it, for staff: both show registrants' names and addresses, so
+        each is audited as a read of personal data (``attendance.list_view``,
+        ``attendance.registrant_search``). The search logs who was shown, by account id,
+        never the words typed: they may be a person's name, and the log is append-only."""
+        rows = self.session_attendance(session)
+        candidates = self.search_registrants(session, query)
+        self._audit(actor, "attendance.list_view", session, rows=len(rows))
+        if query and query.strip():
+            self._audit(actor, "attendance.registrant_search", session,
+                        shown=[candidate.account.id for candidate in candidates])
+        return rows, candidates
+
     def row_of(self, attendance) -> AttendanceRow:
         return self._rows(Attendance.id == attendance.id)[0]
 

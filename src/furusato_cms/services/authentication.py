@@ -3,11 +3,15 @@
 - Sessions live in the database (V7): random tokens, hashed at rest, idle and
   absolute time-outs, revocable one by one or all at once; a new one at every
   sign-in, and a fresh one again once the second factor is passed.
-- Sign-in throttling (V6) is kept in the database too, per account and per client
-  address. It fails closed: the check runs before the password and any error in it
-  ends the request without signing anybody in.
+- Sign-in throttling (V6) is kept in the database too: each try is counted atomically
+  before the password or code is checked, per account from one address, per address
+  and per account (see SigninThrottler). It fails closed: any error in it ends the
+  request without signing anybody in.
 - The second factor (二段階認証) is TOTP (RFC 6238): 6 digits, 30 s steps, one step of
-  clock drift either side, and a step once accepted is never accepted again.
+  clock drift either side, and a step once accepted is never accepted again. It is
+  required of every staff account and the operator (no site can turn it off): until
+  they enrol they hold no staff rights and are sent to enrol. Ten one-time recovery
+  codes, shown once and stored hashed, stand in for a lost phone.
 
 Email addresses are compared lower-cased; wrong email and wrong password give the
 same refusal in about the same time, so accounts cannot be discovered.
@@ -15,16 +19,30 @@ same refusal in about the same time, so accounts cannot be discovered.
 import hashlib
 import math
 import secrets
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import NoReturn
 
 import pyotp
 from pyotp.exceptions import OTPVerificationError
-from sqlalchemy import delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    Integer,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ..i18n import _
-from ..models import Account, AuthSession, SigninThrottle, Site, StaffMembership
+from ..models import Account, AuthSession, RecoveryCode, SigninThrottle, Site, StaffMembership
+from ..models.meta import UTCDateTime
 from .audit import Actor, AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed, ServiceError
 from .passwords import check_new_password, hash_password, needs_rehash, verify_password
@@ -32,6 +50,19 @@ from .passwords import check_new_password, hash_password, needs_rehash, verify_p
 TOTP_ISSUER = "ふるさと住民登録"
 TOTP_VALID_WINDOW = 1
 """Steps of clock drift accepted either side of now (30 s each)."""
+RECOVERY_CODES = 10
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+"""Lower-case letters and digits without look-alikes (i, l, o, 0, 1): 10 of them carry
+about 49 bits, and a code is tried under the sign-in throttle."""
+
+
+def second_factor_required(account, holds_staff_role=None) -> bool:
+    """Staff accounts, the operator and any account on a site's staff (a registrant
+    who accepted an invitation) must use two-step sign-in; registrants may.
+    ``holds_staff_role`` saves a query when the caller knows the memberships."""
+    if account.kind == "staff" or account.is_operator:
+        return True
+    return bool(account.memberships) if holds_staff_role is None else holds_staff_role
 
 
 def hash_token(token: str) -> str:
@@ -141,7 +172,10 @@ class SessionService:
 
 
 def throttle_keys(email, client_addr) -> tuple:
-    return (f"account:{normalise_email(email)}", f"addr:{client_addr or ''}")
+    """The keys one sign-in try counts on: this account from this address, the
+    address, and the account from anywhere (see SigninThrottler for their limits)."""
+    email, addr = normalise_email(email), client_addr or ""
+    return (f"account:{email}|addr:{addr}", f"addr:{addr}", f"account:{email}")
 
 
 class RequestsThrottled(SigninLocked):
@@ -154,12 +188,38 @@ class RequestsThrottled(SigninLocked):
                          mapping={"minutes": minutes})
 
 
-class SigninThrottler:
-    """Counts failures per key in ``signin_throttles`` and locks a key that has too many.
+@dataclass(frozen=True)
+class Attempt:
+    """One reserved try: the keys it was counted on with their limits, and whether it was
+    the last try one of them allows (a failure then locks)."""
 
-    ``signin_max_failures`` failures within ``signin_window_minutes`` lock the key for
-    ``signin_lockout_minutes``. Rows are read ``FOR UPDATE`` so concurrent failures
-    are all counted on PostgreSQL (SQLite has a single writer anyway).
+    keys: tuple
+    last: bool
+
+
+class SigninThrottler:
+    """Counts tries per key in ``signin_throttles`` (ログイン試行の制限) and locks a key
+    that has too many within ``signin_window_minutes``, for ``signin_lockout_minutes``.
+
+    A try is counted *before* the password or code is checked, by one
+    ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` per key (both databases): the
+    statement locks the key's row until the transaction ends, so parallel guesses are
+    counted one after the other and no more than the limit ever reach the check. A
+    success gives its try back. The price: on PostgreSQL, sign-ins from one address
+    (or to one account) wait for each other, one password check (~50 ms) each.
+
+    Sign-in tries count on three keys, so one office behind a NAT cannot lock its
+    colleagues out:
+
+    - this account *from this address* — ``signin_max_failures`` (5): the guesser is
+      locked out of the account, everybody else is not;
+    - the address, whatever the account — ``signin_max_failures_per_address`` (30):
+      one address trying many accounts is stopped, while a colleague behind the same
+      address still signs in to their own account below that number;
+    - the account, from anywhere — ``signin_max_failures_per_account`` (30): guessing
+      one password from many addresses is bounded too.
+
+    Keys are counted in sorted order, so two requests never wait on each other crosswise.
     """
 
     def __init__(self, dbsession, *, clock, settings):
@@ -167,68 +227,108 @@ class SigninThrottler:
         self.clock = clock
         self.settings = settings
 
-    def check(self, keys):
-        """Raise SigninLocked while any of the keys is locked."""
-        now = self.clock()
-        locked_until = self.dbsession.scalars(
-            select(SigninThrottle.locked_until).where(
-                SigninThrottle.key.in_(keys), SigninThrottle.locked_until > now
-            )
-        ).all()
-        if locked_until:
-            raise SigninLocked(_minutes_until(max(locked_until), now))
+    def limits(self, keys) -> tuple:
+        """``(key, limit)`` for the three keys of ``throttle_keys``."""
+        pair, addr, account = keys
+        return ((pair, self.settings.signin_max_failures),
+                (addr, self.settings.signin_max_failures_per_address),
+                (account, self.settings.signin_max_failures_per_account))
 
-    def failure(self, keys) -> bool:
-        """Count one failure on every key; True when this failure locked one of them."""
-        now = self.clock()
-        window = timedelta(minutes=self.settings.signin_window_minutes)
-        locked = False
-        for row in self._rows(keys, now):
-            if (row.locked_until is not None and row.locked_until <= now) or (
-                row.locked_until is None and now - row.window_started_at >= window
-            ):
-                row.failures, row.window_started_at, row.locked_until = 0, now, None
-            row.failures += 1
-            if row.failures >= self.settings.signin_max_failures and row.locked_until is None:
-                row.locked_until = now + timedelta(minutes=self.settings.signin_lockout_minutes)
-                locked = True
-        self.dbsession.flush()
-        return locked
+    def begin(self, keys) -> Attempt:
+        """Count one try on every key; SigninLocked (nothing else done) when any is over."""
+        limited = self.limits(keys)
+        counts = self._count(limited)
+        return Attempt(keys=limited,
+                       last=any(counts[key] >= limit for key, limit in limited))
+
+    def succeeded(self, attempt: Attempt):
+        """The try was right: this account's key from this address starts again, the
+        others get the try back (only failures stay counted)."""
+        (pair, _limit), *others = attempt.keys
+        self.reset(pair)
+        for key, limit in others:
+            self.dbsession.execute(
+                update(SigninThrottle).where(SigninThrottle.key == key,
+                                             SigninThrottle.failures > 0)
+                .values(failures=SigninThrottle.failures - 1,
+                        locked_until=case((SigninThrottle.failures - 1 < limit, None),
+                                          else_=SigninThrottle.locked_until))
+            )
+
+    def guarded(self, keys, check):
+        """Run ``check`` (which raises a ServiceError when the password or code is wrong)
+        as one counted try; a wrong last try raises SigninLocked instead."""
+        attempt = self.begin(keys)
+        try:
+            result = check()
+        except ServiceError:
+            if attempt.last:
+                raise SigninLocked(self.settings.signin_lockout_minutes) from None
+            raise
+        self.succeeded(attempt)
+        return result
 
     def count_request(self, keys):
-        """For requests limited by number rather than by failure: refuse while any key is
-        locked (RequestsThrottled), then count this request on every key."""
+        """For requests limited by number rather than by failure: count this request on
+        every key (``signin_max_failures`` each) and refuse (RequestsThrottled) over it."""
         try:
-            self.check(keys)
+            self._count([(key, self.settings.signin_max_failures) for key in keys])
         except SigninLocked as locked:
             raise RequestsThrottled(locked.minutes) from None
-        self.failure(keys)
 
-    def reset(self, key):
-        self.dbsession.execute(delete(SigninThrottle).where(SigninThrottle.key == key))
+    def reset(self, *keys):
+        self.dbsession.execute(delete(SigninThrottle).where(SigninThrottle.key.in_(keys)))
 
-    def _rows(self, keys, now):
-        rows = {row.key: row for row in self._locked_rows(keys)}
-        missing = [key for key in keys if key not in rows]
-        if missing:
-            try:
-                with self.dbsession.begin_nested():
-                    self.dbsession.add_all(
-                        SigninThrottle(key=key, failures=0, window_started_at=now)
-                        for key in missing
-                    )
-            except IntegrityError:
-                pass  # another request created them first; read theirs below
-            rows = {row.key: row for row in self._locked_rows(keys)}
-        return list(rows.values())
+    def _count(self, limited) -> dict:
+        """One more on each key, atomically; the counts, or SigninLocked when one is over."""
+        now = self.clock()
+        counts, refused_until = {}, []
+        for key, limit in sorted(limited):
+            failures, locked_until = self.dbsession.execute(
+                COUNT_STATEMENTS[self.dbsession.bind.dialect.name],
+                {"key": key, "now": now, "limit": limit,
+                 "window_start": now - timedelta(minutes=self.settings.signin_window_minutes),
+                 "lock_end": now + timedelta(minutes=self.settings.signin_lockout_minutes)},
+            ).one()
+            counts[key] = failures
+            if failures > limit:
+                refused_until.append(locked_until or now)
+        if refused_until:
+            raise SigninLocked(_minutes_until(max(refused_until), now))
+        return counts
 
-    def _locked_rows(self, keys):
-        return self.dbsession.scalars(
-            select(SigninThrottle)
-            .where(SigninThrottle.key.in_(keys))
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).all()
+
+def _build_count_statement(dialect):
+    """``INSERT … ON CONFLICT (key) DO UPDATE … RETURNING failures, locked_until``: a
+    new window when the last one or its lock is over, else one more; the lock starts
+    with the try that reaches the limit."""
+    table = SigninThrottle.__table__
+    now = bindparam("now", type_=UTCDateTime())
+    lock_end = bindparam("lock_end", type_=UTCDateTime())
+    limit = bindparam("limit", type_=Integer())
+    over = or_(and_(table.c.locked_until.is_not(None), table.c.locked_until <= now),
+               and_(table.c.locked_until.is_(None),
+                    table.c.window_started_at <= bindparam("window_start",
+                                                           type_=UTCDateTime())))
+    first_lock = case((literal(1) >= limit, lock_end), else_=null())
+    statement = dialect.insert(table).values(
+        key=bindparam("key"), failures=1, window_started_at=now, locked_until=first_lock)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.key],
+        set_={
+            "failures": case((over, 1), else_=table.c.failures + 1),
+            "window_started_at": case((over, now), else_=table.c.window_started_at),
+            "locked_until": case(
+                (over, first_lock),
+                (and_(table.c.locked_until.is_(None), table.c.failures + 1 >= limit), lock_end),
+                else_=table.c.locked_until),
+        },
+    ).returning(table.c.failures, table.c.locked_until)
+
+
+COUNT_STATEMENTS = {"postgresql": _build_count_statement(postgresql),
+                    "sqlite": _build_count_statement(sqlite)}
+"""The counting upsert of each supported database, built once."""
 
 
 def _minutes_until(moment, now) -> int:
@@ -256,10 +356,81 @@ def fresh_totp_step(account, code, now) -> int:
             _("The code is not correct. Enter the 6-digit code your app shows now."), "code"
         )
     if account.totp_last_step is not None and step <= account.totp_last_step:
-        raise SigninFailed(
-            _("This code has already been used. Wait for the next code and enter it."), "code"
-        )
+        raise _code_used()
     return step
+
+
+def _code_used():
+    return SigninFailed(
+        _("This code has already been used. Wait for the next code and enter it."), "code"
+    )
+
+
+def claim_totp_step(dbsession, account, code, now) -> int:
+    """Check the code and mark its step used in one conditional UPDATE, so of several
+    requests sending the same fresh code at once exactly one wins (the others find the
+    step taken once the winner commits); SigninFailed otherwise."""
+    step = fresh_totp_step(account, code, now)
+    claimed = dbsession.execute(
+        update(Account)
+        .where(Account.id == account.id,
+               or_(Account.totp_last_step.is_(None), Account.totp_last_step < step))
+        .values(totp_last_step=step)
+    ).rowcount
+    if claimed != 1:
+        raise _code_used()
+    return step
+
+
+def _recovery_hash(code) -> str:
+    """People type codes with or without the hyphen, in either case."""
+    return hash_token("".join(ch for ch in (code or "").lower() if ch.isalnum()))
+
+
+class RecoveryCodes:
+    """One-time recovery codes (リカバリーコード), hashed like tokens, each used once."""
+
+    def __init__(self, dbsession, clock):
+        self.dbsession = dbsession
+        self.clock = clock
+
+    def issue(self, account) -> list:
+        """Ten new codes, replacing any earlier ones; the plain codes exist only here."""
+        self.dbsession.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+        codes = ["".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(10))
+                 for _ in range(RECOVERY_CODES)]
+        now = self.clock()
+        self.dbsession.add_all(
+            RecoveryCode(account_id=account.id, code_hash=_recovery_hash(code), created_at=now)
+            for code in codes)
+        self.dbsession.flush()
+        return [f"{code[:5]}-{code[5:]}" for code in codes]
+
+    def use(self, account, code):
+        """Spend one code by a conditional UPDATE (used_at still empty), so a code sent
+        twice at once is accepted once; SigninFailed when unknown or spent."""
+        spent = self.dbsession.execute(
+            update(RecoveryCode)
+            .where(RecoveryCode.account_id == account.id,
+                   RecoveryCode.code_hash == _recovery_hash(code),
+                   RecoveryCode.used_at.is_(None))
+            .values(used_at=self.clock())
+        ).rowcount
+        if spent != 1:
+            raise SigninFailed(
+                _("This recovery code is not valid or has been used already."), "code")
+
+    def remaining(self, account) -> int:
+        return self.dbsession.scalar(
+            select(func.count()).select_from(RecoveryCode)
+            .where(RecoveryCode.account_id == account.id, RecoveryCode.used_at.is_(None)))
+
+    def forget(self, account):
+        self.dbsession.execute(delete(RecoveryCode).where(RecoveryCode.account_id == account.id))
+
+
+def is_totp_code(code) -> bool:
+    return len(code or "") == 6 and code.isdigit()
 
 
 class AccountServiceBase:
@@ -272,6 +443,7 @@ class AccountServiceBase:
         self.settings = settings
         self.sessions = SessionService(dbsession, clock=clock, settings=settings)
         self.throttle = SigninThrottler(dbsession, clock=clock, settings=settings)
+        self.recovery = RecoveryCodes(dbsession, clock)
         self.audit = AuditLog(dbsession, clock)
 
 
@@ -281,15 +453,14 @@ class SigninService(AccountServiceBase):
     def authenticate(self, email, password, client_addr) -> Account:
         """The account for this email and password, or SigninFailed / SigninLocked."""
         email = normalise_email(email)
-        keys = throttle_keys(email, client_addr)
-        self.throttle.check(keys)
+        attempt = self.throttle.begin(throttle_keys(email, client_addr))
         account = self.dbsession.scalar(select(Account).where(Account.email == email))
         matched = verify_password(account.password_hash if account else None, password or "")
         if not matched or account.disabled_at is not None:
-            self._failed(keys, account, client_addr, "password", SigninFailed())
+            self._failed(attempt, account, client_addr, "password", SigninFailed())
+        self.throttle.succeeded(attempt)
         if account.kind == "registrant" and account.email_confirmed_at is None:
             raise EmailNotConfirmed()
-        self.throttle.reset(keys[0])
         if needs_rehash(account.password_hash):
             account.password_hash = hash_password(password)
         return account
@@ -320,19 +491,22 @@ class SigninService(AccountServiceBase):
         return auth_session
 
     def pass_second_factor(self, pending, code, client_addr):
-        """Check the code and swap the waiting session for a complete one: ``(token, session)``."""
+        """Check the code from the app, or a recovery code, and swap the waiting session
+        for a complete one: ``(token, session)``."""
         account = pending.account
-        keys = throttle_keys(account.email, client_addr)
-        self.throttle.check(keys)
+        attempt = self.throttle.begin(throttle_keys(account.email, client_addr))
+        kind = "totp" if is_totp_code(code) else "recovery_code"
         try:
-            step = fresh_totp_step(account, code, self.clock())
+            if kind == "totp":
+                claim_totp_step(self.dbsession, account, code, self.clock())
+            else:
+                self.recovery.use(account, code)
         except SigninFailed as error:
-            self._failed(keys, account, client_addr, "totp", error)
-        account.totp_last_step = step
-        self.throttle.reset(keys[0])
+            self._failed(attempt, account, client_addr, kind, error)
+        self.throttle.succeeded(attempt)
         self.sessions.revoke(pending)
         token, auth_session = self.sessions.start(account, client_addr, second_factor_done=True)
-        self._signed_in(account, client_addr, second_factor=True)
+        self._signed_in(account, client_addr, second_factor=kind)
         return token, auth_session
 
     def sign_out(self, token, client_addr):
@@ -352,9 +526,9 @@ class SigninService(AccountServiceBase):
             target=account, second_factor=second_factor,
         )
 
-    def _failed(self, keys, account, client_addr, reason, error) -> NoReturn:
-        """Count the failure, log it (never what was typed) and raise."""
-        locked = self.throttle.failure(keys)
+    def _failed(self, attempt, account, client_addr, reason, error) -> NoReturn:
+        """Log the counted failure (never what was typed) and raise."""
+        locked = attempt.last
         self.audit.record(
             Actor(account_id=None, label="anonymous", client_addr=client_addr or ""),
             "auth.signin_failed",
@@ -378,12 +552,6 @@ class AccountSecurityService(AccountServiceBase):
             .order_by(Site.code)
         ).all()
 
-    @staticmethod
-    def sites_withheld_for_totp(account, memberships) -> list:
-        """Sites whose staff rights this account lacks until it sets up TOTP."""
-        if account.has_totp:
-            return []
-        return [site for _membership, site in memberships if site.require_totp]
 
     def change_password(self, actor, account, current, new, *, keep):
         """Replace the password after checking the current one; other sessions end."""
@@ -413,29 +581,45 @@ class AccountSecurityService(AccountServiceBase):
             name=account.email, issuer_name=TOTP_ISSUER
         )
 
-    def enable_totp(self, actor, account, code, *, keep):
+    def enable_totp(self, actor, account, code, *, keep) -> list:
         """Turn TOTP on once a code from the new secret matches; other sessions end and
-        this one counts as having passed the second factor."""
+        this one counts as having passed the second factor. Returns the ten recovery
+        codes, to be shown once."""
         if account.has_totp:
             raise Conflict(_("Two-step sign-in is already on."))
         if not account.totp_secret:
             raise NotAllowed(_("Start the set-up again."))
         now = self.clock()
-        step = self._guarded(account, actor, lambda: fresh_totp_step(account, code, now))
+        self._guarded(account, actor, lambda: claim_totp_step(self.dbsession, account, code, now))
         account.totp_enabled_at = now
-        account.totp_last_step = step
         keep.second_factor_at = now
         self.sessions.revoke_all(account.id, keep=keep)
         self.audit.record(actor, "account.totp_enable", target=account)
+        return self.recovery.issue(account)
 
-    def disable_totp(self, actor, account, code, *, keep):
-        """Turn TOTP off; needs a current, unused code."""
+    def recovery_codes_left(self, account) -> int:
+        return self.recovery.remaining(account)
+
+    def regenerate_recovery_codes(self, actor, account, code) -> list:
+        """Ten new recovery codes in place of the old ones; needs a current, unused code."""
         if not account.has_totp:
             raise Conflict(_("Two-step sign-in is not on."))
-        self._guarded(account, actor, lambda: fresh_totp_step(account, code, self.clock()))
+        self._guarded(account, actor,
+                      lambda: claim_totp_step(self.dbsession, account, code, self.clock()))
+        self.audit.record(actor, "account.recovery_codes_regenerate", target=account)
+        return self.recovery.issue(account)
+
+    def disable_totp(self, actor, account, code, *, keep):
+        """Turn TOTP off; needs a current, unused code. Staff and the operator may do it
+        only to move to a new phone: they hold no staff rights until they enrol again."""
+        if not account.has_totp:
+            raise Conflict(_("Two-step sign-in is not on."))
+        self._guarded(account, actor,
+                      lambda: claim_totp_step(self.dbsession, account, code, self.clock()))
         account.totp_secret = None
         account.totp_enabled_at = None
         account.totp_last_step = None
+        self.recovery.forget(account)
         self.sessions.revoke_all(account.id, keep=keep)
         self.audit.record(actor, "account.totp_disable", target=account)
 
@@ -446,11 +630,4 @@ class AccountSecurityService(AccountServiceBase):
     def _guarded(self, account, actor, attempt):
         """Run ``attempt``, which raises on a wrong password or code, under the throttle:
         guesses made from a signed-in session count like sign-in failures."""
-        keys = throttle_keys(account.email, actor.client_addr)
-        self.throttle.check(keys)
-        try:
-            return attempt()
-        except ServiceError:
-            if self.throttle.failure(keys):
-                raise SigninLocked(self.settings.signin_lockout_minutes) from None
-            raise
+        return self.throttle.guarded(throttle_keys(account.email, actor.client_addr), attempt)

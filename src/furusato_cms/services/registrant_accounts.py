@@ -96,7 +96,6 @@ from ..models import (
 from .authentication import (  # noqa: F401 - RequestsThrottled is part of this API
     AccountServiceBase,
     RequestsThrottled,
-    SigninLocked,
     account_actor,
     hash_token,
     normalise_email,
@@ -240,7 +239,8 @@ class RegistrantAccountService(AccountServiceBase):
         if account.email_confirmed_at is None:
             account.email_confirmed_at = now
         self.sessions.revoke_all(account.id)
-        self.throttle.reset(throttle_keys(account.email, client_addr)[0])
+        pair, _addr, account_key = throttle_keys(account.email, client_addr)
+        self.throttle.reset(pair, account_key)
         self.audit.record(account_actor(account, client_addr), "account.password_reset",
                           target=account)
         return account
@@ -507,12 +507,8 @@ class RegistrantAccountService(AccountServiceBase):
 
     def delete_account(self, account, password, client_addr=""):
         """Remove the person's data after checking their password (see the module text)."""
-        keys = throttle_keys(account.email, client_addr)
-        self.throttle.check(keys)
-        if not verify_password(account.password_hash, password or ""):
-            if self.throttle.failure(keys):
-                raise SigninLocked(self.settings.signin_lockout_minutes)
-            raise InvalidInput(_("The password is not correct."), "password")
+        self.throttle.guarded(throttle_keys(account.email, client_addr),
+                              lambda: self._check_password(account, password))
         left = self._leave_all(account)
         self._cancel_upcoming_applications(account)
         self._delete_personal_rows(account)
@@ -520,6 +516,11 @@ class RegistrantAccountService(AccountServiceBase):
         self._make_tombstone(account)
         self.audit.record(account_actor(account, client_addr), "account.delete",
                           target=account, registrations_left=left)
+
+    @staticmethod
+    def _check_password(account, password):
+        if not verify_password(account.password_hash, password or ""):
+            raise InvalidInput(_("The password is not correct."), "password")
 
     def _leave_all(self, account) -> int:
         now = self.clock()

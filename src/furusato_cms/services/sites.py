@@ -26,7 +26,7 @@ from sqlalchemy import case, select
 from ..clock import to_tokyo
 from ..i18n import _
 from ..localgov import CodeError, check_digit, kind_of, normalize_code, validate_code
-from ..models import Account, AuditEntry, IntroPage, Site
+from ..models import AuditEntry, IntroPage, Site
 from ..models.site import THEMES
 from .audit import Actor, AuditLog
 from .authentication import SigninThrottler
@@ -98,7 +98,6 @@ BOOLEAN_SETTINGS = (
     "premium_auto_approve",
     "auto_renewal",
     "long_stay_enabled",
-    "require_totp",
 )
 TEXT_LIMITS = {
     "name": 100,
@@ -412,8 +411,6 @@ class SiteLifecycleService:
         cleaned = {name: self._clean_setting(name, value) for name, value in values.items()}
         if "inactivity_days" in cleaned:
             cleaned["inactivity_days"] = self._own_inactivity_days(site, cleaned["inactivity_days"])
-        if cleaned.get("require_totp") and not site.require_totp:
-            self._require_own_totp(actor)
         changes = {
             name: (getattr(site, name), value)
             for name, value in cleaned.items()
@@ -468,16 +465,6 @@ class SiteLifecycleService:
         if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
             raise InvalidInput(LIMIT_MESSAGES[name] % {"low": low, "high": high}, field=name)
         return value
-
-    def _require_own_totp(self, actor):
-        """Requiring two-step sign-in must not lock out the admin who turns it on."""
-        account = self.dbsession.get(Account, actor.account_id) if actor.account_id else None
-        if account is None or not account.has_totp:
-            raise NotAllowed(
-                _("Set up two-step sign-in for your own account first; otherwise requiring "
-                  "it would lock you out."),
-                field="require_totp",
-            )
 
 
 def _required_name(value) -> str:

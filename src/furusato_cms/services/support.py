@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..clock import TOKYO, to_tokyo
@@ -712,12 +713,24 @@ class SupportService:
         return compute_payable(measure, checked_costs(measure, costs),
                                used_this_year=used_this_year)
 
-    def apply(self, account, measure, *, answers, costs, receipts=()) -> SupportApplication:
+    def apply(self, account, measure, *, answers, costs, receipts=(),
+              request_token=None) -> SupportApplication:
         """Submit an application; the amount is computed here and stored with its
-        explanation. Receipts are required when the measure pays money."""
+        explanation. Receipts are required when the measure pays money.
+
+        Idempotent: the form's ``request_token`` is stored with the application, so the
+        same form sent again (a double click, a retry) returns the first application
+        instead of a second one; and a person has at most one open application per
+        measure (a partial unique index), so parallel requests store one row."""
+        repeated = self.application_by_token(account, request_token)
+        if repeated is not None:
+            return repeated
         eligibility = self.who_may_apply(account, measure)
         if not eligibility.allowed:
             raise not_eligible(eligibility)
+        waiting = self._open_application(account, measure)
+        if waiting is not None:
+            return self._same_form_or_refused(waiting, request_token)
         answers = checked_answers(measure.form_fields or (), answers)
         lines = checked_costs(measure, costs)
         files = [checked_receipt(upload, self.settings.upload_max_bytes)
@@ -736,12 +749,48 @@ class SupportService:
             registration_id=eligibility.registration.id, account_id=account.id,
             state="submitted", tier=eligibility.registration.tier, answers=answers,
             costs=lines, submitted_amount=payable.amount, computation=payable.as_record(),
-            submitted_at=now,
+            submitted_at=now, request_token=request_token or None,
         )
         application.receipts = [SupportReceipt(uploaded_at=now, **f) for f in files]
-        self.dbsession.add(application)
-        self.dbsession.flush()
+        try:
+            with self.dbsession.begin_nested():
+                self.dbsession.add(application)
+        except IntegrityError:
+            # A parallel request with this form or for this measure committed first.
+            return self._first_of_race(account, measure, request_token)
         return application
+
+    def application_by_token(self, account, request_token):
+        """The person's application sent with this form token, if any."""
+        if not request_token:
+            return None
+        return self.dbsession.scalar(select(SupportApplication).where(
+            SupportApplication.request_token == request_token,
+            SupportApplication.account_id == account.id))
+
+    def _open_application(self, account, measure):
+        return self.dbsession.scalar(select(SupportApplication).where(
+            SupportApplication.account_id == account.id,
+            SupportApplication.measure_id == measure.id,
+            SupportApplication.state == "submitted"))
+
+    @staticmethod
+    def _same_form_or_refused(waiting, request_token):
+        """The open application when it came from this very form (a parallel copy of
+        this request committed it meanwhile); a refusal otherwise."""
+        if request_token and waiting.request_token == request_token:
+            return waiting
+        raise Conflict(_("You already have an application for this measure waiting for "
+                         "a decision. You can apply again once it is decided."))
+
+    def _first_of_race(self, account, measure, request_token):
+        repeated = self.application_by_token(account, request_token)
+        if repeated is not None:
+            return repeated
+        waiting = self._open_application(account, measure)
+        if waiting is not None:
+            return self._same_form_or_refused(waiting, request_token)
+        raise Conflict(_("This form was already sent. Open the form again."))
 
     def applications_of(self, account) -> list:
         """A registrant's own applications, newest first."""

@@ -1,5 +1,8 @@
 """The signed-in person's own account (/account, アカウント設定): memberships, password,
-two-step sign-in (TOTP) and signing out everywhere."""
+two-step sign-in (TOTP) with its recovery codes, and signing out everywhere.
+
+Recovery codes are shown in the answer to the POST that made them, never through a
+redirect or the session, so they exist in one page only."""
 import segno
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import forget
@@ -10,7 +13,7 @@ from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root
 from ..schemas.auth import PasswordChangeSchema, TotpCodeSchema
-from ..services.authentication import AccountSecurityService
+from ..services.authentication import AccountSecurityService, second_factor_required
 from ..services.errors import ServiceError
 from ..services.passwords import MIN_LENGTH
 from ..services.staff import ROLE_LABELS
@@ -41,7 +44,7 @@ def overview(request):
         "account": account,
         "memberships": memberships,
         "role_labels": ROLE_LABELS,
-        "totp_withheld": service.sites_withheld_for_totp(account, memberships),
+        "must_enrol": request.identity.must_enrol,
         "outside_office": bool(memberships)
         and not request.app_settings.admin_allowed_from(request.remote_addr),
     }
@@ -81,12 +84,17 @@ def _grouped(secret: str) -> str:
     return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
 
 
-def _totp_page(request, form_html=None):
+def _totp_page(request, form_html=None, regenerate_html=None):
     """The TOTP page in its three states: off, waiting for the first code, on."""
     account = request.identity.account
     if account.has_totp:
-        form_html = form_html or _form(request, TotpCodeSchema(), "disable", _("Turn off")).render()
-        return {"state": "on", "form": form_html}
+        return {
+            "state": "on",
+            "form": form_html or _disable_form(request).render(),
+            "regenerate_form": regenerate_html or _regenerate_form(request).render(),
+            "recovery_left": request.service(AccountSecurityService).recovery_codes_left(account),
+            "required": second_factor_required(account),
+        }
     if not account.totp_secret:
         return {"state": "off"}
     form_html = form_html or _form(request, TotpCodeSchema(), "confirm", _("Turn on")).render()
@@ -97,6 +105,19 @@ def _totp_page(request, form_html=None):
         "qr": segno.make(uri, error="m").svg_data_uri(scale=5),
         "secret": _grouped(account.totp_secret),
     }
+
+
+def _disable_form(request):
+    return _form(request, TotpCodeSchema(), "disable", _("Turn off"))
+
+
+def _regenerate_form(request):
+    return make_form(request, TotpCodeSchema(), formid="regenerate",
+                     buttons=(button(request, "regenerate", _("Make new recovery codes")),))
+
+
+def _recovery_codes_page(codes):
+    return {"state": "codes", "codes": codes}
 
 
 @view_config(context=Root, name="account", path_info=TOTP, request_method="GET",
@@ -116,36 +137,46 @@ def totp_start(request):
     return HTTPSeeOther(request.application_url + "/account/totp")
 
 
-def _totp_change(request, name, title, change, done_message):
-    """Shared by turning TOTP on and off: both take a current code from the app."""
-    identity = request.identity
-    outcome = attempt(request, _form(request, TotpCodeSchema(), name, title), lambda data: change(
-        request.actor, identity.account, data["code"], keep=identity.auth_session))
-    if outcome.failed:
-        return _totp_page(request, outcome.form_html)
-    return _back_to_account(request, done_message)
-
-
 @view_config(context=Root, name="account", path_info=TOTP, request_method="POST",
              request_param="confirm", renderer="account/totp.jinja2",
              permission=P.ACCOUNT_MANAGE)
 def totp_confirm(request):
-    return _totp_change(
-        request, "confirm", _("Turn on"),
-        request.service(AccountSecurityService).enable_totp,
-        _("Two-step sign-in is now on. Your other devices have been signed out."),
-    )
+    identity = request.identity
+    outcome = attempt(request, _form(request, TotpCodeSchema(), "confirm", _("Turn on")),
+                      lambda data: request.service(AccountSecurityService).enable_totp(
+                          request.actor, identity.account, data["code"],
+                          keep=identity.auth_session))
+    if outcome.failed:
+        return _totp_page(request, outcome.form_html)
+    return _recovery_codes_page(outcome.result)
+
+
+@view_config(context=Root, name="account", path_info=TOTP, request_method="POST",
+             request_param="regenerate", renderer="account/totp.jinja2",
+             permission=P.ACCOUNT_MANAGE)
+def recovery_codes_regenerate(request):
+    outcome = attempt(request, _regenerate_form(request), lambda data: request.service(
+        AccountSecurityService).regenerate_recovery_codes(
+            request.actor, request.identity.account, data["code"]))
+    if outcome.failed:
+        return _totp_page(request, regenerate_html=outcome.form_html)
+    return _recovery_codes_page(outcome.result)
 
 
 @view_config(context=Root, name="account", path_info=TOTP, request_method="POST",
              request_param="disable", renderer="account/totp.jinja2",
              permission=P.ACCOUNT_MANAGE)
 def totp_disable(request):
-    return _totp_change(
-        request, "disable", _("Turn off"),
-        request.service(AccountSecurityService).disable_totp,
-        _("Two-step sign-in is now off."),
-    )
+    identity = request.identity
+    outcome = attempt(request, _disable_form(request), lambda data: request.service(
+        AccountSecurityService).disable_totp(request.actor, identity.account, data["code"],
+                                             keep=identity.auth_session))
+    if outcome.failed:
+        return _totp_page(request, outcome.form_html)
+    if second_factor_required(identity.account):
+        return _back_to_account(request, _("Two-step sign-in is now off. Set it up again with "
+                                           "your new device to reach the staff screens."))
+    return _back_to_account(request, _("Two-step sign-in is now off."))
 
 
 @view_config(context=Root, name="account", path_info=EVERYWHERE, request_method="POST",

@@ -95,7 +95,7 @@ def _page(context, request, *, card_form=None, error=None, query=None):
     service = _service(request)
     session = context.session
     query = search_text(request.GET) if query is None else query
-    rows = service.session_attendance(session)
+    rows, candidates = service.staff_page(request.actor, session, query)
     opens, closes = service.window(session)
     return {
         "project": context.project,
@@ -103,7 +103,7 @@ def _page(context, request, *, card_form=None, error=None, query=None):
         "rows": rows,
         "counted": sum(1 for row in rows if row.attendance.voided_at is None),
         "query": query,
-        "candidates": service.search_registrants(session, query),
+        "candidates": candidates,
         "card_form": card_form or _card_form(request).render(),
         "error": error,
         "checkin_url": service.checkin_url(session),

@@ -13,10 +13,10 @@ from ..forms import Outcome, button, flash, make_form, show_error, validate
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root
-from ..schemas.auth import SigninSchema, TotpCodeSchema
+from ..schemas.auth import SecondFactorSchema, SigninSchema
 from ..schemas.fields import local_path
 from ..security import AUTH_COOKIE
-from ..services.authentication import SigninLocked, SigninService
+from ..services.authentication import SigninLocked, SigninService, second_factor_required
 from ..services.errors import ServiceError
 from .language import safe_return_path
 
@@ -25,6 +25,9 @@ SIGNIN_TOTP = r"^/signin/totp/?$"
 ACCOUNT_PATH = "/account"
 MY_PATH = "/my/"
 LOCKED_STATUS = 429
+ENROL_PATH = "/account/totp"
+ENROL_FIRST = _("Staff accounts must use two-step sign-in. Set it up now to reach the staff "
+                "screens.")
 
 
 def _signin_form(request):
@@ -32,7 +35,8 @@ def _signin_form(request):
 
 
 def _totp_form(request):
-    return make_form(request, TotpCodeSchema(), buttons=(button(request, "verify", _("Confirm")),))
+    return make_form(request, SecondFactorSchema(),
+                     buttons=(button(request, "verify", _("Confirm")),))
 
 
 def _refused(request, form, error: ServiceError):
@@ -65,7 +69,8 @@ def sign_in_browser(request, account, came_from=""):
 
     The Pyramid session is emptied and the browser's previous sign-in session
     revoked, so nothing from before the sign-in survives it (session fixation).
-    Accounts with TOTP go to the code page first.
+    Accounts with TOTP go to the code page first; staff and the operator without it
+    go to set it up, before any admin screen.
     """
     previous = request.cookies.get(AUTH_COOKIE)
     request.session.invalidate()
@@ -76,6 +81,9 @@ def sign_in_browser(request, account, came_from=""):
         target = request.application_url + "/signin/totp"
         if came_from:
             request.session["came_from"] = came_from
+    elif second_factor_required(account):
+        flash(request, ENROL_FIRST)
+        target = request.application_url + ENROL_PATH
     else:
         target = safe_return_path(request, came_from, home_path(account))
     return HTTPSeeOther(target, headers=remember(request, token))

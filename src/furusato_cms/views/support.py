@@ -7,6 +7,8 @@ A measure or offer is public while published and inside its dates on an active s
 (the resource's ACL); applying needs a registrant account (``site:support:apply``);
 whether this person may apply now is the service's decision, shown before the form.
 """
+import secrets
+
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.view import view_config
 
@@ -77,7 +79,8 @@ def _apply_page(context, request, form_html=None):
     eligibility = request.service(SupportService).who_may_apply(request.identity.account,
                                                                 context.measure)
     if form_html is None and eligibility.allowed:
-        form_html = _apply_form(request, context.measure).render()
+        form_html = _apply_form(request, context.measure).render(
+            {"request_token": secrets.token_urlsafe(32)})
     return labels(measure=context.measure, eligibility=eligibility, form=form_html,
                   max_mb=round(request.app_settings.upload_max_bytes / 1024 / 1024, 1))
 
@@ -100,7 +103,7 @@ def apply_submit(context, request):
                     for f in receipt_files(data)]
         return request.service(SupportService).apply(
             request.identity.account, measure, answers=answers_of(measure, data),
-            costs=cost_lines(data), receipts=receipts)
+            costs=cost_lines(data), receipts=receipts, request_token=data["request_token"])
 
     outcome = submit(request, _apply_form(request, measure), apply)
     if outcome.failed:
@@ -108,7 +111,8 @@ def apply_submit(context, request):
     flash(request, _("Your application was sent. The amount computed from your costs is "
                      "${amount} yen; the site checks it and decides.",
                      mapping={"amount": yen(outcome.result.submitted_amount)}))
-    return HTTPSeeOther(request.application_url + "/my/support")
+    return HTTPSeeOther(
+        f"{request.application_url}/my/support#application-{outcome.result.id}")
 
 
 @view_config(context=OfferResource, renderer="support/offer.jinja2", permission=P.VIEW,
