@@ -1,5 +1,6 @@
 """Test databases: one per xdist worker, migrated by Alembic (never create_all)."""
 import os
+from contextlib import contextmanager
 
 from alembic import command
 from alembic.config import Config
@@ -57,3 +58,25 @@ def migrate(url: str):
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "heads")
     engine.dispose()
+
+
+@contextmanager
+def scratch_database(name: str, tmp_dir):
+    """A fresh database for a migration test, and an engine on it; dropped afterwards."""
+    url = fresh_database_url(name, tmp_dir)
+    engine = get_engine({"furusato.db_url": url})
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        drop_database(url)
+
+
+def migrate_to(engine, direction: str, revision: str):
+    """``upgrade`` or ``downgrade`` to ``revision`` as furusato-initdb runs it: Alembic on
+    an engine of its own (foreign keys off while migrating on SQLite), so data that other
+    rows point at is carried through table rebuilds as in a real upgrade."""
+    cfg = Config()
+    cfg.set_main_option("script_location", "furusato_cms:alembic")
+    cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    getattr(command, direction)(cfg, revision)

@@ -18,6 +18,7 @@ from furusato_cms.models import (
 )
 from furusato_cms.services.passwords import hash_password
 
+from ..factories import accept_current_terms
 from .conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -36,6 +37,7 @@ def premium_holder(live_db_url):
                           kind="registrant", created_at=now, email_confirmed_at=now)
         dbsession.add(account)
         dbsession.flush()
+        accept_current_terms(dbsession, account)
         site = dbsession.scalar(select(Site).where(Site.code == SITE_CODE))
         dbsession.add(Registration(
             account_id=account.id, site_id=site.id, tier="premium", relationship_types=[1],

@@ -21,6 +21,7 @@ from furusato_cms.models import (
 )
 from furusato_cms.services.passwords import hash_password
 
+from ..factories import accept_current_terms
 from .conftest import screenshot, sign_in
 
 pytestmark = pytest.mark.browser
@@ -40,6 +41,7 @@ def applicant(live_db_url):
                           kind="registrant", created_at=now, email_confirmed_at=now)
         db.add(account)
         db.flush()
+        accept_current_terms(db, account)
         db.add(IdentityVerification(
             account_id=account.id, issuer="http://test", subject="premium-applicant", name=NAME,
             address="東京都千代田区千代田1-1", postal_code="1000001", home_code="131016",

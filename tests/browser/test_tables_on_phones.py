@@ -59,7 +59,7 @@ def session_path(live_db_url):
             db.add(account)
             db.flush()
             db.add(Attendance(session_id=session.id, account_id=account.id, site_id=site.id,
-                              attended_at=now, recorded_at=now, source="qr",
+                              attended_at=now, recorded_at=now, source="qr", designated=True,
                               voided_at=now if number == 2 else None,
                               void_reason="別の方と取り違えました" if number == 2 else ""))
         path = f"/s/202011/projects/{project.id}/sessions/{session.id}/attendance"

@@ -71,8 +71,8 @@ def test_staff_by_hand_and_by_card_store_the_projects_designation(dbsession, app
     attendance = AttendanceService(dbsession, clock=FixedClock(NOW), settings=app_settings)
     by_hand = attendance.record_by_staff(staff, world.session,
                                          make_registered(dbsession, world.site))
-    card_token, _expires = attendance.card_token_for(make_registrant(dbsession, "card@example.jp"))
-    by_card = attendance.record_by_card(staff, world.session, card_token)
+    card = attendance.card_code_for(make_registrant(dbsession, "card@example.jp"))
+    by_card = attendance.record_by_card(staff, world.session, card.code)
     assert [r.attendance.designated for r in (by_hand, by_card)] == [designated, designated]
 
 

@@ -4,14 +4,12 @@ and the downgrade drops it."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import MetaData, inspect, select, text
 
-from furusato_cms.models import get_engine
 from furusato_cms.models.meta import Base
 
-from ..dbsetup import drop_database, fresh_database_url
+from ..dbsetup import migrate_to as migrate
+from ..dbsetup import scratch_database
 
 BEFORE, AFTER = "0012_relationship_types", "0013_attendance_designation"
 AT = datetime(2026, 6, 1, 1, 0, tzinfo=timezone.utc)
@@ -19,24 +17,14 @@ AT = datetime(2026, 6, 1, 1, 0, tzinfo=timezone.utc)
 
 @pytest.fixture
 def engine(tmp_path):
-    url = fresh_database_url("furusato_migration_0013", tmp_path)
-    engine = get_engine({"furusato.db_url": url})
-    yield engine
-    engine.dispose()
-    drop_database(url)
-
-
-def migrate(engine, direction, revision):
-    config = Config()
-    config.set_main_option("script_location", "furusato_cms:alembic")
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
+    with scratch_database("furusato_migration_0013", tmp_path) as engine:
+        yield engine
 
 
 class OldRows:
     """Rows written into the schema as it stands, with the models' Python defaults for
-    every column the values leave out (only the columns the table has at that revision)."""
+    every column the values leave out (only the columns the table has at that revision;
+    columns later revisions dropped are given in the values)."""
 
     def __init__(self, connection):
         self.connection = connection
@@ -59,7 +47,8 @@ def old_world(connection) -> dict:
     person who attended both: ``{project designated: attendance id}``."""
     rows = OldRows(connection)
     site = rows.add("sites", code="202011", name="長野市", kind="municipality",
-                    prefecture_code="20", state="active", applied_at=AT, state_changed_at=AT)
+                    prefecture_code="20", state="active", applied_at=AT, state_changed_at=AT,
+                    require_totp=False)
     person = rows.add("accounts", email="old@example.jp", display_name="住民 太郎",
                       kind="registrant", created_at=AT)
     attendance = {}

@@ -1,14 +1,12 @@
 """Revision 0014: national settings with nothing invented, template terms and a template
 notice for every site already there, and existing people asked at their next visit."""
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import select, text
 
-from furusato_cms.models import Account, get_engine
+from furusato_cms.models import Account
 from furusato_cms.policy_texts import DEFAULT_PRIVACY_NOTICE, DEFAULT_TERMS
 from furusato_cms.services.policies import terms_due
 
-from ..dbsetup import drop_database, fresh_database_url
+from ..dbsetup import migrate_to, scratch_database
 
 INSERT_SITE = (
     "INSERT INTO sites (code, name, name_kana, kind, prefecture_code, state, state_reason, "
@@ -25,25 +23,17 @@ INSERT_ACCOUNT = (
 )
 
 
-def _alembic(connection):
-    cfg = Config()
-    cfg.set_main_option("script_location", "furusato_cms:alembic")
-    cfg.attributes["connection"] = connection
-    return cfg
-
-
 def test_upgrade_seeds_texts_and_settings_and_keeps_site_periods(tmp_path):
-    url = fresh_database_url("furusato_migration_0014", tmp_path)
-    engine = get_engine({"furusato.db_url": url})
-    try:
+    with scratch_database("furusato_migration_0014", tmp_path) as engine:
+        migrate_to(engine, "upgrade", "0013_attendance_designation")
         with engine.begin() as connection:
-            command.upgrade(_alembic(connection), "0013_attendance_designation")
             for code, days in (("202011", 365), ("202029", 1000)):
                 connection.execute(text(INSERT_SITE), {"code": code, "days": days,
                                                        "t": "2026-11-01 00:00:00"})
             connection.execute(text(INSERT_ACCOUNT), {"t": "2026-11-01 00:00:00"})
-            command.upgrade(_alembic(connection), "0014_national_settings")
+        migrate_to(engine, "upgrade", "0014_national_settings")
 
+        with engine.begin() as connection:
             assert connection.execute(text(
                 "SELECT free_period_end, inactivity_days FROM national_settings")).all() == [
                 (None, 730)]
@@ -54,14 +44,13 @@ def test_upgrade_seeds_texts_and_settings_and_keeps_site_periods(tmp_path):
                 "JOIN sites s ON s.id = n.site_id ORDER BY s.code")).all()
             assert notices == [("202011", 1, DEFAULT_PRIVACY_NOTICE),
                                ("202029", 1, DEFAULT_PRIVACY_NOTICE)]
-            assert dict(connection.execute(text("SELECT code, inactivity_days FROM sites")).all()) == {
+            assert dict(connection.execute(
+                text("SELECT code, inactivity_days FROM sites")).all()) == {
                 "202011": 365, "202029": 1000}
             assert connection.execute(
                 select(terms_due(Account.id)).where(Account.email == "old@example.jp")
             ).scalar()
 
-            command.downgrade(_alembic(connection), "0013_attendance_designation")
+        migrate_to(engine, "downgrade", "0013_attendance_designation")
+        with engine.begin() as connection:
             assert connection.execute(text("SELECT count(*) FROM sites")).scalar() == 2
-    finally:
-        engine.dispose()
-        drop_database(url)

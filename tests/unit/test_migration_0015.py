@@ -2,13 +2,9 @@
 
 On SQLite the revision rebuilds ``sites``, which other rows point at: the upgrade runs as
 furusato-initdb runs it, with a follow row pointing at each site kept intact."""
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import text
 
-from furusato_cms.models import get_engine
-
-from ..dbsetup import drop_database, fresh_database_url
+from ..dbsetup import migrate_to, scratch_database
 
 INSERT_SITE = (
     "INSERT INTO sites (code, name, name_kana, kind, prefecture_code, state, state_reason, "
@@ -21,24 +17,14 @@ INSERT_SITE = (
 )
 
 
-def _alembic(url):
-    """Alembic as furusato-initdb runs it: its own engine (foreign keys off on SQLite)."""
-    cfg = Config()
-    cfg.set_main_option("script_location", "furusato_cms:alembic")
-    cfg.set_main_option("sqlalchemy.url", url)
-    return cfg
-
-
 def _auto_approve(connection):
     rows = connection.execute(text("SELECT code, premium_auto_approve FROM sites"))
     return {code: bool(value) for code, value in rows}
 
 
 def test_existing_sites_keep_their_choice_and_new_rows_approve_automatically(tmp_path):
-    url = fresh_database_url("furusato_migration_0015", tmp_path)
-    engine = get_engine({"furusato.db_url": url})
-    try:
-        command.upgrade(_alembic(url), "0014_national_settings")
+    with scratch_database("furusato_migration_0015", tmp_path) as engine:
+        migrate_to(engine, "upgrade", "0014_national_settings")
         with engine.begin() as connection:
             for code, flag in (("202011", "1 = 1"), ("202029", "1 = 0")):
                 connection.execute(
@@ -52,16 +38,13 @@ def test_existing_sites_keep_their_choice_and_new_rows_approve_automatically(tmp
             connection.execute(text(
                 "INSERT INTO site_follows (account_id, site_id, created_at) "
                 "SELECT a.id, s.id, s.applied_at FROM sites s, accounts a"))
-        command.upgrade(_alembic(url), "0015_premium_auto_default")
+        migrate_to(engine, "upgrade", "0015_premium_auto_default")
         with engine.begin() as connection:
             assert _auto_approve(connection) == {"202011": True, "202029": False}
             assert connection.execute(text("SELECT count(*) FROM site_follows")).scalar() == 2
             connection.execute(text(INSERT_SITE.format(columns="", values="")),
                                {"code": "202037", "t": "2026-12-01 00:00:00"})
             assert _auto_approve(connection)["202037"] is True
-        command.downgrade(_alembic(url), "0014_national_settings")
+        migrate_to(engine, "downgrade", "0014_national_settings")
         with engine.begin() as connection:
             assert _auto_approve(connection)["202029"] is False
-    finally:
-        engine.dispose()
-        drop_database(url)

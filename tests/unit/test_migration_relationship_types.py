@@ -4,33 +4,19 @@ import json
 from datetime import date, datetime, timezone
 
 import pytest
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import JSON, Boolean, Date, DateTime, Integer, MetaData, Table, select
 
-from furusato_cms.models import get_engine
 from furusato_cms.models.meta import metadata
 
-from ..dbsetup import drop_database, fresh_database_url
+from ..dbsetup import migrate_to, scratch_database
 
 T0 = datetime(2026, 6, 1, 3, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
 def old_database(tmp_path):
-    url = fresh_database_url("furusato_migration_0012", tmp_path)
-    engine = get_engine({"furusato.db_url": url})
-    yield engine
-    engine.dispose()
-    drop_database(url)
-
-
-def _alembic(engine, action, revision):
-    cfg = Config()
-    cfg.set_main_option("script_location", "furusato_cms:alembic")
-    with engine.begin() as connection:
-        cfg.attributes["connection"] = connection
-        action(cfg, revision)
+    with scratch_database("furusato_migration_0012", tmp_path) as engine:
+        yield engine
 
 
 def _insert(connection, table_name, **values) -> int:
@@ -120,11 +106,11 @@ def _old_data(connection):
 
 
 def test_upgrade_maps_old_answers_and_downgrade_maps_back(old_database):
-    _alembic(old_database, command.upgrade, "0011_identity_match_index")
+    migrate_to(old_database, "upgrade", "0011_identity_match_index")
     with old_database.begin() as connection:
         people, posts = _old_data(connection)
 
-    _alembic(old_database, command.upgrade, "0012_relationship_types")
+    migrate_to(old_database, "upgrade", "0012_relationship_types")
 
     with old_database.connect() as connection:
         registrations = _rows(connection, "registrations", "account_id", "relationship_types",
@@ -150,7 +136,7 @@ def test_upgrade_maps_old_answers_and_downgrade_maps_back(old_database):
         figures = _rows(connection, "stats_figures", "figure", "key", order="figure")
         assert [tuple(f) for f in figures] == [("people", "")]
 
-    _alembic(old_database, command.downgrade, "0011_identity_match_index")
+    migrate_to(old_database, "downgrade", "0011_identity_match_index")
 
     with old_database.connect() as connection:
         back = _rows(connection, "registrations", "relationship_type")

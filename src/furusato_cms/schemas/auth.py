@@ -102,7 +102,7 @@ class SecondFactorSchema(CSRFSchema):
     """The sign-in step after the password: a code from the app, or a recovery code."""
 
     code = colander.SchemaNode(
-        colander.String(),
+        Text(40),
         title=_("6-digit code, or a recovery code"),
         preparer=_code_characters,
         validator=colander.Regex(

@@ -264,8 +264,7 @@ def application_schema(measure) -> CSRFSchema:
     questions (by key), then its cost lines and receipts when it pays money."""
     schema = CSRFSchema()
     schema.add(colander.SchemaNode(
-        colander.String(), name="request_token", missing="",
-        validator=colander.Length(max=64), widget=deform.widget.HiddenWidget()))
+        Text(64), name="request_token", missing="", widget=deform.widget.HiddenWidget()))
     for field in measure.form_fields or ():
         schema.add(colander.SchemaNode(
             Text(ANSWER_MAX, multiline=True), name=field["key"], title=field["label"],
