@@ -58,6 +58,7 @@ def main(global_config, **settings):
         config.include(".templating")
         config.include(".public_cache")
         config.include(".views.notifications")
+        config.include(".views.api")
         config.include(".request_guard")
         config.add_tween("furusato_cms.tweens.security_headers_tween_factory", under=INGRESS)
         config.add_static_view("static", "furusato_cms:static", cache_max_age=3600)

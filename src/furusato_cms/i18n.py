@@ -9,6 +9,9 @@ LOCALE_COOKIE = "_LOCALE_"
 
 
 def locale_negotiator(request):
+    """The API speaks the caller's ``Accept-Language``; pages follow the visitor's cookie."""
+    if request.path_info.startswith("/api/v1/"):
+        return request.accept_language.lookup(LOCALES, default=DEFAULT_LOCALE)
     chosen = request.cookies.get(LOCALE_COOKIE)
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
 

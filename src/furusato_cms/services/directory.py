@@ -3,7 +3,7 @@ import unicodedata
 from sqlalchemy import or_, select
 
 from ..models import Site
-from .paging import fetch_page
+from .paging import SortKey, fetch_page, fetch_slice
 
 PAGE_SIZE = 30
 
@@ -18,6 +18,20 @@ class SiteDirectory:
 
     def search(self, query: str = "", prefecture_code: str | None = None, page: int = 1):
         """Active sites whose name or kana contains the query (NFKC-normalised), prefectures first."""
+        statement = (
+            select(Site).where(*self._criteria(query, prefecture_code))
+            .order_by(Site.prefecture_code, Site.kind.desc(), Site.code)
+        )
+        return fetch_page(self.dbsession, statement, page=page, page_size=PAGE_SIZE)
+
+    def search_after(self, query="", prefecture_code=None, *, cursor=None, limit=PAGE_SIZE):
+        """The same search in code order (a prefecture's code comes before its
+        municipalities'), a slice after ``cursor``."""
+        statement = select(Site).where(*self._criteria(query, prefecture_code))
+        return fetch_slice(self.dbsession, statement, BY_CODE, cursor=cursor, limit=limit)
+
+    @staticmethod
+    def _criteria(query, prefecture_code) -> list:
         criteria = [Site.state == "active"]
         query = unicodedata.normalize("NFKC", query or "").strip()
         if query:
@@ -27,7 +41,11 @@ class SiteDirectory:
             )
         if prefecture_code:
             criteria.append(Site.prefecture_code == prefecture_code)
-        statement = (
-            select(Site).where(*criteria).order_by(Site.prefecture_code, Site.kind.desc(), Site.code)
-        )
-        return fetch_page(self.dbsession, statement, page=page, page_size=PAGE_SIZE)
+        return criteria
+
+    def active_site(self, code: str) -> Site | None:
+        return self.dbsession.scalar(select(Site).where(Site.code == code,
+                                                        Site.state == "active"))
+
+
+BY_CODE = [SortKey(Site.code, False, str, lambda site: site.code)]

@@ -1,7 +1,11 @@
-"""One page of a longer list, counted and fetched with two set-based queries."""
+"""One page of a longer list: counted pages for the HTML screens, keyset slices with an
+opaque cursor for the API (no count, no offset: as fast on the last page as the first)."""
+import base64
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 
 
 @dataclass(frozen=True)
@@ -21,3 +25,69 @@ def fetch_page(dbsession, statement, *, page: int, page_size: int, cls=Page, **e
     total = dbsession.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     items = dbsession.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()
     return cls(items=list(items), total=total, page=page, page_size=page_size, **extra)
+
+
+# -- keyset paging (the API's cursors) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SortKey:
+    """One column of a keyset order: the expression, its direction, how to read a value
+    back from a cursor, and how to take it from an item."""
+
+    column: object
+    descending: bool
+    parse: Callable[[str], object]
+    value_of: Callable[[object], object]
+
+
+@dataclass(frozen=True)
+class Slice:
+    """Items after a cursor, and the cursor after the last of them (None at the end)."""
+
+    items: list
+    next_cursor: str | None
+
+
+class BadCursor(ValueError):
+    """A cursor this service did not make (or made for another list)."""
+
+
+def encode_cursor(values) -> str:
+    raw = json.dumps([str(v) for v in values], separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str, keys) -> list:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError(cursor)
+        return [key.parse(value) for key, value in zip(keys, values)]
+    except (ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise BadCursor(cursor) from exc
+
+
+def _after(keys, values):
+    """Rows strictly after ``values`` in the keys' order, as one OR of prefixes (works
+    for mixed directions on every database)."""
+    alternatives = []
+    for index, key in enumerate(keys):
+        equal = [k.column == v for k, v in zip(keys[:index], values[:index])]
+        beyond = key.column < values[index] if key.descending else key.column > values[index]
+        alternatives.append(and_(*equal, beyond))
+    return or_(*alternatives)
+
+
+def fetch_slice(dbsession, statement, keys, *, cursor: str | None, limit: int) -> Slice:
+    """One slice of ``statement`` (a select without order) in the keys' order, after
+    ``cursor``; one query, no count (the next cursor comes from reading one row more)."""
+    if cursor:
+        statement = statement.where(_after(keys, decode_cursor(cursor, keys)))
+    order = [k.column.desc() if k.descending else k.column.asc() for k in keys]
+    rows = list(dbsession.scalars(statement.order_by(*order).limit(limit + 1)))
+    if len(rows) <= limit:
+        return Slice(rows, None)
+    last = rows[limit - 1]
+    return Slice(rows[:limit], encode_cursor([k.value_of(last) for k in keys]))

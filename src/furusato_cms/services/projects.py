@@ -40,7 +40,7 @@ from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
 from .notifications import NotificationService
-from .paging import Page, fetch_page
+from .paging import Page, Slice, SortKey, fetch_page, fetch_slice
 from .publishing import TRANSITIONS, PublishingService, visible_now
 from .questions import keyed_questions
 from .session_texts import session_lines
@@ -99,6 +99,9 @@ class Seats:
         return None if self.capacity is None else max(self.capacity - self.applied, 0)
 
 
+NEWEST_PROJECTS_FIRST = [SortKey(Project.id, True, int, lambda project: project.id)]
+
+
 class ProjectService:
     """Projects and their sessions, for the site's staff and partner staff."""
 
@@ -132,6 +135,16 @@ class ProjectService:
                       Project.id.desc())
         )
         return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+
+    def public_after(self, site, *, cursor=None, limit=PAGE_SIZE) -> Slice:
+        """Visible projects, newest first, a slice after ``cursor`` (the API; the page's
+        "soonest session first" order has no stable key to continue from)."""
+        statement = (
+            select(Project).options(joinedload(Project.partner))
+            .where(Project.site_id == site.id, *visible_now(Project, self.clock()))
+        )
+        return fetch_slice(self.dbsession, statement, NEWEST_PROJECTS_FIRST, cursor=cursor,
+                           limit=limit)
 
     def upcoming_sessions(self, project_ids) -> dict:
         """Sessions not yet over, per project id (cancelled ones included, marked)."""

@@ -12,6 +12,7 @@ Every saved edit is a numbered ``ContentVersion``; history is never rewritten
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
@@ -24,7 +25,7 @@ from ..models.content import CONTENT_STATES, POST_KINDS
 from ..resources.content import RESERVED_SLUGS
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
-from .paging import Page, fetch_page
+from .paging import Page, Slice, SortKey, fetch_page, fetch_slice
 
 POSTS_PAGE_SIZE = 10
 MANAGE_PAGE_SIZE = 50
@@ -45,6 +46,14 @@ def visible_now(model, now):
     )
 
 
+NEWEST_POSTS_FIRST = [
+    SortKey(func.coalesce(Post.publish_at, Post.published_at), True, datetime.fromisoformat,
+            lambda post: post.publish_at or post.published_at),
+    SortKey(Post.id, True, int, lambda post: post.id),
+]
+"""Posts by when they went public (a scheduled post from its publish time), newest first."""
+
+
 class PublicContent:
     """Read side for visitors: the intro page and the visible posts of a site."""
 
@@ -57,19 +66,22 @@ class PublicContent:
 
     def posts(self, site, *, tag=None, page=1, page_size=POSTS_PAGE_SIZE) -> Page:
         """Visible posts, newest first (by when they went public)."""
+        statement = self._visible_posts(site, tag).order_by(
+            *[key.column.desc() for key in NEWEST_POSTS_FIRST])
+        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+
+    def posts_after(self, site, *, tag=None, cursor=None, limit=POSTS_PAGE_SIZE) -> Slice:
+        """The same posts in the same order, a slice after ``cursor`` (the API)."""
+        return fetch_slice(self.dbsession, self._visible_posts(site, tag), NEWEST_POSTS_FIRST,
+                           cursor=cursor, limit=limit)
+
+    def _visible_posts(self, site, tag):
         criteria = [Post.site_id == site.id, *visible_now(Post, self.clock())]
         if tag:
             criteria.append(
                 Post.id.in_(select(ContentTag.content_id).where(ContentTag.tag == tag))
             )
-        shown_from = func.coalesce(Post.publish_at, Post.published_at)
-        statement = (
-            select(Post)
-            .options(selectinload(Post.tag_rows))
-            .where(*criteria)
-            .order_by(shown_from.desc(), Post.id.desc())
-        )
-        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+        return select(Post).options(selectinload(Post.tag_rows)).where(*criteria)
 
     def next_change(self, site):
         """The next moment a scheduled publish or expiry changes what the site shows

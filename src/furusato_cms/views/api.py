@@ -1,0 +1,139 @@
+"""The open API under /api/v1/: its OpenAPI document, errors as problem details
+(RFC 9457) in the caller's language, and the reference page /api/docs.
+
+``openapi/openapi.yaml`` is the single source of truth: pyramid_openapi3 registers a
+route for each of its paths and validates every request and response against it, so the
+document cannot drift from what the API does. Views only translate between the services
+and the shapes the document names.
+"""
+import json
+import logging
+import os
+from functools import lru_cache
+
+import yaml
+from pyramid.httpexceptions import HTTPException
+from pyramid.response import Response
+from pyramid.view import exception_view_config, notfound_view_config, view_config
+from pyramid_openapi3 import RequestValidationError, ResponseValidationError
+
+from ..i18n import _
+from ..markup import render_markdown
+from ..permissions import Permissions as P
+from ..services.paging import BadCursor
+
+log = logging.getLogger(__name__)
+
+SPEC_PATH = os.path.join(os.path.dirname(os.path.dirname(__file__)), "openapi", "openapi.yaml")
+PREFIX = "/api/v1"
+API_PATHS = r"^/api/"
+PROBLEM_TYPE = "about:blank"
+
+
+def includeme(config):
+    config.include("pyramid_openapi3")
+    config.pyramid_openapi3_add_deserializer("application/problem+json", json.loads)
+    config.pyramid_openapi3_spec(SPEC_PATH, route=PREFIX + "/openapi.yaml",
+                                 route_name="api_spec_yaml")
+    config.pyramid_openapi3_register_routes(route_prefix=PREFIX)
+    config.add_route("api_spec", PREFIX + "/openapi.json")
+    config.add_route("api_docs", "/api/docs")
+
+
+@lru_cache(maxsize=1)
+def spec() -> dict:
+    with open(SPEC_PATH, encoding="utf-8") as handle:
+        return yaml.safe_load(handle)
+
+
+def problem(request, status: int, title, detail=None, errors=()) -> Response:
+    """An ``application/problem+json`` answer; ``title`` and ``detail`` translated."""
+    translate = request.localizer.translate
+    body = {"type": PROBLEM_TYPE, "title": translate(title), "status": status,
+            "instance": request.path}
+    if detail is not None:
+        body["detail"] = translate(detail)
+    if errors:
+        body["errors"] = list(errors)
+    response = Response(json_body=body, status=status, content_type="application/problem+json",
+                        charset="utf-8")
+    response.headers["Content-Language"] = request.localizer.locale_name
+    return response
+
+
+@view_config(route_name="api_spec", request_method="GET", renderer="json", permission=P.VIEW,
+             openapi=False)
+def openapi_document(request):
+    return spec()
+
+
+@view_config(route_name="api_docs", request_method="GET", renderer="api/docs.jinja2",
+             permission=P.VIEW, openapi=False)
+def reference(request):
+    """The reference, rendered here from the same document (no script, no CDN)."""
+    document = spec()
+    operations = [
+        {**operation, "method": method.upper(), "path": PREFIX + path,
+         "parameters": [_resolved(document, p) for p in operation.get("parameters", ())]}
+        for path, item in document["paths"].items()
+        for method, operation in item.items() if method in ("get", "post", "put", "delete")
+    ]
+    return {"api": document, "description": render_markdown(document["info"]["description"]),
+            "operations": operations, "schemas": document["components"]["schemas"]}
+
+
+def _resolved(document, item) -> dict:
+    """A ``$ref`` within the document, followed."""
+    reference = item.get("$ref")
+    if reference is None:
+        return item
+    found = document
+    for part in reference.removeprefix("#/").split("/"):
+        found = found[part]
+    return found
+
+
+def _field_of(error) -> str | None:
+    for attribute in ("name", "path"):
+        value = getattr(error, attribute, None)
+        if value:
+            return str(value)
+    cause = getattr(error, "__cause__", None)
+    return _field_of(cause) if cause is not None and cause is not error else None
+
+
+@exception_view_config(RequestValidationError, path_info=API_PATHS)
+def invalid_request(exc, request):
+    errors = [{"field": field, "message": request.localizer.translate(
+        _("This value is not allowed here."))} if (field := _field_of(error)) else
+        {"message": str(error)} for error in exc.errors]
+    return problem(request, 400, _("The request has values that are not allowed"),
+                   _("See `errors` for each parameter and the API reference at /api/docs."),
+                   errors)
+
+
+@exception_view_config(BadCursor, path_info=API_PATHS)
+def bad_cursor(exc, request):
+    return problem(request, 400, _("The cursor is not valid"),
+                   _("Use the next_cursor of the previous page, unchanged."),
+                   [{"field": "cursor", "message": request.localizer.translate(
+                       _("This value is not allowed here."))}])
+
+
+@notfound_view_config(path_info=API_PATHS)
+def not_found(request):
+    return problem(request, 404, _("Not found"),
+                   _("There is no public item at this address."))
+
+
+@exception_view_config(HTTPException, path_info=API_PATHS)
+def http_problem(exc, request):
+    return problem(request, exc.status_int, exc.title)
+
+
+@exception_view_config(ResponseValidationError, path_info=API_PATHS)
+@exception_view_config(Exception, path_info=API_PATHS)
+def server_problem(exc, request):
+    log.exception("unhandled API error on %s %s", request.method, request.path)
+    return problem(request, 500, _("Something went wrong on our side"),
+                   _("The error has been logged. Please try again later."))

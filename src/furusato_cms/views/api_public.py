@@ -1,0 +1,142 @@
+"""Public reads of the open API (no token): sites, their posts, projects and support
+measures — exactly what the public pages show, in the shapes of openapi/openapi.yaml."""
+from pyramid.view import view_config
+
+from ..i18n import _
+from ..interests import INTERESTS, POST_KIND_LABELS
+from ..permissions import Permissions as P
+from ..services.directory import SiteDirectory
+from ..services.projects import ProjectService
+from ..services.publishing import PublicContent
+from ..services.support import FAMILY_LABELS, SupportService
+from .api import problem
+
+DEFAULT_LIMIT = 20
+
+
+def _url(request, *parts) -> str:
+    return "/".join([request.application_url, *parts])
+
+
+def _when(moment) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
+def _label(request, labels, key):
+    return request.localizer.translate(labels.get(key, key))
+
+
+def _query(request) -> dict:
+    return request.openapi_validated.parameters.query
+
+
+def _page(items, found) -> dict:
+    return {"items": items, "next_cursor": found.next_cursor}
+
+
+def _site_json(request, site) -> dict:
+    return {"code": site.code, "name": site.name, "name_kana": site.name_kana,
+            "kind": site.kind, "prefecture_code": site.prefecture_code,
+            "url": _url(request, "s", site.code, "")}
+
+
+def _site_or_problem(request):
+    code = request.openapi_validated.parameters.path["code"]
+    site = request.service(SiteDirectory).active_site(code)
+    if site is None:
+        return None, problem(request, 404, _("Not found"),
+                             _("No participating local government has this code."))
+    return site, None
+
+
+@view_config(route_name="api_sites", request_method="GET", renderer="json", openapi=True,
+             permission=P.VIEW)
+def list_sites(request):
+    query = _query(request)
+    found = request.service(SiteDirectory).search_after(
+        query.get("q", ""), query.get("prefecture"), cursor=query.get("cursor"),
+        limit=query.get("limit", DEFAULT_LIMIT))
+    return _page([_site_json(request, site) for site in found.items], found)
+
+
+@view_config(route_name="api_site", request_method="GET", renderer="json", openapi=True,
+             permission=P.VIEW)
+def get_site(request):
+    site, refused = _site_or_problem(request)
+    if refused:
+        return refused
+    intro = request.service(PublicContent).intro(site)
+    return {
+        **_site_json(request, site),
+        "introduction": {"title": intro.title if intro else site.name,
+                         "body_markdown": intro.body if intro else ""},
+        "contact": {"department": site.contact_department, "phone": site.contact_phone,
+                    "email": site.contact_email},
+    }
+
+
+@view_config(route_name="api_site_posts", request_method="GET", renderer="json",
+             openapi=True, permission=P.VIEW)
+def list_posts(request):
+    site, refused = _site_or_problem(request)
+    if refused:
+        return refused
+    query = _query(request)
+    found = request.service(PublicContent).posts_after(
+        site, tag=query.get("tag"), cursor=query.get("cursor"),
+        limit=query.get("limit", DEFAULT_LIMIT))
+    return _page([{
+        "slug": post.slug, "title": post.title, "summary": post.summary,
+        "body_markdown": post.body, "kind": post.kind,
+        "kind_label": _label(request, POST_KIND_LABELS, post.kind),
+        "tags": list(post.tags), "published_at": _when(post.publish_at or post.published_at),
+        "url": _url(request, "s", site.code, "posts", post.slug),
+    } for post in found.items], found)
+
+
+def _session_json(session, seats) -> dict:
+    return {"id": session.id, "starts_at": _when(session.starts_at),
+            "ends_at": _when(session.ends_at), "place": session.place,
+            "cancelled": session.cancelled_at is not None,
+            "application_required": session.application_required,
+            "capacity": session.capacity, "places_left": seats.left}
+
+
+@view_config(route_name="api_site_projects", request_method="GET", renderer="json",
+             openapi=True, permission=P.VIEW)
+def list_projects(request):
+    site, refused = _site_or_problem(request)
+    if refused:
+        return refused
+    query = _query(request)
+    service = request.service(ProjectService)
+    found = service.public_after(site, cursor=query.get("cursor"),
+                                 limit=query.get("limit", DEFAULT_LIMIT))
+    sessions = service.upcoming_sessions([project.id for project in found.items])
+    seats = service.seats([s for listed in sessions.values() for s in listed])
+    return _page([{
+        "id": project.id, "title": project.title, "summary": project.summary,
+        "body_markdown": project.body, "conditions_markdown": project.conditions,
+        "field": project.field, "field_label": _label(request, INTERESTS, project.field),
+        "organiser": project.partner.name if project.partner else site.name,
+        "counts_toward_premium": project.designated,
+        "sessions": [_session_json(s, seats[s.id]) for s in sessions[project.id]],
+        "url": _url(request, "s", site.code, "projects", str(project.id)),
+    } for project in found.items], found)
+
+
+@view_config(route_name="api_site_measures", request_method="GET", renderer="json",
+             openapi=True, permission=P.VIEW)
+def list_measures(request):
+    site, refused = _site_or_problem(request)
+    if refused:
+        return refused
+    return {"items": [{
+        "id": measure.id, "title": measure.title, "summary": measure.summary,
+        "body_markdown": measure.body, "family": measure.family,
+        "family_label": _label(request, FAMILY_LABELS, measure.family),
+        "applicants": measure.applicants,
+        "rate": {"numerator": measure.rate_numerator, "denominator": measure.rate_denominator},
+        "cap_yen": measure.cap_yen, "cap_unit": measure.cap_unit,
+        "url": _url(request, "s", site.code, "support", str(measure.id)),
+    } for measure in request.service(SupportService).public_measures(site)]}
