@@ -151,15 +151,19 @@ def gigabyte_bombs(tmp_path_factory):
 
 
 MEASURED = textwrap.dedent("""
-    import json, resource, sys
+    import json, re, resource, sys
     resource.setrlimit(resource.RLIMIT_AS, (3 * 1024 ** 3, 3 * 1024 ** 3))
     outcome = run()
-    outcome["maxrss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    with open("/proc/self/status") as status:
+        peak_kib = int(re.search(r"VmHWM:\\s+(\\d+) kB", status.read()).group(1))
+    outcome["maxrss"] = peak_kib * 1024
     print(json.dumps(outcome))
 """)
-"""The child's tail: it runs ``run()`` and prints its outcome with its peak memory (Linux
-gives ru_maxrss in KiB). The address space is capped so a bomb that gets through fails
-fast instead of eating the machine."""
+"""The child's tail: it runs ``run()`` and prints its outcome with its peak memory. The
+peak is the process's own high-water mark (``VmHWM``), not ``getrusage``'s ru_maxrss:
+Linux keeps ru_maxrss across the exec, so in a child of a large test worker it reports
+the worker's size (436 MB seen) instead of the child's. The address space is capped so
+a bomb that gets through fails fast instead of eating the machine."""
 
 
 def measured(code: str, *args) -> dict:
