@@ -48,6 +48,8 @@ RELEASED_SHARE = 0.05
 DESIGNATED_SESSIONS = 6
 ORDINARY_SESSIONS = 2
 ISSUER = "https://synthetic.furusato.example"
+TERMS_VERSION = 1
+"""Every person accepted the terms of use at sign-up: the version migration 0014 seeds."""
 
 
 def municipalities() -> list:
@@ -219,8 +221,8 @@ class Generator:
 
     def _people(self, ids):
         rows = {name: [] for name in (
-            "accounts", "identity_verifications", "registrations", "registration_events",
-            "premium_slots", "attendances")}
+            "accounts", "terms_acceptances", "identity_verifications", "registrations",
+            "registration_events", "premium_slots", "attendances")}
         derived = []
         registration_id = (ids[0] - 1) * 10
         """Ten ids per person (at most five municipalities and five prefectures)."""
@@ -253,6 +255,8 @@ class _Person:
         eligible = verified and rnd.random() < ELIGIBLE_SHARE_OF_VERIFIED
         released = not eligible and rnd.random() < RELEASED_SHARE
         rows["accounts"].append(self._account())
+        rows["terms_acceptances"].append(g.tables.row("terms_acceptances", {
+            "account_id": self.id, "version": TERMS_VERSION, "accepted_at": self.created}))
         if verified:
             rows["identity_verifications"].append(self._identity(home))
         target = next((site for site in chosen if home is None or site[1] != home[1]), None)
