@@ -21,6 +21,7 @@ from ..auth_factories import (
 )
 from ..conftest import base_settings
 from ..factories import PASSWORD, make_account, make_site, make_staff
+from ..registrant_factories import make_registrant
 
 GENERIC_FAILURE = "メールアドレスまたはパスワードが正しくありません。"
 
@@ -44,6 +45,27 @@ def test_signin_success_sets_a_new_session_and_goes_to_the_account(testapp, dbse
     dbsession.expire_all()
     assert account.last_signin_at == clock()
     assert "auth.signin" in [e.action for e in dbsession.scalars(select(AuditEntry))]
+
+
+
+@pytest.mark.parametrize("role, landing", [
+    ("site_admin", "/s/202011/manage"), ("coordinator", "/s/202011/manage"),
+    ("partner", "/s/202011/manage"), ("editor", "/s/202011/posts/manage"),
+])
+def test_each_staff_role_lands_on_its_own_screen(testapp, dbsession, clock, role, landing):
+    staff = make_staff(dbsession, make_site(dbsession, "202011"), role)
+    done = complete_signin(testapp, clock, staff.email)
+    assert done.location == "http://localhost" + landing
+    assert done.follow().status_int == 200
+
+
+def test_the_operator_and_registrants_land_on_their_own_pages(testapp, dbsession, clock):
+    operator = make_account(dbsession, "operator@example.jp", is_operator=True)
+    assert complete_signin(testapp, clock, operator.email).location == (
+        "http://localhost/operator/")
+    testapp.reset()
+    person = make_registrant(dbsession, "person@example.jp")
+    assert submit_signin(testapp, person.email).location == "http://localhost/my/"
 
 
 @pytest.mark.parametrize("email, password", [("staff@example.jp", "wrong password"),

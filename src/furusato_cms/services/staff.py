@@ -27,6 +27,35 @@ ROLE_LABELS = {
 ROLE_ORDER = {role: index for index, role in enumerate(ROLE_LABELS)}
 
 
+ROLE_LANDINGS = {
+    "site_admin": "manage",
+    "coordinator": "manage",
+    "partner": "manage",
+    "editor": "posts/manage",
+}
+"""Where each staff role starts its work on its site (issue 18: each role lands on its own
+screen): the management page lists what the role may do; editors write posts."""
+
+
+def landing_path(dbsession, account) -> str:
+    """The page a person lands on after signing in: registrants their own page, the
+    operator the national area, staff their (first) site's screen for their role, and a
+    staff account without a site its account page."""
+    if account.kind == "registrant":
+        return "/my/"
+    if account.is_operator:
+        return "/operator/"
+    membership = dbsession.execute(
+        select(StaffMembership.role, Site.code)
+        .join(Site, Site.id == StaffMembership.site_id)
+        .where(StaffMembership.account_id == account.id)
+        .order_by(StaffMembership.id).limit(1)
+    ).first()
+    if membership is None:
+        return "/account"
+    return f"/s/{membership.code}/{ROLE_LANDINGS[membership.role]}"
+
+
 class StaffService:
     def __init__(self, dbsession, *, clock, settings):
         self.dbsession = dbsession

@@ -18,12 +18,11 @@ from ..schemas.fields import local_path
 from ..security import AUTH_COOKIE
 from ..services.authentication import SigninLocked, SigninService, second_factor_required
 from ..services.errors import ServiceError
+from ..services.staff import landing_path
 from .language import safe_return_path
 
 SIGNIN = r"^/signin/?$"
 SIGNIN_TOTP = r"^/signin/totp/?$"
-ACCOUNT_PATH = "/account"
-MY_PATH = "/my/"
 LOCKED_STATUS = 429
 ENROL_PATH = "/account/totp"
 ENROL_FIRST = _("Staff accounts must use two-step sign-in. Set it up now to reach the staff "
@@ -58,10 +57,9 @@ def attempt(request, form, action) -> Outcome:
         return Outcome(form_html=_refused(request, form, error))
 
 
-def home_path(account) -> str:
-    """Where a person lands after signing in: registrants on their own page, staff on
-    their account page (which lists their sites)."""
-    return MY_PATH if account.kind == "registrant" else ACCOUNT_PATH
+def home_path(request, account) -> str:
+    """Where a person lands after signing in when no page asked for it (by role)."""
+    return landing_path(request.dbsession, account)
 
 
 def sign_in_browser(request, account, came_from=""):
@@ -85,7 +83,7 @@ def sign_in_browser(request, account, came_from=""):
         flash(request, ENROL_FIRST)
         target = request.application_url + ENROL_PATH
     else:
-        target = safe_return_path(request, came_from, home_path(account))
+        target = safe_return_path(request, came_from, home_path(request, account))
     return HTTPSeeOther(target, headers=remember(request, token))
 
 
@@ -95,7 +93,7 @@ def signin_page(request):
     came_from = local_path(request.GET.get("came_from"))
     if request.identity is not None:
         return HTTPSeeOther(
-            safe_return_path(request, came_from, home_path(request.identity.account))
+            safe_return_path(request, came_from, home_path(request, request.identity.account))
         )
     return {"form": _signin_form(request).render({"came_from": came_from})}
 
@@ -142,7 +140,8 @@ def totp_verify(request):
     came_from = request.session.get("came_from", "")
     request.session.invalidate()
     return HTTPSeeOther(
-        safe_return_path(request, came_from, ACCOUNT_PATH), headers=remember(request, token)
+        safe_return_path(request, came_from, home_path(request, pending.account)),
+        headers=remember(request, token)
     )
 
 
