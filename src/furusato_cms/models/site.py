@@ -1,7 +1,7 @@
 """A participating local government (参加自治体) and its settings."""
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Index, String, Text, true
+from sqlalchemy import CheckConstraint, Index, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base
@@ -59,6 +59,9 @@ class Site(Base):
     long_stay_min_days: Mapped[int] = mapped_column(default=10)
     checkin_before_minutes: Mapped[int] = mapped_column(default=60)
     checkin_after_minutes: Mapped[int] = mapped_column(default=120)
+    preparing: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """準備中: approved, but its admin has not published it yet; staff prepare its pages,
+    the public sees nothing and nobody can register."""
     community_room_enabled: Mapped[bool] = mapped_column(default=False)
     """The site's online community room (オンラインコミュニティルーム) is open; off by default."""
 
@@ -68,7 +71,7 @@ class Site(Base):
 
     @property
     def is_public(self) -> bool:
-        return self.state == "active"
+        return self.state == "active" and not self.preparing
 
     def __repr__(self):
         return f"<Site {self.code} {self.state}>"

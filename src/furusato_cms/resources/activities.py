@@ -60,7 +60,7 @@ class ProjectResource:
             acl.append(
                 (Allow, partner_principal(self.project.partner_id), PARTNER_PROJECT_PERMISSIONS)
             )
-        if self.site.state == "active" and self.project.is_visible_at(self.request.clock()):
+        if self.site.is_public and self.project.is_visible_at(self.request.clock()):
             acl.append((Allow, Everyone, P.VIEW))
             acl.append((Allow, "kind:registrant", (P.SESSION_APPLY, P.CHECK_IN)))
         else:

@@ -95,7 +95,7 @@ class MonitorSurveysContainer(SiteItemContainer):
 
     @property
     def __acl__(self):
-        if self.site.state != "active":
+        if not self.site.is_public:
             return []
         return [(Allow, "kind:registrant", P.MONITOR_SURVEY_ANSWER)]
 
@@ -142,7 +142,7 @@ class RoomContainer(SiteChild):
     @property
     def __acl__(self):
         site = self.site
-        if site.state != "active" or not site.community_room_enabled:
+        if not site.is_public or not site.community_room_enabled:
             return []
         return [(Allow, "kind:registrant", P.ROOM_PARTICIPATE)] + [
             (Allow, site_principal(site.id, role), P.ROOM_PARTICIPATE)

@@ -71,7 +71,7 @@ class PostResource:
 
     @property
     def __acl__(self):
-        if self.site.state == "active" and self.post.is_visible_at(self.request.clock()):
+        if self.site.is_public and self.post.is_visible_at(self.request.clock()):
             return [(Allow, Everyone, P.VIEW)]
         return [(Deny, Everyone, P.VIEW)]
 

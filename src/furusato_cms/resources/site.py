@@ -3,6 +3,7 @@ from pyramid.authorization import DENY_ALL, Allow, Everyone
 from sqlalchemy import select
 
 from ..models import Site
+from ..models.staff import STAFF_ROLES
 from ..permissions import Permissions as P
 from ..security import site_principal
 from .activities import PartnersContainer, ProjectsContainer
@@ -76,7 +77,8 @@ class SiteContainer:
 
 
 class SiteResource:
-    """A site. Public only while active; its staff keep their screens while it is suspended."""
+    """A site. Public only while active and published; its staff preview its pages while
+    it is in preparation (準備中) and keep their screens while it is suspended."""
 
     def __init__(self, parent, site, request):
         self.__parent__ = parent
@@ -88,9 +90,11 @@ class SiteResource:
     def __acl__(self):
         site = self.site
         acl = []
-        if site.state == "active":
+        if site.is_public:
             acl.append((Allow, Everyone, P.VIEW))
             acl.append((Allow, "kind:registrant", P.REGISTER))
+        elif site.state == "active":
+            acl += [(Allow, site_principal(site.id, role), P.VIEW) for role in STAFF_ROLES]
         if site.state in STAFF_STATES:
             acl += [
                 (Allow, site_principal(site.id, "site_admin"), SITE_ADMIN_PERMISSIONS),

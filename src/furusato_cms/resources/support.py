@@ -21,7 +21,7 @@ from .base import SiteChild, SiteItemContainer, is_number
 def _public_acl(resource, item, registrant_permissions=()):
     """Visible content is public (and open to registrants for ``registrant_permissions``);
     otherwise nobody may see it here: staff work on it through their own views."""
-    if resource.site.state == "active" and item.is_visible_at(resource.request.clock()):
+    if resource.site.is_public and item.is_visible_at(resource.request.clock()):
         acl = [(Allow, Everyone, P.VIEW)]
         if registrant_permissions:
             acl.append((Allow, "kind:registrant", registrant_permissions))

@@ -216,7 +216,7 @@ class AttendanceService:
     def is_public(self, session, now=None) -> bool:
         """Check-in exists only for a visible project on an active site."""
         project = session.project
-        return project.site.state == "active" and project.is_visible_at(now or self.clock())
+        return project.site.is_public and project.is_visible_at(now or self.clock())
 
     def checkin_view(self, account, token, now=None) -> CheckinView:
         """The session of a code and whether ``account`` (None: not signed in) could check

@@ -32,7 +32,7 @@ class SiteDirectory:
 
     @staticmethod
     def _criteria(query, prefecture_code) -> list:
-        criteria = [Site.state == "active"]
+        criteria = [Site.state == "active", Site.preparing.is_(False)]
         query = unicodedata.normalize("NFKC", query or "").strip()
         if query:
             pattern = f"%{_like_escape(query)}%"
@@ -45,7 +45,8 @@ class SiteDirectory:
 
     def active_site(self, code: str) -> Site | None:
         return self.dbsession.scalar(select(Site).where(Site.code == code,
-                                                        Site.state == "active"))
+                                                        Site.state == "active",
+                                                        Site.preparing.is_(False)))
 
 
 BY_CODE = [SortKey(Site.code, False, str, lambda site: site.code)]

@@ -110,7 +110,7 @@ class FeedService:
 
     def follow(self, account, site):
         """Follow an active site; following it twice is the same as once."""
-        if site.state != "active":
+        if not site.is_public:
             raise NotAllowed(_("This local government is not taking part at the moment."))
         known = self.dbsession.get(SiteFollow, (account.id, site.id))
         if known is not None:
@@ -147,7 +147,7 @@ class FeedService:
             .options(selectinload(item.tag_rows), selectinload(item.site))
             .join(Site, Site.id == item.site_id)
             .where(
-                Site.state == "active",
+                Site.state == "active", Site.preparing.is_(False),
                 item.site_id.in_(followed_site_ids(account.id)),
                 *visible_now(item, now),
                 or_(

@@ -108,7 +108,7 @@ class RegistrationService:
         registration with ``site``. ``answers`` are the raw form values of the site's
         own questions (``q<id>`` -> value); ``postal_code``, when given, is where the
         person declares they live (an unknown one is refused on ``postal_code``)."""
-        if site.state != "active":
+        if not site.is_public:
             raise NotAllowed(
                 _("${site} does not accept registrations now.", mapping={"site": site.name})
             )

@@ -258,11 +258,13 @@ class SiteLifecycleService:
     # -- the operator's decisions --------------------------------------------
 
     def approve(self, actor: Actor, site: Site, admin_email: str) -> str:
-        """Activate the site and invite its first site admin; returns the one-time
-        invitation token (only its hash is stored)."""
+        """Activate the site in preparation (準備中: not public until its admin publishes
+        it) and invite its first site admin; returns the one-time invitation token (only
+        its hash is stored)."""
         self._require_state(site, "approve")
         admin_email = checked_email(admin_email, "admin_email")
         self._record_move(actor, site, "approve", "")
+        site.preparing = True
         self._derive_prefecture_registrations(actor, site)
         if site.joined_on is None:
             site.joined_on = tokyo_date(self.clock())
@@ -272,6 +274,15 @@ class SiteLifecycleService:
             self.dbsession, clock=self.clock, settings=self.settings
         ).invite(actor, site, admin_email, "site_admin")
         return token
+
+    def publish(self, actor: Actor, site: Site):
+        """The site admin opens the prepared site to the public (公開); once only."""
+        if site.state != "active":
+            raise NotAllowed(_REFUSED_IN_STATE[site.state])
+        if not site.preparing:
+            raise Conflict(_("This site is public already."))
+        site.preparing = False
+        self.audit.record(actor, "site.publish", site_id=site.id, target=site)
 
     def reject(self, actor: Actor, site: Site, reason: str):
         self._move(actor, site, "reject", reason)

@@ -185,7 +185,7 @@ class StayService:
             raise TokenRefused("tampered", TAMPERED)
         self.tokens.verify(token, point)
         site = self.dbsession.get(Site, point.site_id)
-        if point.retired_at is not None or site.state != "active":
+        if point.retired_at is not None or not site.is_public:
             raise NotAllowed(RETIRED)
         return point, site
 

@@ -660,7 +660,7 @@ class SupportService:
         """The first rule that stops ``account`` applying for ``measure`` now, or allowed."""
         now = self.clock()
         site = measure.site
-        if site.state != "active" or not measure.is_visible_at(now):
+        if not site.is_public or not measure.is_visible_at(now):
             return Eligibility(False, "open", _("This measure is not open for applications."))
         if account is None or account.kind != "registrant" or account.disabled_at is not None:
             return Eligibility(False, "registrant", _(

@@ -106,7 +106,7 @@ class TargetingService:
         if sent is not None:
             raise Conflict(_("This post has already been sent (to ${n} people).",
                              mapping={"n": sent.recipients}))
-        if post.site.state != "active" or not post.is_visible_at(self.clock()):
+        if not post.site.is_public or not post.is_visible_at(self.clock()):
             raise NotAllowed(_("Only a post that is published and shown on the site now can "
                                "be sent, so the link in the notice works."))
         campaign = self.notifications.notify(

@@ -56,11 +56,24 @@ def dashboard(context, request):
          request.application_url + "/operator/" + site.code),
     ]
     return {
+        "may_publish": request.has_permission(P.SITE_SETTINGS, context),
         "fee": request.service(SiteLifecycleService).fee_status(site),
         "state_labels": STATE_LABELS,
         "links": [(label, url) for perm, ctx, label, url in links
                   if request.has_permission(perm, ctx)],
     }
+
+
+@view_config(context=SiteResource, name="publish", permission=P.SITE_SETTINGS,
+             request_method="POST")
+def publish(context, request):
+    """The site admin opens the prepared site to the public (準備中 → 公開)."""
+    try:
+        request.service(SiteLifecycleService).publish(request.actor, context.site)
+    except ServiceError as exc:
+        raise HTTPBadRequest(request.localizer.translate(exc.message)) from exc
+    flash(request, _("The site is now public: anyone can read it and register."))
+    return HTTPSeeOther(_site_url(request, context.site, "manage"))
 
 
 def _settings_form(request):

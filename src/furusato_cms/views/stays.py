@@ -88,7 +88,7 @@ def _declaration_form(request):
     registrations = request.service(RegistrationService).registrations_of(
         request.identity.account)
     sites = [(r.site.code, r.site.name) for r in registrations
-             if r.state == "active" and r.site.state == "active"]
+             if r.state == "active" and r.site.is_public]
     form = make_form(request, declaration_schema(), sites=sites,
                      buttons=(button(request, "declare", _("Send the declaration")),))
     return form, {r.site.code: r.site for r in registrations}
