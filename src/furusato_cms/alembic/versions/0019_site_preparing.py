@@ -25,5 +25,6 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('sites') as batch:
-        batch.drop_column('preparing')
+    # Dropped in place (SQLite 3.35+ and PostgreSQL alike): a batch rebuild of ``sites``
+    # fails while other rows point at it and foreign keys are on.
+    op.execute("ALTER TABLE sites DROP COLUMN preparing")
