@@ -21,6 +21,11 @@ from .meta import Base
 
 CONTENT_STATES = ("draft", "review", "published", "archived")
 POST_KINDS = ("news", "event", "attraction", "life")
+RESERVED_SLUGS = frozenset(
+    {"new", "manage", "edit", "preview", "versions", "transition", "intro", "images",
+     "markdown-preview"}
+)
+"""Names a post's slug may not take: view names of the posts container and its posts."""
 
 
 class ContentItem(Base):

@@ -12,11 +12,6 @@ from ..models import ContentVersion, Image, IntroPage, Post
 from ..permissions import Permissions as P
 from .base import SiteChild, is_number
 
-RESERVED_SLUGS = frozenset(
-    {"new", "manage", "edit", "preview", "versions", "transition", "intro", "images",
-     "markdown-preview"}
-)
-"""Names a post's slug may not take: view names of the posts container and its posts."""
 
 
 

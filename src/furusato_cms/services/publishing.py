@@ -21,8 +21,7 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..interests import INTERESTS
 from ..models import ContentItem, ContentTag, ContentTransition, ContentVersion, IntroPage, Post
-from ..models.content import CONTENT_STATES, POST_KINDS
-from ..resources.content import RESERVED_SLUGS
+from ..models.content import CONTENT_STATES, POST_KINDS, RESERVED_SLUGS
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .paging import Page, Slice, SortKey, fetch_page, fetch_slice
