@@ -82,6 +82,10 @@ def test_unknown_and_hidden_sites_and_addresses_are_404_problems(testapp, dbsess
     for path in (f"/sites/{MATSUMOTO}", "/sites/999999", "/nothing-here"):
         answer = testapp.get(API + path, status=404)
         assert answer.content_type == PROBLEM and answer.json["status"] == 404
+    unknown = testapp.get(f"{API}/sites/999999/posts", status=404).json
+    assert unknown["detail"] == "このコードの参加自治体はありません。"
+    assert testapp.get(f"{API}/nothing-here", status=404).json["detail"] == (
+        "このアドレスに公開されている項目はありません。")
 
 
 def test_one_site_with_its_introduction_and_contact(testapp, dbsession, city):

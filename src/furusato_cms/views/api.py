@@ -12,6 +12,7 @@ import os
 from functools import lru_cache
 
 import yaml
+from pyramid.i18n import TranslationString
 from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config, view_config
@@ -122,8 +123,11 @@ def bad_cursor(exc, request):
 
 @notfound_view_config(path_info=API_PATHS)
 def not_found(request):
-    return problem(request, 404, _("Not found"),
-                   _("There is no public item at this address."))
+    """No route, or a view that found no such public item (its HTTPNotFound may say
+    which, as a translation string)."""
+    detail = getattr(request.exception, "detail", None)
+    return problem(request, 404, _("Not found"), detail if isinstance(detail, TranslationString)
+                   else _("There is no public item at this address."))
 
 
 @exception_view_config(HTTPException, path_info=API_PATHS)

@@ -1,5 +1,6 @@
 """Public reads of the open API (no token): sites, their posts, projects and support
 measures — exactly what the public pages show, in the shapes of openapi/openapi.yaml."""
+from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from ..i18n import _
@@ -9,7 +10,6 @@ from ..services.directory import SiteDirectory
 from ..services.projects import ProjectService
 from ..services.publishing import PublicContent
 from ..services.support import FAMILY_LABELS, SupportService
-from .api import problem
 
 DEFAULT_LIMIT = 20
 
@@ -40,13 +40,13 @@ def _site_json(request, site) -> dict:
             "url": _url(request, "s", site.code, "")}
 
 
-def _site_or_problem(request):
+def _site(request):
+    """The public site the path names; a 404 problem (see views/api.py) when none is."""
     code = request.openapi_validated.parameters.path["code"]
     site = request.service(SiteDirectory).active_site(code)
     if site is None:
-        return None, problem(request, 404, _("Not found"),
-                             _("No participating local government has this code."))
-    return site, None
+        raise HTTPNotFound(_("No participating local government has this code."))
+    return site
 
 
 @view_config(route_name="api_sites", request_method="GET", renderer="json", openapi=True,
@@ -62,9 +62,7 @@ def list_sites(request):
 @view_config(route_name="api_site", request_method="GET", renderer="json", openapi=True,
              permission=P.VIEW)
 def get_site(request):
-    site, refused = _site_or_problem(request)
-    if refused:
-        return refused
+    site = _site(request)
     intro = request.service(PublicContent).intro(site)
     return {
         **_site_json(request, site),
@@ -78,9 +76,7 @@ def get_site(request):
 @view_config(route_name="api_site_posts", request_method="GET", renderer="json",
              openapi=True, permission=P.VIEW)
 def list_posts(request):
-    site, refused = _site_or_problem(request)
-    if refused:
-        return refused
+    site = _site(request)
     query = _query(request)
     found = request.service(PublicContent).posts_after(
         site, tag=query.get("tag"), cursor=query.get("cursor"),
@@ -105,9 +101,7 @@ def _session_json(session, seats) -> dict:
 @view_config(route_name="api_site_projects", request_method="GET", renderer="json",
              openapi=True, permission=P.VIEW)
 def list_projects(request):
-    site, refused = _site_or_problem(request)
-    if refused:
-        return refused
+    site = _site(request)
     query = _query(request)
     service = request.service(ProjectService)
     found = service.public_after(site, cursor=query.get("cursor"),
@@ -128,9 +122,7 @@ def list_projects(request):
 @view_config(route_name="api_site_measures", request_method="GET", renderer="json",
              openapi=True, permission=P.VIEW)
 def list_measures(request):
-    site, refused = _site_or_problem(request)
-    if refused:
-        return refused
+    site = _site(request)
     return {"items": [{
         "id": measure.id, "title": measure.title, "summary": measure.summary,
         "body_markdown": measure.body, "family": measure.family,
