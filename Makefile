@@ -11,7 +11,7 @@ SMTP_PORT ?= 1025
 MAIL_PORT ?= 1080
 
 .PHONY: install catalog migrate demo run test test-sqlite test-pg i18n-check bench bench-growth bench-smoke clean
-.PHONY: scaling-demo
+.PHONY: scaling-demo serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,11 @@ demo: migrate
 run: demo
 	$(BIN)/python -m furusato_cms.devtools.run $(INI) --port $(PORT) --oidc-port $(OIDC_PORT) \
 		--smtp-port $(SMTP_PORT) --mail-port $(MAIL_PORT)
+
+# Every core (production): one waitress per core on the ini's listen address.
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
+serve: migrate
+	$(BIN)/furusato-serve $(INI) --workers $(WORKERS)
 
 test: install
 	$(MAKE) --no-print-directory test-sqlite

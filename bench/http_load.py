@@ -78,6 +78,14 @@ def write_ini(directory: Path, db_url: str, secret: str) -> Path:
     return path
 
 
+def uncached_ini(ini: Path) -> Path:
+    """The same ini with the public page cache off: what every page costs when rendered."""
+    path = ini.with_name("bench-uncached.ini")
+    path.write_text(ini.read_text(encoding="utf-8").replace(
+        "[app:main]\n", "[app:main]\nfurusato.public_cache_seconds = 0\n", 1), encoding="utf-8")
+    return path
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -94,6 +102,9 @@ def served(*args):
         while True:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                # A socket bound before the app loads (furusato-serve binds, then forks
+                # workers that load it) accepts early: wait for a first answer too.
+                get_page(port, "/healthz")
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
@@ -158,13 +169,15 @@ class Load:
                    threads=report["threads"])
 
 
-def wrk_command(port, path, script, *, seconds, args=()) -> list:
-    """wrk with 2 threads and 16 connections, running ``script`` after report.lua."""
+def wrk_command(port, path, script, *, seconds, args=(), headers=()) -> list:
+    """wrk with 2 threads and 16 connections, running ``script`` after report.lua, each
+    request carrying ``headers`` (``"Name: value"`` strings)."""
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk is not installed (Debian: apt-get install wrk)")
     return [wrk, f"-t{WRK_THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s",
-            f"--timeout={TIMEOUT}", "-s", str(script), f"http://127.0.0.1:{port}{path}",
+            f"--timeout={TIMEOUT}", *(f"-H{header}" for header in headers),
+            "-s", str(script), f"http://127.0.0.1:{port}{path}",
             *(["--", *map(str, args)] if args else [])]
 
 
@@ -183,11 +196,12 @@ def parse_report(stdout: str) -> Load:
     raise RuntimeError(f"wrk printed no report:\n{stdout}")
 
 
-def load(port, path, *, seconds: float) -> Load:
+def load(port, path, *, seconds: float, headers=()) -> Load:
     """GET ``path`` for ``seconds`` from 16 keep-alive connections."""
     with tempfile.TemporaryDirectory(prefix="furusato-wrk-") as directory:
         script = script_file(Path(directory), "page.lua")
-        out = subprocess.run(wrk_command(port, path, script, seconds=max(1, round(seconds))),
+        out = subprocess.run(wrk_command(port, path, script, seconds=max(1, round(seconds)),
+                                         headers=headers),
                              check=True, capture_output=True, text=True).stdout
     return parse_report(out)
 

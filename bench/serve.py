@@ -1,9 +1,12 @@
 """Serve one benchmark application with waitress, the same settings for both:
-``serve.py app INI PORT`` (furusato-cms) or ``serve.py bare PORT`` (the reference page).
+``serve.py app INI PORT`` (furusato-cms, one process), ``serve.py cores INI PORT``
+(furusato-cms on every core through ``furusato-serve``, the production way) or
+``serve.py bare PORT`` (the reference page).
 
 Waitress's per-request queue-depth warning is silenced so logging does not skew the
 figures."""
 import logging
+import os
 import sys
 
 import waitress
@@ -14,6 +17,11 @@ THREADS = 8
 def main(argv):
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+    if argv[0] == "cores":
+        from furusato_cms.scripts import serve
+        sock = serve.bind(f"127.0.0.1:{argv[2]}")
+        serve.supervise(argv[1], sock, {"threads": THREADS, "_quiet": True}, os.cpu_count() or 1)
+        return
     if argv[0] == "app":
         from pyramid.paster import get_app
         app, port = get_app(argv[1], "main"), int(argv[2])

@@ -4,6 +4,9 @@
 - ``page_ratio``: req/s of a site's public page (intro and latest posts) ÷ req/s of a
   bare Pyramid + Jinja2 page, loaded alternately in the same run, with the site page's
   p99 latency, and ``rss``: the app process's resident memory after that load;
+- ``page_uncached_ratio`` (one process and all cores) and ``my_page_ratio``/``my_page_p99``:
+  the same site page with the public cache off, and a signed-in registrant's /my/, against
+  the same bare page in the same rounds;
 - ``checkin_rate``: check-ins per second (出席受付) over HTTP by distinct signed-in
   registrants with a valid poster code, checked against the rows written afterwards, and
   the same run's pgbench TPC-B tps on a scratch database as the reference.
@@ -28,7 +31,10 @@ from furusato_cms.models import (
     IntroPage,
     Post,
     Project,
+    Registration,
     Site,
+    TermsAcceptance,
+    TermsVersion,
 )
 from furusato_cms.security import AUTH_COOKIE
 from furusato_cms.services.authentication import SessionService
@@ -77,37 +83,69 @@ def site_with_posts(engine, now) -> str:
 
 @dataclass
 class PageFigures:
-    ratio: float
-    p99: float
-    bare_p99: float
-    """The reference page's p99 under the same load: what the server and machine allow."""
-    site_rate: float
-    bare_rate: float
+    """Side by side in one run: the bare page, the site page from the public cache and
+    rendered each time, signed-in /my/, and the uncached site page on every core."""
+    bare: "http_load.Load"
+    site: "http_load.Load"
+    uncached: "http_load.Load"
+    my_page: "http_load.Load"
+    all_cores: "http_load.Load"
     rss: float
 
+    def ratio(self, load) -> float:
+        return load.rate / self.bare.rate
 
-def page_ratio(engine, ini, *, rounds: int, seconds: float) -> PageFigures:
-    """Both servers up at once; after a warm-up of each (not counted), each round loads
-    the bare page then the site page with wrk for ``seconds`` each, so drift in the
-    machine's load hits both alike. The p99 is taken over every counted request of the
-    site page (the rounds' latency histograms merged). Any non-200 answer or socket
-    error is an error."""
-    path = f"/s/{site_with_posts(engine, system_clock())}/"
+
+def registrant_cookie(engine, settings, now) -> str:
+    """The auth cookie of one active registrant with registrations, terms accepted and
+    nothing left to ask, so /my/ answers its page (not an interstitial)."""
+    with Session(engine) as session:
+        account = session.scalars(
+            select(Account).join(Registration, Registration.account_id == Account.id)
+            .where(Account.kind == "registrant", Account.disabled_at.is_(None),
+                   Registration.state == "active")
+            .order_by(Account.id).limit(1)).one()
+        account.ask_relationship_types = False
+        version = session.scalar(select(func.max(TermsVersion.version)))
+        if version is not None and session.get(TermsAcceptance, (account.id, version)) is None:
+            session.add(TermsAcceptance(account_id=account.id, version=version,
+                                        accepted_at=now))
+        token = SessionService(session, clock=lambda: now, settings=settings).start(
+            account, "127.0.0.1", second_factor_done=True)[0]
+        session.commit()
+    return f"Cookie: {AUTH_COOKIE}={token}"
+
+
+def page_ratio(engine, ini, settings, *, rounds: int, seconds: float) -> PageFigures:
+    """All servers up at once; after a warm-up of each (not counted), each round loads,
+    with wrk for ``seconds`` each, the bare page, the site page cached, the site page
+    with the cache off, /my/ signed in and the uncached site page served on every core,
+    so drift in the machine's load hits all alike. Percentiles are taken over every
+    counted request (the rounds' histograms merged). Any non-200 answer or socket error
+    is an error."""
+    now = system_clock()
+    path = f"/s/{site_with_posts(engine, now)}/"
+    cookie = registrant_cookie(engine, settings, now)
+    uncached = http_load.uncached_ini(ini)
     with http_load.served("app", str(ini)) as (app_port, app_pid), \
+            http_load.served("app", str(uncached)) as (plain_port, plain_pid), \
+            http_load.served("cores", str(uncached)) as (cores_port, _cores_pid), \
             http_load.served("bare") as (bare_port, _bare_pid):
-        http_load.load(bare_port, "/", seconds=WARM_SECONDS)
-        http_load.load(app_port, path, seconds=WARM_SECONDS)
-        bare, site = http_load.Load(), http_load.Load()
+        targets = {"bare": (bare_port, "/", ()), "site": (app_port, path, ()),
+                   "uncached": (plain_port, path, ()), "my_page": (plain_port, "/my/", (cookie,)),
+                   "all_cores": (cores_port, path, ())}
+        for port, target, headers in targets.values():
+            http_load.load(port, target, seconds=WARM_SECONDS, headers=headers)
+        totals = {name: http_load.Load() for name in targets}
         for _round in range(rounds):
-            for port, target, total in ((bare_port, "/", bare), (app_port, path, site)):
-                got = http_load.load(port, target, seconds=seconds)
+            for name, (port, target, headers) in targets.items():
+                got = http_load.load(port, target, seconds=seconds, headers=headers)
                 if set(got.statuses) != {200} or got.errors:
-                    raise RuntimeError(f"{target} answered {dict(got.statuses)}, "
+                    raise RuntimeError(f"{name} {target} answered {dict(got.statuses)}, "
                                        f"socket errors {dict(got.errors)}")
-                total.add(got)
-        memory = rss_mb(app_pid)
-    return PageFigures(ratio=site.rate / bare.rate, p99=site.percentile_ms(0.99),
-                       bare_p99=bare.percentile_ms(0.99), site_rate=site.rate, bare_rate=bare.rate, rss=memory)
+                totals[name].add(got)
+        memory = max(rss_mb(app_pid), rss_mb(plain_pid))
+    return PageFigures(**totals, rss=memory)
 
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -1,0 +1,122 @@
+"""Serve the application on every core (本番運用):
+``furusato-serve production.ini [--workers N] [--listen HOST:PORT]``.
+
+One waitress process is held to about one core by Python's interpreter lock, however
+many threads it has. This binds the listening socket once, then forks ``--workers``
+processes (default: one per core) that each load the application after the fork — so
+no database connection or pool is shared between processes — and accept on that same
+socket, the kernel handing each new connection to whichever worker is waiting. The
+waitress options (threads, proxy headers, body limits) come from the ini's
+``[server:main]`` section, the same ones a single ``pserve`` would use. A worker that
+dies is replaced; SIGTERM or SIGINT stops them all.
+"""
+import argparse
+import configparser
+import os
+import signal
+import socket
+import sys
+import time
+
+from waitress import serve
+from waitress.adjustments import Adjustments
+
+RESTART_PAUSE = 1.0
+"""Seconds before a dead worker is replaced, so a worker that fails at start-up does not
+spin the machine."""
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="furusato-serve", description=__doc__.split("\n")[0])
+    parser.add_argument("config_uri", help="the ini file, e.g. production.ini")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="processes to fork (default: one per core)")
+    parser.add_argument("--listen", default=None,
+                        help="HOST:PORT (default: the ini's [server:main] listen)")
+    args = parser.parse_args(argv)
+    if args.workers < 1:
+        parser.error("--workers must be at least 1")
+    return args
+
+
+def server_options(ini: str) -> dict:
+    """The ini's ``[server:main]`` waitress options, without the paste keys."""
+    parser = configparser.ConfigParser(defaults={"here": os.path.dirname(os.path.abspath(ini))})
+    parser.read(ini)
+    if not parser.has_section("server:main"):
+        return {}
+    return {key: value for key, value in parser.items("server:main")
+            if key not in ("use", "here")}
+
+
+def bind(listen: str) -> socket.socket:
+    """The one listening socket every worker accepts on."""
+    host, _, port = listen.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, int(port)))
+    sock.listen(Adjustments.backlog)
+    sock.setblocking(False)
+    return sock
+
+
+def run_worker(config_uri: str, sock: socket.socket, options: dict):
+    """In the child: load the app (its engine is made here, after the fork) and serve."""
+    from pyramid.paster import get_app, setup_logging
+
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    setup_logging(config_uri)
+    app = get_app(config_uri, "main")
+    serve(app, sockets=[sock], **options)
+
+
+def fork_worker(config_uri, sock, options) -> int:
+    pid = os.fork()
+    if pid == 0:
+        try:
+            run_worker(config_uri, sock, options)
+        finally:
+            os._exit(1)
+    return pid
+
+
+def supervise(config_uri: str, sock: socket.socket, options: dict, workers: int):
+    """Keep ``workers`` children alive until told to stop, then stop them."""
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    signal.signal(signal.SIGINT, lambda *_: stopping.append(True))
+    children = {fork_worker(config_uri, sock, options) for _ in range(workers)}
+    while not stopping:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            pid = 0
+        if pid in children:
+            children.discard(pid)
+            time.sleep(RESTART_PAUSE)
+            if not stopping:
+                children.add(fork_worker(config_uri, sock, options))
+        time.sleep(0.2)
+    for pid in children:
+        os.kill(pid, signal.SIGTERM)
+    for pid in children:
+        os.waitpid(pid, 0)
+
+
+def main(argv=None):
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    options = server_options(args.config_uri)
+    listen = args.listen or options.pop("listen", "0.0.0.0:6543")
+    options.pop("listen", None)
+    options.pop("port", None)
+    options.pop("host", None)
+    sock = bind(listen)
+    print(f"furusato-serve: {args.workers} workers on {listen}", flush=True)
+    supervise(args.config_uri, sock, options, args.workers)
+
+
+if __name__ == "__main__":
+    main()
