@@ -180,7 +180,7 @@ def test_designation_is_changed_by_the_site_and_audited(projects, coordinator, s
 def test_draft_is_invisible_until_published_through_the_posts_workflow(
         projects, coordinator, site, dbsession):
     project = projects.create(coordinator, site, SITE_WIDE, **project_values())
-    assert projects.public_list(site).total == 0
+    assert projects.public_list(site).items == []
     projects.transition(coordinator, project, "review", may_publish=False)
     with pytest.raises(NotAllowed):
         projects.transition(coordinator, project, "published", may_publish=False)
@@ -191,7 +191,7 @@ def test_draft_is_invisible_until_published_through_the_posts_workflow(
         .order_by(ContentTransition.id)).all()
     assert steps == ["review", "published"]
     projects.transition(coordinator, project, "archived", may_publish=False)
-    assert projects.public_list(site).total == 0
+    assert projects.public_list(site).items == []
 
 
 def test_publishing_tells_interested_followers_once(projects, coordinator, site, dbsession,

@@ -22,7 +22,8 @@ class SiteDirectory:
             select(Site).where(*self._criteria(query, prefecture_code))
             .order_by(Site.prefecture_code, Site.kind.desc(), Site.code)
         )
-        return fetch_page(self.dbsession, statement, page=page, page_size=PAGE_SIZE)
+        return fetch_page(self.dbsession, statement, page=page, page_size=PAGE_SIZE,
+                          counted=True)
 
     def search_after(self, query="", prefecture_code=None, *, cursor=None, limit=PAGE_SIZE):
         """The same search in code order (a prefecture's code comes before its

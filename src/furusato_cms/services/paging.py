@@ -10,21 +10,30 @@ from sqlalchemy import and_, func, or_, select
 
 @dataclass(frozen=True)
 class Page:
+    """``more`` says whether a next page exists; ``total`` is known only for screens
+    that print it (``counted=True``): counting the whole list on every view is what a
+    feed or an inbox must not pay for."""
+
     items: list
-    total: int
     page: int
     page_size: int
+    more: bool
+    total: int | None = None
 
     @property
     def has_next(self) -> bool:
-        return self.page * self.page_size < self.total
+        return self.more
 
 
-def fetch_page(dbsession, statement, *, page: int, page_size: int, cls=Page, **extra):
-    """Run ``statement`` (an ordered select) for one page, with the total it would return."""
-    total = dbsession.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
-    items = dbsession.scalars(statement.limit(page_size).offset((page - 1) * page_size)).all()
-    return cls(items=list(items), total=total, page=page, page_size=page_size, **extra)
+def fetch_page(dbsession, statement, *, page: int, page_size: int, counted: bool = False,
+               cls=Page, **extra):
+    """Run ``statement`` (an ordered select) for one page: one query reading one row more
+    than the page to learn whether another follows, and a count only when ``counted``."""
+    rows = list(dbsession.scalars(statement.limit(page_size + 1).offset((page - 1) * page_size)))
+    total = (dbsession.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+             if counted else None)
+    return cls(items=rows[:page_size], page=page, page_size=page_size,
+               more=len(rows) > page_size, total=total, **extra)
 
 
 # -- keyset paging (the API's cursors) --------------------------------------------------

@@ -168,7 +168,8 @@ class ProjectService:
             .where(Project.site_id == site.id, *scope.criteria())
             .order_by(Project.updated_at.desc(), Project.id.desc())
         )
-        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+        return fetch_page(self.dbsession, statement, page=page, page_size=page_size,
+                          counted=True)
 
     def session_summaries(self, project_ids) -> dict:
         """``{project id: (number of sessions, next start or None)}`` in one query."""

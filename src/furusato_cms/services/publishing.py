@@ -155,7 +155,8 @@ class PublishingService:
         statement = (
             select(Post).where(*criteria).order_by(Post.updated_at.desc(), Post.id.desc())
         )
-        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+        return fetch_page(self.dbsession, statement, page=page, page_size=page_size,
+                          counted=True)
 
     def history(self, item) -> list:
         """The workflow record (who, when, comment), newest first."""

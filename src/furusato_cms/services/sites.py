@@ -397,7 +397,7 @@ class SiteLifecycleService:
         statement = (
             select(Site).where(*criteria).order_by(Site.prefecture_code, is_municipality, Site.code)
         )
-        return fetch_page(self.dbsession, statement, page=page, page_size=self.PAGE_SIZE,
+        return fetch_page(self.dbsession, statement, page=page, page_size=self.PAGE_SIZE, counted=True,
                           cls=SiteListing, pending=list(pending))
 
     def history(self, site: Site) -> list:

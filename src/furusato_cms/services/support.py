@@ -819,7 +819,8 @@ class SupportService:
                          SupportReceipt.id, SupportReceipt.filename))
             .where(*criteria).order_by(*order)
         )
-        return fetch_page(self.dbsession, statement, page=page, page_size=QUEUE_PAGE_SIZE)
+        return fetch_page(self.dbsession, statement, page=page, page_size=QUEUE_PAGE_SIZE,
+                          counted=True)
 
     def record_queue_view(self, actor, site, rows):
         """Seeing applicants' names is a staff read of personal data."""

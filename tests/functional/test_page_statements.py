@@ -1,0 +1,67 @@
+"""The ten most visited pages each send at most six SQL statements (issue 16): the
+count is what a page costs whatever the cache does, so it is pinned here."""
+from datetime import timedelta
+
+import pytest
+
+from furusato_cms.services.checkin_tokens import CheckinTokens
+
+from ..activity_factories import make_attendance, make_session
+from ..attendance_factories import make_checkin_world, make_registered
+from ..conftest import NOW
+from ..factories import make_post, make_staff, sign_in
+from ..statements import statements_during
+
+BUDGET = 6
+
+
+@pytest.fixture
+def world(dbsession):
+    world = make_checkin_world(dbsession, NOW, place="中央公民館")
+    for n in range(3):
+        make_post(dbsession, world.site, f"news-{n}", title=f"お知らせ {n}",
+                  published_at=NOW - timedelta(days=n + 1))
+    past = make_session(dbsession, world.project, NOW - timedelta(days=7))
+    return world, past
+
+
+def assert_within_budget(dbsession, testapp, path):
+    statements = statements_during(dbsession.connection(),
+                                   lambda: testapp.get(path, status=200))
+    assert len(statements) <= BUDGET, "\n---\n".join(statements)
+
+
+PUBLIC = ("/", "/s/{code}/", "/s/{code}/posts/", "/s/{code}/posts/news-0",
+          "/s/{code}/projects/{project}")
+
+
+@pytest.mark.parametrize("page", PUBLIC)
+def test_public_pages(testapp, dbsession, world, page):
+    world, _past = world
+    path = page.format(code=world.site.code, project=world.project.id)
+    assert_within_budget(dbsession, testapp, path)
+
+
+REGISTRANT = ("/my/", "/my/card", "/my/activities", "checkin")
+
+
+@pytest.mark.parametrize("page", REGISTRANT)
+def test_registrant_pages(testapp, dbsession, clock, app_settings, world, page):
+    world, past = world
+    person = make_registered(dbsession, world.site, "person@example.jp", name="住民 太郎")
+    make_attendance(dbsession, past, person)
+    sign_in(testapp, dbsession, person, clock, app_settings)
+    path = ("/checkin/" + CheckinTokens(app_settings).token_for(world.session)
+            if page == "checkin" else page)
+    assert_within_budget(dbsession, testapp, path)
+
+
+def test_staff_attendance_list(testapp, dbsession, clock, app_settings, world):
+    world, _past = world
+    person = make_registered(dbsession, world.site, "person@example.jp", name="住民 太郎")
+    make_attendance(dbsession, world.session, person)
+    coordinator = make_staff(dbsession, world.site, "coordinator")
+    sign_in(testapp, dbsession, coordinator, clock, app_settings)
+    path = (f"/s/{world.site.code}/projects/{world.project.id}/sessions/"
+            f"{world.session.id}/attendance")
+    assert_within_budget(dbsession, testapp, path)
