@@ -5,6 +5,7 @@ from pyramid.tweens import INGRESS
 
 from .appsettings import AppSettings
 from .clock import system_clock
+from .replicas import REPLICA_ENVIRON
 from .request_guard import InputGuard
 from .templating import SESSION_COOKIE
 
@@ -15,10 +16,11 @@ def request_clock(request):
 
 
 def request_service(request, service_class):
-    """Build a service with this request's session, clock and settings."""
-    return service_class(
-        request.dbsession, clock=request.clock, settings=request.app_settings
-    )
+    """Build a service with this request's session, clock and settings: in a public
+    read (a view declared ``replica=True``) the replica's session, see replicas.py."""
+    session = (request.read_dbsession if request.environ.get(REPLICA_ENVIRON)
+               else request.dbsession)
+    return service_class(session, clock=request.clock, settings=request.app_settings)
 
 
 def main(global_config, **settings):
@@ -52,6 +54,7 @@ def main(global_config, **settings):
 
         config.include("pyramid_jinja2")
         config.include(".models")
+        config.include(".replicas")
         config.include(".security")
         config.include(".i18n")
         config.include(".forms")

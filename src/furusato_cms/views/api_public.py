@@ -50,7 +50,7 @@ def _site(request):
 
 
 @view_config(route_name="api_sites", request_method="GET", renderer="json", openapi=True,
-             permission=P.VIEW)
+             replica=True, permission=P.VIEW)
 def list_sites(request):
     query = _query(request)
     found = request.service(SiteDirectory).search_after(
@@ -60,7 +60,7 @@ def list_sites(request):
 
 
 @view_config(route_name="api_site", request_method="GET", renderer="json", openapi=True,
-             permission=P.VIEW)
+             replica=True, permission=P.VIEW)
 def get_site(request):
     site = _site(request)
     intro = request.service(PublicContent).intro(site)
@@ -74,7 +74,7 @@ def get_site(request):
 
 
 @view_config(route_name="api_site_posts", request_method="GET", renderer="json",
-             openapi=True, permission=P.VIEW)
+             openapi=True, replica=True, permission=P.VIEW)
 def list_posts(request):
     site = _site(request)
     query = _query(request)
@@ -99,7 +99,7 @@ def _session_json(session, seats) -> dict:
 
 
 @view_config(route_name="api_site_projects", request_method="GET", renderer="json",
-             openapi=True, permission=P.VIEW)
+             openapi=True, replica=True, permission=P.VIEW)
 def list_projects(request):
     site = _site(request)
     query = _query(request)
@@ -120,7 +120,7 @@ def list_projects(request):
 
 
 @view_config(route_name="api_site_measures", request_method="GET", renderer="json",
-             openapi=True, permission=P.VIEW)
+             openapi=True, replica=True, permission=P.VIEW)
 def list_measures(request):
     site = _site(request)
     return {"items": [{

@@ -42,7 +42,7 @@ def _query(request) -> str:
 
 
 @view_config(context=NationalDashboard, renderer="dashboard/national.jinja2",
-             permission=P.VIEW, request_method="GET")
+             permission=P.VIEW, request_method="GET", replica=True)
 def dashboard(context, request):
     report = _report(request)
     tables = [] if report is None else public_tables(report)
@@ -61,7 +61,7 @@ def dashboard(context, request):
     }
 
 
-@view_config(context=OpenDataTable, permission=P.VIEW, request_method="GET")
+@view_config(context=OpenDataTable, permission=P.VIEW, request_method="GET", replica=True)
 def table_csv(context, request):
     report = _report(request)
     if report is None:
@@ -77,7 +77,7 @@ def table_csv(context, request):
 
 
 @view_config(context=NationalDashboard, name="data.json", permission=P.VIEW,
-             request_method="GET")
+             request_method="GET", replica=True)
 def data_json(context, request):
     report = _report(request)
     document = open_data_document(report, request.localizer.translate,

@@ -35,7 +35,7 @@ def field_param(request):
 
 
 @view_config(context=ProjectsContainer, renderer="projects/list.jinja2", permission=P.VIEW,
-             request_method="GET")
+             request_method="GET", replica=True)
 def project_list(context, request):
     service = request.service(ProjectService)
     field = field_param(request)
@@ -45,7 +45,7 @@ def project_list(context, request):
 
 
 @view_config(context=ProjectResource, renderer="projects/project.jinja2", permission=P.VIEW,
-             request_method="GET")
+             request_method="GET", replica=True)
 def project_page(context, request):
     project = context.project
     service = request.service(ProjectService)

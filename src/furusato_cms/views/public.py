@@ -30,7 +30,7 @@ def tag_param(request):
     return tag
 
 
-@view_config(context=Root, renderer="public/home.jinja2", permission=P.VIEW)
+@view_config(context=Root, renderer="public/home.jinja2", permission=P.VIEW, replica=True)
 def home(request):
     query = request.GET.get("q", "")[:100]
     prefecture = request.GET.get("pref") or None
@@ -52,7 +52,8 @@ def _post_listing(request, site):
     return {"posts": posts, "tag": tag, "interests": INTERESTS, "kinds": POST_KIND_LABELS}
 
 
-@view_config(context=SiteResource, renderer="public/site.jinja2", permission=P.VIEW)
+@view_config(context=SiteResource, renderer="public/site.jinja2", permission=P.VIEW,
+             replica=True)
 def site_home(context, request):
     intro = request.service(PublicContent).intro(context.site)
     return {
@@ -62,12 +63,14 @@ def site_home(context, request):
     }
 
 
-@view_config(context=PostsContainer, renderer="public/posts.jinja2", permission=P.VIEW)
+@view_config(context=PostsContainer, renderer="public/posts.jinja2", permission=P.VIEW,
+             replica=True)
 def post_list(context, request):
     return _post_listing(request, context.site)
 
 
-@view_config(context=PostResource, renderer="public/post.jinja2", permission=P.VIEW)
+@view_config(context=PostResource, renderer="public/post.jinja2", permission=P.VIEW,
+             replica=True)
 def post_view(context, request):
     _cache_until_next_change(request, context.site)
     return {

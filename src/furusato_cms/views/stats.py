@@ -115,7 +115,7 @@ def site_stats(context, request):
 
 
 @view_config(context=SiteResource, name="stats.csv", permission=P.STATS_VIEW,
-             request_method="GET")
+             request_method="GET", replica="always")
 def site_stats_csv(context, request):
     report = _site_report(context, request)
     return _csv(site_tables(report), request, f"{report.site.code}-{report.period.first}"
@@ -123,14 +123,14 @@ def site_stats_csv(context, request):
 
 
 @view_config(context=SiteResource, name="open-data", renderer="stats/open_data.jinja2",
-             permission=P.VIEW, request_method="GET")
+             permission=P.VIEW, request_method="GET", replica=True)
 def open_data(context, request):
     report = request.service(StatisticsService).site_report(context.site, period_param(request))
     return _page(report, open_data_tables(report), request)
 
 
 @view_config(context=SiteResource, name="open-data.csv", permission=P.VIEW,
-             request_method="GET")
+             request_method="GET", replica=True)
 def open_data_csv(context, request):
     report = request.service(StatisticsService).site_report(context.site, period_param(request))
     return _csv(open_data_tables(report), request,
@@ -174,7 +174,7 @@ def _sort_links(request, sort, descending) -> dict:
 
 
 @view_config(context=OperatorArea, name="stats.csv", permission=P.OPERATOR_VIEW,
-             request_method="GET")
+             request_method="GET", replica="always")
 def national_stats_csv(context, request):
     period, _sort, _descending, report, tables = _national(request)
     return _csv(tables, request, f"national-{period.first}-{period.last}")
