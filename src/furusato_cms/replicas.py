@@ -11,7 +11,8 @@ their registration), so they read their own writes from the primary. Statistics 
 reader just made.
 
 A replica is used only while it is fresh enough: it must have replayed at least the WAL
-position the primary had ``furusato.replica_max_lag_seconds`` ago (default 5). Each app
+position the primary had ``furusato.replica_max_lag_seconds`` ago (default 5) — taken
+from the first check at or after that moment, which can only ask for more. Each app
 process checks at most every ``furusato.replica_check_seconds`` (default 1): one
 ``pg_current_wal_lsn()`` on the primary, one ``pg_last_wal_replay_lsn()`` per replica.
 That bounds staleness in time even when the primary is idle, which a replay timestamp
@@ -112,12 +113,10 @@ class ReplicaSet:
             return []  # the primary is the problem; requests meet it on their own
         self.primary_positions.append((now, current))
         horizon = now - self.max_lag_seconds
-        while len(self.primary_positions) > 1 and self.primary_positions[1][0] <= horizon:
-            self.primary_positions.pop(0)
-        oldest_at, required = self.primary_positions[0]
-        if oldest_at > horizon:
-            # Not watched for long enough yet: the replica must be fully caught up.
-            required = current
+        # The first position seen at or after the horizon is at least what the primary
+        # had then (checks are lazy, so one from before it could be far older).
+        self.primary_positions = [seen for seen in self.primary_positions if seen[0] >= horizon]
+        required = self.primary_positions[0][1]
         return [engine for engine in self.engines if self._replayed(engine) >= required]
 
     @staticmethod
