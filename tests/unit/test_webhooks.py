@@ -371,3 +371,26 @@ def test_after_a_rotation_both_secrets_sign_for_a_day(dbsession, endpoints, work
     now = int(NOW.timestamp())
     assert verify(new, request.headers, request.body, now)
     assert verify(old, request.headers, request.body, now)
+
+
+def test_every_body_sent_matches_its_schema_in_the_openapi_document(
+        dbsession, endpoints, worker, hook, clock, app_settings):
+    world = make_checkin_world(dbsession, NOW)
+    subscribe(endpoints, world.site, hook.url)
+    person = make_registered(dbsession, world.site, "s@example.jp")
+    service = AttendanceService(dbsession, clock=clock, settings=app_settings)
+    service.check_in(person, service.tokens.token_for(world.session))
+    registration = dbsession.scalar(select(Registration).where(
+        Registration.account_id == person.id))
+    registration.premium_until = NOW.replace(year=2027)
+    for kind, reason in (("joined", None), ("left", None), ("premium_granted", None),
+                         ("premium_fell_back", "no_slot")):
+        registration_changed(dbsession, kind, NOW, [registration.id], reason=reason)
+    run(dbsession, worker)
+    bodies = [json.loads(request.body) for request in hook.requests]
+    assert sorted(body["type"] for body in bodies) == sorted(EVENT_TYPES)
+    for body in bodies:
+        jsonschema.validate(body, schema_of(body["type"]))
+    attendance = next(b for b in bodies if b["type"] == "attendance.recorded")["data"]
+    assert (attendance["source"], attendance["session_id"], attendance["designated"]) == (
+        "qr", world.session.id, world.project.designated)
