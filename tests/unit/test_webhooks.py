@@ -37,6 +37,7 @@ from ..factories import NAGANO_CITY, NAGANO_PREF, MATSUMOTO, make_site, make_sta
 from ..fixtures_import import csv_bytes, make_verified, past_sample
 from ..premium_factories import eligible_person, register, site_of
 from ..registrant_factories import make_registrant
+from ..script_support import script_database  # noqa: F401 - a fixture
 from ..webhook_receiver import start_receiver, verify
 
 SPEC = "src/furusato_cms/openapi/openapi.yaml"
@@ -394,3 +395,32 @@ def test_every_body_sent_matches_its_schema_in_the_openapi_document(
     attendance = next(b for b in bodies if b["type"] == "attendance.recorded")["data"]
     assert (attendance["source"], attendance["session_id"], attendance["designated"]) == (
         "qr", world.session.id, world.project.designated)
+
+
+def test_the_console_command_sends_what_is_due_and_prints_a_summary(script_database, tmp_path,
+                                                                     hook):
+    """``furusato-webhooks <ini> --once`` in a process of its own, on a committed database."""
+    import subprocess
+    import sys
+
+    from ..script_support import write_ini
+
+    url, engine = script_database
+    with Session(bind=engine) as session:
+        site = make_site(session, NAGANO_CITY)
+        service = WebhookEndpoints(session, clock=lambda: NOW, settings=None, options=OPTIONS)
+        _endpoint, secret = subscribe(service, site, hook.url)
+        registration = register(session, make_registrant(session, "c@example.jp"), site)
+        registration_changed(session, "joined", NOW, [registration.id])
+        registration_id = registration.id
+        session.commit()
+    ini = write_ini(tmp_path / "webhooks.ini", url)
+    ini.write_text(ini.read_text() + "furusato.webhooks.allow_private_addresses = true\n")
+    command = [sys.executable, "-c", "from furusato_cms.scripts.webhooks import main; main()",
+               str(ini), "--once"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {"sent": 1, "delivered": 1, "retrying": 0, "failed": 0}
+    [request] = hook.requests
+    assert json.loads(request.body)["data"]["registration_id"] == registration_id
+    assert verify(secret, request.headers, request.body, int(request.headers["webhook-timestamp"]))
