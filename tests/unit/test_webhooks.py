@@ -2,8 +2,11 @@
 writer in the writer's own transaction, and the worker against a real HTTP receiver —
 delivery, retries with back-off on a moved clock, the same webhook-id every time,
 replay, disabled endpoints, redirects and private addresses refused."""
+import base64
 import io
 import json
+import subprocess
+import sys
 from datetime import date, timedelta
 
 import jsonschema
@@ -33,11 +36,11 @@ from furusato_cms.services.webhooks import (
 
 from ..attendance_factories import make_checkin_world, make_registered
 from ..conftest import NOW
-from ..factories import NAGANO_CITY, NAGANO_PREF, MATSUMOTO, make_site, make_staff
+from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF, make_site, make_staff
 from ..fixtures_import import csv_bytes, make_verified, past_sample
 from ..premium_factories import eligible_person, register, site_of
 from ..registrant_factories import make_registrant
-from ..script_support import script_database  # noqa: F401 - a fixture
+from ..script_support import script_database, write_ini  # noqa: F401 - a fixture
 from ..webhook_receiver import start_receiver, verify
 
 SPEC = "src/furusato_cms/openapi/openapi.yaml"
@@ -115,7 +118,6 @@ def test_the_signature_matches_the_published_standard_webhooks_vector():
 
 
 def test_a_new_secret_is_whsec_and_32_random_bytes_in_base64():
-    import base64
     first, second = new_secret(), new_secret()
     assert first.startswith("whsec_") and first != second
     assert len(base64.b64decode(first[6:])) == 32
@@ -400,11 +402,6 @@ def test_every_body_sent_matches_its_schema_in_the_openapi_document(
 def test_the_console_command_sends_what_is_due_and_prints_a_summary(script_database, tmp_path,
                                                                      hook):
     """``furusato-webhooks <ini> --once`` in a process of its own, on a committed database."""
-    import subprocess
-    import sys
-
-    from ..script_support import write_ini
-
     url, engine = script_database
     with Session(bind=engine) as session:
         site = make_site(session, NAGANO_CITY)

@@ -20,7 +20,8 @@ def _events_widget(node, kw):
 class EndpointSchema(CSRFSchema):
     url = text_node(_("URL that receives the events"), URL_MAX,
                     attributes={"type": "url", "inputmode": "url", "autocomplete": "off"},
-                    description=_("Your system's address, e.g. https://example.lg.jp/furusato/events"))
+                    description=_("Your system's address, e.g. "
+                                  "https://example.lg.jp/furusato/events"))
     description = text_node(_("Note (what this endpoint is for)"), DESCRIPTION_MAX,
                             required=False)
     event_types = colander.SchemaNode(
