@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select
 
-from furusato_cms.models import AuditEntry, WebhookDelivery, WebhookEndpoint
+from furusato_cms.models import AuditEntry, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 from ..conftest import NOW
 from ..factories import MATSUMOTO, NAGANO_CITY, make_site, make_staff, sign_in
@@ -118,6 +118,9 @@ def failed_delivery(dbsession, endpoint) -> WebhookDelivery:
         attempts=7, failures=7, next_attempt_at=NOW, last_attempt_at=NOW, last_status=500)
     dbsession.add(delivery)
     dbsession.flush()
+    dbsession.add(WebhookAttempt(delivery_id=delivery.id, attempted_at=NOW, duration_ms=42,
+                                 status_code=500, response_excerpt="receiver says no"))
+    dbsession.flush()
     return delivery
 
 
@@ -128,7 +131,8 @@ def test_the_log_shows_deliveries_and_a_replay_sends_again(testapp, dbsession, s
     log = testapp.get(f"{BASE}/{endpoint.id}/")
     assert "registration.created" in log.text and "失敗" in log.text and "7 / 7" in log.text
     page = testapp.get(f"{BASE}/{endpoint.id}/{delivery.id}")
-    assert "msg_replayme" in page.text
+    assert "msg_replayme" in page.text and "receiver says no" in page.text
+    assert "42 ミリ秒" in page.text
     form_with_action(page, "/replay").submit(status=303)
     dbsession.expire_all()
     delivery = dbsession.get(WebhookDelivery, delivery.id)

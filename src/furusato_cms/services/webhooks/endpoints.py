@@ -10,7 +10,12 @@ enable, rotate the secret, read the delivery log and replay a delivery.
 - URLs: ``http`` or ``https``, no user name or password in them; a host written as a
   non-public IP address or ``localhost`` is refused unless the setting allows private
   addresses. Host names are checked again, resolved, at every POST (``transport.py``).
-- Every change and every replay is in the audit log (never the secret)."""
+- Every change and every replay is in the audit log (never the secret). Reading the log is
+  not: it holds ids, types and pseudonymous references, no personal data.
+- Owned by a site, not by an API client, for now: the OAuth clients are built beside this.
+  Tying them later is one nullable ``client_id`` on the endpoint (a client's endpoints are
+  then managed and rotated with the client and suspended with it), and the pseudonymous
+  reference could be keyed per client instead of per site."""
 from datetime import timedelta
 from urllib.parse import urlsplit
 
