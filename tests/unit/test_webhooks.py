@@ -15,13 +15,16 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from furusato_cms.clock import FixedClock
 from furusato_cms.models import AuditEntry, Registration, WebhookAttempt, WebhookDelivery
 from furusato_cms.models.webhook import EVENT_TYPES
 from furusato_cms.services.activity_import import ActivityImportService
 from furusato_cms.services.attendance import AttendanceService
 from furusato_cms.services.audit import Actor
 from furusato_cms.services.premium import PremiumService, fall_back
+from furusato_cms.services.registrant_accounts import RegistrantAccountService
 from furusato_cms.services.registration import RegistrationService
+from furusato_cms.services.renewal import RenewalService
 from furusato_cms.services.webhooks import (
     MAX_ATTEMPTS,
     SCHEDULE,
@@ -36,11 +39,20 @@ from furusato_cms.services.webhooks import (
 
 from ..attendance_factories import make_checkin_world, make_registered
 from ..conftest import NOW
-from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF, make_site, make_staff
+from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF, PASSWORD, make_site, make_staff
 from ..fixtures_import import csv_bytes, make_verified, past_sample
-from ..premium_factories import eligible_person, register, site_of
+from ..premium_factories import (
+    eligible_person,
+    give_activities,
+    make_person,
+    make_premium,
+    register,
+    site_of,
+    tokyo,
+)
 from ..registrant_factories import make_registrant
 from ..script_support import script_database, write_ini  # noqa: F401 - a fixture
+from ..survey_factories import make_registration
 from ..webhook_receiver import start_receiver, verify
 
 SPEC = "src/furusato_cms/openapi/openapi.yaml"
@@ -421,3 +433,47 @@ def test_the_console_command_sends_what_is_due_and_prints_a_summary(script_datab
     [request] = hook.requests
     assert json.loads(request.body)["data"]["registration_id"] == registration_id
     assert verify(secret, request.headers, request.body, int(request.headers["webhook-timestamp"]))
+
+
+def test_the_inactivity_release_queues_registration_ended(dbsession, endpoints, city, clock,
+                                                          app_settings, mail_catcher):
+    subscribe(endpoints, city, "https://a.example.jp/", ["registration.ended"])
+    person = make_registrant(dbsession, "idle@example.jp",
+                             last_signin_at=NOW - timedelta(days=730 - 30))
+    registration = make_registration(dbsession, city, person)
+    service = RegistrationService(dbsession, clock=clock, settings=app_settings)
+    service.release_inactive(NOW)
+    assert queued(dbsession) == []
+    service.release_inactive(NOW + timedelta(days=30))
+    [row] = queued(dbsession)
+    assert (row.registration_id, row.event_type, row.reason) == (
+        registration.id, "registration.ended", "released")
+
+
+@pytest.mark.parametrize("activities, expected", [
+    (3, ("premium.granted", "renewed")),
+    (2, ("premium.ended", "requirements_not_met")),
+])
+def test_the_renewal_run_queues_renewed_or_ended(dbsession, endpoints, app_settings,
+                                                 activities, expected):
+    site = site_of(dbsession, NAGANO_CITY)
+    subscribe(endpoints, site, "https://a.example.jp/", ["premium.granted", "premium.ended"])
+    person = make_person(dbsession, "renew@example.jp")
+    granted, expires = tokyo(2026, 11, 25, 12), tokyo(2027, 11, 25, 12)
+    registration = make_premium(dbsession, person, site, since=granted, until=expires)
+    give_activities(dbsession, person, site,
+                    [tokyo(2027, month, 10, 10) for month in (2, 5, 9)[:activities]])
+    RenewalService(dbsession, clock=FixedClock(expires), settings=app_settings).run()
+    [row] = queued(dbsession)
+    assert (row.registration_id, row.event_type, row.reason) == (registration.id, *expected)
+
+
+def test_deleting_an_account_ends_its_registrations(dbsession, endpoints, city, clock,
+                                                    app_settings):
+    subscribe(endpoints, city, "https://a.example.jp/", ["registration.ended"])
+    person = make_registered(dbsession, city, "bye@example.jp")
+    RegistrantAccountService(dbsession, clock=clock, settings=app_settings).delete_account(
+        person, PASSWORD)
+    [row] = queued(dbsession)
+    assert (row.event_type, row.reason, row.account_id) == (
+        "registration.ended", "account_deleted", person.id)
