@@ -43,3 +43,7 @@ def main(argv=None):
             stop.wait(options.poll_seconds)
     finally:
         engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
