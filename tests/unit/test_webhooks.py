@@ -25,6 +25,7 @@ from furusato_cms.services.premium import PremiumService, fall_back
 from furusato_cms.services.registrant_accounts import RegistrantAccountService
 from furusato_cms.services.registration import RegistrationService
 from furusato_cms.services.renewal import RenewalService
+from furusato_cms.services.webhooks import transport
 from furusato_cms.services.webhooks import (
     MAX_ATTEMPTS,
     SCHEDULE,
@@ -477,3 +478,15 @@ def test_deleting_an_account_ends_its_registrations(dbsession, endpoints, city, 
     [row] = queued(dbsession)
     assert (row.event_type, row.reason, row.account_id) == (
         "registration.ended", "account_deleted", person.id)
+
+
+def test_a_host_name_is_resolved_checked_and_sent_its_own_host_header(hook):
+    port = hook.server.server_address[1]
+    answer = transport.post(f"http://localhost:{port}/by-name?x=1", b"{}", {},
+                            timeout=1, allow_private=True)
+    assert answer.status == 200
+    [request] = hook.requests
+    assert request.path == "/by-name?x=1" and request.headers["host"] == f"localhost:{port}"
+    with pytest.raises(transport.DeliveryError, match="non-public"):
+        transport.post(f"http://localhost:{port}/", b"{}", {}, timeout=1, allow_private=False)
+    assert len(hook.requests) == 1

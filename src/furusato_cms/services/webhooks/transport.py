@@ -46,7 +46,7 @@ def literal_address(host: str):
         return None
 
 
-def resolve(host: str, port: int, allow_private: bool) -> str:
+def resolve(host: str, port: int, allow_private: bool) -> list:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
@@ -55,25 +55,36 @@ def resolve(host: str, port: int, allow_private: bool) -> str:
     refused = [a for a in addresses if not address_allowed(a, allow_private)]
     if refused or not addresses:
         raise DeliveryError(f"refused: {host} resolves to a non-public address")
-    return addresses[0]
+    return list(dict.fromkeys(addresses))
+
+
+def _connect(addresses, port, timeout):
+    """A socket to the first of the checked addresses that answers."""
+    error = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as exc:
+            error = exc
+    raise error
 
 
 class _PinnedHTTP(http.client.HTTPConnection):
-    def __init__(self, host, port, address, timeout):
+    def __init__(self, host, port, addresses, timeout):
         super().__init__(host, port, timeout=timeout)
-        self._address = address
+        self._addresses = addresses
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect(self._addresses, self.port, self.timeout)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host, port, address, timeout):
+    def __init__(self, host, port, addresses, timeout):
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
+        self._addresses = addresses
 
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = _connect(self._addresses, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -84,9 +95,9 @@ def post(url: str, body: bytes, headers: dict, *, timeout: float,
     if parts.scheme not in SCHEMES or not parts.hostname:
         raise DeliveryError("refused: only http and https URLs")
     port = parts.port or SCHEMES[parts.scheme]
-    address = resolve(parts.hostname, port, allow_private)
+    addresses = resolve(parts.hostname, port, allow_private)
     connection_class = _PinnedHTTPS if parts.scheme == "https" else _PinnedHTTP
-    connection = connection_class(parts.hostname, port, address, timeout)
+    connection = connection_class(parts.hostname, port, addresses, timeout)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request("POST", target, body=body,
