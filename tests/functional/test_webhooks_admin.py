@@ -51,6 +51,8 @@ def test_the_site_admin_adds_an_endpoint_and_sees_the_secret_once(testapp, dbses
     dashboard = testapp.get(f"/s/{NAGANO_CITY}/manage")
     assert f"{BASE}/" in dashboard.text and "ウェブフック" in dashboard.text
     assert "まだありません" in testapp.get(f"{BASE}/").text
+    form_page = testapp.get(f"{BASE}/new").text
+    assert "通知を受け取るURL" in form_page and "プレミアム登録が終わったとき" in form_page
 
     page = add_endpoint(testapp)
     endpoint = endpoint_of(dbsession, site)
