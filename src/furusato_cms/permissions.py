@@ -18,6 +18,7 @@ class Permissions(StrEnum):
     SITE_DASHBOARD = "site:dashboard:view"
     SITE_SETTINGS = "site:settings:edit"
     SITE_STAFF = "site:staff:manage"
+    WEBHOOKS_MANAGE = "site:webhooks:manage"
     CONTENT_EDIT = "site:content:edit"
     CONTENT_PUBLISH = "site:content:publish"
     SURVEY_MANAGE = "site:survey:manage"

@@ -74,6 +74,12 @@ from .support import (  # noqa: F401
     SupportReceipt,
 )
 from .survey import SurveyQuestion  # noqa: F401
+from .webhook import (  # noqa: F401
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSubscription,
+)
 
 
 def database_url(settings) -> str:

@@ -14,6 +14,7 @@ from .premium import PremiumArea
 from .staff import StaffContainer
 from .support import SupportContainer
 from .survey import SurveyContainer
+from .webhooks import WebhooksContainer
 
 SITE_ADMIN_PERMISSIONS = (
     P.SITE_DASHBOARD,
@@ -122,6 +123,7 @@ class SiteResource:
             "room": RoomContainer,
             "support": SupportContainer,
             "premium": PremiumArea,
+            "webhooks": WebhooksContainer,
         }
         if name not in children:
             raise KeyError(name)

@@ -67,6 +67,7 @@ from ..models import (
 from ..workbooks import UnpackLimits, WorkbookRefused, load_workbook
 from .audit import AuditLog
 from .errors import InvalidInput
+from .webhooks import attendance_recorded
 
 BATCH_ROWS = 1000
 """Rows checked, matched and written together: a few queries per batch, not per row."""
@@ -738,8 +739,10 @@ class _ImportRun:
                 attendance.append(self._attendance(state, account_id))
             else:
                 claims.append(self._claim(state, row))
-        recorded = len(insert_ignoring_duplicates(
-            self.dbsession, Attendance.__table__, attendance, ATTENDANCE_UNIQUE))
+        recorded_ids = insert_ignoring_duplicates(
+            self.dbsession, Attendance.__table__, attendance, ATTENDANCE_UNIQUE)
+        attendance_recorded(self.dbsession, self.now, recorded_ids)
+        recorded = len(recorded_ids)
         pending = len(insert_ignoring_duplicates(
             self.dbsession, PendingAttendanceClaim.__table__, claims, CLAIM_UNIQUE))
         self.report.attendance_recorded += recorded
@@ -973,12 +976,13 @@ class ActivityImportService:
         if not claims:
             return 0
         now = self.clock()
-        insert_ignoring_duplicates(self.dbsession, Attendance.__table__, [
-            {"session_id": c.session_id, "account_id": account.id, "site_id": c.site_id,
-             "attended_at": c.starts_at, "recorded_at": now, "source": "import",
-             "import_id": c.import_id, "designated": c.designated}
-            for c in claims
-        ], ATTENDANCE_UNIQUE)
+        attendance_recorded(self.dbsession, now, insert_ignoring_duplicates(
+            self.dbsession, Attendance.__table__, [
+                {"session_id": c.session_id, "account_id": account.id, "site_id": c.site_id,
+                 "attended_at": c.starts_at, "recorded_at": now, "source": "import",
+                 "import_id": c.import_id, "designated": c.designated}
+                for c in claims
+            ], ATTENDANCE_UNIQUE))
         table = claim.__table__
         attendance_id = (select(Attendance.id)
                          .where(Attendance.session_id == table.c.session_id,

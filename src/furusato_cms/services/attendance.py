@@ -54,6 +54,7 @@ from .audit import AuditLog
 from .card_codes import CardCodes
 from .checkin_tokens import CheckinTokens, TokenRefused, rotate
 from .errors import Conflict, InvalidInput, NotAllowed
+from .webhooks import attendance_recorded
 
 TIME_FORMAT = "%Y/%m/%d %H:%M"
 """How refusals name a moment (Tokyo time): readable in Japanese and English alike."""
@@ -466,6 +467,7 @@ class AttendanceService:
             "recorded_by_id": recorded_by, "designated": session.project.designated,
         }).first()
         if created is not None:
+            attendance_recorded(self.dbsession, now, [created.id])
             return created, "recorded"
         attendance = self.dbsession.scalars(
             select(Attendance)

@@ -78,6 +78,7 @@ from .eligibility import (
 )
 from .errors import Conflict, InvalidInput, NotAllowed
 from .notifications import NotificationService
+from .webhooks import registration_changed
 
 GRACE_DAYS = 30
 REASON_MAX = 1000
@@ -350,6 +351,7 @@ class PremiumService:
                             settings=self.settings).premium_decision(application)
 
     def _event(self, registration, kind, now, **detail):
+        registration_changed(self.dbsession, kind, now, [registration.id])
         self.dbsession.add(RegistrationEvent(registration_id=registration.id, kind=kind,
                                              at=now, detail=detail))
 
@@ -465,6 +467,7 @@ def fall_back(dbsession, registration_ids, now: datetime, reason: str) -> int:
             .where(Registration.id.in_(ids)),
         )
     )
+    registration_changed(dbsession, "premium_fell_back", now, ids, reason=reason)
     dbsession.execute(
         update(Registration).where(Registration.id.in_(ids))
         .values(tier="basic", long_stay=False, renewal_notice_at=None)

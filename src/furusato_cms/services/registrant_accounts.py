@@ -105,6 +105,7 @@ from .errors import InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
 from .passwords import check_new_password, hash_password, verify_password
 from .projects import ApplicationService
+from .webhooks import registration_changed
 
 CONFIRM_HOURS = 48
 RESET_MINUTES = 60
@@ -538,6 +539,7 @@ class RegistrantAccountService(AccountServiceBase):
                                   detail={"reason": "account_deleted"})
                 for registration_id in active
             )
+            registration_changed(self.dbsession, "left", now, active, reason="account_deleted")
         return len(active)
 
     def _cancel_upcoming_applications(self, account):

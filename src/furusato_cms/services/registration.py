@@ -64,6 +64,7 @@ from .home import (
 from .mail import Mail, localizer_for, queue_mail
 from .national import inactivity_days_sql
 from .survey import SurveyService
+from .webhooks import registration_changed
 
 NOTICE_DAYS = 30
 """The notice goes out this many days before release (解除の30日前通知)."""
@@ -323,16 +324,18 @@ class RegistrationService:
             .on_conflict_do_nothing(index_elements=["account_id", "site_id"])
             .execution_options(preserve_rowcount=True)
         ).rowcount
+        made_now = (Registration.site_id == prefecture.id, Registration.registered_at == now,
+                    Registration.derived_from_id.is_not(None),
+                    ~select(RegistrationEvent.id)
+                    .where(RegistrationEvent.registration_id == Registration.id).exists())
+        registration_changed(self.dbsession, "joined", now,
+                             select(Registration.id).where(*made_now), reason="derived")
         self.dbsession.execute(
             insert(RegistrationEvent).from_select(
                 ["registration_id", "kind", "at", "detail"],
                 select(Registration.id, literal("joined"), literal(now, UTCDateTime()),
                        joined_detail(Registration.derived_from_id))
-                .where(Registration.site_id == prefecture.id,
-                       Registration.registered_at == now,
-                       Registration.derived_from_id.is_not(None),
-                       ~select(RegistrationEvent.id)
-                       .where(RegistrationEvent.registration_id == Registration.id).exists()),
+                .where(*made_now),
             )
         )
         return made
@@ -368,6 +371,7 @@ class RegistrationService:
                        literal({}, RegistrationEvent.__table__.c.detail.type)),
             )
         )
+        registration_changed(self.dbsession, kind, now, select(due_ids.c.id))
         result = self.dbsession.execute(
             update(Registration)
             .where(Registration.id.in_(select(due_ids.c.id)))
@@ -560,6 +564,8 @@ class RegistrationService:
         self.dbsession.add(
             RegistrationEvent(registration_id=registration.id, kind=kind, at=now, detail=detail)
         )
+        registration_changed(self.dbsession, kind, now, [registration.id],
+                             reason=detail.get("reason") or (derived_from and "derived"))
 
     @staticmethod
     def _require_active(registration):

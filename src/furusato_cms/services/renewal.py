@@ -60,6 +60,7 @@ from .eligibility import (
 )
 from .mail import Mail, localizer_for, queue_mail
 from .premium import fall_back, grace_end
+from .webhooks import registration_changed
 
 NOTICE_DAYS = 30
 CHUNK = 500
@@ -277,6 +278,7 @@ class RenewalService:
             {"registration_id": registration_id, "kind": kind, "at": now, "detail": detail}
             for registration_id, detail in pairs
         ])
+        registration_changed(self.dbsession, kind, now, [pair[0] for pair in pairs])
 
     def _chunks(self, query):
         """The query's rows in chunks, keyset on (account, registration): each chunk is

@@ -9,6 +9,7 @@ from ..permissions import Permissions as P
 from ..resources.operator import OperatorArea
 from ..resources.site import SiteResource
 from ..resources.staff import StaffContainer, StaffMemberResource
+from ..resources.webhooks import WebhooksContainer
 from ..schemas.sites import SiteSettingsSchema, StaffInviteSchema
 from ..services.errors import ServiceError
 from ..services.invitations import invitation_path
@@ -29,6 +30,8 @@ def dashboard(context, request):
         (P.SITE_SETTINGS, context, _("Site settings"), _site_url(request, site, "settings")),
         (P.SITE_SETTINGS, context, _("Privacy notice"), _site_url(request, site, "privacy", "edit")),
         (P.SITE_STAFF, context, _("Staff"), _site_url(request, site, "staff", "")),
+        (P.WEBHOOKS_MANAGE, WebhooksContainer(context, request),
+         _("Webhooks (events for your own systems)"), _site_url(request, site, "webhooks", "")),
         (P.CONTENT_EDIT, context, _("Edit the introduction page"),
          _site_url(request, site, "intro", "edit")),
         (P.CONTENT_EDIT, context, _("Posts"), _site_url(request, site, "posts", "manage")),
