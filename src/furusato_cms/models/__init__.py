@@ -49,6 +49,7 @@ from .image import Image  # noqa: F401
 from .national import NationalSettings  # noqa: F401
 from .oauth import (  # noqa: F401
     ApiRateWindow,
+    OAuthAssertionJti,
     OAuthAuthorizationCode,
     OAuthClient,
     OAuthConsent,

@@ -165,3 +165,14 @@ class ApiRateWindow(Base):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     window_started_at: Mapped[datetime]
     count: Mapped[int] = mapped_column(default=0)
+
+
+class OAuthAssertionJti(Base):
+    """The ``jti`` of each ``private_key_jwt`` client assertion accepted, so none is
+    accepted twice (RFC 7523 §3); rows past ``expires_at`` may be deleted."""
+
+    __tablename__ = "oauth_assertion_jtis"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    """``<client_id>:<jti>``."""
+    expires_at: Mapped[datetime]

@@ -10,6 +10,7 @@ from .activities import PartnersContainer, ProjectsContainer
 from .community import ConsultationsContainer, MonitorSurveysContainer, RoomContainer
 from .content import ImagesContainer, IntroResource, PostsContainer
 from .imports import ImportsContainer
+from .oauth import SiteClients
 from .premium import PremiumArea
 from .staff import StaffContainer
 from .support import SupportContainer
@@ -122,6 +123,7 @@ class SiteResource:
             "room": RoomContainer,
             "support": SupportContainer,
             "premium": PremiumArea,
+            "clients": SiteClients,
         }
         if name not in children:
             raise KeyError(name)

@@ -1,5 +1,6 @@
 """OAuth 2.0 for the open API: registered clients, authorization codes, tokens (stored
-hashed only), consents, and the per-client rate-limit windows
+hashed only), consents, used private_key_jwt assertion ids, and the per-client
+rate-limit windows
 
 New tables only; nothing existing changes.
 
@@ -23,6 +24,11 @@ def upgrade():
     sa.Column('window_started_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('count', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_api_rate_windows'))
+    )
+    op.create_table('oauth_assertion_jtis',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_oauth_assertion_jtis'))
     )
     op.create_table('oauth_clients',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -113,4 +119,5 @@ def downgrade():
     op.drop_table('oauth_consents')
     op.drop_table('oauth_authorization_codes')
     op.drop_table('oauth_clients')
+    op.drop_table('oauth_assertion_jtis')
     op.drop_table('api_rate_windows')

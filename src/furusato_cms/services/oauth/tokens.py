@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from ...models import Account, OAuthClient, OAuthConsent, OAuthToken, Site
+from ...models import Account, OAuthClient, OAuthToken, Site
 from ..authentication import hash_token
 from .scopes import scope_list
 
@@ -52,14 +52,6 @@ class IssuedToken:
     scope: str
     row: OAuthToken
 
-    def as_response(self) -> dict:
-        """The token response body (RFC 6749 §5.1)."""
-        body = {"token_type": "Bearer", "access_token": self.access_token,
-                "expires_in": self.expires_in, "scope": self.scope}
-        if self.refresh_token:
-            body["refresh_token"] = self.refresh_token
-        return body
-
 
 GRANT_QUERY = (
     select(OAuthToken, OAuthClient, Account, Site.state)
@@ -82,22 +74,29 @@ class TokenService:
     def issue(self, client, account_id, scope, *, refresh=True, family_id=None) -> IssuedToken:
         """A new access token (and refresh token unless ``refresh`` is false) in
         ``family_id``'s family, or a new family."""
+        token = {"access_token": new_secret(ACCESS_PREFIX), "scope": scope,
+                 "refresh_token": new_secret(REFRESH_PREFIX) if refresh else None}
+        row = self.store(client, account_id, token, family_id or new_family_id())
+        return IssuedToken(token["access_token"], token["refresh_token"], self.access_seconds,
+                           row.scope, row)
+
+    def store(self, client, account_id, token: dict, family_id: str) -> OAuthToken:
+        """Keep the hashes of a token response's tokens (never the tokens)."""
         now = self.clock()
-        access = new_secret(ACCESS_PREFIX)
-        refresh_token = new_secret(REFRESH_PREFIX) if refresh else None
-        scope = " ".join(scope_list(scope))
+        refresh_token = token.get("refresh_token")
         row = OAuthToken(
-            client_pk=client.id, account_id=account_id, scope=scope,
-            access_token_hash=hash_token(access),
+            client_pk=client.id, account_id=account_id,
+            scope=" ".join(scope_list(token.get("scope"))),
+            access_token_hash=hash_token(token["access_token"]),
             refresh_token_hash=hash_token(refresh_token) if refresh_token else None,
-            family_id=family_id or new_family_id(), issued_at=now,
+            family_id=family_id, issued_at=now,
             access_expires_at=now + timedelta(seconds=self.access_seconds),
             refresh_expires_at=(now + timedelta(days=self.settings.oauth_refresh_token_days)
                                 if refresh_token else None),
         )
         self.dbsession.add(row)
         self.dbsession.flush()
-        return IssuedToken(access, refresh_token, self.access_seconds, scope, row)
+        return row
 
     def grant_for(self, access_token: str) -> ApiGrant | None:
         """The grant of a bearer token, or None when it is unknown, expired, revoked, its
@@ -171,7 +170,3 @@ class TokenService:
                                      OAuthToken.client_pk == client_pk,
                                      OAuthToken.revoked_at.is_(None))
             .values(revoked_at=self.clock()).execution_options(synchronize_session=False))
-
-    def consent(self, account_id: int, client_pk: int) -> OAuthConsent | None:
-        return self.dbsession.scalar(select(OAuthConsent).where(
-            OAuthConsent.account_id == account_id, OAuthConsent.client_pk == client_pk))
