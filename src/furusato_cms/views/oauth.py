@@ -135,5 +135,6 @@ def _refused(request, error):
     request.response.status_int = 400
     request.override_renderer = "oauth/refused.jinja2"
     return {"error": error.error, "description": error.description or "",
-            "message": _("This app's request cannot be accepted. Please tell the app's "
-                         "provider; nothing was shared.")}
+            "message": request.localizer.translate(_(
+                "This app's request cannot be accepted. Please tell the app's provider; "
+                "nothing was shared."))}
