@@ -41,8 +41,9 @@ class Permissions(StrEnum):
     SUPPORT_HANDLE = "site:support:handle"
     SUPPORT_APPLY = "site:support:apply"
 
-    OAUTH_CLIENTS_MANAGE = "site:oauth_clients:manage"
-    OPERATOR_OAUTH_CLIENTS = "operator:oauth_clients:manage"
+    OAUTH_CLIENTS_MANAGE = "oauth:clients:manage"
+    """Register, rotate and suspend apps: the operator the national ones, a site admin
+    their site's (resources/oauth.py)."""
 
     # The open API's scopes (services/oauth/scopes.py): an API view needing scope X has
     # the permission "api:scope:X", granted by resources/api.py to tokens holding X.

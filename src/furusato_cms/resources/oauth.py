@@ -49,7 +49,6 @@ class ClientsContainer:
     operator's) when ``site`` is None."""
 
     __name__ = "clients"
-    permission = None
 
     def __init__(self, parent, request, site=None):
         self.__parent__ = parent
@@ -65,14 +64,11 @@ class ClientsContainer:
 
 
 class NationalClients(ClientsContainer):
-    __acl__ = [(Allow, "role:operator", P.OPERATOR_OAUTH_CLIENTS), DENY_ALL]
-    permission = P.OPERATOR_OAUTH_CLIENTS
+    __acl__ = [(Allow, "role:operator", P.OAUTH_CLIENTS_MANAGE), DENY_ALL]
 
 
 class SiteClients(ClientsContainer):
     """A site admin's, while the site is active or suspended (as every staff screen)."""
-
-    permission = P.OAUTH_CLIENTS_MANAGE
 
     def __init__(self, parent, request):
         super().__init__(parent, request, parent.site)
