@@ -8,6 +8,8 @@ Choices where the RFCs leave room:
 
 - **PKCE S256 for every authorization code**, public or confidential client; ``plain``
   and a missing challenge are refused (RFC 9700 §2.1.1).
+- **Redirect URIs match exactly**, but for the port of a loopback IP address registered
+  without one (RFC 8252 §7.3: an app on a PC listens on whatever port is free).
 - **Scopes must be named** in the request and be among the client's; registrant scopes
   only through the authorization code, site scopes only through client credentials by a
   confidential client of a site (no scope named: all of its site scopes).
@@ -18,6 +20,7 @@ Choices where the RFCs leave room:
 """
 import hmac
 from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import ClientMixin, grants
@@ -48,6 +51,28 @@ SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 TOKEN_AUTH_METHODS = ["none", *SECRET_METHODS, "private_key_jwt"]
 
 
+LOOPBACK_HOSTS = ("127.0.0.1", "[::1]")
+
+
+def redirect_uri_matches(registered, redirect_uri) -> bool:
+    """Exactly one of the registered URIs, character for character — except the port of
+    a loopback IP address (http://127.0.0.1 or [::1]), which an app on a PC picks when
+    it starts listening (RFC 8252 §7.3 says the server must allow any port there)."""
+    if not isinstance(redirect_uri, str):
+        return False
+    if redirect_uri in registered:
+        return True
+    try:
+        parts = urlsplit(redirect_uri)
+        port = parts.port
+    except ValueError:
+        return False
+    host = parts.netloc.rsplit(":", 1)[0]
+    if parts.scheme != "http" or port is None or host not in LOOPBACK_HOSTS:
+        return False
+    return urlunsplit(parts._replace(netloc=host)) in registered
+
+
 class Client(ClientMixin):
     """An ``OAuthClient`` row as Authlib asks about it."""
 
@@ -69,7 +94,7 @@ class Client(ClientMixin):
         return scope_string(requested)
 
     def check_redirect_uri(self, redirect_uri):
-        return redirect_uri in self.row.redirect_uris
+        return redirect_uri_matches(self.row.redirect_uris, redirect_uri)
 
     def check_client_secret(self, client_secret):
         return bool(self.row.secret_hash) and hmac.compare_digest(
