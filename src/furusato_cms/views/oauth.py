@@ -85,6 +85,13 @@ def authorization_server(request) -> PyramidAuthorizationServer:
     return request.service(PyramidAuthorizationServer)
 
 
+def _invalid_request(request):
+    """Authlib refuses to put some characters a caller sent (e.g. bidi controls) into an
+    error description and raises ValueError: still a bad request, said plainly."""
+    return Response(status=400, json_body={"error": "invalid_request"},
+                    headers={"Cache-Control": "no-store"})
+
+
 @view_config(context=WellKnown, name="oauth-authorization-server", request_method="GET",
              renderer="json", permission=P.VIEW)
 def metadata(request):
@@ -94,13 +101,19 @@ def metadata(request):
 @view_config(context=OAuthArea, name="token", request_method="POST", permission=P.VIEW,
              require_csrf=False)
 def token(request):
-    return authorization_server(request).create_token_response(request)
+    try:
+        return authorization_server(request).create_token_response(request)
+    except ValueError:
+        return _invalid_request(request)
 
 
 @view_config(context=OAuthArea, name="revoke", request_method="POST", permission=P.VIEW,
              require_csrf=False)
 def revoke(request):
-    return authorization_server(request).create_endpoint_response("revocation", request)
+    try:
+        return authorization_server(request).create_endpoint_response("revocation", request)
+    except ValueError:
+        return _invalid_request(request)
 
 
 @view_config(context=OAuthArea, name="authorize", request_method=("GET", "POST"),
@@ -117,7 +130,9 @@ def authorize(request):
     except OAuth2Error as error:
         if error.redirect_uri:
             return server.handle_error_response(request, error)
-        return _refused(request, error)
+        return _refused(request, error.error, error.description)
+    except ValueError:
+        return _refused(request, "invalid_request", "")
     client = grant.client.row
     consents = request.service(ConsentService)
     if request.method == "POST":
@@ -131,10 +146,10 @@ def authorize(request):
             "action": request.path_qs}
 
 
-def _refused(request, error):
+def _refused(request, error, description):
     request.response.status_int = 400
     request.override_renderer = "oauth/refused.jinja2"
-    return {"error": error.error, "description": error.description or "",
+    return {"error": error, "description": description or "",
             "message": request.localizer.translate(_(
                 "This app's request cannot be accepted. Please tell the app's provider; "
                 "nothing was shared."))}
