@@ -143,6 +143,8 @@ def test_a_registrant_scope_is_allowed_only_to_a_token_holding_it(app, connectio
         assert request.has_permission(P.API_TOKEN, context)
         assert not request.has_permission(P.API_CARD, context)
         assert not request.has_permission(P.API_SITE_ATTENDANCE_READ, ApiSiteContext(request))
+        assert not request.has_permission(P.API_SITE_ATTENDANCE_READ, ApiContext(request))
+        assert request.has_permission(P.API_PROFILE, ApiSiteContext(request))
         principals = request.registry.getUtility(ISecurityPolicy).effective_principals(request)
         assert set(principals) >= {
             f"account:{person.id}", "oauth:scope:profile", f"oauth:client:{client.client_id}"}
@@ -160,6 +162,8 @@ def test_a_site_scope_is_allowed_only_on_the_clients_own_site(app, connection, c
         assert request.has_permission(P.API_SITE_ATTENDANCE_READ, own)
         assert not request.has_permission(P.API_SITE_ATTENDANCE_WRITE, own)
         assert not request.has_permission(P.API_PROFILE, ApiContext(request))
+        assert not request.has_permission(P.API_REGISTRATIONS, own)
+        assert request.has_permission(P.API_SITE_ATTENDANCE_READ, ApiContext(request))
     with api_request(app, connection, clock, token, code=MATSUMOTO) as request:
         other = ApiSiteContext(request)
         assert other.site.id == matsumoto.id

@@ -17,9 +17,10 @@ def scope_permission(scope: str) -> P:
 
 
 class ApiContext:
-    """A registrant's data through their app: each registrant scope's permission to a
-    token that holds the scope (only tokens acting for a person carry these principals),
-    and ``API_TOKEN`` to any valid token."""
+    """A path without a site in it: each scope's permission to a token holding the scope
+    — registrant scopes come only with a person's token, site scopes only with a
+    municipal client's (whose view then acts on ``request.api_grant.site_id``) — and
+    ``API_TOKEN`` to any valid token."""
 
     __name__ = ""
     __parent__ = None
@@ -32,16 +33,17 @@ class ApiContext:
         return [
             (Allow, Everyone, P.VIEW),
             (Allow, TOKEN_PRINCIPAL, P.API_TOKEN),
-            *[(Allow, f"oauth:scope:{name}", scope_permission(name))
-              for name in sorted(REGISTRANT_SCOPES)],
+            *[(Allow, f"oauth:scope:{name}", scope_permission(name)) for name in SCOPES],
             DENY_ALL,
         ]
 
 
 class ApiSiteContext:
     """A path under ``/sites/{code}``: the site scopes' permissions only to a municipal
-    client of *this* site holding the scope; the public reads to everyone. ``site`` is
-    the active site with the path's code, or None (the view answers 404)."""
+    client of *this* site holding the scope; the registrant scopes' to a person's token
+    holding them (registering with the site, applying for its sessions); the public reads
+    to everyone. ``site`` is the active site with the path's code, or None (the view
+    answers 404)."""
 
     __name__ = ""
     __parent__ = None
@@ -56,6 +58,8 @@ class ApiSiteContext:
     @property
     def __acl__(self):
         acl = [(Allow, Everyone, P.VIEW)]
+        acl += [(Allow, f"oauth:scope:{name}", scope_permission(name))
+                for name in sorted(REGISTRANT_SCOPES)]
         if self.site is not None:
             acl += [(Allow, f"oauth:site:{self.site.id}:scope:{name}", scope_permission(name))
                     for name in sorted(SITE_SCOPES)]

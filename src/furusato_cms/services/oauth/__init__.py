@@ -18,8 +18,8 @@ The contract API views code against
 - **Principals** (``security.grant_principals``). Such a request holds
   ``oauth:client:<client_id>``; when the token acts for a person ``account:<id>`` (with
   ``Authenticated``) and ``oauth:scope:<scope>`` per registrant scope; for a municipal
-  client ``oauth:site:<site id>`` and ``oauth:site:<site id>:scope:<scope>`` per site
-  scope. Nothing else: no ``kind:``, staff or operator principal comes from a token.
+  client ``oauth:site:<site id>``, and ``oauth:scope:<scope>`` and
+  ``oauth:site:<site id>:scope:<scope>`` per site scope. Nothing else: no ``kind:``, staff or operator principal comes from a token.
 
 - **Needing a scope.** Give the path in ``openapi.yaml`` a root factory and the view the
   scope's permission (``Permissions.API_*``, the value ``api:scope:<name>``)::
@@ -34,11 +34,14 @@ The contract API views code against
       @view_config(route_name="api_me", renderer="json", openapi=True,
                    permission=P.API_PROFILE)
 
-  ``ApiContext`` allows each registrant scope's permission to a token that holds the scope
-  and acts for a person; ``ApiSiteContext`` (the path's ``{code}`` site, ``.site``; None
-  when no site has the code) allows each site scope's permission only to a municipal
-  client *of that site* holding the scope, and ``Permissions.VIEW`` to everyone. Anything
-  else is denied.
+  ``ApiContext`` (a path without a site) allows each scope's permission to a token that
+  holds the scope: registrant scopes come only with a person's token, site scopes only
+  with a municipal client's (the view acts on ``request.api_grant.site_id``).
+  ``ApiSiteContext`` (the path's ``{code}`` site as ``.site``, None when no active site
+  has the code) allows the site scopes' permissions only to a municipal client *of that
+  site*, the registrant scopes' to a person's token holding them, and
+  ``Permissions.VIEW`` to everyone. Anything else is denied. Either way the view still
+  checks that what it touches is the person's own (or the grant's site's).
 
 - **Refusals** are problem+json (``views/api.py``): no or a bad token → 401 with
   ``WWW-Authenticate: Bearer`` (``error="invalid_token"`` when a token was sent, whatever
