@@ -207,3 +207,17 @@ def test_a_site_admin_cannot_reach_the_national_apps(admin, dbsession):
 
 def test_the_dashboard_links_to_the_apps(admin):
     assert f"/s/{NAGANO_CITY}/clients/" in admin.get(f"/s/{NAGANO_CITY}/manage").text
+
+
+def test_registering_needs_the_csrf_token(admin, dbsession):
+    page = admin.get(f"/s/{NAGANO_CITY}/clients/")
+    form = fill(page.forms["deform"])
+    fields = [(k, v) for k, v in form.submit_fields() if k != "csrf_token"]
+    admin.post(f"/s/{NAGANO_CITY}/clients/", fields, status=400)
+    assert dbsession.scalar(select(OAuthClient)) is None
+
+
+def test_suspending_needs_the_csrf_token(admin, dbsession, nagano):
+    client = make_client(dbsession, nagano)
+    admin.post(f"/s/{NAGANO_CITY}/clients/{client.client_id}/suspend", status=400)
+    assert client.suspended_at is None
