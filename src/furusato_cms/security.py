@@ -12,7 +12,7 @@ staff account and the operator must use; until they enrol they are signed in as
 themselves only, and ``Identity.must_enrol`` sends them to the set-up page.
 Everything else is denied by the resources' ``__acl__`` (deny by default).
 
-Under ``/api/`` the sign-in cookie counts for nothing: a request is who its OAuth bearer
+Under ``/api/v1/`` the sign-in cookie counts for nothing: a request is who its OAuth bearer
 token says (``request.api_grant``, see ``services/oauth``), so no browser's ambient sign-in
 can be ridden there and the API needs no CSRF token; ``grant_principals`` lists what a
 token gives — never ``kind:``, staff or operator principals.
@@ -77,8 +77,9 @@ the current terms; built once, each request binds the hash."""
 
 
 def is_api_request(request) -> bool:
-    """The open API (/api/…): bearer tokens, never cookies."""
-    return request.path_info.startswith("/api/")
+    """The open API's operations (/api/v1/…): bearer tokens, never cookies. (The
+    reference page /api/docs is a page like any other.)"""
+    return request.path_info.startswith("/api/v1/")
 
 
 def csrf_applies(request) -> bool:

@@ -4,7 +4,7 @@ The contract API views code against
 =====================================
 
 - **Who calls.** On ``/api/v1/*`` a request is authenticated only by
-  ``Authorization: Bearer <access token>`` (the sign-in cookie is ignored under ``/api/``,
+  ``Authorization: Bearer <access token>`` (the sign-in cookie is ignored under ``/api/v1/``,
   so API views need no CSRF token). ``request.api_grant`` is ``None`` (no token, or a token
   that is unknown, expired, revoked, of a suspended client or of a disabled account) or an
   :class:`ApiGrant` with
