@@ -316,3 +316,12 @@ def test_client_credentials_with_private_key_jwt_each_assertion_once(testapp, db
         "iss": client.client_id, "sub": client.client_id, "jti": "x2",
         "aud": "http://localhost/oauth/token", "iat": now, "exp": now + 300}, other)
     testapp.post("/oauth/token", {**form, "client_assertion": forged}, status=400)
+
+
+def test_stopping_the_app_voids_a_code_not_yet_exchanged(signed_in, dbsession):
+    client = make_client(dbsession)
+    verifier, challenge = pkce()
+    code = redirected_params(approve(signed_in, client, challenge))["code"]
+    page = signed_in.get("/my/apps")
+    next(f for f in page.forms.values() if f.action.endswith("/my/apps")).submit()
+    exchange(signed_in, client, code, verifier, status=400)

@@ -2,9 +2,9 @@
 /my/apps lists and revokes."""
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 
-from ...models import OAuthClient, OAuthConsent
+from ...models import OAuthAuthorizationCode, OAuthClient, OAuthConsent
 from .scopes import scope_list
 from .tokens import TokenService
 
@@ -57,14 +57,20 @@ class ConsentService:
         return [GrantedApp(consent, client) for consent, client in rows]
 
     def revoke(self, account, client_id: str) -> bool:
-        """Withdraw the consent and revoke every token of the app for the person. False
-        when the person had not allowed that app."""
+        """Withdraw the consent, revoke every token of the app for the person and void
+        the codes not exchanged yet. False when the person had not allowed that app."""
         client = self.dbsession.scalar(select(OAuthClient).where(
             OAuthClient.client_id == client_id))
         if client is None or self._consent(account.id, client.id) is None:
             return False
         self.dbsession.execute(delete(OAuthConsent).where(
             OAuthConsent.account_id == account.id, OAuthConsent.client_pk == client.id))
+        self.dbsession.execute(
+            update(OAuthAuthorizationCode)
+            .where(OAuthAuthorizationCode.account_id == account.id,
+                   OAuthAuthorizationCode.client_pk == client.id,
+                   OAuthAuthorizationCode.used_at.is_(None))
+            .values(used_at=self.clock()).execution_options(synchronize_session=False))
         TokenService(self.dbsession, clock=self.clock, settings=self.settings).revoke_for(
             account.id, client.id)
         return True
