@@ -11,6 +11,7 @@ the consent form does.
 """
 from collections import defaultdict
 from functools import cached_property
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import OAuth2Error, OAuth2Payload, OAuth2Request
 from pyramid.response import Response
@@ -142,8 +143,9 @@ def authorize(request):
         return server.create_authorization_response(grant.request, account, grant)
     if consents.covers(account, client, grant.request.scope):
         return server.create_authorization_response(grant.request, account, grant)
+    back = urlsplit(grant.redirect_uri)
     return {"client": client, "scopes": [SCOPES[name] for name in scope_list(grant.request.scope)],
-            "action": request.path_qs}
+            "action": request.path_qs, "return_to": back.netloc or back.scheme + ":"}
 
 
 def _refused(request, error, description):
