@@ -1,6 +1,7 @@
 """The OAuth services without HTTP: token hashing, expiry on the clock, refresh rotation
 and reuse detection, the rate limit's window, redirect URI and registration rules."""
 import dataclasses
+import json
 from datetime import timedelta
 
 import pytest
@@ -18,6 +19,7 @@ from furusato_cms.services.oauth.server import redirect_uri_matches
 
 from ..factories import NAGANO_CITY, make_account, make_site
 from ..oauth_factories import make_client
+from ..script_support import script_database, write_ini  # noqa: F401
 
 
 @pytest.fixture
@@ -184,3 +186,29 @@ def test_scopes_are_known_ordered_and_once():
     assert scope_of_permission("api:scope:card") == "card"
     assert scope_of_permission("site:content:edit") is None
     assert scope_of_permission(None) is None
+
+
+def test_housekeeping_deletes_only_what_can_no_longer_be_used(dbsession, tokens, clock,
+                                                              app_settings, person):
+    from furusato_cms.services.oauth.housekeeping import OAuthHousekeeping
+
+    client = make_client(dbsession)
+    old_id = tokens.issue(client, person.id, "profile").row.id
+    ApiRateLimiter(dbsession, clock=clock, settings=app_settings).count("old-window")
+    clock.advance(timedelta(days=40))
+    fresh = tokens.issue(client, person.id, "profile")
+    summary = OAuthHousekeeping(dbsession, clock=clock, settings=app_settings).purge()
+    assert summary["tokens"] == 1 and summary["rate_windows"] == 1
+    dbsession.expire_all()
+    assert dbsession.get(OAuthToken, old_id) is None
+    assert tokens.grant_for(fresh.access_token) is not None
+
+
+def test_the_purge_command_prints_what_it_deleted(script_database, tmp_path, capsys):
+    from furusato_cms.scripts import oauth_purge
+
+    url, _engine = script_database
+    oauth_purge.main([str(write_ini(tmp_path / "purge.ini", url)), "--at",
+                      "2026-11-25T12:00:00+09:00"])
+    assert json.loads(capsys.readouterr().out) == {
+        "codes": 0, "tokens": 0, "assertion_ids": 0, "rate_windows": 0}
