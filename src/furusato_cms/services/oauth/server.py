@@ -155,8 +155,6 @@ class S256Only(CodeChallenge):
         if data.get("code_challenge_method") != "S256":
             raise InvalidRequestError("Only 'code_challenge_method=S256' is accepted.")
         super().validate_code_challenge(grant, redirect_uri)
-        if not set(scope_to_list(grant.request.scope)) <= REGISTRANT_SCOPES:
-            raise InvalidScopeError("Site scopes are for client credentials only.")
 
     def get_authorization_code_challenge(self, authorization_code):
         return authorization_code.row.code_challenge
@@ -167,6 +165,14 @@ class S256Only(CodeChallenge):
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = TOKEN_AUTH_METHODS
+
+    def validate_authorization_request(self):
+        """Authlib's checks, then: a person can only grant a person's scopes."""
+        redirect_uri = super().validate_authorization_request()
+        if not set(scope_to_list(self.request.scope)) <= REGISTRANT_SCOPES:
+            raise InvalidScopeError("Site scopes are for client credentials only.",
+                                    redirect_uri=redirect_uri)
+        return redirect_uri
 
     def generate_authorization_code(self):
         return new_secret(CODE_PREFIX)
