@@ -110,6 +110,7 @@ class SiteResource:
 
     def __getitem__(self, name):
         children = {
+            "clients": SiteClients,
             "intro": IntroResource,
             "posts": PostsContainer,
             "images": ImagesContainer,
@@ -123,7 +124,6 @@ class SiteResource:
             "room": RoomContainer,
             "support": SupportContainer,
             "premium": PremiumArea,
-            "clients": SiteClients,
         }
         if name not in children:
             raise KeyError(name)
