@@ -7,6 +7,7 @@ from .appsettings import AppSettings
 from .clock import system_clock
 from .replicas import REPLICA_ENVIRON
 from .request_guard import InputGuard
+from .security import csrf_applies
 from .templating import SESSION_COOKIE
 
 
@@ -50,7 +51,8 @@ def main(global_config, **settings):
                 reissue_time=300,
             )
         )
-        config.set_default_csrf_options(require_csrf=True)
+        config.set_default_csrf_options(require_csrf=True,
+                                        callback=csrf_applies)
 
         config.include("pyramid_jinja2")
         config.include(".models")

@@ -29,6 +29,13 @@ def _input_limits(get) -> dict:
     return {name: _int(get(f"furusato.{name}"), getattr(AppSettings, name)) for name in names}
 
 
+def _oauth_limits(get) -> dict:
+    """Token lifetimes and the API's rate limit (issue 14: OAuth)."""
+    names = ("api_rate_per_minute", "oauth_access_token_seconds", "oauth_refresh_token_days",
+             "oauth_code_seconds")
+    return {name: _int(get(f"furusato.{name}"), getattr(AppSettings, name)) for name in names}
+
+
 @dataclass(frozen=True)
 class AppSettings:
     session_secret: str
@@ -88,6 +95,13 @@ class AppSettings:
     public_cache_seconds: int = 60
     """Longest life of a cached anonymous public page; 0 turns the cache off."""
     public_cache_entries: int = 500
+    api_rate_per_minute: int = 120
+    """Token-authenticated API requests per minute and client (per client and person for
+    tokens acting for a person); more are answered 429 with Retry-After."""
+    oauth_access_token_seconds: int = 3600
+    """Life of an OAuth access token; never more than an hour (longer values are cut)."""
+    oauth_refresh_token_days: int = 30
+    oauth_code_seconds: int = 120
 
     @classmethod
     def from_settings(cls, settings) -> "AppSettings":
@@ -132,6 +146,7 @@ class AppSettings:
                                       cls.public_cache_seconds),
             public_cache_entries=_int(get("furusato.public_cache_entries"),
                                       cls.public_cache_entries),
+            **_oauth_limits(get),
         )
 
     @property

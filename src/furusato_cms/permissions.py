@@ -41,3 +41,20 @@ class Permissions(StrEnum):
     SUPPORT_EDIT = "site:support:edit"
     SUPPORT_HANDLE = "site:support:handle"
     SUPPORT_APPLY = "site:support:apply"
+
+    OAUTH_CLIENTS_MANAGE = "oauth:clients:manage"
+    """Register, rotate and suspend apps: the operator the national ones, a site admin
+    their site's (resources/oauth.py)."""
+
+    # The open API's scopes (services/oauth/scopes.py): an API view needing scope X has
+    # the permission "api:scope:X", granted by resources/api.py to tokens holding X.
+    API_PROFILE = "api:scope:profile"
+    API_REGISTRATIONS = "api:scope:registrations"
+    API_CARD = "api:scope:card"
+    API_ACTIVITIES = "api:scope:activities"
+    API_INBOX = "api:scope:inbox"
+    API_SITE_REGISTRATIONS_READ = "api:scope:site.registrations.read"
+    API_SITE_ATTENDANCE_READ = "api:scope:site.attendance.read"
+    API_SITE_ATTENDANCE_WRITE = "api:scope:site.attendance.write"
+    API_SITE_APPLICATIONS_READ = "api:scope:site.applications.read"
+    API_TOKEN = "api:token:inspect"

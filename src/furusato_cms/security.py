@@ -11,6 +11,11 @@ allowed admin network and the account has passed its TOTP second factor, which e
 staff account and the operator must use; until they enrol they are signed in as
 themselves only, and ``Identity.must_enrol`` sends them to the set-up page.
 Everything else is denied by the resources' ``__acl__`` (deny by default).
+
+Under ``/api/v1/`` the sign-in cookie counts for nothing: a request is who its OAuth bearer
+token says (``request.api_grant``, see ``services/oauth``), so no browser's ambient sign-in
+can be ridden there and the API needs no CSRF token; ``grant_principals`` lists what a
+token gives — never ``kind:``, staff or operator principals.
 """
 from dataclasses import dataclass, field
 
@@ -25,9 +30,18 @@ from .services.authentication import (
     hash_token,
     second_factor_required,
 )
+from .services.oauth import (
+    REGISTRANT_SCOPES,
+    SITE_SCOPES,
+    ApiGrant,
+    TokenService,
+    bearer_token,
+)
 from .services.policies import terms_due
 
 AUTH_COOKIE = "furusato_auth"
+TOKEN_PRINCIPAL = "oauth:token"
+"""Any request with a valid bearer token."""
 
 
 @dataclass
@@ -60,6 +74,48 @@ IDENTITY_QUERY = (
 """A session by its token's hash with its account, one row per staff membership (one
 row with no membership for everybody else), and whether the account still has to accept
 the current terms; built once, each request binds the hash."""
+
+
+def is_api_request(request) -> bool:
+    """The open API's operations (/api/v1/…): bearer tokens, never cookies. (The
+    reference page /api/docs is a page like any other.)"""
+    return request.path_info.startswith("/api/v1/")
+
+
+def csrf_applies(request) -> bool:
+    """CSRF tokens protect cookie-authenticated forms; the API authenticates by bearer
+    token only (the Authorization header is never sent by a browser on its own)."""
+    return not is_api_request(request)
+
+
+def api_grant(request) -> ApiGrant | None:
+    """The valid bearer token's grant on an API request, else None (see
+    ``services/oauth``); ``request.environ["furusato.bearer_given"]`` says whether a token
+    was sent at all, so a refusal can say ``invalid_token``."""
+    if not is_api_request(request):
+        return None
+    token = bearer_token(request.headers.get("Authorization"))
+    request.environ["furusato.bearer_given"] = token is not None
+    if not token:
+        return None
+    return TokenService(request.dbsession, clock=request.clock,
+                        settings=request.app_settings).grant_for(token)
+
+
+def grant_principals(grant: ApiGrant) -> list:
+    """What a bearer token makes its request: the client; for a person's token the person
+    and its registrant scopes; for a municipal client its site and site scopes."""
+    principals = [TOKEN_PRINCIPAL, f"oauth:client:{grant.client.client_id}"]
+    if grant.account is not None:
+        principals += [Authenticated, f"account:{grant.account.id}"]
+        principals += [f"oauth:scope:{scope}"
+                       for scope in sorted(grant.scopes & REGISTRANT_SCOPES)]
+    if grant.site_id is not None:
+        site_scopes = sorted(grant.scopes & SITE_SCOPES)
+        principals.append(f"oauth:site:{grant.site_id}")
+        principals += [f"oauth:scope:{scope}" for scope in site_scopes]
+        principals += [f"oauth:site:{grant.site_id}:scope:{scope}" for scope in site_scopes]
+    return principals
 
 
 def site_principal(site_id, role) -> str:
@@ -104,16 +160,24 @@ class FurusatoSecurityPolicy:
                         terms_due=terms)
 
     def identity(self, request):
+        if is_api_request(request):
+            return None
         if "furusato.identity" not in request.environ:
             request.environ["furusato.identity"] = self._load(request)
         return request.environ["furusato.identity"]
 
     def authenticated_userid(self, request):
+        if is_api_request(request):
+            grant = request.api_grant
+            return grant.account.id if grant is not None and grant.account else None
         identity = self.identity(request)
         return None if identity is None else identity.account.id
 
     def effective_principals(self, request):
         principals = [Everyone]
+        if is_api_request(request):
+            grant = request.api_grant
+            return principals if grant is None else principals + grant_principals(grant)
         identity = self.identity(request)
         if identity is None:
             return principals
@@ -157,6 +221,11 @@ def _cookie(request, value, settings, max_age=None):
 
 
 def request_actor(request) -> Actor:
+    """Who acts, for the audit log; an API client is named by its client id."""
+    if is_api_request(request) and request.api_grant is not None:
+        grant = request.api_grant
+        return Actor(account_id=grant.account.id if grant.account else None,
+                     label=f"api:{grant.client.client_id}", client_addr=request.remote_addr or "")
     identity = request.identity
     if identity is None:
         return Actor(account_id=None, label="anonymous", client_addr=request.remote_addr or "")
@@ -167,3 +236,4 @@ def includeme(config):
     settings = config.registry["app_settings"]
     config.set_security_policy(FurusatoSecurityPolicy(settings))
     config.add_request_method(request_actor, "actor", reify=True)
+    config.add_request_method(api_grant, "api_grant", reify=True)

@@ -47,6 +47,14 @@ from .engagement import (  # noqa: F401
 from .identity import GuardianConsent, IdentityVerification  # noqa: F401
 from .image import Image  # noqa: F401
 from .national import NationalSettings  # noqa: F401
+from .oauth import (  # noqa: F401
+    ApiRateWindow,
+    OAuthAssertionJti,
+    OAuthAuthorizationCode,
+    OAuthClient,
+    OAuthConsent,
+    OAuthToken,
+)
 from .partner import PartnerOrganisation  # noqa: F401
 from .policy import (  # noqa: F401
     PrivacyAcceptance,

@@ -6,6 +6,7 @@ from ..permissions import Permissions as P
 from .activities import ProjectResource, ProjectsContainer
 from .dashboard import NationalDashboard
 from .my import MyArea
+from .oauth import OAuthArea, WellKnown
 from .operator import OperatorArea
 from .site import SiteContainer, SiteResource
 
@@ -34,6 +35,10 @@ class Root:
             return MyArea(self, self.request)
         if name == "stats":
             return NationalDashboard(self, self.request)
+        if name == "oauth":
+            return OAuthArea(self, self.request)
+        if name == ".well-known":
+            return WellKnown(self, self.request)
         raise KeyError(name)
 
 

@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from ..models import Site
 from ..permissions import Permissions as P
+from .oauth import NationalClients
 
 
 class OperatorArea:
@@ -20,6 +21,8 @@ class OperatorArea:
     ]
 
     def __getitem__(self, code):
+        if code == "clients":
+            return NationalClients(self, self.request)
         site = self.request.dbsession.scalar(select(Site).where(Site.code == code))
         if site is None:
             raise KeyError(code)

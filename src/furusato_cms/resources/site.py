@@ -10,6 +10,7 @@ from .activities import PartnersContainer, ProjectsContainer
 from .community import ConsultationsContainer, MonitorSurveysContainer, RoomContainer
 from .content import ImagesContainer, IntroResource, PostsContainer
 from .imports import ImportsContainer
+from .oauth import SiteClients
 from .premium import PremiumArea
 from .staff import StaffContainer
 from .support import SupportContainer
@@ -110,6 +111,7 @@ class SiteResource:
 
     def __getitem__(self, name):
         children = {
+            "clients": SiteClients,
             "intro": IntroResource,
             "posts": PostsContainer,
             "images": ImagesContainer,

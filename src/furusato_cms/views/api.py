@@ -9,19 +9,27 @@ and the shapes the document names.
 import json
 import logging
 import os
+import warnings
 from functools import lru_cache
 
 import yaml
 from pyramid.i18n import TranslationString
 from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
-from pyramid.view import exception_view_config, notfound_view_config, view_config
+from pyramid.view import (
+    exception_view_config,
+    forbidden_view_config,
+    notfound_view_config,
+    view_config,
+)
 from pyramid_openapi3 import RequestValidationError, ResponseValidationError
 
 from ..i18n import _
 from ..markup import render_markdown
 from ..permissions import Permissions as P
+from ..services.oauth.scopes import scope_of_permission
 from ..services.paging import BadCursor
+from .oauth_api import InvalidToken, RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +40,10 @@ PROBLEM_TYPE = "about:blank"
 
 
 def includeme(config):
+    # openapi-core does not check oauth2 security itself and warns on every request that
+    # names it; the resources' ACLs and views/oauth_api.py check bearer tokens instead.
+    warnings.filterwarnings("ignore", message="Unsupported scheme type",
+                            module="openapi_core.security.providers")
     config.include("pyramid_openapi3")
     config.pyramid_openapi3_add_deserializer("application/problem+json", json.loads)
     config.pyramid_openapi3_spec(SPEC_PATH, route=PREFIX + "/openapi.yaml",
@@ -128,6 +140,55 @@ def not_found(request):
     detail = getattr(request.exception, "detail", None)
     return problem(request, 404, _("Not found"), detail if isinstance(detail, TranslationString)
                    else _("There is no public item at this address."))
+
+
+def _bearer_challenge(response, **params) -> Response:
+    """``WWW-Authenticate: Bearer`` (RFC 6750 §3) with its parameters."""
+    values = ", ".join(f'{key}="{value}"' for key, value in params.items())
+    response.headers["WWW-Authenticate"] = 'Bearer realm="furusato"' + (
+        ", " + values if values else "")
+    return response
+
+
+@exception_view_config(InvalidToken, path_info=API_PATHS)
+def invalid_token(request):
+    return _bearer_challenge(
+        problem(request, 401, _("The access token is not valid"),
+                _("It is unknown, expired or revoked, or its app was suspended. Get a new "
+                  "one (refresh it, or ask the person to sign in again).")),
+        error="invalid_token")
+
+
+@exception_view_config(RateLimited, path_info=API_PATHS)
+def rate_limited(exc, request):
+    response = problem(request, 429, _("Too many requests"),
+                       _("This app sent more requests than its limit allows. Wait for the "
+                         "number of seconds in Retry-After and try again."))
+    response.headers["Retry-After"] = str(exc.decision.retry_after)
+    return response
+
+
+@forbidden_view_config(path_info=API_PATHS)
+def api_forbidden(exc, request):
+    """No token: 401 asking for one. A token without the scope the operation needs: 403
+    ``insufficient_scope`` naming it. A token with the scope for another site: 403."""
+    grant = request.api_grant
+    if grant is None:
+        if request.environ.get("furusato.bearer_given"):
+            return invalid_token(request)
+        return _bearer_challenge(problem(
+            request, 401, _("Sign-in required"),
+            _("This operation needs an OAuth 2.0 access token (Authorization: Bearer). "
+              "See the API reference at /api/docs.")))
+    needed = scope_of_permission(getattr(getattr(exc, "result", None), "permission", None))
+    if needed is not None and needed not in grant.scopes:
+        return _bearer_challenge(problem(
+            request, 403, _("The access token lacks a scope"),
+            _("This operation needs the scope `${scope}`. Ask the person (or the "
+              "operator of your client) for it.", mapping={"scope": needed})),
+            error="insufficient_scope", scope=needed)
+    return problem(request, 403, _("Not allowed"),
+                   _("This access token may not use this operation here."))
 
 
 @exception_view_config(HTTPException, path_info=API_PATHS)

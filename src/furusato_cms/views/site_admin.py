@@ -55,6 +55,8 @@ def dashboard(context, request):
          _site_url(request, site, "surveys", "")),
         (P.ROOM_MODERATE, context, _("Community room moderation"),
          _site_url(request, site, "room", "moderation")),
+        (P.OAUTH_CLIENTS_MANAGE, context["clients"], _("Connected apps (API clients)"),
+         _site_url(request, site, "clients", "")),
         (P.OPERATOR_VIEW, OperatorArea(request.root, request), _("Operator's page for this site"),
          request.application_url + "/operator/" + site.code),
     ]
