@@ -63,3 +63,23 @@ def test_the_demo_registrant_sees_progress_and_the_premium_person_a_premium_card
     premium = dbsession.scalar(select(Account).where(Account.email == "hanako@example.jp"))
     sign_in(testapp, dbsession, premium, clock, app_settings)
     assert "プレミアム" in testapp.get("/my/card").text
+
+
+def test_an_older_demo_database_gets_the_showcase_once(dbsession, app_settings, monkeypatch):
+    """A database loaded before the showcase existed (sites and accounts only), where the
+    registrant had registered with the city by hand: the next load adds the rest."""
+    from furusato_cms.devtools import demo_showcase
+    from furusato_cms.models import Account, Site
+    from furusato_cms.services.registration import RegistrationService
+
+    with monkeypatch.context() as patch:
+        patch.setattr(demo_showcase, "load", lambda *args, **kw: False)
+        demo.load(dbsession, NOW, app_settings)
+    assert counts(dbsession)["Project"] == 0
+    registrant = dbsession.scalar(select(Account).where(Account.email == "registrant@example.jp"))
+    city = dbsession.scalar(select(Site).where(Site.code == "202011"))
+    RegistrationService(dbsession, clock=lambda: NOW, settings=app_settings).register(
+        registrant, city, [1], ["tourism"], {})
+    assert demo.load(dbsession, NOW, app_settings) is True
+    assert counts(dbsession)["Project"] == 5
+    assert demo.load(dbsession, NOW, app_settings) is False

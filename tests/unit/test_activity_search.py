@@ -91,3 +91,21 @@ def test_bad_queries_name_their_field(search, country, kw, field):
 def test_featured_are_designated_with_places_one_per_project(search, country):
     titles = [hit.project.title for hit in search.featured(limit=3)]
     assert titles == ["Craft fair helpers", "赤城山の植樹", "りんご収穫の手伝い"]
+
+
+def test_a_session_added_online_through_the_service_is_found_online(
+        dbsession, clock, app_settings, search, country):
+    from datetime import timedelta
+
+    from furusato_cms.services.audit import Actor
+    from furusato_cms.services.projects import ProjectService
+
+    from ..factories import make_staff
+    staff = make_staff(dbsession, country.nagano, "coordinator")
+    session = ProjectService(dbsession, clock=clock, settings=app_settings).add_session(
+        Actor(account_id=staff.id, label=staff.email, client_addr="127.0.0.1"), country.apple,
+        starts_at=NOW + timedelta(days=3), ends_at=NOW + timedelta(days=3, hours=1),
+        place="Zoom", online=True)
+    assert session.online
+    hits = search.search(ActivityQuery(mode="online"), limit=50).items
+    assert [hit.session.id for hit in hits] == [session.id, country.sessions["craft_online"].id]

@@ -7,7 +7,8 @@ obeys the same rules as real data; only the identity verification, which needs t
 Number Card provider, is written as the row the provider's callback would leave.
 
 It loads once: the marker is any project of 長野市 (202011). On an older demo database
-(sites and accounts from before this module) it adds itself the first time.
+(sites and accounts from before this module) it adds itself the first time, leaving alone
+the registrations someone already made there by hand.
 """
 import io
 from datetime import date, timedelta
@@ -206,15 +207,20 @@ def _people(dbsession, clock, settings, sites, accounts, password) -> dict:
             dbsession.flush()
             policies.accept_terms(account)
             people[email] = account
-        if email == PREMIUM_EMAIL:
+        if email == PREMIUM_EMAIL and dbsession.scalar(select(IdentityVerification.id).where(
+                IdentityVerification.account_id == account.id)) is None:
             dbsession.add(IdentityVerification(
                 account_id=account.id, issuer="https://demo-idp.example.jp",
                 subject=f"demo-{account.id}", name=name, address="東京都千代田区",
                 postal_code="1000001", home_code=CHIYODA, birthdate=date(1988, 6, 1),
                 verified_at=now - timedelta(days=100)))
             dbsession.flush()
+        held = set(dbsession.scalars(select(Registration.site_id).where(
+            Registration.account_id == account.id, Registration.state == "active",
+            Registration.derived_from_id.is_(None))))
         for code in codes:
-            registration.register(account, sites[code], types, connections, {})
+            if sites[code].id not in held:
+                registration.register(account, sites[code], types, connections, {})
         policies.accept_notices(account, [sites[code] for code in codes])
     return people
 
