@@ -101,3 +101,27 @@ def test_a_very_long_title_is_fitted_into_three_lines(world):
     world.project.title = "雪" * 200
     strings = [s for s in pdf_strings(poster(world)) if s.startswith("雪")]
     assert len(strings) == 3 and strings[-1].endswith("…")
+
+
+def test_the_session_poster_embeds_its_font(world):
+    page = pypdf.PdfReader(io.BytesIO(poster(world))).pages[0]
+    fonts = page["/Resources"]["/Font"]
+    for key in fonts:
+        font = fonts[key].get_object()
+        assert "/FontFile2" in font["/FontDescriptor"].get_object(), font["/BaseFont"]
+
+
+def test_without_noto_the_poster_falls_back_to_the_viewers_cid_font(world, monkeypatch):
+    monkeypatch.setattr(posters, "FONT_DIRS", ())
+    data = poster(world)
+    assert b"HeiseiKakuGo-W5" in data
+    assert "りんご収穫の手伝い" in pdf_strings(data)
+
+
+def test_registration_texts_follow_the_sites_premium_setting(world):
+    site = world.project.site
+    site.premium_min_activities = 5
+    texts = posters.RegistrationTexts.of(site, lambda term: term.interpolate())
+    assert "5 or more designated activities" in texts.premium
+    assert site.name in texts.title
+    assert len(posters._banner_lines("ふるさと住民登録はこちら：無料、スマートフォンで")) == 2
