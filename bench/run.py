@@ -19,6 +19,8 @@ bench/results/latest.json:
   of the subprocess (bench/batch_figures.py);
 - ``eligibility_p99``: one person's premium evaluation with its evidence, over many people;
 - ``stats_national``: the operator's national report from the newest snapshot, warm;
+- ``activity_search_p99``: the nationwide activity search (/activities/) through its
+  service, over a mix of filters, as seen from the day the generated sessions begin;
 - ``checkin_dup_storm``: 200 concurrent check-ins of one person to one session through
   the service, each on its own connection: exactly one row, no error;
 - ``import_100k`` (and ``import_rss``, ``import_rows_match``): furusato-import-activities
@@ -40,7 +42,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import psycopg
@@ -52,7 +54,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from furusato_cms.appsettings import AppSettings
-from furusato_cms.clock import FixedClock
+from furusato_cms.clock import TOKYO, FixedClock
 from furusato_cms.models import (
     Account,
     ActivitySession,
@@ -63,7 +65,9 @@ from furusato_cms.models import (
     get_engine,
 )
 from furusato_cms.scripts.generate import DEFAULT_AT, generate
+from furusato_cms.services.activity_search import ActivityQuery, ActivitySearch
 from furusato_cms.services.attendance import AttendanceService
+from furusato_cms.services.eligibility import PREMIUM_COUNTS_FROM
 from furusato_cms.services.eligibility import EligibilityService
 from furusato_cms.services.statistics import StatisticsService, default_period
 
@@ -175,6 +179,41 @@ def stats_refresh(engine, changes: int = 1000) -> float:
         return time.perf_counter() - started
 
 
+ACTIVITY_QUERIES = [
+    ActivityQuery(),
+    ActivityQuery(prefecture="20"),
+    ActivityQuery(keyword="担い手活動 7"),
+    ActivityQuery(tag="agriculture", designated=True),
+    ActivityQuery(places_left=True, mode="onsite"),
+    ActivityQuery(prefecture="47", tag="festival", keyword="活動"),
+]
+"""What visitors ask for: everything, a prefecture, a keyword, a theme with premium, places
+left on site, and a narrow combination (few or no rows: the longest walk)."""
+
+
+def activity_search_p99(engine, repeats: int) -> tuple[float, int]:
+    """Milliseconds, p99 of one page (20) of the activity search over ``repeats`` rounds of
+    the queries above, and the sessions the search can see. The clock is the generated
+    sessions' first day, so every one of them is still to come; each query's second page
+    (by cursor) is measured too."""
+    clock = FixedClock(datetime.combine(PREMIUM_COUNTS_FROM, datetime.min.time(), TOKYO))
+    samples = []
+    with Session(engine) as session:
+        search = ActivitySearch(session, clock=clock, settings=SETTINGS)
+        visible = session.scalar(select(func.count()).select_from(ActivitySession))
+        for attempt in range(repeats + 1):
+            for query in ACTIVITY_QUERIES:
+                session.expunge_all()
+                started = time.perf_counter()
+                first = search.search(query)
+                if first.next_cursor:
+                    search.search(query, cursor=first.next_cursor)
+                if attempt:
+                    samples.append((time.perf_counter() - started) * 1000 / 2)
+            session.rollback()
+    return percentile(samples, 0.99), visible
+
+
 def checkin_dup_storm(engine) -> int:
     """Rows after 200 check-ins of one person to one session at the same moment (each
     thread on its own connection, released together at a barrier); errors are raised."""
@@ -241,6 +280,7 @@ class Figure:
 def sized(size: int, smoke: bool) -> dict:
     """How many samples each figure takes."""
     return {"eligibility": 50 if smoke else 2000, "stats": 5 if smoke else 30,
+            "activity_rounds": 3 if smoke else 50,
             "rounds": 1 if smoke else 3, "seconds": 1.0 if smoke else 5.0,
             "checkins": min(size, 200 if smoke else 8000),
             "pgbench_scale": 1 if smoke else 16, "pgbench_seconds": 2 if smoke else 10,
@@ -414,6 +454,10 @@ def run(args) -> dict:
     points.append(scale_point(data, samples))
     figures.update(scale_figures(points[-1]))
     if not args.only_growth:
+        search_ms, sessions = activity_search_p99(data.engine, samples["activity_rounds"])
+        figures["activity_search_p99"] = Figure(
+            search_ms, f"ms per page ({sessions} sessions of {data.rows.get('sites', '?')} "
+            "sites)", "≤ 50", search_ms <= 50)
         storm = checkin_dup_storm(data.engine)
         figures["checkin_dup_storm"] = Figure(storm, "rows", "exactly 1", storm == 1,
                                               correctness=True)

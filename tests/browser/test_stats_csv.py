@@ -110,7 +110,7 @@ def test_operator_counts_the_nation_and_downloads_its_tables(live_server, regist
     page = context.new_page()
     sign_in(page, live_server, "operator@example.jp", DEMO_PASSWORD)
     page.goto(f"{live_server}/operator/stats")
-    page.locator("main form[action$='/operator/stats'] button").click()
+    page.get_by_role("button", name="今すぐ集計する").click()
     page.wait_for_load_state()
     screenshot(page, "stats_national")
     for name in ("aims", "sites_by_state", "types", "sites"):

@@ -14,14 +14,12 @@ from urllib.parse import urlsplit
 import pytest
 from bs4 import BeautifulSoup
 
-from furusato_cms.models import Account, Site
+from furusato_cms.models import Account
 from furusato_cms.scripts import demo
 from furusato_cms.scripts.catalog import merged_catalog
 
-from ..activity_factories import make_project, make_session
 from ..conftest import HERE, NOW
 from ..factories import sign_in
-from ..support_factories import make_measure, make_registration
 
 CITY = "202011"
 START_PAGES = {
@@ -80,16 +78,11 @@ def local_links(page, base) -> set:
 
 
 @pytest.fixture
-def demo_world(dbsession):
-    demo.load(dbsession, NOW - timedelta(days=1))
-    accounts = {a.email: a for a in dbsession.query(Account)}
-    city = dbsession.query(Site).filter_by(code=CITY).one()
-    project = make_project(dbsession, city, "りんご収穫の手伝い")
-    make_session(dbsession, project, NOW + timedelta(days=7), application_required=True,
-                 capacity=5)
-    make_measure(dbsession, city)
-    make_registration(dbsession, accounts["registrant@example.jp"], city)
-    return accounts
+def demo_world(dbsession, app_settings):
+    """The demo data (its projects with sessions to apply for, support measures and the
+    registrant's registration with the city included)."""
+    demo.load(dbsession, NOW - timedelta(days=1), app_settings)
+    return {a.email: a for a in dbsession.query(Account)}
 
 
 @pytest.mark.parametrize("email", sorted(START_PAGES))

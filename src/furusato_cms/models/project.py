@@ -1,7 +1,17 @@
 """Contributor activities (担い手活動): recruitment projects, their sessions and applications."""
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .content import ContentItem
@@ -57,6 +67,9 @@ class ActivitySession(Base):
         CheckConstraint("capacity IS NULL OR capacity > 0", name="capacity"),
         Index("ix_activity_sessions_project_starts", "project_id", "starts_at"),
         Index("ix_activity_sessions_site_starts", "site_id", "starts_at"),
+        Index("ix_activity_sessions_open_starts", "starts_at", "id",
+              sqlite_where=text("cancelled_at IS NULL"),
+              postgresql_where=text("cancelled_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +82,8 @@ class ActivitySession(Base):
     """None: no limit."""
     application_required: Mapped[bool] = mapped_column(default=False)
     """False: open attendance (just come); True: apply first, within capacity."""
+    online: Mapped[bool] = mapped_column(default=False, server_default=false())
+    """Taken part in over the internet (オンライン開催); the activity search filters on it."""
     token_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime]
     cancelled_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -189,6 +189,11 @@ class SessionSchema(CSRFSchema):
     ends_at = _moment(_("Ends (Japan time)"))
     place = _text(_("Place"), PLACE_MAX, required=False,
                   description=_("e.g. 中央公民館 (長野市大字鶴賀1番地)"))
+    online = colander.SchemaNode(
+        colander.Boolean(), title=_("Online session"), missing=False,
+        description=_("People take part over the internet (the place may name the service)."),
+        widget=deform.widget.CheckboxWidget(),
+    )
     participation = colander.SchemaNode(
         Text(), title=_("How to take part"),
         validator=colander.OneOf(PARTICIPATION),
@@ -214,13 +219,13 @@ class SessionSchema(CSRFSchema):
 def session_values(data) -> dict:
     """The form's values as the service takes them."""
     return {"starts_at": data["starts_at"], "ends_at": data["ends_at"], "place": data["place"],
-            "capacity": data["capacity"],
+            "capacity": data["capacity"], "online": data.get("online", False),
             "application_required": data["participation"] == "application"}
 
 
 def session_appstruct(session) -> dict:
     return {"starts_at": session.starts_at, "ends_at": session.ends_at, "place": session.place,
-            "capacity": session.capacity,
+            "capacity": session.capacity, "online": session.online,
             "participation": "application" if session.application_required else "open"}
 
 

@@ -4,6 +4,9 @@
 Japanese, one pending application (上田市), and one account per role. Every site starts
 with the template privacy notice, and the demo registrant has accepted the template terms
 (the migration seeds them), so the demo opens straight on the registrant's pages.
+On top of that ``devtools.demo_showcase`` adds projects with past and upcoming sessions,
+survey questions, support measures, images, registrants with attendance, a premium one,
+and a refreshed statistics snapshot (each part loads once, so repeating is harmless).
 
 Staff and the operator must use two-step sign-in, so the demo's are enrolled already,
 all with the published key ``DEMO_TOTP_SECRET`` (add it to an authenticator app), and
@@ -15,7 +18,9 @@ from datetime import date, timedelta
 import pyotp
 from sqlalchemy import select
 
+from ..appsettings import AppSettings
 from ..clock import system_clock
+from ..devtools import demo_showcase
 from ..localgov import kind_of
 from ..models import Account, ContentTag, ContentVersion, IntroPage, Post, Site, StaffMembership
 from ..services.passwords import hash_password
@@ -78,8 +83,16 @@ ACCOUNTS = [
 ]
 
 
-def load(dbsession, now):
-    """Insert the demo data unless it is already there; returns whether it loaded."""
+def load(dbsession, now, settings=None):
+    """Insert the demo data unless it is already there; returns whether anything loaded.
+    ``settings``: the app's (the services take them); a stand-in when not given."""
+    settings = settings or AppSettings(session_secret="furusato-demo")
+    loaded = _load_base(dbsession, now)
+    return demo_showcase.load(dbsession, now, settings, password=DEMO_PASSWORD) or loaded
+
+
+def _load_base(dbsession, now):
+    """The sites, pages and one account per role, unless they are there."""
     if dbsession.scalar(select(Site.id).where(Site.code == SITES[0][0])) is not None:
         return False
     sites = {}
@@ -143,6 +156,6 @@ def main(argv=None):
         print(demo_code())
         return
     settings = load_settings(args.config_uri)
-    with db_transaction(settings) as (dbsession, _app_settings):
-        loaded = load(dbsession, system_clock())
+    with db_transaction(settings) as (dbsession, app_settings):
+        loaded = load(dbsession, system_clock(), app_settings)
     print("demo data loaded" if loaded else "demo data already present; nothing changed")

@@ -284,8 +284,9 @@ class ProjectService:
     # -- sessions ----------------------------------------------------------------
 
     def add_session(self, actor, project, *, starts_at, ends_at, place="", capacity=None,
-                    application_required=False) -> ActivitySession:
-        values = self._checked_session(starts_at, ends_at, place, capacity, application_required)
+                    application_required=False, online=False) -> ActivitySession:
+        values = self._checked_session(starts_at, ends_at, place, capacity, application_required,
+                                       online)
         session = ActivitySession(project_id=project.id, site_id=project.site_id,
                                   created_at=self.clock(), **values)
         self.dbsession.add(session)
@@ -295,7 +296,7 @@ class ProjectService:
         return session
 
     def update_session(self, actor, session, *, starts_at, ends_at, place="", capacity=None,
-                       application_required=False) -> list:
+                       application_required=False, online=False) -> list:
         """Change a session; a larger capacity moves people up from the waiting list
         (returned, each told as in ``fill_places``)."""
         applications = ApplicationService(self.dbsession, clock=self.clock,
@@ -303,7 +304,8 @@ class ProjectService:
         session = applications.lock(session)
         if session.cancelled_at is not None:
             raise NotAllowed(_("This session has been cancelled; it cannot be changed."))
-        values = self._checked_session(starts_at, ends_at, place, capacity, application_required)
+        values = self._checked_session(starts_at, ends_at, place, capacity, application_required,
+                                       online)
         seats = self.seats([session])[session.id]
         if values["capacity"] is not None and values["capacity"] < seats.applied:
             raise InvalidInput(
@@ -366,7 +368,8 @@ class ProjectService:
                 "questions": checked_questions(questions, existing)}
 
     @staticmethod
-    def _checked_session(starts_at, ends_at, place, capacity, application_required) -> dict:
+    def _checked_session(starts_at, ends_at, place, capacity, application_required,
+                         online=False) -> dict:
         if starts_at is None:
             raise InvalidInput(_("Enter when the session starts."), field="starts_at")
         if ends_at is None:
@@ -382,7 +385,8 @@ class ProjectService:
                 _("Enter a capacity from 1 to ${max}, or leave it empty for no limit.",
                   mapping={"max": CAPACITY_MAX}), field="capacity")
         return {"starts_at": starts_at, "ends_at": ends_at, "place": place,
-                "capacity": capacity, "application_required": bool(application_required)}
+                "capacity": capacity, "application_required": bool(application_required),
+                "online": bool(online)}
 
     def _cancelled_mail(self, account, session) -> Mail:
         locale = account.locale if account.locale in DATETIME_FORMATS else "ja"

@@ -1,15 +1,21 @@
 """Public reads of the open API (no token): sites, their posts, projects and support
 measures — exactly what the public pages show, in the shapes of openapi/openapi.yaml."""
+from types import SimpleNamespace
+
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.view import view_config
 
 from ..i18n import _
 from ..interests import INTERESTS, POST_KIND_LABELS
 from ..permissions import Permissions as P
+from ..services.activity_search import ActivitySearch
 from ..services.directory import SiteDirectory
+from ..services.errors import InvalidInput
 from ..services.projects import ProjectService
 from ..services.publishing import PublicContent
 from ..services.support import FAMILY_LABELS, SupportService
+from .activities import query_from
+from .api import problem
 
 DEFAULT_LIMIT = 20
 
@@ -132,3 +138,28 @@ def list_measures(request):
         "cap_yen": measure.cap_yen, "cap_unit": measure.cap_unit,
         "url": _url(request, "s", site.code, "support", str(measure.id)),
     } for measure in request.service(SupportService).public_measures(site)]}
+
+
+@view_config(route_name="api_activities", request_method="GET", renderer="json",
+             openapi=True, replica=True, permission=P.VIEW)
+def search_activities(request):
+    query = _query(request)
+    params = {key: value.isoformat() if hasattr(value, "isoformat") else value
+              for key, value in query.items()}
+    try:
+        found = request.service(ActivitySearch).search(
+            query_from(params), cursor=query.get("cursor"),
+            limit=query.get("limit", DEFAULT_LIMIT))
+    except InvalidInput as error:
+        return problem(request, 400, _("The request has values that are not allowed"),
+                       error.message, [{"field": error.field,
+                                        "message": request.localizer.translate(error.message)}])
+    return _page([{
+        "session": _session_json(hit.session, SimpleNamespace(left=hit.places_left)),
+        "project_id": hit.project.id, "title": hit.project.title,
+        "summary": hit.project.summary, "field": hit.project.field,
+        "field_label": _label(request, INTERESTS, hit.project.field),
+        "counts_toward_premium": hit.project.designated, "online": hit.session.online,
+        "site": _site_json(request, hit.site),
+        "url": _url(request, "s", hit.site.code, "projects", str(hit.project.id)),
+    } for hit in found.items], found)

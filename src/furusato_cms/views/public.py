@@ -1,18 +1,16 @@
-"""What visitors see: the directory of sites, a site's page, its posts and images."""
+"""What visitors see: a site's page, its posts and images (the top page with the directory
+is views/top_page.py)."""
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..i18n import _
 from ..interests import INTERESTS, POST_KIND_LABELS
-from ..localgov import PREFECTURES
 from ..markup import render_markdown
 from ..permissions import Permissions as P
 from ..public_cache import cache_publicly
-from ..resources import Root
 from ..resources.content import ImageResource, PostResource, PostsContainer
 from ..resources.site import SiteResource
-from ..services.directory import SiteDirectory
 from ..services.publishing import PublicContent
 
 
@@ -28,17 +26,6 @@ def tag_param(request):
     if tag is not None and tag not in INTERESTS:
         raise HTTPBadRequest(_("Unknown tag. Choose one of the tags shown on the page."))
     return tag
-
-
-@view_config(context=Root, renderer="public/home.jinja2", permission=P.VIEW, replica=True)
-def home(request):
-    query = request.GET.get("q", "")[:100]
-    prefecture = request.GET.get("pref") or None
-    if prefecture is not None and prefecture not in {code for code, *_ in PREFECTURES}:
-        raise HTTPBadRequest(_("Unknown prefecture."))
-    result = request.service(SiteDirectory).search(query, prefecture, page_param(request))
-    cache_publicly(request)
-    return {"result": result, "q": query, "pref": prefecture, "prefectures": PREFECTURES}
 
 
 def _cache_until_next_change(request, site):
