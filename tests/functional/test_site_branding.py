@@ -114,3 +114,18 @@ def test_removing_the_logo_and_the_colour(testapp, dbsession, site, as_admin):
     dbsession.refresh(site)
     assert site.accent_color is None and site.logo_key is None
     assert "brand.css" not in testapp.get(f"{BASE}/").text
+
+
+def test_the_footer_names_the_contact_once_and_links_the_phone(testapp, dbsession, site):
+    site.contact_department, site.contact_name = "企画政策部 ふるさと推進課", "ふるさと推進課"
+    site.contact_phone = "026-224-5000"
+    dbsession.flush()
+    footer = testapp.get(f"{BASE}/").html.select_one("footer")
+    line = footer.select_one("p").get_text(" ", strip=True)
+    assert line.count("ふるさと推進課") == 1 and line.startswith("長野市 企画政策部")
+    assert footer.select_one("a[href='tel:0262245000']") is not None
+    assert "自治体の方へ" in footer.text
+
+
+def test_staff_and_my_pages_have_no_link_for_local_governments(testapp, as_admin):
+    assert "自治体の方へ" not in testapp.get(f"{BASE}/manage").text
