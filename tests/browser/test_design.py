@@ -46,10 +46,12 @@ def test_breadcrumbs_lead_back_to_the_site(live_server, page):
     crumbs = page.get_by_role("navigation", name="現在位置")
     assert crumbs.get_by_role("link", name="長野市").get_attribute("href").endswith("/s/202011/")
     current = crumbs.locator("[aria-current=page]")
-    assert current.inner_text() == "活動"
+    assert current.inner_text() == "担い手活動"
 
 
-def test_required_fields_say_so_in_their_label(live_server, page):
+def test_required_fields_say_so_beside_their_label(live_server, page):
     page.goto(live_server + "/signup")
-    label = page.locator("label.form-label", has=page.locator(".required-mark")).first
-    assert "必須" in label.inner_text()
+    row = page.locator(".label-row", has=page.locator(".required-mark")).first
+    assert "必須" in row.inner_text()
+    field = page.get_by_label(row.locator("label").inner_text(), exact=True)
+    assert field.get_attribute("required") is not None
