@@ -33,7 +33,6 @@ from datetime import timedelta
 
 from sqlalchemy import and_, func, insert, or_, select, update
 
-from ..clock import to_tokyo
 from ..dates import format_day
 from ..i18n import _
 from ..models import (
