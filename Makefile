@@ -11,7 +11,7 @@ SMTP_PORT ?= 1025
 MAIL_PORT ?= 1080
 
 .PHONY: install catalog migrate demo run test test-sqlite test-pg i18n-check bench bench-growth bench-smoke clean
-.PHONY: scaling-demo serve
+.PHONY: scaling-demo serve vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,11 @@ ROWS ?= 10000000
 scaling-demo: install
 	$(BIN)/python bench/partitioning.py --rows $(ROWS)
 	$(BIN)/python bench/capacity.py
+
+# Front-end packages from the npm registry, committed (never fetched at run time): the
+# Digital Agency design tokens for the themes and axe-core for the browser tests.
+vendor:
+	sh tools/vendor-assets.sh
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

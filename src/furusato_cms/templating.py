@@ -1,20 +1,20 @@
-"""What every template gets: the theme's layout, the current site, time in Asia/Tokyo."""
+"""What every template gets: the theme's layout, the current site, its breadcrumbs, and
+one way to write dates and times (dates.py: 2026年11月5日(木) 14:00, Asia/Tokyo)."""
 import os
 
-from babel.dates import format_date, format_datetime
 from markupsafe import escape
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
 
 from sqlalchemy import select
 
-from .clock import to_tokyo
+from . import dates
+from .navigation import breadcrumbs, page_audience
 from .models import DATABASE_UNAVAILABLE, Site
 from .resources.site import find_site_resource
 
 
 SESSION_COOKIE = "furusato_session"
-DATETIME_FORMATS = {"ja": "y年M月d日 H:mm", "en": "d MMM y, H:mm"}
 
 
 def theme_layout(settings, theme: str) -> str:
@@ -79,10 +79,12 @@ def add_globals(event):
     event["csrf_token"] = LazyCSRFToken(request)
     event["flash_messages"] = lambda: flash_messages(request)
     event["translate"] = request.localizer.translate
-    event["format_dt"] = lambda dt, fmt=None: (
-        format_datetime(to_tokyo(dt), fmt or DATETIME_FORMATS[locale], locale=locale) if dt else ""
-    )
-    event["format_date"] = lambda d, fmt="long": format_date(d, fmt, locale=locale) if d else ""
+    audience = page_audience(request)
+    event["page_audience"] = audience
+    event["breadcrumbs"] = breadcrumbs(request, site_resource, audience) if site else []
+    event["format_dt"] = lambda moment, kind="datetime": dates.format_moment(moment, locale, kind)
+    event["format_date"] = lambda day, kind="date": dates.format_day(day, locale, kind)
+    event["format_span"] = lambda starts, ends: dates.format_span(starts, ends, locale)
 
 
 def includeme(config):

@@ -132,6 +132,14 @@ def pass_second_factor(page):
             time.sleep(30.5 - time.time() % 30)
 
 
+def open_menu(page):
+    """On a phone the account links are in the header's menu (<details>): open it."""
+    summary = page.locator(".header-menu > summary")
+    if summary.is_visible() and page.locator(".header-menu[open]").count() == 0:
+        summary.click()
+
+
 def sign_out(page):
+    open_menu(page)
     page.locator("form[action$='/signout'] button").click()
     page.wait_for_load_state()

@@ -10,7 +10,7 @@ import pytest
 
 from furusato_cms.scripts.demo import DEMO_PASSWORD
 
-from .conftest import pass_second_factor, screenshot
+from .conftest import open_menu, pass_second_factor, screenshot
 
 pytestmark = pytest.mark.browser
 REGISTRANT, COORDINATOR = "registrant@example.jp", "coordinator@example.jp"
@@ -26,6 +26,7 @@ def sign_in(page, base, email):
 
 
 def sign_out(page):
+    open_menu(page)
     page.get_by_role("button", name="ログアウト").click()
     page.wait_for_load_state()
 

@@ -127,7 +127,7 @@ def test_the_page_shows_the_code_and_the_window(testapp, coordinator, base, serv
     page = testapp.get(base + "attendance")
     assert "出席管理" in page.text and "りんご収穫の手伝い" in page.text
     assert service.checkin_url(world.session) in page.text
-    assert "2026年11月25日 11:00 – 2026年11月25日 17:00" in page.text
+    assert "2026年11月25日(水) 11:00 – 2026年11月25日(水) 17:00" in page.text
     assert page.html.select_one('img[src$="qr.svg"]')["alt"]
 
 

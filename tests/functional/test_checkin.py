@@ -181,7 +181,7 @@ def test_card_code_page_shows_a_code_with_its_expiry_and_never_reloads(
     assert page.html.select_one("main img")["src"].startswith("data:image/svg+xml")
     shown = page.html.select_one(".card-code-digits").text
     assert re.fullmatch(r"\d{4}-\d{4}-\d{4}", shown)
-    assert "2026年11月25日 12:10まで有効（日本時間）" in page.text
+    assert "2026年11月25日(水) 12:10まで有効（日本時間）" in page.text
     assert testapp.get("/my/card-code").html.select_one(".card-code-digits").text == shown
     assert service.account_from_card_code(shown) == signed_in
     form = next(f for f in page.forms.values() if f.action.endswith("/my/card-code"))

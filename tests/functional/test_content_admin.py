@@ -93,7 +93,7 @@ def test_dates_are_typed_in_tokyo_time_and_shown_back_in_it(testapp, dbsession, 
     assert post.expire_at == datetime(2026, 12, 31, 9, 30, tzinfo=timezone.utc)
     page = testapp.get(f"{BASE}/posts/apple/edit")
     assert the_form(page).get("publish_at").value == "2026-12-01T09:00"
-    assert "2026年12月1日 9:00" in testapp.get(f"{BASE}/posts/manage").text
+    assert "2026年12月1日(火) 9:00" in testapp.get(f"{BASE}/posts/manage").text
 
 
 def test_bad_input_re_renders_with_messages_and_keeps_what_was_typed(testapp, site, as_editor):

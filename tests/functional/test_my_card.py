@@ -46,7 +46,7 @@ def test_card_shows_each_registration_with_tier_date_and_via(testapp, registered
     assert len(entries) == 3
     city = next(e for e in entries if e.startswith("長野市"))
     prefecture = next(e for e in entries if e.startswith("長野県"))
-    assert "ベーシック" in city and "2026年11月25日から" in city and "経由" not in city
+    assert "ベーシック" in city and "2026年11月25日(水)から" in city and "経由" not in city
     assert "長野市経由" in prefecture
 
 
@@ -59,7 +59,7 @@ def test_card_shows_verification_and_at_home(testapp, dbsession, clock, app_sett
     )
     page = testapp.get("/my/card")
     assert "本人 花子" in page.text
-    assert "2026年11月21日にマイナンバーカードで本人確認済み" in page.text
+    assert "2026年11月21日(土)にマイナンバーカードで本人確認済み" in page.text
     (entry,) = card_entries(page)
     assert "松本市" in entry and "居住地" in entry
 

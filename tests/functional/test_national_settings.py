@@ -34,7 +34,7 @@ def test_operator_sets_the_fee_free_end_and_the_period_audited(testapp, dbsessio
         select(AuditEntry).where(AuditEntry.action == "national.settings")).one()
     assert entry.detail["changed"] == {"free_period_end": [None, "2032-03-31"],
                                        "inactivity_days": [730, 1095]}
-    assert "2032年3月31日 まで無料" in testapp.get("/operator/").text
+    assert "2032年3月31日(水) まで無料" in testapp.get("/operator/").text
 
 
 @pytest.mark.parametrize("value", ["10", "たくさん"])

@@ -90,7 +90,7 @@ def test_coordinator_creates_a_project_adds_a_session_and_publishes(
             session.application_required) == (
         datetime(2026, 12, 1, 0, 0, tzinfo=timezone.utc),
         datetime(2026, 12, 1, 3, 30, tzinfo=timezone.utc), 5, True)
-    assert "2026年12月1日 9:00" in edit.text and "12:30" in edit.text
+    assert "2026年12月1日(火) 9:00" in edit.text and "12:30" in edit.text
     assert "記録済みの出席は、活動当日の指定のまま数えます" in edit.text
 
     token = csrf_token(testapp)

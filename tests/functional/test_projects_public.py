@@ -56,7 +56,7 @@ def test_list_shows_visible_projects_with_their_coming_dates(testapp, dbsession,
     page = testapp.get(f"{BASE}/projects/")
     assert "担い手活動" in page.text
     assert "りんご収穫の手伝い" in page.text and "りんご園" in page.text
-    assert "2026年12月2日 12:00" in page.text and "昨年の畑" not in page.text
+    assert "2026年12月2日(水) 12:00" in page.text and "昨年の畑" not in page.text
     assert "下書きの活動" not in page.text and "松本の活動" not in page.text
     assert page.text.index("りんご収穫の手伝い") < page.text.index("雪かき")
     filtered = testapp.get(f"{BASE}/projects/?field=snow_removal")
@@ -153,7 +153,7 @@ def test_full_session_waitlists_and_a_cancellation_moves_the_next_person_up(
     message, mail = only_notice(dbsession, mail_catcher, waiting, site, "application_result",
                                 app_settings)
     assert message.subject == "【参加確定】りんご収穫の手伝い"
-    assert "りんご園" in mail["text"] and "2026年12月2日 12:00 – 15:00" in mail["text"]
+    assert "りんご園" in mail["text"] and "2026年12月2日(水) 12:00 – 15:00" in mail["text"]
     assert mail_catcher.messages(to=holder.email) == []
     testapp.post(session_url(project, session, "withdraw"),
                  {"csrf_token": csrf_token(testapp)}, status=400)

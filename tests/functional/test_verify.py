@@ -74,7 +74,7 @@ def test_verify_shows_only_valid_site_tier_and_expiry(testapp, card_page):
     page = testapp.get("/verify", {"s": statement_in(entry(card_page, "松本市"))})
     main = page.text.split('<main id="main"')[1]
     assert "verdict-valid" in main and "有効" in main and "無効" not in main
-    for text in ("松本市", "プレミアム", "長期滞在者", "2027年11月25日", "2026年11月25日 12:05"):
+    for text in ("松本市", "プレミアム", "長期滞在者", "2027年11月25日", "2026年11月25日(水) 12:05"):
         assert text in main
     for private in (NAME, EMAIL, "長野市"):
         assert private not in page.text

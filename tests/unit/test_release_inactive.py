@@ -213,7 +213,7 @@ def test_notice_in_the_persons_language(dbsession, service, sites, catcher):
     (mail,) = catcher.messages(to="english@example.jp")
     # Python's email folding may start a long Subject on its own line: compare stripped.
     assert mail["subject"].strip() == (
-        "Your Furusato resident registration will be released on December 25, 2026"
+        "Your Furusato resident registration will be released on Fri 25 Dec 2026"
     )
     assert "http://localhost/signin" in mail["text"]
 

@@ -65,6 +65,14 @@ class Site(Base):
     community_room_enabled: Mapped[bool] = mapped_column(default=False)
     """The site's online community room (オンラインコミュニティルーム) is open; off by default."""
 
+    logo_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The site's logo (ロゴ): the public key of one of its images, shown in the header."""
+    header_image_key: Mapped[str | None] = mapped_column(String(32), default=None)
+    """The photo at the top of the site's page (ヘッダー画像), one of its images."""
+    accent_color: Mapped[str | None] = mapped_column(String(7), default=None)
+    """The site's own colour (#rrggbb) for the header and buttons, accepted only when it
+    keeps WCAG AA contrast (services/site_branding.py); None: the theme's colour."""
+
     @property
     def is_prefecture(self) -> bool:
         return self.kind == "prefecture"

@@ -1,4 +1,4 @@
-"""Sign-in (サインイン) and account security, OWASP ASVS 5.0 level 2 as the yardstick.
+"""Sign-in (ログイン) and account security, OWASP ASVS 5.0 level 2 as the yardstick.
 
 - Sessions live in the database (V7): random tokens, hashed at rest, idle and
   absolute time-outs, revocable one by one or all at once; a new one at every

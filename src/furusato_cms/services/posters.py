@@ -20,7 +20,6 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import segno
-from babel.dates import format_datetime
 from reportlab.lib.pagesizes import A3, A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -29,8 +28,8 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from ..clock import to_tokyo
 from ..i18n import _
+from .session_texts import when_text
 
 ERROR_LEVEL = "m"
 QUIET_ZONE = 4
@@ -46,7 +45,6 @@ MARGIN = 20 * mm
 QR_SIZE = 130 * mm
 WRAP_TOKENS = re.compile(r"[\x21-\x7e]+ ?| |[^\x21-\x7e ]")
 """A Latin word with its following space, a space, or one other character."""
-DATE_FORMATS = {"ja": "y年M月d日(E) H:mm", "en": "EEE d MMM y, H:mm"}
 INSTRUCTION = _("Scan this code with your smartphone camera")
 CHECKIN_TITLE = _("Attendance check-in")
 
@@ -71,15 +69,6 @@ def qr_png(url: str) -> bytes:
 def qr_data_uri(text: str, scale=6) -> str:
     """An inline SVG image (``data:`` URI, allowed by the CSP) of any short text."""
     return qr_code(text).svg_data_uri(scale=scale, border=QUIET_ZONE)
-
-
-def session_times(session, locale: str) -> str:
-    """「2026年11月25日(水) 12:00 – 15:00」 in Tokyo time (the end's date when it differs)."""
-    pattern = DATE_FORMATS.get(locale, DATE_FORMATS["en"])
-    starts, ends = to_tokyo(session.starts_at), to_tokyo(session.ends_at)
-    end_pattern = "H:mm" if starts.date() == ends.date() else pattern
-    return (f"{format_datetime(starts, pattern, locale=locale)} – "
-            f"{format_datetime(ends, end_pattern, locale=locale)}")
 
 
 def font_file(weight="regular") -> Path | None:
@@ -168,7 +157,7 @@ def poster_pdf(session, url: str, *, translate, locale: str) -> bytes:
     """One A4 page: the site, the project title, date and time, place, the code and
     how to use it."""
     project = session.project
-    texts = [project.site.name, project.title, session_times(session, locale), session.place,
+    texts = [project.site.name, project.title, when_text(session, locale), session.place,
              translate(INSTRUCTION), url]
     font = _font("".join(texts))
     width, height = A4
@@ -182,7 +171,7 @@ def poster_pdf(session, url: str, *, translate, locale: str) -> bytes:
     y = _lines(pdf, font, 14, project.site.name, y, width)
     y = _lines(pdf, font, *_fitted(project.title, font, width, (26, 20, 16), 3),
                y - 4 * mm, width)
-    y = _lines(pdf, font, 16, session_times(session, locale), y - 4 * mm, width)
+    y = _lines(pdf, font, 16, when_text(session, locale), y - 4 * mm, width)
     if session.place:
         y = _lines(pdf, font, *_fitted(session.place, font, width, (16, 12), 2), y, width)
 

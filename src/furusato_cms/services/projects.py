@@ -35,7 +35,7 @@ from ..models import (
     Project,
     SessionApplication,
 )
-from ..templating import DATETIME_FORMATS
+from ..dates import LOCALES
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
@@ -389,7 +389,7 @@ class ProjectService:
                 "online": bool(online)}
 
     def _cancelled_mail(self, account, session) -> Mail:
-        locale = account.locale if account.locale in DATETIME_FORMATS else "ja"
+        locale = account.locale if account.locale in LOCALES else "ja"
         translate = localizer_for(self.settings, locale).translate
         project = session.project
         mapping = {"name": account.display_name, "title": project.title}

@@ -39,7 +39,6 @@ from copy import copy
 from dataclasses import dataclass
 from datetime import timedelta
 
-from babel.dates import format_date
 from sqlalchemy import case, false, func, insert, literal, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -48,6 +47,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..clock import to_tokyo
+from ..dates import format_day
 from ..i18n import _
 from ..models import Account, IdentityVerification, Registration, RegistrationEvent, Site
 from ..models.meta import UTCDateTime
@@ -410,7 +410,7 @@ class RegistrationService:
         translate = localizer_for(self.settings, locale).translate
         mapping = {
             "name": name,
-            "date": format_date(release_on, "long", locale=locale),
+            "date": format_day(release_on, locale),
             "signin": self.settings.base_url + "/signin",
         }
         lines = [

@@ -31,10 +31,9 @@ out of "due", so running twice at the same moment changes nothing the second tim
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from babel.dates import format_date
 from sqlalchemy import and_, func, insert, or_, select, update
 
-from ..clock import to_tokyo
+from ..dates import format_day
 from ..i18n import _
 from ..models import (
     Account,
@@ -304,7 +303,7 @@ class RenewalService:
         return self._localizers[locale]
 
     def _date(self, moment, locale) -> str:
-        return format_date(to_tokyo(moment).date(), "long", locale=locale)
+        return format_day(moment, locale)
 
     def _send_notice(self, person: PersonMail):
         translate = self._translate(person.locale)

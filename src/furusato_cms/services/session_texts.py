@@ -2,19 +2,12 @@
 Japan time, its place. A module of its own so that the project services and the
 notification service (which sends their notices) can both use it without importing
 each other."""
-from babel.dates import format_datetime
-
-from ..clock import to_tokyo
-from ..templating import DATETIME_FORMATS
+from ..dates import format_span
 
 
 def when_text(session, locale) -> str:
-    """A session's start and end in Japan time, as mails write it."""
-    fmt = DATETIME_FORMATS.get(locale, DATETIME_FORMATS["ja"])
-    starts, ends = to_tokyo(session.starts_at), to_tokyo(session.ends_at)
-    end_format = "H:mm" if starts.date() == ends.date() else fmt
-    return (f"{format_datetime(starts, fmt, locale=locale)} – "
-            f"{format_datetime(ends, end_format, locale=locale)}")
+    """A session's start and end in Japan time, as pages, mails and posters write it."""
+    return format_span(session.starts_at, session.ends_at, locale)
 
 
 def session_lines(session, locale) -> list:

@@ -30,6 +30,7 @@ from ..schemas.attendance import (
 from ..services import posters
 from ..services.attendance import SOURCE_LABELS, AttendanceService
 from ..services.errors import ServiceError
+from ..services.session_texts import when_text
 
 PAGE = "attendance/session.jinja2"
 VOID_PAGE = "attendance/void.jinja2"
@@ -110,7 +111,7 @@ def _page(context, request, *, card_form=None, error=None, query=None):
         "opens": opens,
         "closes": closes,
         "source_labels": SOURCE_LABELS,
-        "times": posters.session_times(session, request.locale_name),
+        "times": when_text(session, request.locale_name),
         "base_url": request.resource_url(context),
     }
 

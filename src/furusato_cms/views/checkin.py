@@ -18,7 +18,7 @@ from ..resources import Root, project_resource
 from ..services.attendance import AttendanceService
 from ..services.checkin_tokens import TokenRefused
 from ..services.errors import ServiceError
-from ..services.posters import session_times
+from ..services.session_texts import when_text
 
 PAGE = "checkin/checkin.jinja2"
 DONE = "checkin/done.jinja2"
@@ -49,7 +49,7 @@ def _describe(request, session, **extra):
     values = {"session": session, "project": None, "site": None, "times": ""}
     if session is not None:
         values.update(project=session.project, site=session.project.site,
-                      times=session_times(session, request.locale_name))
+                      times=when_text(session, request.locale_name))
     values.update(extra)
     return values
 

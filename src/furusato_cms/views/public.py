@@ -11,7 +11,10 @@ from ..permissions import Permissions as P
 from ..public_cache import cache_publicly
 from ..resources.content import ImageResource, PostResource, PostsContainer
 from ..resources.site import SiteResource
+from ..services.projects import ProjectService
 from ..services.publishing import PublicContent
+from ..services.site_branding import SiteBrandingService
+from ..services.support import SupportService
 
 
 def page_param(request) -> int:
@@ -39,14 +42,27 @@ def _post_listing(request, site):
     return {"posts": posts, "tag": tag, "interests": INTERESTS, "kinds": POST_KIND_LABELS}
 
 
+FEATURED = 3
+"""Projects and support measures shown on a site's page (the rest are one link away)."""
+
+
 @view_config(context=SiteResource, renderer="public/site.jinja2", permission=P.VIEW,
              replica=True)
 def site_home(context, request):
-    intro = request.service(PublicContent).intro(context.site)
+    """The site's page: its header photo, introduction, the activities with the soonest
+    sessions, its support measures and its news."""
+    site = context.site
+    intro = request.service(PublicContent).intro(site)
+    projects = request.service(ProjectService)
+    featured = projects.public_list(site, page_size=FEATURED).items
     return {
         "intro": intro,
         "intro_html": render_markdown(intro.body if intro else ""),
-        **_post_listing(request, context.site),
+        "header_image": request.service(SiteBrandingService).header_image(site),
+        "featured_projects": featured,
+        "upcoming": projects.upcoming_sessions([p.id for p in featured]),
+        "measures": request.service(SupportService).public_measures(site)[:FEATURED],
+        **_post_listing(request, site),
     }
 
 

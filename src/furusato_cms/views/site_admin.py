@@ -28,6 +28,7 @@ def dashboard(context, request):
     site = context.site
     links = [
         (P.SITE_SETTINGS, context, _("Site settings"), _site_url(request, site, "settings")),
+        (P.SITE_SETTINGS, context, _("Look of the site"), _site_url(request, site, "branding")),
         (P.SITE_SETTINGS, context, _("Privacy notice"), _site_url(request, site, "privacy", "edit")),
         (P.SITE_STAFF, context, _("Staff"), _site_url(request, site, "staff", "")),
         (P.WEBHOOKS_MANAGE, WebhooksContainer(context, request),
