@@ -17,6 +17,8 @@ from pathlib import Path
 import requests
 from bs4 import BeautifulSoup
 
+from furusato_cms.devtools.run import parse_args, stand_in_commands
+
 from ..conftest import HERE
 
 START_TIMEOUT = 60
@@ -97,3 +99,12 @@ def test_every_port_can_be_chosen_and_links_follow(tmp_path):
     finally:
         runner.terminate()
         runner.wait(timeout=20)
+
+
+def test_make_run_starts_the_webhook_worker_beside_the_stand_ins(tmp_path):
+    """Webhooks a site admin subscribes to in the demo are delivered, as in production."""
+    commands = stand_in_commands(str(tmp_path), parse_args([str(tmp_path / "development.ini")]))
+    assert [c[c.index("-m") + 1] for c in commands] == [
+        "furusato_cms.devtools.oidc_provider", "furusato_cms.devtools.mail_catcher",
+        "furusato_cms.scripts.webhooks"]
+    assert commands[-1][-1] == str(tmp_path / "development.ini")

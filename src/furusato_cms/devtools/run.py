@@ -1,5 +1,6 @@
 """`make run`: the app with its development stand-ins — the local My Number Card provider
-(http://127.0.0.1:9080) and the mail catcher (SMTP 1025, read mail at http://127.0.0.1:1080).
+(http://127.0.0.1:9080) and the mail catcher (SMTP 1025, read mail at http://127.0.0.1:1080)
+— and the webhook delivery worker (furusato-webhooks), as production runs it beside the app.
 
 Every port can be chosen (``make run PORT=7000 OIDC_PORT=9081 SMTP_PORT=1026
 MAIL_PORT=1081``): the app's ``base_url`` (mail links), the identity callback registered
@@ -62,7 +63,8 @@ def stand_in_commands(ini_dir, args) -> list:
     ]
     mail = [python, "-m", "furusato_cms.devtools.mail_catcher",
             "--smtp-port", str(args.smtp_port), "--http-port", str(args.mail_port)]
-    return [oidc, mail]
+    webhooks = [python, "-m", "furusato_cms.scripts.webhooks", os.path.abspath(args.ini)]
+    return [oidc, mail, webhooks]
 
 
 def main(argv=None):
