@@ -151,6 +151,12 @@ def cache_publicly(request, until: datetime | None = None) -> None:
     request.environ[CACHEABLE_UNTIL] = until
 
 
+def may_keep(request) -> bool:
+    """Whether this request's page could be kept at all (the cache is on and the visitor
+    anonymous): a view need not work out how long a page may be kept otherwise."""
+    return "public_page_cache" in request.registry and cache_key(request) is not None
+
+
 def cache_key(request):
     """The key of a request the cache may answer, or None (signed in, mid-session, not GET)."""
     if request.method != "GET":

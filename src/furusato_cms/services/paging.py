@@ -29,7 +29,8 @@ def fetch_page(dbsession, statement, *, page: int, page_size: int, counted: bool
                cls=Page, **extra):
     """Run ``statement`` (an ordered select) for one page: one query reading one row more
     than the page to learn whether another follows, and a count only when ``counted``."""
-    rows = list(dbsession.scalars(statement.limit(page_size + 1).offset((page - 1) * page_size)))
+    rows = list(dbsession.scalars(statement.limit(page_size + 1).offset((page - 1) * page_size))
+                .unique())
     total = (dbsession.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
              if counted else None)
     return cls(items=rows[:page_size], page=page, page_size=page_size,
@@ -95,7 +96,7 @@ def fetch_slice(dbsession, statement, keys, *, cursor: str | None, limit: int) -
     if cursor:
         statement = statement.where(_after(keys, decode_cursor(cursor, keys)))
     order = [k.column.desc() if k.descending else k.column.asc() for k in keys]
-    rows = list(dbsession.scalars(statement.order_by(*order).limit(limit + 1)))
+    rows = list(dbsession.scalars(statement.order_by(*order).limit(limit + 1)).unique())
     if len(rows) <= limit:
         return Slice(rows, None)
     last = rows[limit - 1]

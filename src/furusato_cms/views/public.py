@@ -8,7 +8,7 @@ from ..i18n import _
 from ..interests import INTERESTS, POST_KIND_LABELS
 from ..markup import render_markdown
 from ..permissions import Permissions as P
-from ..public_cache import cache_publicly
+from ..public_cache import cache_publicly, may_keep
 from ..resources.content import ImageResource, PostResource, PostsContainer
 from ..resources.site import SiteResource
 from ..services.projects import ProjectService
@@ -32,7 +32,9 @@ def tag_param(request):
 
 
 def _cache_until_next_change(request, site):
-    cache_publicly(request, request.service(PublicContent).next_change(site))
+    """The query for the next scheduled change runs only for a page that may be kept."""
+    if may_keep(request):
+        cache_publicly(request, request.service(PublicContent).next_change(site))
 
 
 def _post_listing(request, site):
