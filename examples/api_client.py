@@ -11,7 +11,8 @@ port is accepted on the loopback address — and the scopes you need), then:
 It listens on a free port of 127.0.0.1 for the redirect, opens the consent page in your
 browser (``--no-browser`` only prints its address), exchanges the code for tokens and
 prints who the token is (``GET /api/v1/me`` when the server has it, else
-``GET /api/v1/token-info``) as JSON.
+``GET /api/v1/token-info``) as JSON; with ``--checkin POSTER_CODE`` it then checks in
+with a venue poster's code (``POST /api/v1/me/checkins``) and prints the attendance.
 
 To build on it, use :class:`FurusatoApi`: ``api.get(path)``, ``api.post(path, json=…)``
 refresh the access token once when it has expired; add a function per task (register
@@ -152,6 +153,11 @@ class FurusatoApi:
                                         timeout=self.timeout))
         return path in spec.get("paths", {})
 
+    def check_in(self, poster_code: str) -> dict:
+        """Check in with the code of a venue's poster (its QR address or the bare code):
+        the same rules as the web check-in; sending it again answers the same record."""
+        return self.post("/me/checkins", json={"code": poster_code})
+
     def whoami(self) -> dict:
         """The person (``/me``) when the server has that operation, else the token itself."""
         return self.get("/me" if self.has_operation("/me") else "/token-info")
@@ -182,14 +188,18 @@ def main(argv=None):
     parser.add_argument("--base-url", default="http://localhost:6543")
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--scopes", default=DEFAULT_SCOPES)
+    parser.add_argument("--checkin", metavar="POSTER_CODE",
+                        help="then check in with this poster code (scope activities)")
     parser.add_argument("--no-browser", action="store_true",
                         help="print the consent page's address on stdout instead of opening it")
     args = parser.parse_args(argv)
     api = FurusatoApi(args.base_url, args.client_id, scopes=args.scopes)
     try:
         api.authorize(show=_print_url if args.no_browser else None)
-        print(json.dumps({"whoami": api.whoami(), "scope": api.tokens.get("scope")},
-                         ensure_ascii=False), flush=True)
+        printed = {"whoami": api.whoami(), "scope": api.tokens.get("scope")}
+        if args.checkin:
+            printed["checkin"] = api.check_in(args.checkin)
+        print(json.dumps(printed, ensure_ascii=False), flush=True)
     except (ApiError, requests.RequestException) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

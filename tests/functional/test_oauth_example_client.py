@@ -15,13 +15,17 @@ import transaction
 from waitress.server import create_server
 
 from furusato_cms import main
+from furusato_cms.appsettings import AppSettings
 from furusato_cms.clock import system_clock
 from furusato_cms.models import Account, get_engine, get_session_factory, get_tm_session
 from furusato_cms.scripts import demo
+from furusato_cms.services.checkin_tokens import CheckinTokens
 from sqlalchemy import select
 
 from ..conftest import base_settings, service_settings
+from ..attendance_factories import make_checkin_world
 from ..dbsetup import drop_database, fresh_database_url, migrate
+from ..factories import NAGANO_CITY
 from ..oauth_factories import make_client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,8 +44,12 @@ def live_app(worker_id_name, tmp_path_factory, mail_catcher, app_oidc_provider):
         session = get_tm_session(get_session_factory(engine), transaction.manager)
         demo.load(session, system_clock())
         client_id = make_client(session, redirect_uris=["http://127.0.0.1/callback"],
-                                scopes=["profile", "card"]).client_id
+                                scopes=["profile", "card", "activities"]).client_id
         person = session.scalar(select(Account.id).where(Account.email == "registrant@example.jp"))
+        open_now = make_checkin_world(session, system_clock(), code=NAGANO_CITY,
+                                      title="今日の雪かき")
+        poster = CheckinTokens(AppSettings.from_settings(base_settings(url))).token_for(
+            open_now.session)
     engine.dispose()
     server = create_server(lambda environ, start: app["wsgi"](environ, start),
                            host="127.0.0.1", port=0, threads=4)
@@ -49,7 +57,7 @@ def live_app(worker_id_name, tmp_path_factory, mail_catcher, app_oidc_provider):
     app = {"wsgi": main({}, **base_settings(url, **{
         **service_settings(mail_catcher, app_oidc_provider), "furusato.base_url": base}))}
     threading.Thread(target=server.run, daemon=True).start()
-    yield base, client_id, person
+    yield base, client_id, person, f"{base}/checkin/{poster}"
     server.close()
     drop_database(url)
 
@@ -74,10 +82,10 @@ def allow_as_the_demo_registrant(base, authorize_url):
 
 
 def test_the_example_client_runs_the_pkce_flow_against_a_live_app(live_app):
-    base, client_id, person = live_app
+    base, client_id, person, poster = live_app
     process = subprocess.Popen(
         [sys.executable, SCRIPT, "--base-url", base, "--client-id", client_id,
-         "--scopes", "profile card", "--no-browser"],
+         "--scopes", "profile card activities", "--checkin", poster, "--no-browser"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         authorize_url = process.stdout.readline().strip()
@@ -88,5 +96,7 @@ def test_the_example_client_runs_the_pkce_flow_against_a_live_app(live_app):
         process.kill()
     assert process.returncode == 0, err
     printed = json.loads(out.strip().splitlines()[-1])
-    assert printed["scope"] == "profile card"
+    assert printed["scope"] == "profile card activities"
+    assert printed["checkin"]["status"] == "recorded"
+    assert printed["checkin"]["project_title"] == "今日の雪かき"
     assert printed["whoami"].get("account_id", printed["whoami"].get("id")) == person
