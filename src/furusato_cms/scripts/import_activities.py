@@ -1,15 +1,19 @@
-"""furusato-import-activities <ini> --site CODE [--dry-run] [--lang ja|en] FILE: import
+"""furusato-import-activities <ini> --site CODE [--dry-run] [--valid-rows-only] [--lang ja|en]
+FILE: import
 activity records kept before the platform started (担い手活動実績), in the national
 template (.xlsx or .csv), for one site.
 
 It prints the JSON report: rows read, activities created and matched, attendance
 recorded, already recorded, pending claims, and row-level errors
 ``[{"row", "column", "message"}]`` with messages in Japanese (``--lang en`` for English).
-All or nothing: when any row has an error, nothing is imported. ``--dry-run`` checks the
-file and reports what the import would do, changing nothing.
+All or nothing: when any row has an error, nothing is imported — unless
+``--valid-rows-only``, which imports the rows without an error and reports the others.
+``--dry-run`` checks the file and reports what the import would do, changing nothing.
 
-Exit status: 0 imported (or a clean dry run), 1 rows had errors (nothing imported),
-2 the command line, the site or the file itself could not be used.
+Exit status: 0 every row imported (or a clean dry run), 1 rows had errors and nothing was
+imported, 2 the command line, the site or the file itself could not be used, 3 (only with
+``--valid-rows-only``) the valid rows were imported (or would be, with ``--dry-run``) and
+the rows with errors were not.
 
 Files larger than the admin screen's upload limit are fine here (``--max-mb``, default
 200). ``--at`` runs the rule "only activities that have taken place" as of another
@@ -24,13 +28,15 @@ from ..services.errors import ServiceError
 from ..services.mail import localizer_for
 from .common import add_at_option, clock_at, db_transaction, ini_parser, load_settings, print_json
 
-EXIT_IMPORTED, EXIT_ROW_ERRORS, EXIT_UNUSABLE = 0, 1, 2
+EXIT_IMPORTED, EXIT_ROW_ERRORS, EXIT_UNUSABLE, EXIT_PARTLY = 0, 1, 2, 3
 
 
 def parser():
     parser = ini_parser(__doc__)
     parser.add_argument("--site", required=True, help="the site's code (6 digits)")
     parser.add_argument("--dry-run", action="store_true", help="check only; change nothing")
+    parser.add_argument("--valid-rows-only", action="store_true",
+                        help="import the rows without an error, report the others (exit 3)")
     parser.add_argument("--lang", choices=("ja", "en"), default="ja",
                         help="language of the messages (default ja)")
     parser.add_argument("--max-mb", type=float, default=200.0,
@@ -61,10 +67,17 @@ def _import(dbsession, app_settings, clock, args, translate):
         with open(args.file, "rb") as stream:
             report = service.import_file(
                 Actor.system("furusato-import-activities"), site, args.file, stream,
-                dry_run=args.dry_run, max_bytes=int(args.max_mb * 1024 * 1024),
+                dry_run=args.dry_run, valid_rows_only=args.valid_rows_only,
+                max_bytes=int(args.max_mb * 1024 * 1024),
             )
     except OSError as exc:
         return {"file": args.file, "file_error": exc.strerror or str(exc)}, EXIT_UNUSABLE
     except ServiceError as exc:
         return {"file": args.file, "file_error": translate(exc.message)}, EXIT_UNUSABLE
-    return report.as_dict(translate), EXIT_IMPORTED if report.ok else EXIT_ROW_ERRORS
+    return report.as_dict(translate), _status(report)
+
+
+def _status(report) -> int:
+    if report.ok:
+        return EXIT_IMPORTED
+    return EXIT_PARTLY if report.recordable else EXIT_ROW_ERRORS

@@ -24,8 +24,11 @@ What an import records:
   anyone else becomes a PendingAttendanceClaim that turns into attendance when such a
   person verifies their identity (``attach_pending_claims``).
 
-All or nothing: the work runs inside a SAVEPOINT, rolled back when any row has an error
-and for a dry run, so a dry run reports exactly what the import would do. Rows are read
+All or nothing by default: the work runs inside a SAVEPOINT, rolled back when any row has
+an error and for a dry run, so a dry run reports exactly what the import would do. With
+``valid_rows_only`` the rows without an error are recorded and the others are reported
+(and can be handed back as a corrections file, ``services/import_corrections.py``): a
+municipality finishes what it can and fixes the rest. Rows are read
 as a stream and written in batches with set-based queries and INSERT … ON CONFLICT DO
 NOTHING: memory stays bounded for 100,000 rows, and importing a file twice records
 nothing twice.
@@ -151,6 +154,7 @@ class ImportReport:
 
     file: str
     dry_run: bool = False
+    valid_rows_only: bool = False
     rows_read: int = 0
     activities_created: int = 0
     activities_matched: int = 0
@@ -160,17 +164,34 @@ class ImportReport:
     error_count: int = 0
     errors: list = field(default_factory=list)
     import_id: int | None = None
+    refused: set = field(default_factory=set, repr=False)
+    """Numbers of the rows with an error (every one, not only the reported errors')."""
 
     @property
     def ok(self) -> bool:
         return self.error_count == 0
 
     @property
+    def refused_rows(self) -> int:
+        return len(self.refused)
+
+    @property
+    def valid_rows(self) -> int:
+        return max(self.rows_read - len(self.refused), 0)
+
+    @property
+    def recordable(self) -> bool:
+        """Whether the import records something: every row right, or (valid rows only)
+        at least one."""
+        return self.ok or (self.valid_rows_only and self.valid_rows > 0)
+
+    @property
     def imported(self) -> bool:
-        return self.ok and not self.dry_run
+        return self.recordable and not self.dry_run
 
     def add_error(self, error: RowError):
         self.error_count += 1
+        self.refused.add(error.row)
         if len(self.errors) < MAX_REPORTED_ERRORS:
             self.errors.append(error)
 
@@ -181,8 +202,10 @@ class ImportReport:
 
     def as_dict(self, translate=None) -> dict:
         translate = translate or (lambda message: message.interpolate())
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "errors"}
-        data["imported"] = self.imported
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("errors", "refused")}
+        data.update(imported=self.imported, refused_rows=self.refused_rows,
+                    valid_rows=self.valid_rows)
         data["errors"] = [
             {"row": e.row, "column": e.column, "message": translate(e.message)}
             for e in sorted(self.errors, key=lambda e: (e.row, e.column))
@@ -868,7 +891,7 @@ def _shown(value) -> str:
     return str(value)
 
 
-def _file_name(filename: str) -> str:
+def upload_name(filename: str) -> str:
     """The name without a path (old browsers send C:\\…\\name.xlsx), bounded."""
     return (filename or "").replace("\\", "/").rsplit("/", 1)[-1][-300:]
 
@@ -892,20 +915,30 @@ class ActivityImportService:
         while it is read."""
         limit = self.settings.upload_max_bytes if max_bytes is None else max_bytes
         stream = bounded_file(stream, limit)
-        kind = file_kind(_file_name(filename), stream)
+        kind = file_kind(upload_name(filename), stream)
         rows = (_xlsx_rows(stream, UnpackLimits.from_settings(self.settings)) if kind == "xlsx"
                 else _csv_rows(stream))
         return template_rows(rows, kind)
 
+    def raw_rows(self, filename, stream):
+        """``(kind, rows)``: every row of the file as written, headings included, as
+        ``(row number, values of A–K)`` — what a corrections copy is made from."""
+        stream = bounded_file(stream, None)
+        kind = file_kind(upload_name(filename), stream)
+        rows = (_xlsx_rows(stream, UnpackLimits.from_settings(self.settings)) if kind == "xlsx"
+                else _csv_rows(stream))
+        return kind, rows
+
     def import_file(self, actor, site, filename, stream, *, dry_run=False,
-                    max_bytes=None) -> ImportReport:
-        """Check and record a file of activity records; all or nothing. Returns the report
-        (errors included); raises FileError when the file cannot be used at all."""
-        filename = _file_name(filename)
+                    valid_rows_only=False, max_bytes=None) -> ImportReport:
+        """Check and record a file of activity records: all or nothing, or with
+        ``valid_rows_only`` the rows without an error. Returns the report (errors
+        included); raises FileError when the file cannot be used at all."""
+        filename = upload_name(filename)
         limit = self.settings.upload_max_bytes if max_bytes is None else max_bytes
         stream = bounded_file(stream, limit)
         digest = file_sha256(stream)
-        report = ImportReport(file=filename, dry_run=dry_run)
+        report = ImportReport(file=filename, dry_run=dry_run, valid_rows_only=valid_rows_only)
         try:
             rows = self.read_rows(filename, stream, max_bytes=limit)
         except TemplateMismatch as exc:
@@ -928,7 +961,7 @@ class ActivityImportService:
             if savepoint.is_active:
                 savepoint.rollback()
             raise
-        if not report.ok:
+        if not report.recordable:
             report.discard()
         return report
 
