@@ -811,3 +811,23 @@ def test_two_imports_of_one_file_at_once_record_it_once(own_database, clock, app
         counted = table_counts(check)
     assert (counted["projects"], counted["claims"], counted["imports"]) == (5, 14, 2)
 
+
+
+def test_console_script_valid_rows_only_imports_the_rest_and_exits_3(script_db, tmp_path):
+    """The national sample as it is (four rows dated after the import): all or nothing
+    refuses it whole; --valid-rows-only records the other ten rows."""
+    ini, engine = script_db
+    path = tmp_path / "records.xlsx"
+    path.write_bytes(xlsx_bytes(sample_rows()))
+    before = script_counts(engine)
+
+    status, out, _err = run_script(ini, "--site", NAGANO_CITY, str(path))
+    assert status == 1 and script_counts(engine) == before
+
+    status, out, _err = run_script(ini, "--site", NAGANO_CITY, "--valid-rows-only", str(path))
+    report = json.loads(out)
+    assert status == 3 and report["imported"]
+    assert (report["refused_rows"], report["valid_rows"]) == (4, 10)
+    assert {error["row"] for error in report["errors"]} == {14, 15, 16, 17}
+    after = script_counts(engine)
+    assert after["attendance"] + after["claims"] == 10 and after["imports"] == 1

@@ -35,6 +35,7 @@ class ImportsContainer(SiteItemContainer):
     item_class = ImportResource
 
     def __getitem__(self, name):
-        if name == UploadsContainer.__name__:
+        if name == "uploads":
             return UploadsContainer(self, self.request)
         return super().__getitem__(name)
+
