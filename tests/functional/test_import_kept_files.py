@@ -183,3 +183,15 @@ def test_importing_a_kept_file_needs_the_csrf_token(testapp, dbsession, site, as
     response = testapp.post(f"{BASE}uploads/{kept(dbsession).id}/import", {"rows": "valid"},
                             expect_errors=True)
     assert response.status_int in (400, 403) and recorded(dbsession) == 0
+
+
+def test_the_result_shows_the_refused_rows_in_the_readers_language(testapp, dbsession, site,
+                                                                   as_coordinator):
+    page = check(testapp, "実績.xlsx", xlsx_bytes(sample_rows()))
+    result = import_form(page).submit(status=303).follow()
+    refused = result.html.select_one("#refused-heading").find_next("table")
+    assert "まだ行われていない活動です。" in refused.get_text()
+    testapp.set_cookie("_LOCALE_", "en")
+    english = testapp.get(result.request.path)
+    refused = english.html.select_one("#refused-heading").find_next("table")
+    assert "This activity has not taken place yet" in refused.get_text()

@@ -201,16 +201,33 @@ class ImportReport:
             setattr(self, name, 0)
 
     def as_dict(self, translate=None) -> dict:
+        """The report as JSON; without ``translate`` (to be stored) each error keeps its
+        msgid and mapping too, so a later reader sees it in their own language."""
+        translated = translate is not None
         translate = translate or (lambda message: message.interpolate())
         data = {f.name: getattr(self, f.name) for f in fields(self)
                 if f.name not in ("errors", "refused")}
         data.update(imported=self.imported, refused_rows=self.refused_rows,
                     valid_rows=self.valid_rows)
         data["errors"] = [
-            {"row": e.row, "column": e.column, "message": translate(e.message)}
+            {"row": e.row, "column": e.column, "message": translate(e.message),
+             **({} if translated else stored_message(e.message))}
             for e in sorted(self.errors, key=lambda e: (e.row, e.column))
         ]
         return data
+
+
+def stored_message(message) -> dict:
+    return {"msgid": str(message),
+            "mapping": {k: str(v) for k, v in (message.mapping or {}).items()}}
+
+
+def shown_message(error: dict, translate) -> str:
+    """A stored error's message in the reader's language (the English text when it was
+    stored before msgids were kept)."""
+    if "msgid" not in error:
+        return error["message"]
+    return translate(_(error["msgid"], mapping=error["mapping"]))
 
 
 # --- normalising cells -----------------------------------------------------------------

@@ -13,7 +13,7 @@ from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.imports import ImportResource, ImportsContainer, UploadResource
 from ..schemas.imports import ImportUploadSchema
-from ..services.activity_import import COLUMNS, ActivityImportService
+from ..services.activity_import import COLUMNS, ActivityImportService, shown_message
 from ..services.import_results import ImportResults
 from ..services.import_uploads import ImportUploads
 
@@ -122,7 +122,10 @@ def corrections(context, request):
 def import_report(context, request):
     results = request.service(ImportResults)
     record = context.record
-    return {"record": record, "report": record.report,
+    report = dict(record.report)
+    report["errors"] = [{**error, "message": shown_message(error, request.localizer.translate)}
+                        for error in report.get("errors", [])]
+    return {"record": record, "report": report,
             "activities": results.activities(record),
             "pending": results.pending_people(request.actor, record),
             "upload": request.service(ImportUploads).kept_for(record)}
