@@ -306,10 +306,12 @@ def test_console_script_counts_a_snapshot(tmp_path):
                    encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "FURUSATO_DB_URL"}
     script = str(Path(sys.executable).parent / "furusato-refresh-stats")
-    runs = [subprocess.run([script, str(ini)], capture_output=True, text=True, env=env,
-                           timeout=60) for _ in range(3)]
+    runs = [subprocess.run([script, str(ini), *extra], capture_output=True, text=True,
+                           env=env, timeout=60) for extra in ([], [], ["--full"])]
     assert all(run.returncode == 0 for run in runs), runs[-1].stderr
     summaries = [json.loads(run.stdout) for run in runs]
+    assert [s["method"] for s in summaries] == ["full", "changes", "full"]
+    assert summaries[1]["sites_counted"] == 0
     assert summaries[-1]["dropped_snapshots"] == 1 and summaries[-1]["rows"] > 0
     with engine.connect() as conn:
         people = conn.scalar(select(StatsFigure.value).where(
