@@ -13,6 +13,9 @@ It prints a JSON summary: ``{"snapshot": id, "as_of": ..., "method": "changes"|"
 "sites_counted": ..., "people_counted": ..., "rows": ..., "dropped_snapshots": ...,
 "duration_ms": ...}``.
 """
+import logging
+import time
+
 from sqlalchemy import text
 
 from .. import public_cache  # noqa: F401 - its commit hooks tell every app process
@@ -20,6 +23,7 @@ from ..clock import system_clock
 from ..services.statistics import StatisticsService
 from .common import db_transaction, ini_parser, load_settings, print_json
 
+log = logging.getLogger(__name__)
 REFRESH_LOCK = 0x5354_4154
 """The advisory lock one refresh holds (any number the app uses for nothing else)."""
 
@@ -28,8 +32,20 @@ def main(argv=None):
     parser = ini_parser(__doc__)
     parser.add_argument("--full", action="store_true",
                         help="count every figure from scratch (repair; minutes at national size)")
+    parser.add_argument("--every", type=int, metavar="SECONDS",
+                        help="keep running: a refresh every SECONDS (make run does, with 60)")
     args = parser.parse_args(argv)
     settings = load_settings(args.config_uri)
+    refresh(settings, full=args.full)
+    while args.every:
+        time.sleep(args.every)
+        try:
+            refresh(settings)
+        except Exception:  # the next round tries again; cron would too
+            log.exception("statistics refresh failed")
+
+
+def refresh(settings, *, full=False):
     with db_transaction(settings) as (dbsession, app_settings):
         if dbsession.get_bind().dialect.name == "postgresql":
             dbsession.connection(execution_options={"isolation_level": "REPEATABLE READ"})
@@ -37,5 +53,9 @@ def main(argv=None):
                 print_json({"skipped": "another refresh is running"})
                 return
         summary = StatisticsService(dbsession, clock=system_clock,
-                                    settings=app_settings).refresh(full=args.full)
+                                    settings=app_settings).refresh(full=full)
     print_json(summary)
+
+
+if __name__ == "__main__":
+    main()
