@@ -11,6 +11,7 @@ can run side by side. The stand-ins stop when the app stops. Never used in produ
 import argparse
 import configparser
 import os
+import signal
 import subprocess
 import sys
 
@@ -74,6 +75,8 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     ini = os.path.abspath(args.ini)
     os.makedirs(os.path.join(os.path.dirname(ini), "var", "dev-oidc"), exist_ok=True)
+    # Stopped by a signal (a test, a supervisor), the stand-ins stop too, not left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     children = [subprocess.Popen(c) for c in stand_in_commands(os.path.dirname(ini), args)]
     print(f"mail catcher: http://127.0.0.1:{args.mail_port}  ·  local My Number Card provider: "
           f"http://127.0.0.1:{args.oidc_port}  ·  app: http://localhost:{args.port}", flush=True)
