@@ -11,7 +11,7 @@ SMTP_PORT ?= 1025
 MAIL_PORT ?= 1080
 
 .PHONY: install catalog migrate demo run test test-sqlite test-pg i18n-check bench bench-growth bench-smoke clean
-.PHONY: scaling-demo serve vendor
+.PHONY: scaling-demo serve vendor bench-national
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +72,13 @@ bench-growth: install
 
 bench-smoke: install
 	$(BIN)/python bench/run.py --smoke --growth 100,300
+	$(BIN)/python bench/national.py --smoke
+
+# National size (issue 17): statistics by changes, eligibility, the national report and the
+# activity search at 1 M and 10 M people, and their growth (hours; see README, Benchmarks).
+NATIONAL_SIZES ?= 1000000,10000000
+bench-national: install
+	$(BIN)/python bench/national.py --sizes $(NATIONAL_SIZES)
 
 # docs/scaling.md: partitioned tables with 10M generated rows (a few minutes; ROWS=… for
 # less), then the cores the national peak needs from the last `make bench` results.

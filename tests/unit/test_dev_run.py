@@ -101,10 +101,12 @@ def test_every_port_can_be_chosen_and_links_follow(tmp_path):
         runner.wait(timeout=20)
 
 
-def test_make_run_starts_the_webhook_worker_beside_the_stand_ins(tmp_path):
-    """Webhooks a site admin subscribes to in the demo are delivered, as in production."""
+def test_make_run_starts_the_webhook_worker_and_statistics_beside_the_stand_ins(tmp_path):
+    """Webhooks a site admin subscribes to in the demo are delivered, and the dashboards
+    follow within a minute, as in production."""
     commands = stand_in_commands(str(tmp_path), parse_args([str(tmp_path / "development.ini")]))
     assert [c[c.index("-m") + 1] for c in commands] == [
         "furusato_cms.devtools.oidc_provider", "furusato_cms.devtools.mail_catcher",
-        "furusato_cms.scripts.webhooks"]
-    assert commands[-1][-1] == str(tmp_path / "development.ini")
+        "furusato_cms.scripts.webhooks", "furusato_cms.scripts.refresh_stats"]
+    assert commands[-2][-1] == str(tmp_path / "development.ini")
+    assert commands[-1][-3:] == [str(tmp_path / "development.ini"), "--every", "60"]

@@ -290,8 +290,7 @@ def test_sort_parameters():
 # -- the console script ----------------------------------------------------------------------
 
 
-def test_console_script_counts_a_snapshot(tmp_path):
-    """furusato-refresh-stats against a migrated SQLite file, as cron would run it."""
+def _stats_ini(tmp_path):
     url = f"sqlite:///{tmp_path}/stats.sqlite"
     migrate(url)
     engine = get_engine({"furusato.db_url": url})
@@ -304,12 +303,20 @@ def test_console_script_counts_a_snapshot(tmp_path):
     ini.write_text("[app:main]\nuse = egg:furusato-cms\n"
                    f"furusato.db_url = {url}\nfurusato.session_secret = script-test\n",
                    encoding="utf-8")
+    return engine, ini, city_id
+
+
+def test_console_script_counts_a_snapshot(tmp_path):
+    """furusato-refresh-stats against a migrated SQLite file, as cron would run it."""
+    engine, ini, city_id = _stats_ini(tmp_path)
     env = {k: v for k, v in os.environ.items() if k != "FURUSATO_DB_URL"}
     script = str(Path(sys.executable).parent / "furusato-refresh-stats")
-    runs = [subprocess.run([script, str(ini)], capture_output=True, text=True, env=env,
-                           timeout=60) for _ in range(3)]
+    runs = [subprocess.run([script, str(ini), *extra], capture_output=True, text=True,
+                           env=env, timeout=60) for extra in ([], [], ["--full"])]
     assert all(run.returncode == 0 for run in runs), runs[-1].stderr
     summaries = [json.loads(run.stdout) for run in runs]
+    assert [s["method"] for s in summaries] == ["full", "changes", "full"]
+    assert summaries[1]["sites_counted"] == 0
     assert summaries[-1]["dropped_snapshots"] == 1 and summaries[-1]["rows"] > 0
     with engine.connect() as conn:
         people = conn.scalar(select(StatsFigure.value).where(
@@ -317,3 +324,19 @@ def test_console_script_counts_a_snapshot(tmp_path):
             StatsFigure.figure == "people"))
         assert people == 1
     engine.dispose()
+
+
+def test_refresh_keeps_running_every_few_seconds(tmp_path):
+    """``--every`` (what make run starts): a refresh now, then one each interval."""
+    engine, ini, _city_id = _stats_ini(tmp_path)
+    engine.dispose()
+    env = {k: v for k, v in os.environ.items() if k != "FURUSATO_DB_URL"}
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "furusato_cms.scripts.refresh_stats", str(ini), "--every", "1"],
+        stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        methods = [json.loads(runner.stdout.readline())["method"] for _ in range(2)]
+    finally:
+        runner.terminate()
+        runner.wait(timeout=20)
+    assert methods == ["full", "changes"]

@@ -1,6 +1,7 @@
 """`make run`: the app with its development stand-ins — the local My Number Card provider
 (http://127.0.0.1:9080) and the mail catcher (SMTP 1025, read mail at http://127.0.0.1:1080)
-— and the webhook delivery worker (furusato-webhooks), as production runs it beside the app.
+— and the webhook delivery worker (furusato-webhooks) and the statistics refresh every
+minute (furusato-refresh-stats --every 60), as production runs them beside the app.
 
 Every port can be chosen (``make run PORT=7000 OIDC_PORT=9081 SMTP_PORT=1026
 MAIL_PORT=1081``): the app's ``base_url`` (mail links), the identity callback registered
@@ -10,6 +11,7 @@ can run side by side. The stand-ins stop when the app stops. Never used in produ
 import argparse
 import configparser
 import os
+import signal
 import subprocess
 import sys
 
@@ -64,13 +66,17 @@ def stand_in_commands(ini_dir, args) -> list:
     mail = [python, "-m", "furusato_cms.devtools.mail_catcher",
             "--smtp-port", str(args.smtp_port), "--http-port", str(args.mail_port)]
     webhooks = [python, "-m", "furusato_cms.scripts.webhooks", os.path.abspath(args.ini)]
-    return [oidc, mail, webhooks]
+    stats = [python, "-m", "furusato_cms.scripts.refresh_stats", os.path.abspath(args.ini),
+             "--every", "60"]
+    return [oidc, mail, webhooks, stats]
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     ini = os.path.abspath(args.ini)
     os.makedirs(os.path.join(os.path.dirname(ini), "var", "dev-oidc"), exist_ok=True)
+    # Stopped by a signal (a test, a supervisor), the stand-ins stop too, not left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     children = [subprocess.Popen(c) for c in stand_in_commands(os.path.dirname(ini), args)]
     print(f"mail catcher: http://127.0.0.1:{args.mail_port}  ·  local My Number Card provider: "
           f"http://127.0.0.1:{args.oidc_port}  ·  app: http://localhost:{args.port}", flush=True)

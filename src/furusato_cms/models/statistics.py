@@ -7,7 +7,7 @@ their values, keyed by site (``site_id`` 0 is the nation) and by the figure's ow
 """
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base
@@ -22,6 +22,10 @@ class StatsSnapshot(Base):
     finished_at: Mapped[datetime]
     duration_ms: Mapped[int] = mapped_column(default=0)
     row_count: Mapped[int] = mapped_column(default=0)
+    method: Mapped[str] = mapped_column(String(10), default="", server_default="")
+    """How it was counted: ``full`` (every figure from scratch), ``changes`` (the sites and
+    people that changed since the snapshot before), "" (before counting by changes
+    existed: the next refresh is a full one)."""
 
 
 class StatsFigure(Base):
@@ -41,3 +45,32 @@ class StatsFigure(Base):
     figure: Mapped[str] = mapped_column(String(40), primary_key=True)
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class StatsChange(Base):
+    """What changed since the last refresh (集計の変更記録), written by database triggers
+    on every table a figure reads, in the writer's own transaction — so no writer (a
+    service, an import, a bulk job, SQL by hand) can forget it. ``site_id`` marks a
+    site whose figures must be counted again; ``account_id`` a person whose national
+    (real-people) keys must be, and with no site every site of that person. A refresh
+    claims the rows it can see (``batch``) and deletes them when it commits."""
+
+    __tablename__ = "stats_changes"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    site_id: Mapped[int | None]
+    account_id: Mapped[int | None]
+    batch: Mapped[int | None] = mapped_column(index=True)
+
+
+class StatsPersonKey(Base):
+    """The keys one person adds to the nation's real-people figures (``nation_*``) as
+    of the last refresh: the refresh subtracts these and adds the new ones for the
+    people who changed, so the nation's figures never need a scan of every person."""
+
+    __tablename__ = "stats_person_keys"
+
+    account_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    figure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)

@@ -40,7 +40,7 @@ def clock_at(moment):
 
 
 def print_json(summary, **options):
-    print(json.dumps(summary, ensure_ascii=False, **options))
+    print(json.dumps(summary, ensure_ascii=False, **options), flush=True)
 
 
 def run_service_at(argv, description, at_help, service_class, run):

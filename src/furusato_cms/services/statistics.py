@@ -42,8 +42,9 @@ computed live — exact to the second — while the snapshot says its scope hold
 than ``LIVE_LIMIT`` registrations; larger scopes read the snapshot too.
 
 **Staleness bound**: a snapshot figure is at most the cron interval plus one refresh
-run old (run it every 10 minutes: at most about 10 minutes plus the run time). The page
-says "as of …" whenever figures come from a snapshot.
+run old. A refresh counts only what changed (``services.stats_refresh``), so it runs
+every minute: at most about a minute plus the run time. The page says "as of …"
+whenever figures come from a snapshot.
 """
 import re
 import time
@@ -222,7 +223,7 @@ def _tokyo_month_pg(element, compiler, **kw):
     )
 
 
-def _years_before(day: date, years: int) -> date:
+def years_before(day: date, years: int) -> date:
     try:
         return day.replace(year=day.year - years)
     except ValueError:
@@ -236,12 +237,15 @@ def _years_before(day: date, years: int) -> date:
 class Scope:
     """Where and when figures are counted: ``site_ids`` (None: every site), the moment
     ``now`` that stock figures describe, and for flows an optional ``period`` (None:
-    all history, as the snapshot stores it)."""
+    all history, as the snapshot stores it). ``accounts`` (a SELECT of account ids)
+    narrows counted registrations to those people: the incremental refresh recounts the
+    nation's real-people keys of the people who changed only."""
 
     dialect: str
     now: datetime
     site_ids: tuple | None = None
     period: Period | None = None
+    accounts: object = None
 
     @property
     def today(self) -> date:
@@ -269,6 +273,8 @@ def _counted(scope, *columns):
         .join(Account, Account.id == R.account_id)
         .where(R.state == "active", R.at_home.is_(False), Account.disabled_at.is_(None))
     )
+    if scope.accounts is not None:
+        statement = statement.where(R.account_id.in_(scope.accounts))
     return scope.only(statement, R.site_id)
 
 
@@ -279,7 +285,7 @@ def _site_item(key=None):
 
 def _age_band(today: date):
     return case(
-        *[(IdentityVerification.birthdate <= _years_before(today, low), literal(band))
+        *[(IdentityVerification.birthdate <= years_before(today, low), literal(band))
           for low, band in AGE_BANDS[:-1]],
         else_=literal(AGE_BANDS[-1][1]),
     )
@@ -724,30 +730,24 @@ class StatisticsService:
 
     # -- snapshots ------------------------------------------------------------------
 
-    def refresh(self, actor=None) -> dict:
-        """Count every figure of every site and of the nation into a new snapshot (set
-        based: one INSERT … SELECT per figure, then the nation's sums), and drop all but
-        the newest ``KEEP_SNAPSHOTS``. Call in its own transaction (on PostgreSQL at
-        REPEATABLE READ, as the script does, so every figure sees the same moment). A
-        refresh asked for by a person (``actor``) is audited; the scheduled one is not."""
+    def refresh(self, actor=None, *, full=False) -> dict:
+        """A new snapshot: by what changed since the one before, or every figure from
+        scratch when there is none to follow or ``full`` is asked (the repair tool); see
+        ``services.stats_refresh``. Drops all but the newest ``KEEP_SNAPSHOTS``. Call in
+        its own transaction (on PostgreSQL at REPEATABLE READ, as the script does, so
+        every figure sees the same moment). A refresh asked for by a person (``actor``) is
+        audited; the scheduled one is not."""
+        from .stats_refresh import StatsRefresh  # it builds on this module's figures
+
         started = time.monotonic()
         now = self.clock()
+        previous = self.latest_snapshot()
         snapshot = StatsSnapshot(as_of=now, finished_at=now)
         self.dbsession.add(snapshot)
         self.dbsession.flush()
-        scope = Scope(self.dialect, now)
-        columns = ["snapshot_id", "site_id", "figure", "key", "value"]
-        for figure in FIGURES.values():
-            counted = aggregate(figure, scope).subquery()
-            self.dbsession.execute(insert(StatsFigure).from_select(columns, select(
-                literal(snapshot.id), counted.c.site_id, literal(figure.name), counted.c.key,
-                counted.c.value,
-            )))
+        counted = StatsRefresh(self.dbsession, dialect=self.dialect).run(
+            snapshot, previous, full=full)
         F = StatsFigure
-        self.dbsession.execute(insert(F).from_select(columns, select(
-            literal(snapshot.id), literal(NATION), F.figure, F.key, func.sum(F.value),
-        ).where(F.snapshot_id == snapshot.id, F.site_id != NATION,
-                F.figure.in_(NATION_SUMS)).group_by(F.figure, F.key)))
         rows = self.dbsession.scalar(
             select(func.count()).select_from(F).where(F.snapshot_id == snapshot.id)
         )
@@ -760,6 +760,8 @@ class StatisticsService:
                 actor, "stats.refresh", target=snapshot, rows=rows)
         self.dbsession.flush()
         return {"snapshot": snapshot.id, "as_of": now.isoformat(), "rows": rows,
+                "method": counted.method, "sites_counted": counted.sites,
+                "people_counted": counted.people,
                 "dropped_snapshots": dropped, "duration_ms": snapshot.duration_ms}
 
     def _drop_old_snapshots(self) -> int:
