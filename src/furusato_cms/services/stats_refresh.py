@@ -1,7 +1,7 @@
 """Refreshing the statistics snapshot (集計の更新) by what changed, not by the country's size.
 
 Database triggers append to ``stats_changes`` the site (and the person) of every row any
-figure reads, in the writer's own transaction (migration ``0031_stats_changes``). A
+figure reads, in the writer's own transaction (migration ``0028_stats_changes``). A
 refresh claims the change rows it can see and writes a new snapshot from the one before:
 
 - **sites** with a change are counted again with the same figure SQL as ever, narrowed to

@@ -10,16 +10,16 @@ adds to the nation's real-people figures, so a refresh corrects those by differe
 A site moving to another prefecture or a session moving to another project is not
 captured (neither happens in the product); the full rebuild (``--full``) covers them.
 
-Revision ID: 0031_stats_changes
-Revises: 0026_activity_search
+Revision ID: 0028_stats_changes
+Revises: 0027_kept_uploads
 Create Date: 2026-12-05 00:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0031_stats_changes'
-down_revision = '0026_activity_search'
+revision = '0028_stats_changes'
+down_revision = '0027_kept_uploads'
 branch_labels = None
 depends_on = None
 
