@@ -10,7 +10,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from .meta import Base  # noqa: F401
 from .account import Account, EmailToken  # noqa: F401
-from .attendance import Attendance, AttendanceImport, PendingAttendanceClaim  # noqa: F401
+from .attendance import (  # noqa: F401
+    Attendance,
+    AttendanceExternalId,
+    AttendanceImport,
+    PendingAttendanceClaim,
+)
 from .audit import AuditEntry  # noqa: F401
 from .authentication import AuthSession, RecoveryCode, SigninThrottle  # noqa: F401
 from .card_code import CardCode  # noqa: F401

@@ -107,3 +107,18 @@ class PendingAttendanceClaim(Base):
     attendance_id: Mapped[int | None] = mapped_column(
         ForeignKey("attendances.id"), index=True, default=None
     )
+
+
+class AttendanceExternalId(Base):
+    """A municipality's own key for an attendance it recorded in its own system and sent
+    through the API (外部システムの記録番号): sending the same key again answers the same
+    attendance, so a retried request never records twice. Kept apart from ``attendances``
+    so the check-in's hot table gains no column or index for it."""
+
+    __tablename__ = "attendance_external_ids"
+
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    attendance_id: Mapped[int] = mapped_column(ForeignKey("attendances.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
