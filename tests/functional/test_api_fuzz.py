@@ -9,10 +9,15 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+from sqlalchemy import select
+
+from furusato_cms.models import Site
 
 from ..activity_factories import make_project, make_session
+from ..attendance_factories import make_registered
 from ..conftest import NOW
 from ..factories import NAGANO_CITY, make_post, make_site
+from ..oauth_factories import bearer, make_client, make_token
 from ..support_factories import make_measure
 
 EXAMPLES = int(os.environ.get("FURUSATO_FUZZ_EXAMPLES", "10"))
@@ -35,6 +40,23 @@ def api_schema(app, connection, clock, dbsession):
     return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", joined)
 
 
+def _fuzz(operation, excluded, headers=None, code=None) -> set:
+    """The statuses the operation answered; ``code`` pins the site in the path."""
+    statuses = set()
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    def fuzz(case):
+        if code and case.path_parameters and "code" in case.path_parameters:
+            case.path_parameters["code"] = code
+        statuses.add(case.call_and_validate(headers=headers,
+                                            excluded_checks=excluded).status_code)
+
+    fuzz()
+    return statuses
+
+
 def test_no_operation_fails_or_breaks_its_document(api_schema):
     """Each operation in turn (schemathesis' pytest plugin does not run on pytest 9)."""
     operations = [result.ok() for result in api_schema.get_all_operations()]
@@ -42,15 +64,29 @@ def test_no_operation_fails_or_breaks_its_document(api_schema):
     for operation in operations:
         # A cursor is opaque: its pattern cannot say which strings this service made, so
         # a well-formed stranger is refused (400), as it should be.
-        excluded = [positive_data_acceptance] if _has_cursor(operation) else []
+        _fuzz(operation, [positive_data_acceptance] if _has_cursor(operation) else [])
 
-        @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def fuzz(case):
-            case.call_and_validate(excluded_checks=excluded)
 
-        fuzz()
+def test_no_authorised_operation_fails_with_a_valid_token(api_schema, dbsession):
+    """Every operation that needs a token, called with one holding every scope it may
+    need: a person's app's for /me…, the site's own server's for /sites/{code}/… —
+    whatever operations the document gains later. Valid-looking ids the rules refuse
+    (4xx) are right answers here; a 5xx or an answer outside the document is not."""
+    site = dbsession.scalar(select(Site).where(Site.code == NAGANO_CITY))
+    person = make_registered(dbsession, site, "fuzz@example.jp")
+    person_token = bearer(make_token(dbsession, make_client(dbsession), person))
+    server_token = bearer(make_token(dbsession, make_client(dbsession, site,
+                                                            kind="confidential")))
+    authorised = [result.ok() for result in api_schema.get_all_operations()
+                  if result.ok().definition.raw.get("security")]
+    assert len(authorised) >= 8
+    answered = {}
+    for operation in authorised:
+        token = person_token if operation.path.startswith("/me") else server_token
+        answered[operation.label] = _fuzz(operation, [positive_data_acceptance], token,
+                                          NAGANO_CITY)
+    reads = [label for label in answered if label.startswith("GET")]
+    assert all(200 in answered[label] for label in reads), answered
 
 
 def _has_cursor(operation) -> bool:

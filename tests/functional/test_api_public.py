@@ -134,3 +134,10 @@ def test_support_measures_say_who_may_apply_rate_and_cap(testapp, dbsession, cit
     items = testapp.get(f"{API}/sites/{NAGANO_CITY}/support-measures").json["items"]
     assert [(m["title"], m["applicants"], m["rate"], m["cap_yen"]) for m in items] == [
         ("交通費補助", "premium", {"numerator": 3, "denominator": 4}, 300_000)]
+
+
+def test_control_characters_are_refused_as_problem_details(testapp):
+    """The request guard refuses NUL before any view; the API still answers its way."""
+    answer = testapp.get("/api/v1/sites?q=%00", status=400)
+    assert answer.content_type == "application/problem+json"
+    assert "制御文字" in answer.json["detail"]

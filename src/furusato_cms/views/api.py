@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import yaml
 from pyramid.i18n import TranslationString
-from pyramid.httpexceptions import HTTPException
+from pyramid.httpexceptions import HTTPBadRequest, HTTPException
 from pyramid.response import Response
 from pyramid.view import (
     exception_view_config,
@@ -27,6 +27,7 @@ from pyramid_openapi3 import RequestValidationError, ResponseValidationError
 from ..i18n import _
 from ..markup import render_markdown
 from ..permissions import Permissions as P
+from ..request_guard import BodyTooLarge
 from ..services.oauth.scopes import scope_of_permission
 from ..services.paging import BadCursor
 from .oauth_api import InvalidToken, RateLimited
@@ -189,6 +190,16 @@ def api_forbidden(exc, request):
             error="insufficient_scope", scope=needed)
     return problem(request, 403, _("Not allowed"),
                    _("This access token may not use this operation here."))
+
+
+@exception_view_config(HTTPBadRequest, path_info=API_PATHS)
+@exception_view_config(BodyTooLarge, path_info=API_PATHS)
+def refused_input(exc, request):
+    """What the request guard refuses before any view (control characters, bodies too
+    large) answers as problem details here too, not as the HTML error page."""
+    detail = getattr(exc, "message", None) or exc.detail
+    return problem(request, exc.status_int, exc.title,
+                   detail if isinstance(detail, TranslationString) else None)
 
 
 @exception_view_config(HTTPException, path_info=API_PATHS)
