@@ -18,7 +18,8 @@ class ImportUpload(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id"), index=True)
-    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), default=None)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id"), index=True,
+                                                       default=None)
     filename: Mapped[str] = mapped_column(String(300))
     sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int]

@@ -33,9 +33,12 @@ def upgrade():
     )
     op.create_index(op.f('ix_import_uploads_site_id'), 'import_uploads', ['site_id'])
     op.create_index(op.f('ix_import_uploads_created_at'), 'import_uploads', ['created_at'])
+    op.create_index(op.f('ix_import_uploads_uploaded_by_id'), 'import_uploads',
+                    ['uploaded_by_id'])
 
 
 def downgrade():
+    op.drop_index(op.f('ix_import_uploads_uploaded_by_id'), table_name='import_uploads')
     op.drop_index(op.f('ix_import_uploads_created_at'), table_name='import_uploads')
     op.drop_index(op.f('ix_import_uploads_site_id'), table_name='import_uploads')
     op.drop_table('import_uploads')
