@@ -34,6 +34,11 @@ def test_the_reference_page_lists_every_operation(testapp):
         for method in item.keys() & {"get", "post", "delete"}:
             assert f"{method.upper()} {API}{path}" in page.text
     assert page.html.find("script") is None or not page.html.find("script").get("src", "")
+    for event, item in document["webhooks"].items():
+        section = page.html.find(id=f"event-{event}").find_parent("section")
+        fields = item["post"]["requestBody"]["content"]["application/json"]["schema"][
+            "properties"]["data"]["properties"]
+        assert {code.get_text() for code in section.select("li > code")} == set(fields)
 
 
 def test_sites_are_searched_by_kana_and_prefecture_and_paged_by_cursor(testapp, dbsession,

@@ -152,10 +152,15 @@ def open_data_document(report: NationalReport | None, translate, source_url: str
     document["as_of"] = to_tokyo(report.snapshot.as_of).isoformat()
     document["period"] = {"first": report.period.first, "last": report.period.last}
     document["figures"] = headline(report)
-    document["tables"] = [
+    document["tables"] = tables_json(public_tables(report), translate)
+    return document
+
+
+def tables_json(tables, translate) -> list:
+    """Tables as JSON, cell for cell as their pages and CSV files show them."""
+    return [
         {"name": table.name, "title": translate(table.title), "note": translate(table.note),
          "headers": [cell_text(h, translate) for h in table.headers],
          "rows": [[json_cell(c, translate) for c in row] for row in table.rows]}
-        for table in public_tables(report)
+        for table in tables
     ]
-    return document

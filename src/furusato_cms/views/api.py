@@ -93,7 +93,24 @@ def reference(request):
         for method, operation in item.items() if method in ("get", "post", "put", "delete")
     ]
     return {"api": document, "description": render_markdown(document["info"]["description"]),
-            "operations": operations, "schemas": document["components"]["schemas"]}
+            "operations": operations, "webhooks": _webhooks(document),
+            "schemas": document["components"]["schemas"]}
+
+
+def _webhooks(document) -> list:
+    """Each event a site's endpoint receives: its type, what it means, the signing rules
+    (the same for all) and the fields of its ``data``."""
+    events = []
+    for name, item in document.get("webhooks", {}).items():
+        post = item["post"]
+        body = post["requestBody"]["content"]["application/json"]["schema"]
+        data = body["properties"]["data"]
+        events.append({"name": name, "summary": post.get("summary", ""),
+                       "description": render_markdown(post.get("description", "")),
+                       "headers": [h["name"] for h in post.get("parameters", ())],
+                       "fields": data.get("properties", {}),
+                       "required": set(data.get("required", ()))})
+    return events
 
 
 def _resolved(document, item) -> dict:
