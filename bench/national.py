@@ -55,7 +55,7 @@ DAY_SQL = (
     """INSERT INTO registrations (account_id, site_id, tier, state, at_home, long_stay,
            relationship_types, connections, registered_at, state_changed_at)
        SELECT a.id, (CAST(:sites AS int[]))[a.id % :n + 1], 'basic', 'active', false, false,
-              '[2]', '["work"]', :at, :at
+              '[2]', '["birthplace"]', :at, :at
        FROM accounts a
        WHERE a.kind = 'registrant' AND a.disabled_at IS NULL AND a.id % 100 = 0
          AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.account_id = a.id

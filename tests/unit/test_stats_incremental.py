@@ -59,7 +59,7 @@ def _change_registrations(dbsession, rng, population):
         registration = Registration(
             account_id=account.id, site_id=site.id, state="active", tier="basic",
             at_home=is_home_site(site, verified.get(account.id)), relationship_types=[2],
-            connections=["work"], registered_at=joined, state_changed_at=joined)
+            connections=["birthplace"], registered_at=joined, state_changed_at=joined)
         registration.events.append(RegistrationEvent(kind="joined", at=joined, detail={}))
         dbsession.add(registration)
         taken.add((account.id, site.id))
