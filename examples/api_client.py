@@ -11,13 +11,16 @@ port is accepted on the loopback address — and the scopes you need), then:
 It listens on a free port of 127.0.0.1 for the redirect, opens the consent page in your
 browser (``--no-browser`` only prints its address), exchanges the code for tokens and
 prints who the token is (``GET /api/v1/me`` when the server has it, else
-``GET /api/v1/token-info``) as JSON; with ``--checkin POSTER_CODE`` it then checks in
-with a venue poster's code (``POST /api/v1/me/checkins``) and prints the attendance.
+``GET /api/v1/token-info``) as JSON; with ``--register SITE_CODE`` it registers the
+person with that local government (``POST /api/v1/me/registrations``; a real app shows the
+site's privacy notice first and asks the survey questions), with ``--checkin POSTER_CODE``
+it checks in with a venue poster's code (``POST /api/v1/me/checkins``), and with ``--card``
+it prints the card's signed statements (``GET /api/v1/me/card``) — what a facility checks
+at ``/verify``.
 
 To build on it, use :class:`FurusatoApi`: ``api.get(path)``, ``api.post(path, json=…)``
-refresh the access token once when it has expired; add a function per task (register
-with a site, check in with a poster code, print the card statement) and a sub-command in
-``main``.
+refresh the access token once when it has expired; add a function per task and an
+option in ``main``.
 """
 import argparse
 import base64
@@ -158,6 +161,20 @@ class FurusatoApi:
         the same rules as the web check-in; sending it again answers the same record."""
         return self.post("/me/checkins", json={"code": poster_code})
 
+    def register(self, site_code: str, connections=("birthplace",), relationship_types=(2,),
+                 answers=None) -> dict:
+        """Register with a site: the national questions (at least one connection) and the
+        site's own answers (``{"q<id>": value}``); the person has read its privacy notice."""
+        return self.post("/me/registrations", json={
+            "site": site_code, "connections": list(connections),
+            "relationship_types": list(relationship_types), "answers": answers or {},
+            "accept_privacy_notice": True})
+
+    def card(self) -> dict:
+        """The card: one signed statement per active registration (show ``verify_url``
+        as a QR code; a statement is valid for a few minutes)."""
+        return self.get("/me/card")
+
     def whoami(self) -> dict:
         """The person (``/me``) when the server has that operation, else the token itself."""
         return self.get("/me" if self.has_operation("/me") else "/token-info")
@@ -188,8 +205,12 @@ def main(argv=None):
     parser.add_argument("--base-url", default="http://localhost:6543")
     parser.add_argument("--client-id", required=True)
     parser.add_argument("--scopes", default=DEFAULT_SCOPES)
+    parser.add_argument("--register", metavar="SITE_CODE",
+                        help="register with this local government (scope registrations)")
     parser.add_argument("--checkin", metavar="POSTER_CODE",
                         help="then check in with this poster code (scope activities)")
+    parser.add_argument("--card", action="store_true",
+                        help="then print the card's signed statements (scope card)")
     parser.add_argument("--no-browser", action="store_true",
                         help="print the consent page's address on stdout instead of opening it")
     args = parser.parse_args(argv)
@@ -197,8 +218,12 @@ def main(argv=None):
     try:
         api.authorize(show=_print_url if args.no_browser else None)
         printed = {"whoami": api.whoami(), "scope": api.tokens.get("scope")}
+        if args.register:
+            printed["registered"] = api.register(args.register)
         if args.checkin:
             printed["checkin"] = api.check_in(args.checkin)
+        if args.card:
+            printed["card"] = api.card()
         print(json.dumps(printed, ensure_ascii=False), flush=True)
     except (ApiError, requests.RequestException) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from ..conftest import base_settings, service_settings
 from ..attendance_factories import make_checkin_world
 from ..dbsetup import drop_database, fresh_database_url, migrate
-from ..factories import NAGANO_CITY
+from ..factories import MATSUMOTO, NAGANO_CITY
 from ..oauth_factories import make_client
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -44,7 +44,8 @@ def live_app(worker_id_name, tmp_path_factory, mail_catcher, app_oidc_provider):
         session = get_tm_session(get_session_factory(engine), transaction.manager)
         demo.load(session, system_clock())
         client_id = make_client(session, redirect_uris=["http://127.0.0.1/callback"],
-                                scopes=["profile", "card", "activities"]).client_id
+                                scopes=["profile", "registrations", "card",
+                                        "activities"]).client_id
         person = session.scalar(select(Account.id).where(Account.email == "registrant@example.jp"))
         open_now = make_checkin_world(session, system_clock(), code=NAGANO_CITY,
                                       title="今日の雪かき")
@@ -85,7 +86,8 @@ def test_the_example_client_runs_the_pkce_flow_against_a_live_app(live_app):
     base, client_id, person, poster = live_app
     process = subprocess.Popen(
         [sys.executable, SCRIPT, "--base-url", base, "--client-id", client_id,
-         "--scopes", "profile card activities", "--checkin", poster, "--no-browser"],
+         "--scopes", "profile registrations card activities", "--register", MATSUMOTO,
+         "--checkin", poster, "--card", "--no-browser"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         authorize_url = process.stdout.readline().strip()
@@ -96,7 +98,11 @@ def test_the_example_client_runs_the_pkce_flow_against_a_live_app(live_app):
         process.kill()
     assert process.returncode == 0, err
     printed = json.loads(out.strip().splitlines()[-1])
-    assert printed["scope"] == "profile card activities"
+    assert printed["scope"] == "profile registrations card activities"
+    assert printed["registered"]["site"]["code"] == MATSUMOTO
+    card_sites = {item["site"]["code"] for item in printed["card"]["items"]}
+    assert MATSUMOTO in card_sites and all(
+        item["verify_url"].endswith(item["statement"]) for item in printed["card"]["items"])
     assert printed["checkin"]["status"] == "recorded"
     assert printed["checkin"]["project_title"] == "今日の雪かき"
     assert printed["whoami"].get("account_id", printed["whoami"].get("id")) == person
