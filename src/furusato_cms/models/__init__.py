@@ -51,6 +51,7 @@ from .engagement import (  # noqa: F401
 )
 from .identity import GuardianConsent, IdentityVerification  # noqa: F401
 from .image import Image  # noqa: F401
+from .need import Need  # noqa: F401
 from .import_upload import ImportUpload  # noqa: F401
 from .national import NationalSettings  # noqa: F401
 from .oauth import (  # noqa: F401

@@ -10,6 +10,7 @@ from .activities import PartnersContainer, ProjectsContainer
 from .community import ConsultationsContainer, MonitorSurveysContainer, RoomContainer
 from .content import ImagesContainer, IntroResource, PostsContainer
 from .imports import ImportsContainer
+from .needs import NeedsContainer
 from .oauth import SiteClients
 from .premium import PremiumArea
 from .staff import StaffContainer
@@ -120,6 +121,7 @@ class SiteResource:
             "projects": ProjectsContainer,
             "partners": PartnersContainer,
             "imports": ImportsContainer,
+            "needs": NeedsContainer,
             "consultations": ConsultationsContainer,
             "surveys": MonitorSurveysContainer,
             "room": RoomContainer,

@@ -44,7 +44,7 @@ def _email(title, *, required=True, description=None):
     )
 
 
-def _choices_widget(labels, keys, widget_class=deform.widget.SelectWidget):
+def choices_widget(labels, keys, widget_class=deform.widget.SelectWidget):
     @colander.deferred
     def widget(node, kw):
         translate = kw["request"].localizer.translate
@@ -76,14 +76,14 @@ class PartnerSchema(CSRFSchema):
     kind = colander.SchemaNode(
         Text(), title=_("Type of organisation"),
         validator=colander.OneOf(PARTNER_KINDS),
-        widget=_choices_widget(PARTNER_KIND_LABELS, PARTNER_KINDS),
+        widget=choices_widget(PARTNER_KIND_LABELS, PARTNER_KINDS),
     )
     designation_pattern = colander.SchemaNode(
         Text(), title=_("How its projects count for premium registration"),
         description=_("This sets each new project's designation; the site can change any "
                       "project's designation later. Projects that already exist keep theirs."),
         validator=colander.OneOf(DESIGNATION_PATTERNS),
-        widget=_choices_widget(DESIGNATION_LABELS, DESIGNATION_PATTERNS,
+        widget=choices_widget(DESIGNATION_LABELS, DESIGNATION_PATTERNS,
                                deform.widget.RadioChoiceWidget),
     )
     contact_email = _email(_("Contact email address"), required=False)
@@ -140,7 +140,7 @@ class ProjectSchema(CSRFSchema):
     field = colander.SchemaNode(
         Text(), title=_("Field of the activity"),
         validator=colander.OneOf(tuple(INTERESTS)),
-        widget=_choices_widget(INTERESTS, tuple(INTERESTS)),
+        widget=choices_widget(INTERESTS, tuple(INTERESTS)),
     )
     summary = _text(_("Summary"), SUMMARY_MAX, required=False, rows=3,
                     description=_("One or two sentences shown in lists."))
@@ -197,7 +197,7 @@ class SessionSchema(CSRFSchema):
     participation = colander.SchemaNode(
         Text(), title=_("How to take part"),
         validator=colander.OneOf(PARTICIPATION),
-        widget=_choices_widget(PARTICIPATION_LABELS, PARTICIPATION,
+        widget=choices_widget(PARTICIPATION_LABELS, PARTICIPATION,
                                deform.widget.RadioChoiceWidget),
     )
     capacity = colander.SchemaNode(

@@ -38,6 +38,7 @@ from ..services.projects import (
     ProjectScope,
     ProjectService,
 )
+from ..services.needs import NeedService
 from ..services.publishing import STATE_LABELS
 from .public import page_param
 
@@ -139,6 +140,7 @@ def _edit_page(context, request, form_html=None, *, workflow_error=None, comment
             project, may_publish=may_publish(request, context)),
         may_designate=bool(request.has_permission(P.PROJECT_DESIGNATE, context)),
         workflow_error=workflow_error, comment=comment, now=request.clock(),
+        from_need=request.service(NeedService).need_of_project(project),
     )
 
 

@@ -42,6 +42,8 @@ def dashboard(context, request):
          _site_url(request, site, "partners", "")),
         (P.PROJECT_CREATE, context, _("Projects, sessions, QR posters and attendance"),
          _site_url(request, site, "projects", "manage")),
+        (P.NEED_SUBMIT, context["needs"], _("Local needs (send one; coordinators decide)"),
+         _site_url(request, site, "needs", "")),
         (P.ATTENDANCE_IMPORT, context, _("Import earlier activity records"),
          _site_url(request, site, "imports", "")),
         (P.PREMIUM_REVIEW, context, _("Premium registration review and stays"),

@@ -15,6 +15,7 @@ from ..resources.operator import OperatorArea
 from ..resources.site import SiteResource
 from ..services.charts import chart_for
 from ..services.errors import InvalidInput
+from ..services.needs import NeedService
 from ..services.statistics import (
     SORT_KEYS,
     StatisticsService,
@@ -111,7 +112,8 @@ def _page(report, tables, request, **extra):
              permission=P.STATS_VIEW, request_method="GET")
 def site_stats(context, request):
     report = _site_report(context, request)
-    return _page(report, site_tables(report), request, prefecture=context.site)
+    return _page(report, site_tables(report), request, prefecture=context.site,
+                 needs=request.service(NeedService).counts(report.site))
 
 
 @view_config(context=SiteResource, name="stats.csv", permission=P.STATS_VIEW,
