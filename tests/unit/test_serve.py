@@ -56,9 +56,14 @@ def served(script_database, tmp_path):  # noqa: F811
         wait_for(lambda: answers(port))
         yield process, port
     finally:
+        # SIGTERM, so the parent stops its workers (SIGKILL would leave them running).
         if process.poll() is None:
+            process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
             process.kill()
-        process.wait(timeout=30)
+            process.wait(timeout=30)
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/task"), reason="reads /proc")
