@@ -5,7 +5,6 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from furusato_cms.appsettings import AppSettings

@@ -24,13 +24,11 @@ from furusato_cms.models import (
 )
 from furusato_cms.services.activity_import import (
     ActivityImportService,
-    FileError,
     TemplateMismatch,
-    name_key,
     parse_birthdate,
     parse_when,
-    postal_code,
 )
+from furusato_cms.services.tabular_files import FileError, name_key, postal_code
 from furusato_cms.services.audit import Actor
 
 from ..activity_factories import make_project, make_session

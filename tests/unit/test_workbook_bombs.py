@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from furusato_cms.clock import system_clock
-from furusato_cms.services.activity_import import ActivityImportService, FileError
+from furusato_cms.services.activity_import import ActivityImportService
+from furusato_cms.services.tabular_files import FileError
 from furusato_cms.services.audit import Actor
 from furusato_cms.services.authentication import SessionService
 from furusato_cms.workbooks import BoundedPart, UnpackLimits, WorkbookRefused

@@ -33,25 +33,15 @@ as a stream and written in batches with set-based queries and INSERT … ON CONF
 NOTHING: memory stays bounded for 100,000 rows, and importing a file twice records
 nothing twice.
 """
-import codecs
-import csv
 import hashlib
-import io
-import os
 import re
-import tempfile
-import unicodedata
-import zipfile
-import zlib
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import chain, islice
 
 from openpyxl.utils.datetime import from_excel
-from openpyxl.utils.exceptions import InvalidFileException
 from sqlalchemy import func, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..clock import TOKYO, to_tokyo
 from ..i18n import _
@@ -67,9 +57,22 @@ from ..models import (
     Project,
     Site,
 )
-from ..workbooks import UnpackLimits, WorkbookRefused, load_workbook
+from ..workbooks import UnpackLimits
 from .audit import AuditLog
-from .errors import InvalidInput
+from .bulk_sql import insert_ignoring_duplicates
+from .tabular_files import (
+    DASHES,
+    CellError,
+    FileError,
+    bounded_file,
+    clean_text,
+    file_sha256,
+    is_blank,
+    name_key,
+    postal_code,
+    sheet_rows,
+    upload_name,
+)
 from .webhooks import attendance_recorded
 
 BATCH_ROWS = 1000
@@ -117,25 +120,12 @@ class RowError:
     """A TranslationString: translated by whoever shows the report."""
 
 
-class FileError(InvalidInput):
-    """The file as a whole cannot be used (type, size, damage); nothing was read."""
-
-    def __init__(self, message):
-        super().__init__(message, field="upload")
-
-
 class TemplateMismatch(FileError):
     """The column names are not the template's; ``errors`` says which, per column."""
 
     def __init__(self, errors):
         super().__init__(_("The column names are not those of the national template."))
         self.errors = errors
-
-
-class CellError(Exception):
-    def __init__(self, message):
-        super().__init__(message)
-        self.message = message
 
 
 class NotADate(CellError):
@@ -230,42 +220,7 @@ def shown_message(error: dict, translate) -> str:
     return translate(_(error["msgid"], mapping=error["mapping"]))
 
 
-# --- normalising cells -----------------------------------------------------------------
-
-_DASHES = str.maketrans({c: "-" for c in "‐‑‒–—―−ーｰ－"})
-_SPACE = re.compile(r"\s+")
-
-
-def clean_text(value) -> str:
-    """A cell as one line of text: NFKC (full-width letters, digits and spaces become
-    plain ones), runs of spaces made one, trimmed. Whole numbers lose Excel's ``.0``."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return " ".join(unicodedata.normalize("NFKC", str(value)).split())
-
-
-def name_key(name: str) -> str:
-    """A person's name as matching compares it: NFKC, without any spaces, so
-    「佐藤 健一」「佐藤　健一」「佐藤健一」 are the same person."""
-    return _SPACE.sub("", unicodedata.normalize("NFKC", name or ""))
-
-
-def postal_code(value) -> str:
-    """Seven digits from ``NNN-NNNN`` or ``NNNNNNN`` (〒, full-width digits and other dashes
-    accepted). A number cell lost its leading zero in Excel (北海道 0xx-xxxx), so it is
-    padded back."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if float(value).is_integer() and 0 < value < 10_000_000:
-            return f"{int(value):07d}"
-    text = clean_text(value).translate(_DASHES).lstrip("〒").strip()
-    match = re.fullmatch(r"(\d{3})\s*-?\s*(\d{4})", text)
-    if not match:
-        raise CellError(_("“${value}” is not a postal code. Write seven digits, like 124-7834.",
-                          mapping={"value": clean_text(value)}))
-    return match.group(1) + match.group(2)
-
+# --- dates and times -------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Era:
@@ -349,7 +304,7 @@ def parse_when(value):
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 2958466:
         return parse_when(from_excel(value))
     text = clean_text(value)
-    probe = text.translate(_DASHES).upper()
+    probe = text.translate(DASHES).upper()
     day, rest = None, probe
     for pattern in _DATES:
         match = pattern.match(probe)
@@ -398,126 +353,7 @@ def parse_birthdate(value, today: date) -> date:
     return day
 
 
-# --- reading the file ------------------------------------------------------------------
-
-_ZIP_MAGIC = b"PK\x03\x04"
-_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-"""Old .xls workbooks, and .xlsx files protected with a password, are OLE files."""
-_WORKBOOK_FAILURES = (zipfile.BadZipFile, zlib.error, InvalidFileException, KeyError,
-                      IndexError, ValueError, TypeError, OSError, EOFError, SyntaxError)
-"""What openpyxl raises on a damaged or foreign file (XML parse errors are SyntaxErrors)."""
-
-
-def bounded_file(stream, limit: int | None):
-    """The upload as a seekable binary file, refused when empty or over ``limit`` bytes.
-    A stream that cannot seek is copied (at most ``limit`` + 1 bytes) first."""
-    if not (hasattr(stream, "seekable") and stream.seekable()):
-        copy = tempfile.SpooledTemporaryFile(max_size=1 << 20)
-        remaining = None if limit is None else limit + 1
-        while remaining is None or remaining > 0:
-            chunk = stream.read(1 << 16 if remaining is None else min(1 << 16, remaining))
-            if not chunk:
-                break
-            copy.write(chunk)
-            remaining = None if remaining is None else remaining - len(chunk)
-        stream = copy
-    size = stream.seek(0, io.SEEK_END)
-    stream.seek(0)
-    if size == 0:
-        raise FileError(_("The file is empty."))
-    if limit is not None and size > limit:
-        raise FileError(_("The file is larger than ${mb} MB. Split it into several files.",
-                          mapping={"mb": round(limit / 1024 / 1024, 1)}))
-    return stream
-
-
-def file_sha256(stream) -> str:
-    digest = hashlib.sha256()
-    for chunk in iter(lambda: stream.read(1 << 20), b""):
-        digest.update(chunk)
-    stream.seek(0)
-    return digest.hexdigest()
-
-
-def file_kind(filename: str, stream) -> str:
-    """"xlsx" or "csv", decided by the content; the name must say the same."""
-    head = stream.read(8)
-    stream.seek(0)
-    extension = os.path.splitext(filename.lower())[1]
-    is_zip, is_ole = head.startswith(_ZIP_MAGIC), head.startswith(_OLE_MAGIC)
-    if extension == ".xlsx" and is_zip:
-        return "xlsx"
-    if extension in (".xlsx", ".xls") and is_ole:
-        raise FileError(_("This is an old-format (.xls) or password-protected workbook. "
-                          "Save it in Excel as .xlsx without a password."))
-    if extension == ".xlsx":
-        raise FileError(_("This file is not an Excel workbook (.xlsx), although its name "
-                          "ends in .xlsx."))
-    if extension == ".csv" and (is_zip or is_ole):
-        raise FileError(_("This file is a workbook, not CSV text. Upload it with the .xlsx "
-                          "name Excel gives it."))
-    if extension == ".csv":
-        return "csv"
-    raise FileError(_("Upload the template as an Excel workbook (.xlsx) or a CSV file (.csv)."))
-
-
-def _xlsx_rows(stream, limits: UnpackLimits):
-    """Every row of the first sheet as (row number, values of A–K), streamed from an
-    archive whose unpacked size is bounded (workbooks.py: zip bombs are refused)."""
-    try:
-        workbook = load_workbook(stream, limits)
-    except WorkbookRefused as exc:
-        raise FileError(exc.message) from None
-    except _WORKBOOK_FAILURES:
-        raise FileError(_("The file could not be read as an Excel workbook (.xlsx). It may "
-                          "be damaged.")) from None
-    try:
-        sheet = workbook.worksheets[0]
-        # The stored dimensions may be wrong (some programs write A1:A1): read to the end.
-        sheet.reset_dimensions()
-        rows = sheet.iter_rows(max_col=len(COLUMNS), values_only=True)
-        yield from enumerate(rows, start=1)
-    except WorkbookRefused as exc:
-        raise FileError(exc.message) from None
-    except _WORKBOOK_FAILURES:
-        raise FileError(_("The file could not be read as an Excel workbook (.xlsx). It may "
-                          "be damaged.")) from None
-    finally:
-        workbook.close()
-
-
-def csv_encoding(head: bytes) -> str:
-    """UTF-8 (with or without the BOM Excel's "CSV UTF-8" writes) or Shift_JIS (cp932,
-    Excel's plain "CSV" on Japanese Windows)."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if b"\x00" not in head:
-        for encoding in ("utf-8", "cp932"):
-            try:
-                codecs.getincrementaldecoder(encoding)().decode(head, final=False)
-                return encoding
-            except UnicodeDecodeError:
-                continue
-    raise FileError(_CSV_UNREADABLE)
-
-
-_CSV_UNREADABLE = _("The CSV file could not be read. Save it from Excel as “CSV UTF-8” or "
-                    "“CSV” (Shift_JIS).")
-
-
-def _csv_rows(stream):
-    """Every record as (row number, values of A–K), decoded as it is read."""
-    encoding = csv_encoding(stream.read(1 << 16))
-    stream.seek(0)
-    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
-    try:
-        for number, values in enumerate(csv.reader(text), start=1):
-            yield number, tuple(values[:len(COLUMNS)]) + ("",) * (len(COLUMNS) - len(values))
-    except (UnicodeDecodeError, csv.Error):
-        raise FileError(_CSV_UNREADABLE) from None
-    finally:
-        text.detach()
-
+# --- the template's column names ------------------------------------------------------
 
 def heading_errors(number: int, values) -> list:
     """The columns whose name is not the template's (spacing and width ignored)."""
@@ -535,10 +371,6 @@ def heading_errors(number: int, values) -> list:
     return errors
 
 
-def _is_blank(values) -> bool:
-    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
-
-
 def template_rows(rows, kind: str):
     """Check the column names, then the non-blank data rows after them (a generator).
     The column names are read at once, so a wrong file is refused before any work."""
@@ -551,7 +383,7 @@ def template_rows(rows, kind: str):
     if heading is None:
         raise TemplateMismatch(checks[expected])
     return ((number, values) for number, values in chain(top[heading:], rows)
-            if not _is_blank(values))
+            if not is_blank(values))
 
 
 # --- one row ---------------------------------------------------------------------------
@@ -600,7 +432,7 @@ class _Cells:
     def read(self, letter, convert=clean_text, limit=CELL_MAX):
         """The converted cell; None (and an error) when a required one is empty or wrong."""
         raw = self.values.get(letter)
-        if _is_blank((raw,)):
+        if is_blank((raw,)):
             if _COLUMN_BY_LETTER[letter].required:
                 self.error(letter, _("This required cell is empty. (If cells are merged, "
                                      "unmerge them and fill in every row.)"))
@@ -686,17 +518,6 @@ def parse_row(number: int, values, now: datetime):
 
 
 # --- writing ---------------------------------------------------------------------------
-
-def insert_ignoring_duplicates(dbsession, table, rows: list, unique: tuple) -> list:
-    """INSERT … ON CONFLICT DO NOTHING (SQLite and PostgreSQL): the ids of the rows that
-    were new. A row the unique constraint already holds is left as it is."""
-    if not rows:
-        return []
-    dialect = {"postgresql": postgresql, "sqlite": sqlite}[dbsession.get_bind().dialect.name]
-    statement = (dialect.insert(table).on_conflict_do_nothing(index_elements=list(unique))
-                 .returning(table.c.id))
-    return list(dbsession.execute(statement, rows).scalars())
-
 
 ATTENDANCE_UNIQUE = ("session_id", "account_id")
 CLAIM_UNIQUE = ("session_id", "name_key", "birthdate", "postal_code")
@@ -908,11 +729,6 @@ def _shown(value) -> str:
     return str(value)
 
 
-def upload_name(filename: str) -> str:
-    """The name without a path (old browsers send C:\\…\\name.xlsx), bounded."""
-    return (filename or "").replace("\\", "/").rsplit("/", 1)[-1][-300:]
-
-
 # --- the service -----------------------------------------------------------------------
 
 class ActivityImportService:
@@ -931,20 +747,17 @@ class ActivityImportService:
         per-column errors for wrong names). A file damaged further on raises FileError
         while it is read."""
         limit = self.settings.upload_max_bytes if max_bytes is None else max_bytes
-        stream = bounded_file(stream, limit)
-        kind = file_kind(upload_name(filename), stream)
-        rows = (_xlsx_rows(stream, UnpackLimits.from_settings(self.settings)) if kind == "xlsx"
-                else _csv_rows(stream))
+        kind, rows = self._sheet_rows(filename, stream, limit)
         return template_rows(rows, kind)
 
     def raw_rows(self, filename, stream):
         """``(kind, rows)``: every row of the file as written, headings included, as
         ``(row number, values of A–K)`` — what a corrections copy is made from."""
-        stream = bounded_file(stream, None)
-        kind = file_kind(upload_name(filename), stream)
-        rows = (_xlsx_rows(stream, UnpackLimits.from_settings(self.settings)) if kind == "xlsx"
-                else _csv_rows(stream))
-        return kind, rows
+        return self._sheet_rows(filename, stream, None)
+
+    def _sheet_rows(self, filename, stream, limit):
+        return sheet_rows(filename, stream, limit=limit, width=len(COLUMNS),
+                          unpack=UnpackLimits.from_settings(self.settings))
 
     def import_file(self, actor, site, filename, stream, *, dry_run=False,
                     valid_rows_only=False, max_bytes=None) -> ImportReport:

@@ -10,7 +10,8 @@ from collections import defaultdict
 from openpyxl import Workbook
 
 from ..i18n import _
-from .activity_import import COLUMNS, MAX_REPORTED_ERRORS, csv_encoding, heading_errors
+from .activity_import import COLUMNS, MAX_REPORTED_ERRORS, heading_errors
+from .tabular_files import csv_encoding
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_TYPE = "text/csv"

@@ -8,8 +8,9 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 
 from ..models import ImportUpload
-from .activity_import import ActivityImportService, upload_name, bounded_file
+from .activity_import import ActivityImportService
 from .import_corrections import corrections_file
+from .tabular_files import bounded_file, upload_name
 
 KEPT_FOR = timedelta(hours=24)
 """Long enough to fix a file over a working day; then the personal data in it goes."""

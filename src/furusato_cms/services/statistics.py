@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
 from pyramid.i18n import TranslationString
-from sqlalchemy import String, case, cast, delete, distinct, func, insert, literal, select, true
+from sqlalchemy import String, case, cast, delete, distinct, func, literal, select, true
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
