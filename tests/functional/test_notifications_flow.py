@@ -16,7 +16,8 @@ from furusato_cms.models import (
     Unsubscribe,
 )
 from furusato_cms.services.feed import FeedService
-from furusato_cms.services.notifications import NotificationService, OutboxSender, SMTPTransport
+from furusato_cms.services.bulk_sender import SMTPTransport
+from furusato_cms.services.notifications import NotificationService, OutboxSender
 
 from ..factories import MATSUMOTO, NAGANO_CITY, make_post, make_site, make_staff, sign_in
 from ..notification_factories import make_person

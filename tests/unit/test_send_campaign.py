@@ -16,7 +16,7 @@ from furusato_cms.clock import FixedClock
 from furusato_cms.models import OutboxMail, Site, get_session_factory
 from furusato_cms.scripts.send_campaign import main, run
 from furusato_cms.services.audit import Actor
-from furusato_cms.services.notifications import SMTPTransport
+from furusato_cms.services.bulk_sender import SMTPTransport
 from furusato_cms.services.targeting import TargetingService
 
 from ..concurrency.support import needs_postgresql, run_at_once

@@ -53,6 +53,7 @@ from .identity import GuardianConsent, IdentityVerification  # noqa: F401
 from .image import Image  # noqa: F401
 from .need import Need  # noqa: F401
 from .import_upload import ImportUpload  # noqa: F401
+from .member_invitation import MemberImport, MemberInvitee  # noqa: F401
 from .national import NationalSettings  # noqa: F401
 from .oauth import (  # noqa: F401
     ApiRateWindow,

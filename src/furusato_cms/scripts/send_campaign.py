@@ -20,7 +20,8 @@ import sys
 
 from ..models import get_engine, get_session_factory
 from ..appsettings import AppSettings
-from ..services.notifications import NotificationService, OutboxSender, SMTPTransport
+from ..services.bulk_sender import SMTPTransport
+from ..services.notifications import NotificationService, OutboxSender
 from .common import add_at_option, clock_at, ini_parser, load_settings, print_json
 
 
