@@ -36,6 +36,12 @@ def _oauth_limits(get) -> dict:
     return {name: _int(get(f"furusato.{name}"), getattr(AppSettings, name)) for name in names}
 
 
+def _invitation_limits(get) -> dict:
+    """How long invitation links work (staff; members of a list, issue 15)."""
+    names = ("invitation_days", "member_invitation_days")
+    return {name: _int(get(f"furusato.{name}"), getattr(AppSettings, name)) for name in names}
+
+
 @dataclass(frozen=True)
 class AppSettings:
     session_secret: str
@@ -77,6 +83,9 @@ class AppSettings:
     session_idle_minutes: int = 30
     session_max_hours: int = 12
     invitation_days: int = 7
+    member_invitation_days: int = 30
+    """A member list's invitation link works this long (a newsletter is read late); then
+    the address and name it was sent to are emptied."""
     themes_dir: str = ""
     locale_dir: str = ""
     smtp_host: str = "127.0.0.1"
@@ -147,6 +156,7 @@ class AppSettings:
             public_cache_entries=_int(get("furusato.public_cache_entries"),
                                       cls.public_cache_entries),
             **_oauth_limits(get),
+            **_invitation_limits(get),
         )
 
     @property

@@ -101,12 +101,17 @@ def test_every_port_can_be_chosen_and_links_follow(tmp_path):
         runner.wait(timeout=20)
 
 
-def test_make_run_starts_the_webhook_worker_and_statistics_beside_the_stand_ins(tmp_path):
+def test_make_run_starts_the_webhook_worker_statistics_and_outbox_beside_the_stand_ins(tmp_path):
     """Webhooks a site admin subscribes to in the demo are delivered, and the dashboards
-    follow within a minute, as in production."""
+    follow within a minute, and queued mail and invitations go out, as in production."""
     commands = stand_in_commands(str(tmp_path), parse_args([str(tmp_path / "development.ini")]))
     assert [c[c.index("-m") + 1] for c in commands] == [
         "furusato_cms.devtools.oidc_provider", "furusato_cms.devtools.mail_catcher",
-        "furusato_cms.scripts.webhooks", "furusato_cms.scripts.refresh_stats"]
-    assert commands[-2][-1] == str(tmp_path / "development.ini")
-    assert commands[-1][-3:] == [str(tmp_path / "development.ini"), "--every", "60"]
+        "furusato_cms.scripts.webhooks", "furusato_cms.scripts.refresh_stats",
+        "furusato_cms.scripts.send_campaign"]
+    assert commands[2][-1] == str(tmp_path / "development.ini")
+    assert commands[3][-3:] == [str(tmp_path / "development.ini"), "--every", "60"]
+    outbox = commands[4]
+    assert outbox[-2:] == ["--every", "30"]
+    assert "--setting=furusato.smtp_port=1025" in outbox
+    assert "--setting=furusato.base_url=http://localhost:6543" in outbox

@@ -1,7 +1,8 @@
 """`make run`: the app with its development stand-ins — the local My Number Card provider
 (http://127.0.0.1:9080) and the mail catcher (SMTP 1025, read mail at http://127.0.0.1:1080)
 — and the webhook delivery worker (furusato-webhooks) and the statistics refresh every
-minute (furusato-refresh-stats --every 60), as production runs them beside the app.
+minute (furusato-refresh-stats --every 60) and the mail outbox and invitations every 30 s
+(furusato-send-campaign --every 30), as production runs them beside the app.
 
 Every port can be chosen (``make run PORT=7000 OIDC_PORT=9081 SMTP_PORT=1026
 MAIL_PORT=1081``): the app's ``base_url`` (mail links), the identity callback registered
@@ -68,7 +69,10 @@ def stand_in_commands(ini_dir, args) -> list:
     webhooks = [python, "-m", "furusato_cms.scripts.webhooks", os.path.abspath(args.ini)]
     stats = [python, "-m", "furusato_cms.scripts.refresh_stats", os.path.abspath(args.ini),
              "--every", "60"]
-    return [oidc, mail, webhooks, stats]
+    outbox = [python, "-m", "furusato_cms.scripts.send_campaign", os.path.abspath(args.ini),
+              *[f"--setting={key}={value}" for key, value in overrides(args).items()],
+              "--every", "30"]
+    return [oidc, mail, webhooks, stats, outbox]
 
 
 def main(argv=None):

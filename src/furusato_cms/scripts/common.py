@@ -57,9 +57,19 @@ def run_service_at(argv, description, at_help, service_class, run):
     print_json(summary)
 
 
-def load_settings(config_uri):
+def add_setting_option(parser):
+    parser.add_argument("--setting", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one of the ini's settings (make run passes its ports)")
+
+
+def load_settings(config_uri, overrides=()):
+    """The ini's app settings, with ``KEY=VALUE`` overrides applied."""
     setup_logging(config_uri)
-    return get_appsettings(config_uri)
+    settings = dict(get_appsettings(config_uri))
+    for item in overrides:
+        key, _sep, value = item.partition("=")
+        settings[key.strip()] = value.strip()
+    return settings
 
 
 @contextmanager

@@ -14,15 +14,32 @@ stay "sending": some may have gone out, so they are not sent again automatically
 They are reported as ``needs_review``; after checking the mail server's log, put them
 back with ``--campaign ID --requeue-stuck``. ``--batch-size`` bounds that window.
 
+The invitations from member lists (furusato-import-members, /s/{code}/members/) are a
+second queue sent the same way after the outbox (not when ``--campaign`` names one
+campaign); the run also empties the address and name of invitations whose link expired
+unused.
+
 Prints a JSON summary; exits 1 when the mail server stopped the run (run it again).
 """
+import logging
 import sys
+import time
 
 from ..models import get_engine, get_session_factory
 from ..appsettings import AppSettings
 from ..services.bulk_sender import SMTPTransport
+from ..services.member_invitations import InvitationSender, MemberInvitationService
 from ..services.notifications import NotificationService, OutboxSender
-from .common import add_at_option, clock_at, ini_parser, load_settings, print_json
+from .common import (
+    add_at_option,
+    add_setting_option,
+    clock_at,
+    ini_parser,
+    load_settings,
+    print_json,
+)
+
+log = logging.getLogger(__name__)
 
 
 def _positive(raw: str) -> int:
@@ -34,12 +51,17 @@ def _positive(raw: str) -> int:
 
 def run(session_factory, settings, clock, *, campaign_id=None, batch_size=500,
         reminders=False, requeue_stuck=False, transport_factory=SMTPTransport) -> dict:
-    """The whole run; each step in its own committed transaction."""
+    """The whole run; each step in its own committed transaction. The notices' outbox
+    goes first, then the invitations from member lists (unless one campaign is named)."""
     summary = {"reminded": 0, "announced": 0, "requeued": 0, "batches": 0, "sent": 0, "failed": 0,
-               "retry": 0, "needs_review": 0, "error": ""}
+               "retry": 0, "needs_review": 0, "invitations_sent": 0, "invitations_forgotten": 0,
+               "error": ""}
 
-    def sender(dbsession):
+    def outbox(dbsession):
         return OutboxSender(dbsession, clock=clock, settings=settings)
+
+    def invitations(dbsession):
+        return InvitationSender(dbsession, clock=clock, settings=settings)
 
     if reminders:
         with session_factory.begin() as dbsession:
@@ -48,12 +70,33 @@ def run(session_factory, settings, clock, *, campaign_id=None, batch_size=500,
             summary["announced"] = notices.scheduled_notices(clock())
     if requeue_stuck:
         with session_factory.begin() as dbsession:
-            summary["requeued"] = sender(dbsession).requeue_stuck(campaign_id)
+            summary["requeued"] = outbox(dbsession).requeue_stuck(campaign_id)
+    queues = [(outbox, campaign_id)]
+    if campaign_id is None:
+        queues.append((invitations, None))
+        with session_factory.begin() as dbsession:
+            summary["invitations_forgotten"] = MemberInvitationService(
+                dbsession, clock=clock, settings=settings).forget_expired()
+    for sender, scope_id in queues:
+        sent_before = summary["sent"]
+        _drain(session_factory, sender, scope_id, batch_size, transport_factory, settings,
+               summary)
+        if sender is invitations:
+            summary["invitations_sent"] = summary["sent"] - sent_before
+        with session_factory.begin() as dbsession:
+            summary["needs_review"] += sender(dbsession).needs_review(scope_id)
+        if summary["error"]:
+            break
+    return summary
+
+
+def _drain(session_factory, sender, scope_id, batch_size, transport_factory, settings, summary):
+    """Claim, send and record batches of one queue until it is empty or the server stops us."""
     while True:
         with session_factory.begin() as dbsession:
-            claimed = sender(dbsession).claim(batch_size, campaign_id)
+            claimed = sender(dbsession).claim(batch_size, scope_id)
         if not claimed:
-            break
+            return
         delivery = sender(None).deliver(claimed, transport_factory(settings))
         with session_factory.begin() as dbsession:
             sender(dbsession).record(delivery)
@@ -63,10 +106,7 @@ def run(session_factory, settings, clock, *, campaign_id=None, batch_size=500,
         summary["retry"] += len(delivery.retry) + len(delivery.untried)
         if delivery.error:
             summary["error"] = delivery.error
-            break
-    with session_factory.begin() as dbsession:
-        summary["needs_review"] = sender(dbsession).needs_review(campaign_id)
-    return summary
+            return
 
 
 def main(argv=None):
@@ -79,10 +119,24 @@ def main(argv=None):
     parser.add_argument("--requeue-stuck", action="store_true",
                         help="send again the campaign's rows left 'sending' by a dead run")
     add_at_option(parser, "the moment to run as (default: now)")
+    parser.add_argument("--every", type=int, metavar="SECONDS",
+                        help="keep running: a run every SECONDS (make run does, with 30)")
+    add_setting_option(parser)
     args = parser.parse_args(argv)
     if args.requeue_stuck and args.campaign is None:
         parser.error("--requeue-stuck needs --campaign ID")
-    settings = load_settings(args.config_uri)
+    settings = load_settings(args.config_uri, args.setting)
+    status = _run_once(settings, args)
+    while args.every:
+        time.sleep(args.every)
+        try:
+            _run_once(settings, args)
+        except Exception:  # the next round tries again; cron would too
+            log.exception("sending the outbox failed")
+    return status
+
+
+def _run_once(settings, args) -> int:
     clock = clock_at(args.at)
     app_settings = AppSettings.from_settings(settings)
     engine = get_engine(settings, timeouts=app_settings.job_db_timeouts)
@@ -94,7 +148,6 @@ def main(argv=None):
         engine.dispose()
     print_json(summary)
     return 1 if summary["error"] else 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -64,6 +64,7 @@ from .tabular_files import (
     DASHES,
     CellError,
     FileError,
+    RowError,
     bounded_file,
     clean_text,
     file_sha256,
@@ -71,6 +72,7 @@ from .tabular_files import (
     name_key,
     postal_code,
     sheet_rows,
+    stored_message,
     upload_name,
 )
 from .webhooks import attendance_recorded
@@ -111,14 +113,6 @@ someone removed the headings from a workbook or saved all three rows to CSV."""
 
 
 # --- errors and the report -------------------------------------------------------------
-
-@dataclass(frozen=True)
-class RowError:
-    row: int
-    column: str
-    message: object
-    """A TranslationString: translated by whoever shows the report."""
-
 
 class TemplateMismatch(FileError):
     """The column names are not the template's; ``errors`` says which, per column."""
@@ -205,19 +199,6 @@ class ImportReport:
             for e in sorted(self.errors, key=lambda e: (e.row, e.column))
         ]
         return data
-
-
-def stored_message(message) -> dict:
-    return {"msgid": str(message),
-            "mapping": {k: str(v) for k, v in (message.mapping or {}).items()}}
-
-
-def shown_message(error: dict, translate) -> str:
-    """A stored error's message in the reader's language (the English text when it was
-    stored before msgids were kept)."""
-    if "msgid" not in error:
-        return error["message"]
-    return translate(_(error["msgid"], mapping=error["mapping"]))
 
 
 # --- dates and times -------------------------------------------------------------------

@@ -101,7 +101,7 @@ from .authentication import (  # noqa: F401 - RequestsThrottled is part of this 
     normalise_email,
     throttle_keys,
 )
-from .errors import InvalidInput, NotAllowed
+from .errors import Conflict, InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
 from .passwords import check_new_password, hash_password, verify_password
 from .projects import ApplicationService
@@ -148,6 +148,37 @@ class RegistrantAccountService(AccountServiceBase):
         Returns the new account, or None when the address already had one: that
         owner is told by mail instead, and the caller answers exactly as for a new one.
         """
+        email, display_name = self._checked_signup(email, display_name, password, locale,
+                                                   client_addr)
+        password_hash = hash_password(password)  # before the lookup: both answers take as long
+        existing = self._account_by_email(email)
+        account = None if existing else self._new_registrant(email, display_name, password_hash,
+                                                             locale)
+        if account is None:
+            self._mail_signup_attempt(existing or self._account_by_email(email))
+            return None
+        self.audit.record(account_actor(account, client_addr), "account.signup", target=account)
+        self._mail_confirmation(account)
+        return account
+
+    def sign_up_confirmed(self, email, display_name, password, locale, client_addr=""):
+        """Create a registrant account whose address is already proven (the person came
+        by a link mailed to it: an invitation from a member list). Conflict when the
+        address has an account (the caller offers signing in instead)."""
+        email, display_name = self._checked_signup(email, display_name, password, locale,
+                                                   client_addr)
+        account = None
+        if self._account_by_email(email) is None:
+            account = self._new_registrant(email, display_name, hash_password(password), locale)
+        if account is None:
+            raise Conflict(_("This email address already has an account. Sign in with it."))
+        account.email_confirmed_at = self.clock()
+        self.audit.record(account_actor(account, client_addr), "account.signup", target=account,
+                          confirmed_by="member_invitation")
+        return account
+
+    def _checked_signup(self, email, display_name, password, locale, client_addr) -> tuple:
+        """The address and name as stored, after the sign-up rules (and its throttle)."""
         email = normalise_email(email)
         display_name = (display_name or "").strip()
         if not display_name or len(display_name) > DISPLAY_NAME_MAX:
@@ -159,16 +190,7 @@ class RegistrantAccountService(AccountServiceBase):
         if locale not in LOCALES:
             raise InvalidInput(_("Choose a language."), field="locale")
         self._count_request([f"signup:{client_addr or ''}"])
-        password_hash = hash_password(password)  # before the lookup: both answers take as long
-        existing = self._account_by_email(email)
-        account = None if existing else self._new_registrant(email, display_name, password_hash,
-                                                             locale)
-        if account is None:
-            self._mail_signup_attempt(existing or self._account_by_email(email))
-            return None
-        self.audit.record(account_actor(account, client_addr), "account.signup", target=account)
-        self._mail_confirmation(account)
-        return account
+        return email, display_name
 
     def confirm(self, token, client_addr=""):
         """Mark the address confirmed through a confirmation link; returns the account."""

@@ -15,6 +15,7 @@ import tempfile
 import unicodedata
 import zipfile
 import zlib
+from dataclasses import dataclass
 
 from openpyxl.utils.exceptions import InvalidFileException
 
@@ -29,6 +30,27 @@ class FileError(InvalidInput):
     def __init__(self, message):
         super().__init__(message, field="upload")
 
+
+
+@dataclass(frozen=True)
+class RowError:
+    row: int
+    column: str
+    message: object
+    """A TranslationString: translated by whoever shows the report."""
+
+
+def stored_message(message) -> dict:
+    return {"msgid": str(message),
+            "mapping": {k: str(v) for k, v in (message.mapping or {}).items()}}
+
+
+def shown_message(error: dict, translate) -> str:
+    """A stored error's message in the reader's language (the English text when it was
+    stored before msgids were kept)."""
+    if "msgid" not in error:
+        return error["message"]
+    return translate(_(error["msgid"], mapping=error["mapping"]))
 
 
 class CellError(Exception):

@@ -13,7 +13,8 @@ from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.imports import ImportResource, ImportsContainer, UploadResource
 from ..schemas.imports import ImportUploadSchema
-from ..services.activity_import import COLUMNS, ActivityImportService, shown_message
+from ..services.activity_import import COLUMNS, ActivityImportService
+from ..services.tabular_files import shown_message
 from ..services.import_results import ImportResults
 from ..services.import_uploads import ImportUploads
 
