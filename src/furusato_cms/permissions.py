@@ -41,6 +41,8 @@ class Permissions(StrEnum):
     NEED_SUBMIT = "site:needs:submit"
     NEED_VIEW = "site:needs:view"
     NEED_TRIAGE = "site:needs:triage"
+    MEMBERS_INVITE = "site:members:invite"
+    """Import a member list and send its invitations (会員名簿からの招待)."""
     SUPPORT_EDIT = "site:support:edit"
     SUPPORT_HANDLE = "site:support:handle"
     SUPPORT_APPLY = "site:support:apply"

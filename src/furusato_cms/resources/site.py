@@ -10,6 +10,7 @@ from .activities import PartnersContainer, ProjectsContainer
 from .community import ConsultationsContainer, MonitorSurveysContainer, RoomContainer
 from .content import ImagesContainer, IntroResource, PostsContainer
 from .imports import ImportsContainer
+from .members import MembersContainer
 from .needs import NeedsContainer
 from .oauth import SiteClients
 from .premium import PremiumArea
@@ -35,6 +36,7 @@ SITE_ADMIN_PERMISSIONS = (
     P.PROJECT_DESIGNATE,
     P.ATTENDANCE_RECORD,
     P.ATTENDANCE_IMPORT,
+    P.MEMBERS_INVITE,
     P.SUPPORT_EDIT,
     P.SUPPORT_HANDLE,
     P.PREMIUM_REVIEW,
@@ -54,6 +56,7 @@ COORDINATOR_PERMISSIONS = (
     P.PROJECT_DESIGNATE,
     P.ATTENDANCE_RECORD,
     P.ATTENDANCE_IMPORT,
+    P.MEMBERS_INVITE,
     P.SUPPORT_HANDLE,
     P.PREMIUM_REVIEW,
     P.STATS_VIEW,
@@ -121,6 +124,7 @@ class SiteResource:
             "projects": ProjectsContainer,
             "partners": PartnersContainer,
             "imports": ImportsContainer,
+            "members": MembersContainer,
             "needs": NeedsContainer,
             "consultations": ConsultationsContainer,
             "surveys": MonitorSurveysContainer,

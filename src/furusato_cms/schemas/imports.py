@@ -17,13 +17,13 @@ class _NoTempStore(dict):
 
 
 @colander.deferred
-def _upload_widget(node, kw):
+def upload_widget(node, kw):
     return deform.widget.FileUploadWidget(_NoTempStore(), accept=ACCEPTED)
 
 
 class ImportUploadSchema(CSRFSchema):
     upload = colander.SchemaNode(
-        deform.FileData(), title=_("File of activity records"), widget=_upload_widget,
+        deform.FileData(), title=_("File of activity records"), widget=upload_widget,
         description=_("The national template (担い手活動実績記録用様式) saved as an Excel "
                       "workbook (.xlsx) or as CSV (UTF-8 or Shift_JIS)."),
     )

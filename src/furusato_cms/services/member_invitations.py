@@ -76,6 +76,8 @@ HEADINGS = {
 _HEADING_KEYS = {key: name for name, keys in HEADINGS.items() for key in keys}
 _HEADING_NOISE = re.compile(r"[\s_\-.．・:：（）()※*＊]")
 _EMAIL = re.compile(colander.EMAIL_RE)
+_DOMAIN = re.compile(r"@[^@.\s]+(\.[^@.\s]+)+$")
+"""Mail goes only to a domain with a dot: ``someone@example`` is a typing mistake."""
 
 
 def attestation_text(site_name: str) -> object:
@@ -158,7 +160,7 @@ def _member(number, values, columns, errors) -> Member | None:
     email = clean_text(cell("email")).lower()
     if not email:
         refuse("email", _("The email address is missing."))
-    elif len(email) > EMAIL_MAX or not _EMAIL.match(email):
+    elif len(email) > EMAIL_MAX or not (_EMAIL.match(email) and _DOMAIN.search(email)):
         refuse("email", _("“${value}” is not an email address.", mapping={"value": email[:80]}))
     name = clean_text(cell("name"))
     if len(name) > NAME_MAX:
