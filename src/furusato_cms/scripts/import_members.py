@@ -72,7 +72,7 @@ def _import(dbsession, app_settings, args, translate):
                     actor, site, args.file, stream, message=args.message, via="command line",
                     attestation=translate(attestation_text(site.name)),
                     max_bytes=max_bytes)
-            invited = service.send(actor, site, record) if record and found.ok else 0
+            invited = service.send(actor, site, record) if record and record.content else 0
     except OSError as exc:
         return {"file": args.file, "file_error": exc.strerror or str(exc)}, EXIT_UNUSABLE
     except ServiceError as exc:

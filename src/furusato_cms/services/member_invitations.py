@@ -74,7 +74,9 @@ HEADINGS = {
     "member_number": ("membernumber", "memberno", "memberid", "会員番号", "会員no", "会員id"),
 }
 _HEADING_KEYS = {key: name for name, keys in HEADINGS.items() for key in keys}
-_HEADING_NOISE = re.compile(r"[\s_\-.．・:：（）()※*＊]")
+_HEADING_NOTE = re.compile(r"[（(][^）)]*[）)]")
+"""「メールアドレス（必須）」: a note in brackets is not part of the name."""
+_HEADING_NOISE = re.compile(r"[\s_\-.．・:：※*＊]")
 _EMAIL = re.compile(colander.EMAIL_RE)
 _DOMAIN = re.compile(r"@[^@.\s]+(\.[^@.\s]+)+$")
 """Mail goes only to a domain with a dot: ``someone@example`` is a typing mistake."""
@@ -93,7 +95,8 @@ def email_hash(email: str) -> str:
 
 
 def _heading_key(value) -> str:
-    return _HEADING_NOISE.sub("", unicodedata.normalize("NFKC", clean_text(value)).lower())
+    text = unicodedata.normalize("NFKC", clean_text(value)).lower()
+    return _HEADING_NOISE.sub("", _HEADING_NOTE.sub("", text))
 
 
 # --- reading a list ----------------------------------------------------------------------

@@ -46,6 +46,8 @@ def dashboard(context, request):
          _site_url(request, site, "needs", "")),
         (P.ATTENDANCE_IMPORT, context, _("Import earlier activity records"),
          _site_url(request, site, "imports", "")),
+        (P.MEMBERS_INVITE, context, _("Invite a member list (fan club, newsletter)"),
+         _site_url(request, site, "members", "")),
         (P.PREMIUM_REVIEW, context, _("Premium registration review and stays"),
          _site_url(request, site, "premium", "")),
         (P.SUPPORT_EDIT, context, _("Support measures and partner offers"),
