@@ -168,6 +168,7 @@ def test_the_link_signs_up_registers_and_counts_in_the_funnel(
     while registration.status_int == 303:
         registration = registration.follow()
     assert registration.request.path == f"/s/{NAGANO_CITY}/register"
+    assert "いくつかの質問に答えて、長野市に登録してください。" in registration.text
     account = dbsession.scalar(select(Account).where(Account.email == "hanako@example.jp"))
     assert account.email_confirmed_at is not None
     invitee = dbsession.scalar(select(MemberInvitee).where(MemberInvitee.account_id == account.id))

@@ -110,11 +110,13 @@ def accept(request):
     outcome = attempt(request, _form_for(request, situation), use)
     if outcome.failed:
         return _page(request, invitee, site, situation, outcome.form_html)
+    if outcome.result is None:
+        response = HTTPSeeOther(request.application_url + register_path)
+    else:
+        response = sign_in_browser(request, outcome.result, register_path)
     flash(request, _("Welcome! Answer a few questions to register with ${site}.",
                      mapping={"site": site.name}))
-    if outcome.result is None:
-        return HTTPSeeOther(request.application_url + register_path)
-    return sign_in_browser(request, outcome.result, register_path)
+    return response
 
 
 def _stop_page(request, found, done=False):
