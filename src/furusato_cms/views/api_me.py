@@ -22,8 +22,7 @@ from ..services.policies import PolicyService
 from ..services.projects import ApplicationService
 from ..services.registration import AnswersRefused, RegistrationService
 from .api import problem
-from .api_public import _site_json, _when
-from .api_registrant import _person, _registration_json
+from .api_shapes import acting_person, registration_json, site_json, when
 
 DEFAULT_LIMIT = 20
 
@@ -58,7 +57,7 @@ def _parse_time(text):
 @view_config(route_name="api_me_registrations", request_method="POST", renderer="json",
              openapi=True, permission=P.API_REGISTRATIONS)
 def register(request):
-    account = _person(request)
+    account = acting_person(request)
     body = request.openapi_validated.body
     site = request.service(SiteDirectory).active_site(body["site"])
     if site is None:
@@ -86,14 +85,15 @@ def register(request):
     except ServiceError as refused:
         return problem(request, 409, _("This registration cannot be made."), refused.message)
     request.response.status = 201
-    return _registration_json(request, registration)
+    return registration_json(request, registration)
 
 
 @view_config(route_name="api_me_registration", request_method="DELETE", openapi=True,
              permission=P.API_REGISTRATIONS)
 def leave(request):
     service = request.service(RegistrationService)
-    registration = service.registration_of(_person(request), _path(request, "registration_id"))
+    registration = service.registration_of(acting_person(request),
+                                           _path(request, "registration_id"))
     if registration is None:
         raise _not_found()
     try:
@@ -108,15 +108,15 @@ def leave(request):
 @view_config(route_name="api_me_card", request_method="GET", renderer="json", openapi=True,
              permission=P.API_CARD)
 def card(request):
-    card = request.service(RegistrationService).card(_person(request))
+    card = request.service(RegistrationService).card(acting_person(request))
     statements = request.service(CardStatementService).issue(card.registrations)
     return {"identity_verified": card.verification is not None, "items": [{
-        "registration_id": r.id, "site": _site_json(request, r.site),
+        "registration_id": r.id, "site": site_json(request, r.site),
         "tier": statements[r.id].claims.tier,
         "premium_until": (statements[r.id].claims.premium_until.isoformat()
                           if statements[r.id].claims.premium_until else None),
         "long_stay": long_stay_shown(r), "statement": statements[r.id].text,
-        "verify_url": statements[r.id].url, "expires_at": _when(statements[r.id].expires_at),
+        "verify_url": statements[r.id].url, "expires_at": when(statements[r.id].expires_at),
     } for r in card.registrations]}
 
 
@@ -132,7 +132,7 @@ def _sites_by_id(request, site_ids) -> dict:
 @view_config(route_name="api_me_activities", request_method="GET", renderer="json",
              openapi=True, permission=P.API_ACTIVITIES)
 def activities(request):
-    account, query = _person(request), _query(request)
+    account, query = acting_person(request), _query(request)
     found = fetch_slice(request.dbsession,
                         select(Attendance).where(Attendance.account_id == account.id),
                         _newest_first(Attendance, Attendance.attended_at),
@@ -142,9 +142,9 @@ def activities(request):
         .where(ActivitySession.id.in_({a.session_id for a in found.items} or {0}))).all())
     sites = _sites_by_id(request, [a.site_id for a in found.items])
     return {"next_cursor": found.next_cursor, "items": [{
-        "id": a.id, "site": _site_json(request, sites[a.site_id]), "session_id": a.session_id,
+        "id": a.id, "site": site_json(request, sites[a.site_id]), "session_id": a.session_id,
         "project_id": sessions[a.session_id].id, "project_title": sessions[a.session_id].title,
-        "attended_at": _when(a.attended_at), "source": a.source, "designated": a.designated,
+        "attended_at": when(a.attended_at), "source": a.source, "designated": a.designated,
         "voided": a.voided_at is not None,
     } for a in found.items]}
 
@@ -152,7 +152,7 @@ def activities(request):
 @view_config(route_name="api_me_premium", request_method="GET", renderer="json",
              openapi=True, permission=P.API_ACTIVITIES)
 def premium(request):
-    account = _person(request)
+    account = acting_person(request)
     registrations = request.service(RegistrationService).card(account).registrations
     judged = request.service(EligibilityService).evaluate_many(
         account, [r.site for r in registrations])
@@ -163,14 +163,14 @@ def premium(request):
 
 def _progress(registration, eligibility, request, translate) -> dict:
     return {
-        "registration_id": registration.id, "site": _site_json(request, registration.site),
+        "registration_id": registration.id, "site": site_json(request, registration.site),
         "tier": registration.tier,
-        "premium_until": (_when(registration.premium_until)
+        "premium_until": (when(registration.premium_until)
                           if registration.premium_until else None),
         "eligible": eligibility.eligible,
         "required_activities": eligibility.required_activities,
         "activity_count": eligibility.activity_count,
-        "activities": [{"id": a.id, "attended_at": _when(a.attended_at),
+        "activities": [{"id": a.id, "attended_at": when(a.attended_at),
                         "project_id": a.project_id, "project_title": a.project_title}
                        for a in eligibility.activities],
         "stay_day_count": eligibility.stay_day_count,
@@ -183,8 +183,8 @@ def _progress(registration, eligibility, request, translate) -> dict:
 
 def _application_json(request, application, session, project, site) -> dict:
     return {"id": application.id, "session_id": session.id, "project_title": project.title,
-            "site": _site_json(request, site), "starts_at": _when(session.starts_at),
-            "state": application.state, "applied_at": _when(application.applied_at)}
+            "site": site_json(request, site), "starts_at": when(session.starts_at),
+            "state": application.state, "applied_at": when(application.applied_at)}
 
 
 def _applications_json(request, applications) -> list:
@@ -200,7 +200,7 @@ def _applications_json(request, applications) -> list:
 @view_config(route_name="api_me_applications", request_method="GET", renderer="json",
              openapi=True, permission=P.API_ACTIVITIES)
 def applications(request):
-    account, query = _person(request), _query(request)
+    account, query = acting_person(request), _query(request)
     found = fetch_slice(
         request.dbsession,
         select(SessionApplication).where(SessionApplication.account_id == account.id),
@@ -212,7 +212,7 @@ def applications(request):
 @view_config(route_name="api_me_applications", request_method="POST", renderer="json",
              openapi=True, permission=P.API_ACTIVITIES)
 def apply(request):
-    account = _person(request)
+    account = acting_person(request)
     body = request.openapi_validated.body
     session = request.dbsession.get(ActivitySession, body["session_id"])
     if session is None:
@@ -233,7 +233,7 @@ def apply(request):
 def cancel_application(request):
     application = request.dbsession.scalar(select(SessionApplication).where(
         SessionApplication.id == _path(request, "application_id"),
-        SessionApplication.account_id == _person(request).id))
+        SessionApplication.account_id == acting_person(request).id))
     if application is None:
         raise _not_found()
     try:
@@ -249,7 +249,7 @@ def cancel_application(request):
 @view_config(route_name="api_me_inbox", request_method="GET", renderer="json", openapi=True,
              permission=P.API_INBOX)
 def inbox(request):
-    account, query = _person(request), _query(request)
+    account, query = acting_person(request), _query(request)
     found = fetch_slice(request.dbsession,
                         select(InboxMessage).where(InboxMessage.account_id == account.id),
                         _newest_first(InboxMessage, InboxMessage.created_at),
@@ -257,16 +257,16 @@ def inbox(request):
     sites = _sites_by_id(request, [m.site_id for m in found.items])
     return {"next_cursor": found.next_cursor,
             "unread": request.service(NotificationService).unread_count(account.id),
-            "items": [{"id": m.id, "site": _site_json(request, sites[m.site_id]),
+            "items": [{"id": m.id, "site": site_json(request, sites[m.site_id]),
                        "kind": m.kind, "subject": m.subject, "body": m.body, "link": m.link,
-                       "created_at": _when(m.created_at), "read": m.read_at is not None}
+                       "created_at": when(m.created_at), "read": m.read_at is not None}
                       for m in found.items]}
 
 
 @view_config(route_name="api_me_inbox_read", request_method="POST", openapi=True,
              permission=P.API_INBOX)
 def mark_read(request):
-    account = _person(request)
+    account = acting_person(request)
     message_id = _path(request, "message_id")
     mine = request.dbsession.scalar(select(InboxMessage.id).where(
         InboxMessage.id == message_id, InboxMessage.account_id == account.id))

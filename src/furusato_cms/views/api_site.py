@@ -11,7 +11,7 @@ from ..services.errors import Conflict, InvalidInput, NotAllowed
 from ..services.site_records import SiteRecords
 from ..services.webhooks import account_reference, webhook_settings
 from .api import problem
-from .api_public import _when
+from .api_shapes import query_of, when, when_or_none
 from .oauth_api import audit_api_read
 
 DEFAULT_LIMIT = 50
@@ -24,23 +24,15 @@ def _site(request):
     return site
 
 
-def _query(request) -> dict:
-    return request.openapi_validated.parameters.query
-
-
 def _reference(request, site):
     key = webhook_settings(request.registry).pseudonym_key
     return lambda account_id: account_reference(key, site.code, account_id)
 
 
-def _time(value):
-    return None if value is None else _when(value)
-
-
 @view_config(route_name="api_site_registrations", request_method="GET", renderer="json",
              openapi=True, permission=P.API_SITE_REGISTRATIONS_READ)
 def site_registrations(request):
-    site, query = _site(request), _query(request)
+    site, query = _site(request), query_of(request)
     records = request.service(SiteRecords)
     found = records.registrations(
         site, cursor=query.get("cursor"), limit=query.get("limit", DEFAULT_LIMIT),
@@ -51,8 +43,8 @@ def site_registrations(request):
     audit_api_read(request, [r.account_id for r in found.items], "registrations")
     return {"next_cursor": found.next_cursor, "items": [{
         "id": r.id, "account": reference(r.account_id), "tier": r.tier, "state": r.state,
-        "registered_at": _when(r.registered_at), "state_changed_at": _when(r.state_changed_at),
-        "premium_until": _time(r.premium_until),
+        "registered_at": when(r.registered_at), "state_changed_at": when(r.state_changed_at),
+        "premium_until": when_or_none(r.premium_until),
         "relationship_types": list(r.relationship_types or []),
         "connections": list(r.connections or []),
         "answers": [{"question_id": question, "value": value}
@@ -68,8 +60,8 @@ def _attendance_json(request, site, records, rows, keys=None) -> list:
     return [{
         "id": a.id, "account": reference(a.account_id),
         "registration_id": registrations.get(a.account_id), "session_id": a.session_id,
-        "project_id": projects[a.session_id], "attended_at": _when(a.attended_at),
-        "recorded_at": _when(a.recorded_at), "source": a.source, "designated": a.designated,
+        "project_id": projects[a.session_id], "attended_at": when(a.attended_at),
+        "recorded_at": when(a.recorded_at), "source": a.source, "designated": a.designated,
         "voided": a.voided_at is not None, "external_id": keys.get(a.id),
     } for a in rows]
 
@@ -77,7 +69,7 @@ def _attendance_json(request, site, records, rows, keys=None) -> list:
 @view_config(route_name="api_site_attendance", request_method="GET", renderer="json",
              openapi=True, permission=P.API_SITE_ATTENDANCE_READ)
 def site_attendance(request):
-    site, query = _site(request), _query(request)
+    site, query = _site(request), query_of(request)
     records = request.service(SiteRecords)
     found = records.attendance(
         site, cursor=query.get("cursor"), limit=query.get("limit", DEFAULT_LIMIT),
@@ -114,7 +106,7 @@ def record_site_attendance(request):
 @view_config(route_name="api_site_applications", request_method="GET", renderer="json",
              openapi=True, permission=P.API_SITE_APPLICATIONS_READ)
 def site_applications(request):
-    site, query = _site(request), _query(request)
+    site, query = _site(request), query_of(request)
     records = request.service(SiteRecords)
     found = records.applications(
         site, cursor=query.get("cursor"), limit=query.get("limit", DEFAULT_LIMIT),
@@ -125,5 +117,5 @@ def site_applications(request):
     return {"next_cursor": found.next_cursor, "items": [{
         "id": a.id, "account": reference(a.account_id),
         "registration_id": registrations.get(a.account_id), "session_id": a.session_id,
-        "state": a.state, "applied_at": _when(a.applied_at), "updated_at": _when(a.updated_at),
+        "state": a.state, "applied_at": when(a.applied_at), "updated_at": when(a.updated_at),
     } for a in found.items]}
