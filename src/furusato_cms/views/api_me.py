@@ -2,22 +2,18 @@
 signed statements, activity history, premium progress, applications and the inbox. Each
 calls the service the web page uses, so an app and the web follow the same rules; another
 person's item is never found (404)."""
-from datetime import datetime
-
 from pyramid.httpexceptions import HTTPNotFound
 from pyramid.response import Response
 from pyramid.view import view_config
-from sqlalchemy import select
 
 from ..i18n import _
-from ..models import ActivitySession, Attendance, InboxMessage, Project, SessionApplication, Site
 from ..permissions import Permissions as P
 from ..services.card_statements import CardStatementService, long_stay_shown
 from ..services.directory import SiteDirectory
 from ..services.eligibility import EligibilityService
 from ..services.errors import Conflict, InvalidInput, NotAllowed, ServiceError
 from ..services.notifications import NotificationService
-from ..services.paging import SortKey, fetch_slice
+from ..services.personal_records import PersonalRecords
 from ..services.policies import PolicyService
 from ..services.projects import ApplicationService
 from ..services.registration import AnswersRefused, RegistrationService
@@ -41,15 +37,6 @@ def _no_content() -> Response:
 
 def _not_found():
     return HTTPNotFound(_("You have no such item."))
-
-
-def _newest_first(model, moment):
-    return [SortKey(moment, True, _parse_time, lambda item: getattr(item, moment.key)),
-            SortKey(model.id, True, int, lambda item: item.id)]
-
-
-def _parse_time(text):
-    return datetime.fromisoformat(text)
 
 
 # -- registering and leaving ------------------------------------------------------------
@@ -122,31 +109,26 @@ def card(request):
 
 # -- activities and premium -------------------------------------------------------------
 
-def _sites_by_id(request, site_ids) -> dict:
-    if not site_ids:
-        return {}
-    return {site.id: site for site in request.dbsession.scalars(
-        select(Site).where(Site.id.in_(sorted(set(site_ids)))))}
+def _records(request) -> PersonalRecords:
+    return request.service(PersonalRecords)
+
+
+def _cursor(request) -> dict:
+    query = _query(request)
+    return {"cursor": query.get("cursor"), "limit": query.get("limit", DEFAULT_LIMIT)}
 
 
 @view_config(route_name="api_me_activities", request_method="GET", renderer="json",
              openapi=True, permission=P.API_ACTIVITIES)
 def activities(request):
-    account, query = acting_person(request), _query(request)
-    found = fetch_slice(request.dbsession,
-                        select(Attendance).where(Attendance.account_id == account.id),
-                        _newest_first(Attendance, Attendance.attended_at),
-                        cursor=query.get("cursor"), limit=query.get("limit", DEFAULT_LIMIT))
-    sessions = dict(request.dbsession.execute(
-        select(ActivitySession.id, Project).join(Project, Project.id == ActivitySession.project_id)
-        .where(ActivitySession.id.in_({a.session_id for a in found.items} or {0}))).all())
-    sites = _sites_by_id(request, [a.site_id for a in found.items])
-    return {"next_cursor": found.next_cursor, "items": [{
-        "id": a.id, "site": site_json(request, sites[a.site_id]), "session_id": a.session_id,
-        "project_id": sessions[a.session_id].id, "project_title": sessions[a.session_id].title,
+    listed = _records(request).activities(acting_person(request), **_cursor(request))
+    return {"next_cursor": listed.found.next_cursor, "items": [{
+        "id": a.id, "site": site_json(request, listed.sites[a.site_id]),
+        "session_id": a.session_id, "project_id": listed.projects[a.session_id].id,
+        "project_title": listed.projects[a.session_id].title,
         "attended_at": when(a.attended_at), "source": a.source, "designated": a.designated,
         "voided": a.voided_at is not None,
-    } for a in found.items]}
+    } for a in listed.found.items]}
 
 
 @view_config(route_name="api_me_premium", request_method="GET", renderer="json",
@@ -187,26 +169,17 @@ def _application_json(request, application, session, project, site) -> dict:
             "state": application.state, "applied_at": when(application.applied_at)}
 
 
-def _applications_json(request, applications) -> list:
-    rows = {session.id: (session, project, site) for session, project, site in
-            request.dbsession.execute(
-                select(ActivitySession, Project, Site)
-                .join(Project, Project.id == ActivitySession.project_id)
-                .join(Site, Site.id == ActivitySession.site_id)
-                .where(ActivitySession.id.in_({a.session_id for a in applications} or {0})))}
-    return [_application_json(request, a, *rows[a.session_id]) for a in applications]
+def _applications_json(request, applications, sessions=None) -> list:
+    sessions = sessions or _records(request).sessions_of(applications)
+    return [_application_json(request, a, *sessions[a.session_id]) for a in applications]
 
 
 @view_config(route_name="api_me_applications", request_method="GET", renderer="json",
              openapi=True, permission=P.API_ACTIVITIES)
 def applications(request):
-    account, query = acting_person(request), _query(request)
-    found = fetch_slice(
-        request.dbsession,
-        select(SessionApplication).where(SessionApplication.account_id == account.id),
-        _newest_first(SessionApplication, SessionApplication.applied_at),
-        cursor=query.get("cursor"), limit=query.get("limit", DEFAULT_LIMIT))
-    return {"next_cursor": found.next_cursor, "items": _applications_json(request, found.items)}
+    listed = _records(request).applications(acting_person(request), **_cursor(request))
+    return {"next_cursor": listed.found.next_cursor,
+            "items": _applications_json(request, listed.found.items, listed.sessions)}
 
 
 @view_config(route_name="api_me_applications", request_method="POST", renderer="json",
@@ -214,7 +187,7 @@ def applications(request):
 def apply(request):
     account = acting_person(request)
     body = request.openapi_validated.body
-    session = request.dbsession.get(ActivitySession, body["session_id"])
+    session = _records(request).session(body["session_id"])
     if session is None:
         raise HTTPNotFound(_("There is no such session."))
     try:
@@ -231,9 +204,8 @@ def apply(request):
 @view_config(route_name="api_me_application", request_method="DELETE", openapi=True,
              permission=P.API_ACTIVITIES)
 def cancel_application(request):
-    application = request.dbsession.scalar(select(SessionApplication).where(
-        SessionApplication.id == _path(request, "application_id"),
-        SessionApplication.account_id == acting_person(request).id))
+    application = _records(request).application_of(acting_person(request),
+                                                   _path(request, "application_id"))
     if application is None:
         raise _not_found()
     try:
@@ -249,18 +221,14 @@ def cancel_application(request):
 @view_config(route_name="api_me_inbox", request_method="GET", renderer="json", openapi=True,
              permission=P.API_INBOX)
 def inbox(request):
-    account, query = acting_person(request), _query(request)
-    found = fetch_slice(request.dbsession,
-                        select(InboxMessage).where(InboxMessage.account_id == account.id),
-                        _newest_first(InboxMessage, InboxMessage.created_at),
-                        cursor=query.get("cursor"), limit=query.get("limit", DEFAULT_LIMIT))
-    sites = _sites_by_id(request, [m.site_id for m in found.items])
-    return {"next_cursor": found.next_cursor,
+    account = acting_person(request)
+    listed = _records(request).inbox(account, **_cursor(request))
+    return {"next_cursor": listed.found.next_cursor,
             "unread": request.service(NotificationService).unread_count(account.id),
-            "items": [{"id": m.id, "site": site_json(request, sites[m.site_id]),
+            "items": [{"id": m.id, "site": site_json(request, listed.sites[m.site_id]),
                        "kind": m.kind, "subject": m.subject, "body": m.body, "link": m.link,
                        "created_at": when(m.created_at), "read": m.read_at is not None}
-                      for m in found.items]}
+                      for m in listed.found.items]}
 
 
 @view_config(route_name="api_me_inbox_read", request_method="POST", openapi=True,
@@ -268,9 +236,7 @@ def inbox(request):
 def mark_read(request):
     account = acting_person(request)
     message_id = _path(request, "message_id")
-    mine = request.dbsession.scalar(select(InboxMessage.id).where(
-        InboxMessage.id == message_id, InboxMessage.account_id == account.id))
-    if mine is None:
+    if not _records(request).owns_message(account, message_id):
         raise _not_found()
     request.service(NotificationService).mark_read(account, message_id)
     return _no_content()
