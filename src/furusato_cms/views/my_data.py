@@ -14,6 +14,7 @@ from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources.my import MyArea
 from ..schemas.registrant import DeleteAccountSchema
+from ..services.personal_data import PersonalDataExport
 from ..services.registrant_accounts import RegistrantAccountService
 from .auth import attempt
 
@@ -23,7 +24,7 @@ EXPORT_FILENAME = "furusato-my-data.json"
 @view_config(context=MyArea, name="data.json", request_method="GET",
              permission=P.REGISTRANT_SELF)
 def my_data(request):
-    data = request.service(RegistrantAccountService).export_data(request.identity.account)
+    data = request.service(PersonalDataExport).export(request.identity.account)
     response = Response(
         body=json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8"),
         content_type="application/json",
