@@ -8,14 +8,14 @@ from furusato_cms.services.dashboard import (
     prefectures_table,
     public_tables,
 )
-from furusato_cms.services.statistics import (
-    Period,
-    StatisticsService,
+from furusato_cms.services.statistics import Period, StatisticsService
+from furusato_cms.services.statistics_tables import (
     aims_table,
     growth_table,
     national_summary_table,
     national_tables,
 )
+
 
 from ..conftest import NOW
 from ..stats_factories import brute_force, populate

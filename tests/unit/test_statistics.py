@@ -27,14 +27,17 @@ from furusato_cms.services.statistics import (
     Period,
     StatisticsService,
     Suppressed,
+    parse_period,
+    shown,
+)
+from furusato_cms.services.statistics_tables import (
     age_gender_table,
     home_prefectures_table,
     national_tables,
-    parse_period,
     parse_sort,
-    shown,
     site_tables,
 )
+
 
 from ..conftest import NOW
 from ..dbsetup import migrate

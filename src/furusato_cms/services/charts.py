@@ -10,7 +10,8 @@ from markupsafe import Markup, escape
 
 from ..i18n import _
 from ..localgov import PREFECTURES
-from .statistics import Suppressed, cell_text
+from .statistics import Suppressed
+from .statistics_tables import cell_text
 
 WIDTH = 640
 COLOURS = ("#1f5fa8", "#c0392b", "#2e7d32", "#7b3fa0")

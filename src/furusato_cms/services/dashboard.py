@@ -7,7 +7,7 @@ month; the same tables as CSV files and one JSON document, under the government'
 open-data licence (公共データ利用規約（第1.0版）, compatible with CC BY 4.0).
 
 It reads only the newest statistics snapshot, through ``StatisticsService.national_report``
-and the table builders of ``services.statistics`` that the operator's page uses too, so
+and the table builders of ``services.statistics_tables`` that the operator's page uses too, so
 a visitor never makes the database count registrations and both pages agree as of the
 same snapshot. Only aggregates are public: no site's fee status or attendance, and the
 figures from verified identity data keep their "<10" suppression.
@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from ..clock import to_tokyo
 from ..i18n import _
 from ..localgov import PREFECTURES
-from .statistics import (
-    AIM_PEOPLE,
-    AIM_REGISTRATIONS,
-    WITH_DERIVED,
+from .statistics import AIM_PEOPLE, AIM_REGISTRATIONS, NationalReport
+from .statistics_tables import (
     WITHOUT_DERIVED,
-    NationalReport,
+    WITH_DERIVED,
     Table,
     age_gender_table,
     aims_table,
@@ -36,6 +34,7 @@ from .statistics import (
     types_table,
     without_derived,
 )
+
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from pyramid.view import view_config
 
 from ..permissions import Permissions as P
 from ..services.dashboard import open_data_document, tables_json
-from ..services.statistics import StatisticsService, default_period, open_data_tables
+from ..services.statistics import StatisticsService, default_period
+from ..services.statistics_tables import open_data_tables
 from .api_shapes import public_site, site_json, url_for, when
 
 

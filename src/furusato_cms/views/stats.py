@@ -16,16 +16,16 @@ from ..resources.site import SiteResource
 from ..services.charts import chart_for
 from ..services.errors import InvalidInput
 from ..services.needs import NeedService
-from ..services.statistics import (
+from ..services.statistics import StatisticsService, parse_period
+from ..services.statistics_tables import (
     SORT_KEYS,
-    StatisticsService,
     cell_text,
     national_tables,
     open_data_tables,
-    parse_period,
     parse_sort,
     site_tables,
 )
+
 from ..spreadsheet import csv_bytes
 from .public import page_param
 
