@@ -3,6 +3,7 @@ have, row-level errors, what is left out, idempotent sending (also two lists at 
 PostgreSQL), the single-use link, forgetting, and the console script's exit codes."""
 import io
 import json
+from datetime import timedelta
 
 import openpyxl
 import pytest
@@ -121,7 +122,7 @@ def test_sending_twice_or_a_second_list_invites_nobody_twice(service, dbsession,
 
 def test_a_kept_list_expires_after_a_day(service, city, clock):
     record, _found = check(service, city, b"email\na@example.jp\n")
-    clock.moment = NOW.replace(day=NOW.day + 1, minute=NOW.minute + 1)
+    clock.moment = NOW + timedelta(days=1, minutes=1)
     assert not service.is_sendable(record)
     with pytest.raises(Conflict):
         service.send(ACTOR, city, record)
@@ -267,3 +268,20 @@ def test_console_script_unusable_input_exits_2(script_db, tmp_path, args, expect
              "NOEMAIL": str(no_email)}
     status, out, _err = run_script(ini, *[paths.get(a, a) for a in args])
     assert status == 2 and expected in json.loads(out)["file_error"]
+
+
+def test_forgetting_covers_expired_links_and_mails_refused_long_ago(service, dbsession, city,
+                                                                     clock, app_settings):
+    record, _found = check(service, city, b"email\nsent@example.jp\nrefused@example.jp\n"
+                                          b"fresh@example.jp\n")
+    service.send(ACTOR, city, record)
+    sent, refused, fresh = dbsession.scalars(select(MemberInvitee).order_by(MemberInvitee.id))
+    sent.state, sent.sent_at = "sent", clock()
+    refused.state, refused.claimed_at = "failed", clock()
+    dbsession.flush()
+    clock.moment += timedelta(days=app_settings.member_invitation_days, minutes=1)
+    fresh.state, fresh.sent_at = "sent", clock()
+    dbsession.flush()
+    assert service.forget_expired() == 2
+    dbsession.expire_all()
+    assert [i.email for i in (sent, refused, fresh)] == [None, None, "fresh@example.jp"]

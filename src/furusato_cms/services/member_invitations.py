@@ -30,7 +30,7 @@ from datetime import timedelta
 import colander
 from babel.dates import format_date
 from openpyxl.utils import get_column_letter
-from sqlalchemy import case, func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from ..clock import to_tokyo
 from ..i18n import DEFAULT_LOCALE, _
@@ -550,12 +550,14 @@ class MemberInvitationService:
                           site_id=invitee.site_id, target=invitee)
 
     def forget_expired(self) -> int:
-        """Empty the address and name of links never used and expired (the job runs it)."""
+        """Empty the address and name of links never used and expired, and of mails the
+        server refused for good as long ago (the job runs it)."""
+        cutoff = self.clock() - self._lifetime()
         result = self.dbsession.execute(
             update(MemberInvitee)
-            .where(MemberInvitee.used_at.is_(None),
-                   MemberInvitee.sent_at < self.clock() - self._lifetime(),
-                   MemberInvitee.email.is_not(None))
+            .where(MemberInvitee.used_at.is_(None), MemberInvitee.email.is_not(None),
+                   or_(MemberInvitee.sent_at < cutoff,
+                       and_(MemberInvitee.state == "failed", MemberInvitee.claimed_at < cutoff)))
             .values(email=None, display_name="")
             .execution_options(synchronize_session=False))
         return result.rowcount
