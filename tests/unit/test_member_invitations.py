@@ -65,7 +65,8 @@ def test_column_names_in_their_usual_spellings(service, city, heading):
 
 
 def test_shift_jis_csv_with_blank_rows_and_full_width_text(service, city):
-    content = "氏名,メールアドレス,郵便番号\r\n\r\n山田　花子,ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ,〒３８０－０００１\r\n"
+    content = ("氏名,メールアドレス,郵便番号\r\n\r\n"
+               "山田　花子,ｈａｎａｋｏ＠ｅｘａｍｐｌｅ．ｊｐ,〒３８０－０００１\r\n")
     found = service.read(city, "list.csv", content.encode("cp932"))
     assert found.ok and found.rows_read == 1
     assert found.members[0].email == "hanako@example.jp"
@@ -147,8 +148,8 @@ def test_the_link_works_once(service, dbsession, city, clock):
     assert service.find_open(token) is None
     invitee.state, invitee.sent_at = "sent", clock()
     assert service.find_open(token)[0] is invitee
-    account = service.accept_with_new_account(invitee, display_name="新人", password="北アルプスの朝と林檎畑と千曲川の霧",
-                                              locale="ja")
+    account = service.accept_with_new_account(
+        invitee, display_name="新人", password="北アルプスの朝と林檎畑と千曲川の霧", locale="ja")
     assert account.email == "new@example.jp" and account.email_confirmed_at == clock()
     dbsession.refresh(invitee)
     assert service.find_open(token) is None
@@ -246,8 +247,9 @@ def test_console_script_row_errors_send_nothing(script_db, tmp_path):
     status, out, _err = run_script(ini, "--site", NAGANO_CITY, str(path))
     report = json.loads(out)
     assert status == 1 and report["invited"] == 0
-    assert report["errors"] == [{"row": 2, "column": "B", "message":
-                                 "「12」は郵便番号ではありません。124-7834 のように7桁で書いてください。"}]
+    assert report["errors"] == [{
+        "row": 2, "column": "B",
+        "message": "「12」は郵便番号ではありません。124-7834 のように7桁で書いてください。"}]
     assert invitees(engine) == 0
     status, out, _err = run_script(ini, "--site", NAGANO_CITY, "--lang", "en", str(path))
     assert json.loads(out)["errors"][0]["message"].startswith("“12” is not a postal code.")

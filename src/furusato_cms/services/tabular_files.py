@@ -167,8 +167,9 @@ def file_kind(filename: str, stream) -> str:
 
 
 def _xlsx_rows(stream, limits: UnpackLimits, width: int):
-    """Every row of the first sheet as (row number, values of the first ``width`` columns), streamed from an
-    archive whose unpacked size is bounded (workbooks.py: zip bombs are refused)."""
+    """Every row of the first sheet as (row number, values of the first ``width``
+    columns), streamed from an archive whose unpacked size is bounded (workbooks.py: zip
+    bombs are refused)."""
     try:
         workbook = load_workbook(stream, limits)
     except WorkbookRefused as exc:
