@@ -124,6 +124,12 @@ def with_partition_key(definition: str) -> str:
     return definition[:-1] + f", {KEY})"
 
 
+def as_plain(definition: str) -> str:
+    """The key as a plain table has it: the app's tables are partitioned already
+    (migration 0032), so their primary key carries ``KEY``; the plain copy's is ``(id)``."""
+    return definition.replace(f"PRIMARY KEY (id, {KEY})", "PRIMARY KEY (id)")
+
+
 def create_copies(db, table: str, partitions: int) -> AppKeys:
     """``<table>_plain`` and ``<table>_part`` (hash by account_id, ``partitions`` ways),
     with the app's columns, defaults and checks; keys are added after the load."""
@@ -140,7 +146,7 @@ def add_keys(db, table: str, keys: AppKeys):
     """After the load (faster than maintaining indexes row by row): the app's keys on the
     plain copy, the same keys with the partition key added on the partitioned one."""
     for definition in keys.uniques:
-        db.execute(f"ALTER TABLE {table}_plain ADD {definition}")
+        db.execute(f"ALTER TABLE {table}_plain ADD {as_plain(definition)}")
         db.execute(f"ALTER TABLE {table}_part ADD {with_partition_key(definition)}")
     for columns in keys.indexes:
         for copy in ("plain", "part"):

@@ -323,10 +323,18 @@ class MemberInvitationService:
     def read(self, site, filename, content: bytes) -> MemberList:
         """The list checked row by row against the site's registrations and invitations
         (nothing is written). FileError when the file cannot be used at all."""
-        _kind, rows = sheet_rows(upload_name(filename), io.BytesIO(content), limit=None,
-                                 width=WIDTH,
-                                 unpack=UnpackLimits.from_settings(self.settings))
-        rows = ((number, values) for number, values in rows if not is_blank(values))
+        _kind, sheet = sheet_rows(upload_name(filename), io.BytesIO(content), limit=None,
+                                  width=WIDTH, unpack=UnpackLimits.from_settings(self.settings))
+        try:
+            found = self._members(sheet)
+        finally:
+            sheet.close()  # while its file is open: a CSV reader detaches from it
+        self._leave_out_known(site, found)
+        return found
+
+    def _members(self, sheet) -> MemberList:
+        """The rows after the column names, checked one by one (nothing compared yet)."""
+        rows = ((number, values) for number, values in sheet if not is_blank(values))
         heading = next(rows, None)
         if heading is None:
             raise FileError(_("The file has no rows."))
@@ -348,7 +356,6 @@ class MemberInvitationService:
             found.members.append(member)
         if not found.rows_read:
             raise FileError(_("The list has column names but no people."))
-        self._leave_out_known(site, found)
         return found
 
     def _leave_out_known(self, site, found: MemberList):
