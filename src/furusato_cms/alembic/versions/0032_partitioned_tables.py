@@ -26,9 +26,10 @@ becomes ``(id, account_id)``. A foreign key must name such a key, so:
   trigger function's comment, which the downgrade reads back.
 
 Online: the rows are copied while the old table is locked in SHARE mode — reads go on,
-writes wait for the copy (about a minute per ten million rows here) — and the swap is one
-short ACCESS EXCLUSIVE step in the same transaction. The downgrade rebuilds plain tables
-the same way.
+writes wait for the copy — and the swap is one short ACCESS EXCLUSIVE step in the same
+transaction. Measured on this 2-core machine: 13.9 s up for 1.18 M registrations and
+0.96 M attendances (200,000 generated people), 7.7 s down. The downgrade rebuilds plain
+tables the same way.
 """
 import re
 
