@@ -137,6 +137,7 @@ def test_row_errors_send_nothing_and_keep_nothing(testapp, dbsession, city, coor
     assert ["2", "C", "「hanako@example」はメールアドレスではありません。"] in rows
     assert ["3", "C", "メールアドレスがありません。"] in rows
     assert any(r[:2] == ["3", "D"] for r in rows) and any(r[:2] == ["4", "B"] for r in rows)
+    assert "会員名簿.csv の 3 行に問題があります。" in page.text
     record = dbsession.scalar(select(MemberImport))
     assert record.state == "expired" and record.content is None
     testapp.post(f"{BASE}{record.id}/send", {"csrf_token": page.forms["deform"]["csrf_token"]

@@ -103,6 +103,7 @@ def test_rows_left_out_and_rows_refused(service, dbsession, city):
     assert [(e.row, e.column) for e in found.errors] == [(6, "A"), (7, "B")]
     report = found.report()
     assert report["errors"][0]["msgid"] == "“${value}” is not an email address."
+    assert (report["error_count"], report["rows_refused"]) == (2, 2)
     json.dumps(report)
 
 
@@ -287,3 +288,10 @@ def test_forgetting_covers_expired_links_and_mails_refused_long_ago(service, dbs
     assert service.forget_expired() == 2
     dbsession.expire_all()
     assert [i.email for i in (sent, refused, fresh)] == [None, None, "fresh@example.jp"]
+
+
+def test_a_list_of_wrong_rows_reports_the_first_thousand_and_the_total(service, city):
+    found = service.read(city, "list.csv", ("email\n" + "broken@\n" * 1005).encode())
+    report = found.report()
+    assert len(report["errors"]) == 1000 and report["errors"][0]["row"] == 2
+    assert (report["error_count"], report["rows_refused"]) == (1005, 1005)

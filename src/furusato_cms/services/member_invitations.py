@@ -61,6 +61,8 @@ WIDTH = 26
 MAX_ROWS = 50_000
 """More than the largest fan club (気仙沼ファンクラブ, about 22,000 members)."""
 QUERY_CHUNK = 1000
+MAX_REPORTED_ERRORS = 1000
+"""A list of 50,000 wrong rows reports the first thousand (and how many in all)."""
 KEPT_FOR = timedelta(hours=24)
 EMAIL_MAX = 254
 NAME_MAX = 100
@@ -129,7 +131,10 @@ class MemberList:
             "rows_read": self.rows_read,
             "to_invite": len(self.members),
             "errors": [{"row": e.row, "column": e.column, **stored_message(e.message)}
-                       for e in sorted(self.errors, key=lambda e: (e.row, e.column))],
+                       for e in sorted(self.errors, key=lambda e: (e.row, e.column))
+                       [:MAX_REPORTED_ERRORS]],
+            "error_count": len(self.errors),
+            "rows_refused": len({e.row for e in self.errors}),
             "duplicates": self.duplicates,
             "already_registered": self.already_registered,
             "already_invited": self.already_invited,
