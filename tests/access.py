@@ -1,4 +1,6 @@
-"""How the table-driven access tests read a response: allowed or denied."""
+"""How the table-driven access tests read a response: allowed or denied; and a second
+browser for the tests that need one."""
+import webtest
 
 
 def get_outcome(response) -> str:
@@ -29,3 +31,11 @@ def csrf_token(testapp) -> str:
     if field is None:
         field = testapp.get("/signin").html.find("input", {"name": "csrf_token"})
     return field["value"]
+
+
+def stranger(app, connection, clock):
+    """Another browser, as a person opening a mail's link: no cookies, no session, no CSRF
+    token, joined to the test's transaction."""
+    return webtest.TestApp(app, extra_environ={
+        "HTTP_HOST": "localhost", "REMOTE_ADDR": "192.0.2.7",
+        "furusato.db_connection": connection, "furusato.clock": clock})

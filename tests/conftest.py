@@ -82,6 +82,13 @@ def dbsession(connection):
 
 
 @pytest.fixture
+def catcher(mail_catcher):
+    """The session's SMTP catcher, emptied for this test."""
+    mail_catcher.clear()
+    return mail_catcher
+
+
+@pytest.fixture
 def clock():
     return FixedClock(NOW)
 

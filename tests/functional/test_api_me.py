@@ -17,7 +17,7 @@ from furusato_cms.models import (
 from furusato_cms.services.card_statements import CardStatementService
 from furusato_cms.services.policies import PolicyService
 
-from ..activity_factories import make_project, make_session
+from ..activity_factories import make_session
 from ..attendance_factories import make_checkin_world, make_registered
 from ..conftest import NOW
 from ..factories import MATSUMOTO, make_site

@@ -1,7 +1,6 @@
 """Check-in through the browser: the poster's URL, sign-in and back, one tap, second
 scans and refusals as friendly pages; the person's history and card code."""
 import re
-from datetime import timedelta
 
 import pytest
 from sqlalchemy import select

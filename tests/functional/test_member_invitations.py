@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import pytest
-import webtest
 from sqlalchemy import func, select
 from webtest import Upload
 
@@ -15,6 +14,7 @@ from furusato_cms.scripts.send_campaign import run
 from furusato_cms.models import get_session_factory
 
 from ..content_factories import signed_in_staff
+from ..access import stranger
 from ..factories import MATSUMOTO, NAGANO_CITY, make_site, make_staff, sign_in
 from ..notification_factories import make_person
 
@@ -39,19 +39,6 @@ def city(dbsession):
 @pytest.fixture
 def coordinator(testapp, dbsession, city, clock, app_settings):
     return signed_in_staff(testapp, dbsession, city, clock, app_settings, "coordinator")
-
-
-@pytest.fixture
-def catcher(mail_catcher):
-    mail_catcher.clear()
-    return mail_catcher
-
-
-def stranger(app, connection, clock):
-    """Another browser, as the invited person opens the mail: no cookies."""
-    return webtest.TestApp(app, extra_environ={
-        "HTTP_HOST": "localhost", "REMOTE_ADDR": "192.0.2.7",
-        "furusato.db_connection": connection, "furusato.clock": clock})
 
 
 def upload(testapp, data, filename="会員名簿.csv", attest=True, message="", status=303):

@@ -4,7 +4,6 @@ of a real mail (no sign-in, no CSRF token), and an editor targeting and sending 
 import re
 
 import pytest
-import webtest
 from sqlalchemy import func, select
 
 from furusato_cms.models import (
@@ -19,6 +18,7 @@ from furusato_cms.services.feed import FeedService
 from furusato_cms.services.bulk_sender import SMTPTransport
 from furusato_cms.services.notifications import NotificationService, OutboxSender
 
+from ..access import stranger
 from ..factories import MATSUMOTO, NAGANO_CITY, make_post, make_site, make_staff, sign_in
 from ..notification_factories import make_person
 
@@ -42,19 +42,6 @@ def signed_in(testapp, dbsession, person, clock, app_settings):
 @pytest.fixture
 def notifications(dbsession, clock, app_settings):
     return NotificationService(dbsession, clock=clock, settings=app_settings)
-
-
-@pytest.fixture
-def catcher(mail_catcher):
-    mail_catcher.clear()
-    return mail_catcher
-
-
-def stranger(app, connection, clock):
-    """Another browser: no cookies, no session, no CSRF token."""
-    return webtest.TestApp(app, extra_environ={
-        "HTTP_HOST": "localhost", "REMOTE_ADDR": "192.0.2.7",
-        "furusato.db_connection": connection, "furusato.clock": clock})
 
 
 def count(dbsession, model, *criteria):

@@ -23,12 +23,6 @@ from ..premium_factories import eligible_person, make_person, register, site_of
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
-@pytest.fixture
-def catcher(mail_catcher):
-    mail_catcher.clear()
-    return mail_catcher
-
-
 def as_person(testapp, dbsession, clock, app_settings, person):
     sign_in(testapp, dbsession, person, clock, app_settings)
     return person

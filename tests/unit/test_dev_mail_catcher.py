@@ -15,12 +15,6 @@ SUBJECT = "【長野市】メールアドレスの確認"
 LINK = "http://localhost:6543/confirm?token=abc&next=%2Fmy%2Fcard"
 
 
-@pytest.fixture
-def catcher(mail_catcher):  # noqa: F811
-    mail_catcher.clear()
-    return mail_catcher
-
-
 def send(catcher, message, to=("taro@example.jp",)):
     with smtplib.SMTP(catcher.smtp_host, catcher.smtp_port, timeout=10) as smtp:
         smtp.send_message(message, to_addrs=list(to))

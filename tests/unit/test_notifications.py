@@ -37,12 +37,6 @@ def city(dbsession):
     return make_site(dbsession, NAGANO_CITY)
 
 
-@pytest.fixture
-def catcher(mail_catcher):
-    mail_catcher.clear()
-    return mail_catcher
-
-
 def inbox_of(dbsession, account):
     return dbsession.scalars(
         select(InboxMessage).where(InboxMessage.account_id == account.id)

@@ -47,12 +47,6 @@ def service(dbsession, clock, app_settings):
     return PremiumService(dbsession, clock=clock, settings=app_settings)
 
 
-@pytest.fixture
-def catcher(mail_catcher):
-    mail_catcher.clear()
-    return mail_catcher
-
-
 def slots(dbsession, account):
     return {slot.registration_id: slot.slot for slot in dbsession.scalars(
         select(PremiumSlot).where(PremiumSlot.account_id == account.id))}

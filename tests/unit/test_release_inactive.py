@@ -34,12 +34,6 @@ def sites(dbsession):
     }
 
 
-@pytest.fixture
-def catcher(mail_catcher):
-    mail_catcher.clear()
-    return mail_catcher
-
-
 def registrant(dbsession, email, last_signin_at, **kw):
     return make_registrant(dbsession, email, last_signin_at=last_signin_at, **kw)
 

@@ -47,12 +47,6 @@ def service(dbsession, clock, app_settings):
     return RenewalService(dbsession, clock=clock, settings=app_settings)
 
 
-@pytest.fixture
-def catcher(mail_catcher):
-    mail_catcher.clear()
-    return mail_catcher
-
-
 def premium_person(dbsession, code=NAGANO_CITY, email="renew@example.jp", *, activities=3,
                    **site_settings):
     """Premium at ``code`` from GRANTED to EXPIRES, with ``activities`` designated
