@@ -24,7 +24,7 @@ from ..services.audit import Actor
 from ..services.errors import ServiceError
 from ..services.mail import localizer_for
 from ..services.member_invitations import MemberInvitationService, attestation_text
-from ..services.tabular_files import shown_message
+from ..services.tabular_files import shown_report
 from .common import db_transaction, ini_parser, load_settings, print_json
 
 EXIT_SENT, EXIT_ROW_ERRORS, EXIT_UNUSABLE = 0, 1, 2
@@ -77,9 +77,9 @@ def _import(dbsession, app_settings, args, translate):
         return {"file": args.file, "file_error": exc.strerror or str(exc)}, EXIT_UNUSABLE
     except ServiceError as exc:
         return {"file": args.file, "file_error": translate(exc.message)}, EXIT_UNUSABLE
-    report = found.report()
-    report["errors"] = [{"row": e["row"], "column": e["column"],
-                         "message": shown_message(e, translate)} for e in report["errors"]]
+    report = shown_report(found.report(), translate)
+    report["errors"] = [{key: e[key] for key in ("row", "column", "message")}
+                        for e in report["errors"]]
     output = {"file": args.file, "site": site.code, "dry_run": args.dry_run, **report,
               "invited": invited, "member_import_id": record.id if record else None}
     return output, EXIT_SENT if found.ok else EXIT_ROW_ERRORS

@@ -402,10 +402,10 @@ class MemberInvitationService:
         content, found = self.read_upload(site, filename, stream, max_bytes)
         now = self.clock()
         self._expire_kept(now)
+        sendable = found.ok and bool(found.members)
         record = MemberImport(
             site_id=site.id, filename=filename, sha256=hashlib.sha256(content).hexdigest(),
-            content=content if found.ok and found.members else None,
-            state="checked" if found.ok and found.members else "expired",
+            content=content if sendable else None, state="checked" if sendable else "expired",
             attestation=attestation, attested_via=via, attested_by_id=actor.account_id,
             message=message, report=found.report(), created_at=now,
         )
@@ -435,6 +435,8 @@ class MemberInvitationService:
         if not self.is_sendable(record):
             raise Conflict(_("This list was sent already or is no longer kept. Upload it "
                              "again."))
+        # Read again rather than trust the check: people register and other lists are
+        # sent during the day the file is kept.
         found = self.read(site, record.filename, record.content)
         if not found.ok:
             raise Conflict(_("This list has rows to correct. Upload it again."))
@@ -506,8 +508,13 @@ class MemberInvitationService:
     def _lifetime(self) -> timedelta:
         return timedelta(days=self.settings.member_invitation_days)
 
-    def existing_account(self, invitee):
-        return self.dbsession.scalar(select(Account).where(Account.email == invitee.email))
+    def situation(self, invitee, signed_in) -> str:
+        """Who opens the link: "new" (no account has the address: sign up here), "mine"
+        (signed in with the invited address) or "signin" (the address has an account)."""
+        existing = self.dbsession.scalar(select(Account.id).where(Account.email == invitee.email))
+        if existing is None:
+            return "new"
+        return "mine" if signed_in is not None and signed_in.id == existing else "signin"
 
     def accept_with_new_account(self, invitee, *, display_name, password, locale,
                                 client_addr=""):

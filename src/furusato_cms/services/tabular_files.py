@@ -53,6 +53,12 @@ def shown_message(error: dict, translate) -> str:
     return translate(_(error["msgid"], mapping=error["mapping"]))
 
 
+def shown_report(report: dict, translate) -> dict:
+    """A stored report with each error's message in ``translate``'s language."""
+    return {**report, "errors": [{**error, "message": shown_message(error, translate)}
+                                 for error in report.get("errors", [])]}
+
+
 class CellError(Exception):
     def __init__(self, message):
         super().__init__(message)

@@ -14,7 +14,7 @@ from ..permissions import Permissions as P
 from ..resources.imports import ImportResource, ImportsContainer, UploadResource
 from ..schemas.imports import ImportUploadSchema
 from ..services.activity_import import COLUMNS, ActivityImportService
-from ..services.tabular_files import shown_message
+from ..services.tabular_files import shown_report
 from ..services.import_results import ImportResults
 from ..services.import_uploads import ImportUploads
 
@@ -123,9 +123,7 @@ def corrections(context, request):
 def import_report(context, request):
     results = request.service(ImportResults)
     record = context.record
-    report = dict(record.report)
-    report["errors"] = [{**error, "message": shown_message(error, request.localizer.translate)}
-                        for error in report.get("errors", [])]
+    report = shown_report(record.report, request.localizer.translate)
     return {"record": record, "report": report,
             "activities": results.activities(record),
             "pending": results.pending_people(request.actor, record),

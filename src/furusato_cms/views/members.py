@@ -17,7 +17,7 @@ from ..services.member_invitations import (
     MemberInvitationService,
     attestation_text,
 )
-from ..services.tabular_files import shown_message
+from ..services.tabular_files import shown_report
 
 RENDERER = "members/members.jinja2"
 
@@ -35,13 +35,6 @@ def _members_url(request, site) -> str:
     return f"{request.application_url}/s/{site.code}/members/"
 
 
-def shown_report(request, report: dict) -> dict:
-    """A stored report with its errors in the reader's language."""
-    translate = request.localizer.translate
-    return {**report, "errors": [{**error, "message": shown_message(error, translate)}
-                                 for error in report.get("errors", [])]}
-
-
 def _page(request, site, form_html, record=None):
     service = request.service(MemberInvitationService)
     records = service.imports_of(site)
@@ -50,7 +43,7 @@ def _page(request, site, form_html, record=None):
         "records": records,
         "funnels": service.funnels([r.id for r in records]),
         "failed": record,
-        "report": shown_report(request, record.report) if record else None,
+        "report": shown_report(record.report, request.localizer.translate) if record else None,
         "headings": HEADINGS,
         "max_rows": MAX_ROWS,
         "max_mb": round(request.app_settings.upload_max_bytes / 1024 / 1024, 1),
@@ -79,8 +72,8 @@ def check_list(context, request):
     outcome = submit(request, _form(request, site), check)
     if outcome.failed:
         return _page(request, site, outcome.form_html)
-    record, found = outcome.result
-    if found.ok and found.members:
+    record, _found = outcome.result
+    if request.service(MemberInvitationService).is_sendable(record):
         return HTTPSeeOther(f"{_members_url(request, site)}{record.id}")
     request.response.status_int = 400
     return _page(request, site, _form(request, site).render(), record)
@@ -91,7 +84,7 @@ def check_list(context, request):
 def member_list(context, request):
     service = request.service(MemberInvitationService)
     record = context.record
-    return {"record": record, "report": shown_report(request, record.report),
+    return {"record": record, "report": shown_report(record.report, request.localizer.translate),
             "sendable": service.is_sendable(record),
             "funnel": service.funnels([record.id]).get(record.id)}
 

@@ -54,12 +54,9 @@ def _invalid(request):
 
 
 def _situation(request, invitee):
-    """"new" (sign up here), "mine" (signed in with the invited address) or "signin"."""
-    existing = request.service(MemberInvitationService).existing_account(invitee)
-    if existing is None:
-        return "new"
     identity = request.identity
-    return "mine" if identity is not None and identity.account.id == existing.id else "signin"
+    return request.service(MemberInvitationService).situation(
+        invitee, identity.account if identity is not None else None)
 
 
 def _page(request, invitee, site, situation, form_html=""):
