@@ -20,7 +20,7 @@ token gives — never ``kind:``, staff or operator principals.
 from dataclasses import dataclass, field
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, case, select
 
 from .models import Account, AuthSession, StaffMembership
 from .services.audit import Actor
@@ -37,6 +37,7 @@ from .services.oauth import (
     TokenService,
     bearer_token,
 )
+from .services.notifications import unread_messages
 from .services.policies import terms_due
 
 AUTH_COOKIE = "furusato_auth"
@@ -53,6 +54,8 @@ class Identity:
     """The account has not accepted the current terms of use (利用規約)."""
     must_enrol: bool = False
     """Staff or the operator without two-step sign-in: no staff rights until set up."""
+    unread_count: int = 0
+    """Unread inbox messages (受信箱の未読) of a registrant, for the header."""
 
     @property
     def second_factor_done(self) -> bool:
@@ -65,15 +68,18 @@ class Identity:
 
 
 IDENTITY_QUERY = (
-    select(AuthSession, Account, StaffMembership, terms_due(Account.id).label("terms_due"))
+    select(AuthSession, Account, StaffMembership, terms_due(Account.id).label("terms_due"),
+           case((Account.kind == "registrant", unread_messages(Account.id)), else_=0)
+           .label("unread_count"))
     .join(Account, Account.id == AuthSession.account_id)
     .outerjoin(StaffMembership, StaffMembership.account_id == Account.id)
     .where(AuthSession.token_hash == bindparam("token_hash"))
     .order_by(StaffMembership.id)
 )
 """A session by its token's hash with its account, one row per staff membership (one
-row with no membership for everybody else), and whether the account still has to accept
-the current terms; built once, each request binds the hash."""
+row with no membership for everybody else), whether the account still has to accept
+the current terms, and a registrant's unread messages (the header shows the number on
+every page); built once, each request binds the hash."""
 
 
 def is_api_request(request) -> bool:
@@ -152,12 +158,12 @@ class FurusatoSecurityPolicy:
         if account.has_totp and auth_session.second_factor_at is None:
             return None
         memberships = [row.StaffMembership for row in rows if row.StaffMembership is not None]
-        terms = bool(rows[0].terms_due)
+        known = {"terms_due": bool(rows[0].terms_due), "unread_count": rows[0].unread_count}
         if not account.has_totp and second_factor_required(account, bool(memberships)):
             return Identity(account=account, auth_session=auth_session, must_enrol=True,
-                            terms_due=terms)
+                            **known)
         return Identity(account=account, auth_session=auth_session, memberships=memberships,
-                        terms_due=terms)
+                        **known)
 
     def identity(self, request):
         if is_api_request(request):

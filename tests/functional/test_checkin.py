@@ -85,16 +85,16 @@ def test_a_second_scan_says_already_recorded(testapp, dbsession, world, signed_i
 
 
 def test_the_page_and_the_tap_run_few_statements(testapp, dbsession, world, signed_in, path):
-    """Festival bursts are bounded by these: the visitor (session, account and staff
-    memberships in one), the scan, the insert that returns its row, the webhook outbox's
-    INSERT … SELECT, and the header's unread count — the page itself has no insert."""
+    """Festival bursts are bounded by these: the visitor (session, account, staff
+    memberships and the header's unread count in one), the scan, the insert that returns
+    its row and the webhook outbox's INSERT … SELECT — the page itself has no insert."""
     pages = []
     page_statements = statements_during(dbsession.connection(),
                                         lambda: pages.append(testapp.get(path)))
     csrf = pages[0].html.select_one("input[name=csrf_token]")["value"]
     tap_statements = statements_during(
         dbsession.connection(), lambda: testapp.post(path, {"csrf_token": csrf}, status=200))
-    assert (len(page_statements), len(tap_statements)) == (3, 5)
+    assert (len(page_statements), len(tap_statements)) == (2, 4)
     assert len(attendance_rows(dbsession, world)) == 1
 
 
