@@ -108,8 +108,10 @@ def ready_to_tap(app, engine, token, account_ids):
 
 
 def test_taps_through_the_application_at_once_are_all_committed(app, engine):
-    """The recording insert marks the request's transaction as changed, so pyramid_tm
-    commits it (an unmarked one would be rolled back with no error)."""
+    """The recording statement marks the request's transaction as changed, so pyramid_tm
+    commits it (an unmarked one would be rolled back with no error): on PostgreSQL it is a
+    SELECT over data-modifying CTEs (the row and its webhook events), marked by
+    ``models.WRITES``."""
     session_id, token, people = committed_world(engine, "over-http", 30)
     browsers = ready_to_tap(app, engine, token, people)
     barrier, answers, errors = threading.Barrier(len(browsers)), [], []

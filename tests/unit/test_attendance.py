@@ -21,6 +21,7 @@ from ..attendance_factories import (
     make_registered,
 )
 from ..conftest import NOW
+from ..dbsetup import is_postgresql
 from ..factories import MATSUMOTO, make_account, make_site, make_staff
 from ..registrant_factories import make_registrant
 from ..sites_factories import actor_for
@@ -218,11 +219,12 @@ def test_a_scan_reads_what_the_rules_need_about_the_person(dbsession, service, p
     assert service.scan(token, stranger).attendance is recorded
 
 
-def test_a_check_in_is_three_statements_and_a_second_scan_three(dbsession, service, world,
-                                                                 person):
+def test_a_check_in_is_two_statements_and_a_second_scan_three(dbsession, service, world,
+                                                               person):
     """The scan (the session with its project and site, and the person's registration,
-    application and attendance), the insert that returns its row, and the webhook outbox's
-    INSERT … SELECT (no row when the site has no subscribed endpoint); what the page shows
+    application and attendance) and the insert that returns its row with the webhook
+    outbox's INSERT … SELECT in it (no row when the site has no subscribed endpoint; on
+    SQLite, which has no data-modifying CTEs, a statement of its own); what the page shows
     is loaded by then. A second scan reads the row that won instead, and queues nothing."""
     token, person_id = token_of(service, world.session), person.id
     dbsession.flush()
@@ -237,7 +239,7 @@ def test_a_check_in_is_three_statements_and_a_second_scan_three(dbsession, servi
 
     first = statements_during(dbsession.connection(), tap)
     again = statements_during(dbsession.connection(), tap)
-    assert (len(first), len(again)) == (3, 3)
+    assert (len(first), len(again)) == (2 if is_postgresql() else 3, 3)
 
 
 # -- staff recording ----------------------------------------------------------------

@@ -182,6 +182,20 @@ def get_tm_session(session_factory, transaction_manager, request=None) -> Sessio
     return dbsession
 
 
+WRITES = {"furusato_writes": True}
+"""Execution options of a statement that writes although it reads as a SELECT (an
+INSERT in a data-modifying CTE): the request's transaction must then commit."""
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _writes_commit(execute_state):
+    """zope.sqlalchemy commits only a session it saw write (a flush or an INSERT, UPDATE
+    or DELETE statement); a SELECT carrying ``WRITES`` counts as one."""
+    manager = execute_state.session.info.get("transaction_manager")
+    if manager is not None and execute_state.execution_options.get("furusato_writes"):
+        zope.sqlalchemy.mark_changed(execute_state.session, transaction_manager=manager)
+
+
 @event.listens_for(Session, "before_flush")
 def _audit_is_append_only(session, flush_context, instances):
     for obj in list(session.dirty) + list(session.deleted):

@@ -42,6 +42,7 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..spreadsheet import csv_bytes
 from ..models import (
+    WRITES,
     Account,
     ActivitySession,
     Attendance,
@@ -54,7 +55,7 @@ from .audit import AuditLog
 from .card_codes import CardCodes
 from .checkin_tokens import CheckinTokens, TokenRefused, rotate
 from .errors import Conflict, InvalidInput, NotAllowed
-from .webhooks import attendance_recorded
+from .webhooks import attendance_recorded, attendance_recorded_with
 
 TIME_FORMAT = "%Y/%m/%d %H:%M"
 """How refusals name a moment (Tokyo time): readable in Japanese and English alike."""
@@ -461,13 +462,15 @@ class AttendanceService:
         status)``. The unique key decides under concurrency: a conflicting insert waits
         for the other transaction and then does nothing, and the row that won is read
         back. The new row comes back from the insert itself (RETURNING)."""
-        created = self.dbsession.scalars(RECORD[self.dbsession.get_bind().dialect.name], {
+        dialect = self.dbsession.get_bind().dialect.name
+        created = self.dbsession.scalars(RECORD[dialect], {
             "session_id": session.id, "account_id": account.id, "site_id": session.site_id,
             "attended_at": session.starts_at, "recorded_at": now, "source": source,
             "recorded_by_id": recorded_by, "designated": session.project.designated,
         }).first()
         if created is not None:
-            attendance_recorded(self.dbsession, now, [created.id])
+            if not RECORD_QUEUES_EVENTS[dialect]:
+                attendance_recorded(self.dbsession, now, [created.id])
             return created, "recorded"
         attendance = self.dbsession.scalars(
             select(Attendance)
@@ -512,7 +515,9 @@ NULL account, so an anonymous scan reads the session alone)."""
 def _record_statement(dialect):
     """``INSERT … ON CONFLICT (session_id, account_id) DO NOTHING RETURNING *`` in the
     dialect's words, with every value bound at execution, read as an Attendance (the
-    ORM's own bulk-insert path costs twice the time for one row)."""
+    ORM's own bulk-insert path costs twice the time for one row). On PostgreSQL the same
+    statement queues the row's webhook events (a data-modifying CTE over the
+    ``RETURNING``), so a check-in is one statement fewer; SQLite queues them after."""
     columns = ("session_id", "account_id", "site_id", "attended_at", "recorded_at", "source",
                "recorded_by_id", "designated")
     table = Attendance.__table__
@@ -522,9 +527,16 @@ def _record_statement(dialect):
         .on_conflict_do_nothing(index_elements=["session_id", "account_id"])
         .returning(*table.c)
     )
-    return select(Attendance).from_statement(insert)
+    if not RECORD_QUEUES_EVENTS[dialect.dialect.name]:
+        return select(Attendance).from_statement(insert)
+    created = insert.cte("created")
+    return select(Attendance).from_statement(
+        select(created).add_cte(attendance_recorded_with(created).cte("queued"))
+    ).execution_options(**WRITES)
 
 
+RECORD_QUEUES_EVENTS = {"postgresql": True, "sqlite": False}
+"""Whether the recording insert also writes the webhook outbox (data-modifying CTEs)."""
 RECORD = {"postgresql": _record_statement(postgresql), "sqlite": _record_statement(sqlite)}
 """The recording insert of each supported database, built once."""
 

@@ -10,8 +10,9 @@ receiver drop repeats.
 Each writer adds one call here next to the history it already writes (registration
 events, attendance rows). The call is one ``INSERT … SELECT`` that joins the changed rows
 to the site's enabled endpoints subscribed to the event type: a site without such an
-endpoint gets no row and pays one indexed look-up (the web check-in stays at one extra
-statement, run only when a new attendance row was made). Set-based writers (the
+endpoint gets no row and pays one indexed look-up. The QR check-in on PostgreSQL runs
+it inside its own insert (``attendance_recorded_with``), so a festival's taps pay no
+statement for it. Set-based writers (the
 inactivity release, renewal, imports) pass a SELECT of ids, so the cost does not grow
 with the number of rows beyond the statement itself.
 
@@ -49,7 +50,8 @@ def registration_changed(dbsession, kind: str, now, registration_ids, *, reason=
     dbsession.flush()
     valid_until = Registration.premium_until if event_type == "premium.granted" else null()
     dbsession.execute(_insert(
-        event_type, reason or default_reason, now, Registration.__table__,
+        event_type, reason or default_reason, literal(now, UTCDateTime()),
+        Registration.__table__,
         site_id=Registration.site_id, registration_id=Registration.id,
         account_id=Registration.account_id, attendance_id=null(), valid_until=valid_until,
         where=Registration.id.in_(_ids(registration_ids)),
@@ -61,16 +63,30 @@ def attendance_recorded(dbsession, now, attendance_ids):
     with the person's registration with the site when they have one."""
     if _empty(attendance_ids):
         return
-    source = Attendance.__table__.outerjoin(
+    dbsession.execute(_attendance_insert(
+        Attendance.__table__, literal(now, UTCDateTime()),
+        where=Attendance.id.in_(_ids(attendance_ids))))
+
+
+def attendance_recorded_with(created):
+    """``attendance_recorded`` as a statement to run inside the insert that makes the
+    rows: ``created`` is that insert's ``RETURNING`` as a CTE (PostgreSQL), and each
+    event's moment is its row's ``recorded_at``. The QR check-in then writes its row and
+    its events in one statement."""
+    return _attendance_insert(created, created.c.recorded_at)
+
+
+def _attendance_insert(rows, moment, where=None):
+    source = rows.outerjoin(
         Registration.__table__,
-        and_(Registration.account_id == Attendance.account_id,
-             Registration.site_id == Attendance.site_id))
-    dbsession.execute(_insert(
-        "attendance.recorded", "", now, source,
-        site_id=Attendance.site_id, registration_id=Registration.id,
-        account_id=Attendance.account_id, attendance_id=Attendance.id, valid_until=null(),
-        where=Attendance.id.in_(_ids(attendance_ids)),
-    ))
+        and_(Registration.account_id == rows.c.account_id,
+             Registration.site_id == rows.c.site_id))
+    return _insert(
+        "attendance.recorded", "", moment, source,
+        site_id=rows.c.site_id, registration_id=Registration.id,
+        account_id=rows.c.account_id, attendance_id=rows.c.id, valid_until=null(),
+        where=where,
+    )
 
 
 def _empty(ids) -> bool:
@@ -86,9 +102,8 @@ def _ids(ids):
     return select(subquery.c[subquery.c.keys()[0]])
 
 
-def _insert(event_type, reason, now, source, *, site_id, registration_id, account_id,
+def _insert(event_type, reason, moment, source, *, site_id, registration_id, account_id,
             attendance_id, valid_until, where):
-    moment = literal(now, UTCDateTime())
     rows = (
         select(WebhookEndpoint.id, site_id, literal(event_type), literal(reason), moment,
                registration_id, account_id, attendance_id, valid_until, literal("pending"),
@@ -98,6 +113,7 @@ def _insert(event_type, reason, now, source, *, site_id, registration_id, accoun
                                     WebhookEndpoint.enabled.is_(True)))
         .join(WebhookSubscription, and_(WebhookSubscription.endpoint_id == WebhookEndpoint.id,
                                         WebhookSubscription.event_type == event_type))
-        .where(where)
     )
+    if where is not None:
+        rows = rows.where(where)
     return insert(WebhookDelivery).from_select(list(COLUMNS), rows)
