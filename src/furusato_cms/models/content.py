@@ -14,9 +14,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..markup import render_markdown
 from .meta import Base
 
 CONTENT_STATES = ("draft", "review", "published", "archived")
@@ -44,6 +46,11 @@ class ContentItem(Base):
     summary: Mapped[str] = mapped_column(Text, default="")
     body: Mapped[str] = mapped_column(Text, default="")
     """Markdown source; rendered with raw HTML disabled, so it is safe to show."""
+    body_html: Mapped[str | None] = mapped_column(Text, default=None)
+    """``body`` rendered by markup.render_markdown, kept whenever ``body`` is set through
+    the ORM (the listener below), so public pages do not render it on every request.
+    None: not kept (a row written by a bulk script): the page renders ``body``. A change
+    to the renderer's rules needs a migration that sets it to None (or renders again)."""
     kind: Mapped[str] = mapped_column(String(20), default="news")
     state: Mapped[str] = mapped_column(String(20), default="draft")
     publish_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -91,6 +98,12 @@ class ContentItem(Base):
         if self.publish_at is not None and self.publish_at > moment:
             return False
         return self.expire_at is None or self.expire_at > moment
+
+
+@event.listens_for(ContentItem.body, "set", propagate=True)
+def _keep_body_html(target, value, _oldvalue, _initiator):
+    """Every edit, restore or new item sets ``body``: its HTML is rendered then."""
+    target.body_html = str(render_markdown(value))
 
 
 class IntroPage(ContentItem):

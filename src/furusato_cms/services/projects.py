@@ -21,7 +21,7 @@ of them up and tells them in their inbox and by mail, as they chose.
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import case, false, func, select
+from sqlalchemy import bindparam, case, false, func, select
 from sqlalchemy.orm import joinedload
 
 from ..clock import to_tokyo
@@ -31,6 +31,7 @@ from ..interests import INTERESTS
 from ..models import (
     Account,
     ActivitySession,
+    ContentItem,
     PartnerOrganisation,
     Project,
     SessionApplication,
@@ -40,8 +41,8 @@ from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
 from .notifications import NotificationService
-from .paging import Page, Slice, SortKey, fetch_page, fetch_slice
-from .publishing import TRANSITIONS, PublishingService, visible_now
+from .paging import Page, Slice, SortKey, fetch_page, fetch_slice, read_rows
+from .publishing import NOW, TRANSITIONS, PublishingService, visible_at_now, visible_now
 from .questions import keyed_questions
 from .session_texts import session_lines
 
@@ -102,6 +103,56 @@ class Seats:
 NEWEST_PROJECTS_FIRST = [SortKey(Project.id, True, int, lambda project: project.id)]
 
 
+@dataclass(frozen=True, slots=True)
+class SessionTimes:
+    """When and where a session takes place (what a project's card says of it)."""
+
+    starts_at: object
+    ends_at: object
+    place: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectCard:
+    """A visible project as the site's page shows it, with its next session (None when
+    no session is coming)."""
+
+    id: int
+    title: str
+    summary: str
+    designated: bool
+    next_session: SessionTimes | None
+
+
+_CONTENT = ContentItem.__table__
+_PROJECTS = Project.__table__
+_SESSIONS = ActivitySession.__table__
+_CANDIDATE = _SESSIONS.alias("candidate")
+_NEXT_SESSION_ID = (
+    select(_CANDIDATE.c.id)
+    .where(_CANDIDATE.c.project_id == _PROJECTS.c.id, _CANDIDATE.c.ends_at > NOW,
+           _CANDIDATE.c.cancelled_at.is_(None))
+    .order_by(_CANDIDATE.c.starts_at, _CANDIDATE.c.id)
+    .limit(1)
+    .correlate(_PROJECTS)
+    .scalar_subquery()
+)
+FEATURED_PROJECTS = (
+    select(_PROJECTS.c.id, _CONTENT.c.title, _CONTENT.c.summary, _PROJECTS.c.designated,
+           _SESSIONS.c.starts_at, _SESSIONS.c.ends_at, _SESSIONS.c.place)
+    .select_from(
+        _CONTENT.join(_PROJECTS, _PROJECTS.c.id == _CONTENT.c.id)
+        .outerjoin(_SESSIONS, _SESSIONS.c.id == _NEXT_SESSION_ID)
+    )
+    .where(_CONTENT.c.site_id == bindparam("site_id"), *visible_at_now(_CONTENT))
+    .order_by(_SESSIONS.c.starts_at.is_(None), _SESSIONS.c.starts_at,
+              _CONTENT.c.published_at.desc(), _CONTENT.c.id.desc())
+    .limit(bindparam("limit"))
+)
+"""The first visible projects in ``public_list``'s order (the soonest coming session
+first), each with that session, in one prepared statement."""
+
+
 class ProjectService:
     """Projects and their sessions, for the site's staff and partner staff."""
 
@@ -135,6 +186,17 @@ class ProjectService:
                       Project.id.desc())
         )
         return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+
+    def featured(self, site, limit: int) -> list:
+        """The first ``limit`` projects of ``public_list`` as ``ProjectCard``, each with
+        its next session that is not cancelled (the site's page)."""
+        rows = read_rows(self.dbsession, FEATURED_PROJECTS,
+                         {"site_id": site.id, "now": self.clock(), "limit": limit})
+        return [
+            ProjectCard(project_id, title, summary, designated,
+                        None if starts_at is None else SessionTimes(starts_at, ends_at, place))
+            for project_id, title, summary, designated, starts_at, ends_at, place in rows
+        ]
 
     def public_after(self, site, *, cursor=None, limit=PAGE_SIZE) -> Slice:
         """Visible projects, newest first, a slice after ``cursor`` (the API; the page's

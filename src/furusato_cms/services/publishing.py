@@ -14,17 +14,29 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from markupsafe import Markup
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..clock import to_tokyo
 from ..i18n import _
 from ..interests import INTERESTS
-from ..models import ContentItem, ContentTag, ContentTransition, ContentVersion, IntroPage, Post
+from ..markup import render_markdown
+from ..models import (
+    ContentItem,
+    ContentTag,
+    ContentTransition,
+    ContentVersion,
+    Image,
+    IntroPage,
+    Post,
+    Site,
+)
 from ..models.content import CONTENT_STATES, POST_KINDS, RESERVED_SLUGS
+from ..models.meta import UTCDateTime
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
-from .paging import Page, Slice, SortKey, fetch_page, fetch_slice
+from .paging import Page, Slice, SortKey, fetch_page, fetch_rows_page, fetch_slice, read_rows
 
 POSTS_PAGE_SIZE = 10
 MANAGE_PAGE_SIZE = 50
@@ -45,12 +57,126 @@ def visible_now(model, now):
     )
 
 
+NOW = bindparam("now", type_=UTCDateTime())
+"""The moment of a prepared public read (the service's clock, passed at execution)."""
+
+
+def visible_at_now(table):
+    """``visible_now`` for a prepared Core statement on ``content_items``: the moment is
+    the bind parameter ``now``, so the statement is built once, not on every request."""
+    return (
+        table.c.state == "published",
+        or_(table.c.publish_at.is_(None), table.c.publish_at <= NOW),
+        or_(table.c.expire_at.is_(None), table.c.expire_at > NOW),
+    )
+
+
 NEWEST_POSTS_FIRST = [
     SortKey(func.coalesce(Post.publish_at, Post.published_at), True, datetime.fromisoformat,
             lambda post: post.publish_at or post.published_at),
     SortKey(Post.id, True, int, lambda post: post.id),
 ]
 """Posts by when they went public (a scheduled post from its publish time), newest first."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostCard:
+    """What a list of posts shows of one post (the public pages read only these
+    columns, tags included, in one statement)."""
+
+    slug: str
+    title: str
+    summary: str
+    kind: str
+    publish_at: datetime | None
+    published_at: datetime | None
+    tags: list
+
+    @property
+    def shown_at(self):
+        """When it went public (a scheduled post from its publish time)."""
+        return self.publish_at or self.published_at
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderImage:
+    """The site's header photo without its bytes: its address, text and size."""
+
+    public_key: str
+    alt_text: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True, slots=True)
+class SiteFront:
+    """The top of a site's page: the introduction's title and HTML (``title`` None when
+    the site somehow has no introduction page) and the header photo, if any."""
+
+    title: str | None
+    body_html: object
+    header_image: HeaderImage | None
+
+
+def shown_html(body, body_html):
+    """A content body's HTML: the one kept when it was saved, else rendered now."""
+    return Markup(body_html) if body_html is not None else render_markdown(body)
+
+
+def tag_list(aggregated) -> list:
+    """Tags aggregated in SQL (``a,b``), in the order the post's ``tags`` gives them."""
+    return sorted(aggregated.split(",")) if aggregated else []
+
+
+_CONTENT = ContentItem.__table__
+_TAGS = ContentTag.__table__
+_IMAGES = Image.__table__
+_SITES = Site.__table__
+
+_POST_TAGS = (
+    select(func.aggregate_strings(_TAGS.c.tag, ","))
+    .where(_TAGS.c.content_id == _CONTENT.c.id)
+    .scalar_subquery()
+)
+_VISIBLE_POSTS = (
+    select(_CONTENT.c.slug, _CONTENT.c.title, _CONTENT.c.summary, _CONTENT.c.kind,
+           _CONTENT.c.publish_at, _CONTENT.c.published_at, _POST_TAGS.label("tags"))
+    .where(_CONTENT.c.site_id == bindparam("site_id"), _CONTENT.c.type == "post",
+           *visible_at_now(_CONTENT))
+    .order_by(func.coalesce(_CONTENT.c.publish_at, _CONTENT.c.published_at).desc(),
+              _CONTENT.c.id.desc())
+    .limit(bindparam("limit")).offset(bindparam("offset"))
+)
+VISIBLE_POSTS = {
+    False: _VISIBLE_POSTS,
+    True: _VISIBLE_POSTS.where(_CONTENT.c.id.in_(
+        select(_TAGS.c.content_id).where(_TAGS.c.tag == bindparam("tag")))),
+}
+"""One page of a site's visible posts with their tags, newest first; without and with
+the tag filter. Prepared once: building the statement was a large part of its cost."""
+
+SITE_FRONT = (
+    select(_CONTENT.c.title, _CONTENT.c.body, _CONTENT.c.body_html, _IMAGES.c.public_key,
+           _IMAGES.c.alt_text, _IMAGES.c.width, _IMAGES.c.height)
+    .select_from(
+        _SITES
+        .outerjoin(_CONTENT, and_(_CONTENT.c.site_id == _SITES.c.id,
+                                  _CONTENT.c.type == IntroPage.__mapper_args__[
+                                      "polymorphic_identity"]))
+        .outerjoin(_IMAGES, and_(_IMAGES.c.site_id == _SITES.c.id,
+                                 _IMAGES.c.public_key == _SITES.c.header_image_key))
+    )
+    .where(_SITES.c.id == bindparam("site_id"))
+)
+"""The introduction and the header photo's row (without its bytes) in one statement."""
+
+POST_TAGS = select(func.aggregate_strings(_TAGS.c.tag, ",")).where(
+    _TAGS.c.content_id == bindparam("id"))
+
+
+def _post_card(row) -> PostCard:
+    slug, title, summary, kind, publish_at, published_at, tags = row
+    return PostCard(slug, title, summary, kind, publish_at, published_at, tag_list(tags))
 
 
 class PublicContent:
@@ -63,11 +189,27 @@ class PublicContent:
     def intro(self, site):
         return self.dbsession.scalar(select(IntroPage).where(IntroPage.site_id == site.id))
 
+    def front(self, site) -> SiteFront:
+        """The introduction (its stored HTML, rendered here only for a text saved before
+        the HTML was kept) and the header photo, for the site's page."""
+        title, body, body_html, key, alt_text, width, height = read_rows(
+            self.dbsession, SITE_FRONT, {"site_id": site.id}).one()
+        image = None if key is None else HeaderImage(key, alt_text, width, height)
+        return SiteFront(title, shown_html(body, body_html), image)
+
     def posts(self, site, *, tag=None, page=1, page_size=POSTS_PAGE_SIZE) -> Page:
-        """Visible posts, newest first (by when they went public)."""
-        statement = self._visible_posts(site, tag).order_by(
-            *[key.column.desc() for key in NEWEST_POSTS_FIRST])
-        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+        """Visible posts, newest first (by when they went public), as ``PostCard``."""
+        params = {"site_id": site.id, "now": self.clock()}
+        if tag:
+            params["tag"] = tag
+        return fetch_rows_page(self.dbsession, VISIBLE_POSTS[bool(tag)], params, page=page,
+                               page_size=page_size, make=_post_card)
+
+    def post_extras(self, post):
+        """A post's tags (one short statement, not the ORM's collection load) and its
+        HTML, for its page: ``(tags, html)``."""
+        tags = read_rows(self.dbsession, POST_TAGS, {"id": post.id}).scalar()
+        return tag_list(tags), shown_html(post.body, post.body_html)
 
     def posts_after(self, site, *, tag=None, cursor=None, limit=POSTS_PAGE_SIZE) -> Slice:
         """The same posts in the same order, a slice after ``cursor`` (the API)."""

@@ -34,13 +34,14 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..clock import TOKYO, to_tokyo
 from ..i18n import _
 from ..models import (
+    ContentItem,
     PartnerOffer,
     Registration,
     SupportApplication,
@@ -58,8 +59,8 @@ from ..spreadsheet import csv_bytes
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .notifications import NotificationService
-from .paging import Page, fetch_page
-from .publishing import TRANSITIONS, PublishingService, visible_now
+from .paging import Page, fetch_page, read_rows
+from .publishing import TRANSITIONS, PublishingService, visible_at_now, visible_now
 from .questions import keyed_questions
 
 MEASURE_KIND = "life"
@@ -443,6 +444,29 @@ class ApprovalPreview:
         return self.payable.amount <= self.budget.remaining
 
 
+@dataclass(frozen=True, slots=True)
+class MeasureCard:
+    """A visible measure as the site's page lists it."""
+
+    id: int
+    title: str
+    summary: str
+
+
+_CONTENT = ContentItem.__table__
+_MEASURES = SupportMeasure.__table__
+FEATURED_MEASURES = (
+    select(_MEASURES.c.id, _CONTENT.c.title, _CONTENT.c.summary)
+    .select_from(_CONTENT.join(_MEASURES, _MEASURES.c.id == _CONTENT.c.id))
+    .where(_CONTENT.c.site_id == bindparam("site_id"), *visible_at_now(_CONTENT))
+    .order_by(case({family: n for n, family in enumerate(SUPPORT_FAMILIES)},
+                   value=_MEASURES.c.family),
+              _CONTENT.c.title, _CONTENT.c.id)
+    .limit(bindparam("limit"))
+)
+"""The first visible measures in ``public_measures``' order, in one prepared statement."""
+
+
 class SupportService:
     """Measures and offers for editors; applications for registrants and coordinators."""
 
@@ -464,6 +488,12 @@ class SupportService:
             .order_by(SupportMeasure.title, SupportMeasure.id)
         ).all()
         return sorted(measures, key=lambda m: SUPPORT_FAMILIES.index(m.family))
+
+    def featured_measures(self, site, limit: int) -> list:
+        """The first ``limit`` of ``public_measures``, as ``MeasureCard`` (the site's page)."""
+        return [MeasureCard(*row) for row in read_rows(
+            self.dbsession, FEATURED_MEASURES,
+            {"site_id": site.id, "now": self.clock(), "limit": limit})]
 
     def public_offers(self, site) -> list:
         return list(self.dbsession.scalars(

@@ -6,14 +6,12 @@ from pyramid.view import view_config
 
 from ..i18n import _
 from ..interests import INTERESTS, POST_KIND_LABELS
-from ..markup import render_markdown
 from ..permissions import Permissions as P
 from ..public_cache import cache_publicly, may_keep
 from ..resources.content import ImageResource, PostResource, PostsContainer
 from ..resources.site import SiteResource
 from ..services.projects import ProjectService
 from ..services.publishing import PublicContent
-from ..services.site_branding import SiteBrandingService
 from ..services.support import SupportService
 
 
@@ -54,16 +52,10 @@ def site_home(context, request):
     """The site's page: its header photo, introduction, the activities with the soonest
     sessions, its support measures and its news."""
     site = context.site
-    intro = request.service(PublicContent).intro(site)
-    projects = request.service(ProjectService)
-    featured = projects.public_list(site, page_size=FEATURED).items
     return {
-        "intro": intro,
-        "intro_html": render_markdown(intro.body if intro else ""),
-        "header_image": request.service(SiteBrandingService).header_image(site),
-        "featured_projects": featured,
-        "upcoming": projects.upcoming_sessions([p.id for p in featured]),
-        "measures": request.service(SupportService).public_measures(site)[:FEATURED],
+        "front": request.service(PublicContent).front(site),
+        "featured_projects": request.service(ProjectService).featured(site, FEATURED),
+        "measures": request.service(SupportService).featured_measures(site, FEATURED),
         **_post_listing(request, site),
     }
 
@@ -78,9 +70,11 @@ def post_list(context, request):
              replica=True)
 def post_view(context, request):
     _cache_until_next_change(request, context.site)
+    tags, body_html = request.service(PublicContent).post_extras(context.post)
     return {
         "post": context.post,
-        "body_html": render_markdown(context.post.body),
+        "tags": tags,
+        "body_html": body_html,
         "interests": INTERESTS,
         "kinds": POST_KIND_LABELS,
     }
