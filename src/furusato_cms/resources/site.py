@@ -1,6 +1,6 @@
 """Sites (/s/{code}/) and what they contain."""
 from pyramid.authorization import DENY_ALL, Allow, Everyone
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..models import Site
 from ..models.staff import STAFF_ROLES
@@ -64,6 +64,8 @@ COORDINATOR_PERMISSIONS = (
 PARTNER_PERMISSIONS = (P.SITE_DASHBOARD, P.PROJECT_CREATE)
 """A partner's rights over its own projects come from the project's ACL (partner:<id>)."""
 STAFF_STATES = ("active", "suspended")
+SITE_BY_CODE = select(Site).where(Site.code == bindparam("code"))
+"""Every request under /s/ runs this: prepared once, not built on each request."""
 
 
 class SiteContainer:
@@ -76,7 +78,7 @@ class SiteContainer:
     __acl__ = [(Allow, Everyone, P.VIEW), DENY_ALL]
 
     def __getitem__(self, code):
-        site = self.request.dbsession.scalar(select(Site).where(Site.code == code))
+        site = self.request.dbsession.scalar(SITE_BY_CODE, {"code": code})
         if site is None:
             raise KeyError(code)
         return SiteResource(self, site, self.request)

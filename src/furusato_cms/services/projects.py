@@ -153,6 +153,40 @@ FEATURED_PROJECTS = (
 first), each with that session, in one prepared statement."""
 
 
+@dataclass(frozen=True, slots=True)
+class SessionRow:
+    """A session as a project's public page shows it."""
+
+    id: int
+    starts_at: object
+    ends_at: object
+    place: str
+    capacity: int | None
+    application_required: bool
+    cancelled_at: object
+
+
+_APPLICATIONS = SessionApplication.__table__
+
+
+def _holding(state):
+    return (
+        select(func.count()).where(_APPLICATIONS.c.session_id == _SESSIONS.c.id,
+                                   _APPLICATIONS.c.state == state)
+        .correlate(_SESSIONS).scalar_subquery()
+    )
+
+
+PROJECT_SESSIONS = (
+    select(_SESSIONS.c.id, _SESSIONS.c.starts_at, _SESSIONS.c.ends_at, _SESSIONS.c.place,
+           _SESSIONS.c.capacity, _SESSIONS.c.application_required, _SESSIONS.c.cancelled_at,
+           *[_holding(state) for state in ACTIVE_STATES])
+    .where(_SESSIONS.c.project_id == bindparam("project_id"), _SESSIONS.c.ends_at > NOW)
+    .order_by(_SESSIONS.c.starts_at, _SESSIONS.c.id)
+)
+"""``upcoming_sessions`` of one project with ``seats`` counted, in one statement."""
+
+
 class ProjectService:
     """Projects and their sessions, for the site's staff and partner staff."""
 
@@ -220,6 +254,17 @@ class ProjectService:
         ):
             found[session.project_id].append(session)
         return found
+
+    def sessions_with_seats(self, project) -> tuple:
+        """A project's sessions not yet over (cancelled ones included) as ``SessionRow``,
+        and ``{session id: Seats}``: its public page, in one statement."""
+        sessions, seats = [], {}
+        for *columns, applied, waitlisted in read_rows(
+                self.dbsession, PROJECT_SESSIONS, {"project_id": project.id, "now": self.clock()}):
+            session = SessionRow(*columns)
+            sessions.append(session)
+            seats[session.id] = Seats(session.capacity, applied, waitlisted)
+        return sessions, seats
 
     def manage_list(self, site, scope: ProjectScope, *, page=1,
                     page_size=MANAGE_PAGE_SIZE) -> Page:

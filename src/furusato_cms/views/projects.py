@@ -17,6 +17,7 @@ from ..resources.activities import ProjectResource, ProjectsContainer, SessionRe
 from ..schemas.projects import application_schema
 from ..services.errors import ServiceError
 from ..services.projects import APPLICATION_STATE_LABELS, ApplicationService, ProjectService
+from ..services.publishing import shown_html
 from .public import page_param
 
 
@@ -48,15 +49,14 @@ def project_list(context, request):
              request_method="GET", replica=True)
 def project_page(context, request):
     project = context.project
-    service = request.service(ProjectService)
-    sessions = service.upcoming_sessions([project.id])[project.id]
+    sessions, seats = request.service(ProjectService).sessions_with_seats(project)
     return {
         "project": project,
-        "body_html": render_markdown(project.body),
+        "body_html": shown_html(project.body, project.body_html),
         "conditions_html": render_markdown(project.conditions),
         "fields": INTERESTS,
         "sessions": sessions,
-        "seats": service.seats(sessions),
+        "seats": seats,
         "mine": request.service(ApplicationService).applications_of(_registrant(request),
                                                                      sessions),
         "application_states": APPLICATION_STATE_LABELS,
