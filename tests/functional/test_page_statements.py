@@ -43,6 +43,9 @@ def test_public_pages(testapp, dbsession, world, page):
 
 
 REGISTRANT = ("/my/", "/my/card", "/my/activities", "checkin")
+OWN_PAGES = {"/my/": 3, "/my/card": 2}
+"""The person, then one statement of their registrations, verification and due notices
+(plus the feed on /my/)."""
 
 
 @pytest.mark.parametrize("page", REGISTRANT)
@@ -54,6 +57,10 @@ def test_registrant_pages(testapp, dbsession, clock, app_settings, world, page):
     path = ("/checkin/" + CheckinTokens(app_settings).token_for(world.session)
             if page == "checkin" else page)
     assert_within_budget(dbsession, testapp, path)
+    if page in OWN_PAGES:
+        statements = statements_during(dbsession.connection(),
+                                       lambda: testapp.get(path, status=200))
+        assert len(statements) <= OWN_PAGES[page], "\n---\n".join(statements)
 
 
 def test_staff_attendance_list(testapp, dbsession, clock, app_settings, world):

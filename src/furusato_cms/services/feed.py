@@ -10,18 +10,17 @@ can still turn its notices off in /my/notifications).
 
 The feed lists published, currently visible posts whose tags meet the person's
 interests and visible projects whose field is one of them, from followed active
-sites, newest first: one paged query, whatever the number of sites and interests.
+sites, newest first: one paged query of the columns it shows, whatever the number of
+sites and interests.
 """
-from sqlalchemy import and_, delete, exists, func, insert, or_, select, union
+from sqlalchemy import and_, bindparam, delete, exists, func, insert, or_, select, union
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload, with_polymorphic
 
 from ..i18n import _
 from ..interests import INTERESTS
 from ..models import (
     ContentItem,
     ContentTag,
-    Post,
     Project,
     Registration,
     RegistrantInterest,
@@ -29,7 +28,8 @@ from ..models import (
     SiteFollow,
 )
 from .errors import InvalidInput, NotAllowed
-from .paging import fetch_page
+from ..models.meta import UTCDateTime
+from .paging import Page
 from .publishing import visible_now
 
 FEED_PAGE_SIZE = 10
@@ -135,26 +135,45 @@ class FeedService:
 
     # -- the feed ------------------------------------------------------------------
 
-    def for_you(self, account, *, page=1, page_size=FEED_PAGE_SIZE):
-        """Matching posts and projects from followed active sites, newest first."""
-        now = self.clock()
-        interests = interests_of_account(account.id)
-        item = with_polymorphic(ContentItem, [Post, Project])
-        tagged = exists().where(ContentTag.content_id == item.id, ContentTag.tag.in_(interests))
-        shown_from = func.coalesce(item.publish_at, item.published_at)
-        statement = (
-            select(item)
-            .options(selectinload(item.tag_rows), selectinload(item.site))
-            .join(Site, Site.id == item.site_id)
-            .where(
-                Site.state == "active", Site.preparing.is_(False),
-                item.site_id.in_(followed_site_ids(account.id)),
-                *visible_now(item, now),
-                or_(
-                    and_(item.type == "post", tagged),
-                    and_(item.type == "project", item.Project.field.in_(interests)),
-                ),
-            )
-            .order_by(shown_from.desc(), item.id.desc())
+    def for_you(self, account, *, page=1, page_size=FEED_PAGE_SIZE) -> Page:
+        """Matching posts and projects from followed active sites, newest first: rows
+        of what the feed shows (``id``, ``type``, ``slug``, ``title``, ``summary``,
+        ``publish_at``, ``published_at``, ``site_code``, ``site_name``), one statement
+        reading one row more than the page to learn whether another follows."""
+        rows = self.dbsession.execute(FOR_YOU, {
+            "account_id": account.id, "now": self.clock(),
+            "limit": page_size + 1, "offset": (page - 1) * page_size,
+        }).all()
+        return Page(items=rows[:page_size], page=page, page_size=page_size,
+                    more=len(rows) > page_size)
+
+
+def _for_you_statement():
+    """Built once; the person, the moment and the page are bound at execution."""
+    account_id = bindparam("account_id")
+    interests = interests_of_account(account_id)
+    projects = Project.__table__  # the table alone: a project's own columns, no entity
+    tagged = exists().where(ContentTag.content_id == ContentItem.id,
+                            ContentTag.tag.in_(interests))
+    return (
+        select(ContentItem.id, ContentItem.type, ContentItem.slug, ContentItem.title,
+               ContentItem.summary, ContentItem.publish_at, ContentItem.published_at,
+               Site.code.label("site_code"), Site.name.label("site_name"))
+        .join(Site, Site.id == ContentItem.site_id)
+        .outerjoin(projects, projects.c.id == ContentItem.id)
+        .where(
+            Site.state == "active", Site.preparing.is_(False),
+            ContentItem.site_id.in_(followed_site_ids(account_id)),
+            *visible_now(ContentItem, bindparam("now", type_=UTCDateTime())),
+            or_(
+                and_(ContentItem.type == "post", tagged),
+                and_(ContentItem.type == "project", projects.c.field.in_(interests)),
+            ),
         )
-        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+        .order_by(func.coalesce(ContentItem.publish_at, ContentItem.published_at).desc(),
+                  ContentItem.id.desc())
+        .limit(bindparam("limit")).offset(bindparam("offset"))
+    )
+
+
+FOR_YOU = _for_you_statement()

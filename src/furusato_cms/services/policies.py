@@ -63,6 +63,14 @@ def _not_accepted_by(account):
                            PrivacyAcceptance.notice_id == PrivacyNotice.id)
 
 
+def notice_due(account_id, site_id):
+    """SQL: ``site_id`` has a current privacy notice that ``account_id`` has not accepted
+    (the rule of ``notices_to_accept``, for one site, as a column of another query)."""
+    return exists().where(PrivacyNotice.site_id == site_id, _is_current_notice(),
+                          ~exists().where(PrivacyAcceptance.account_id == account_id,
+                                          PrivacyAcceptance.notice_id == PrivacyNotice.id))
+
+
 class PolicyService:
     def __init__(self, dbsession, *, clock, settings):
         self.dbsession = dbsession

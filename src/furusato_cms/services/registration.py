@@ -39,11 +39,22 @@ from copy import copy
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import case, false, func, insert, literal, or_, select, update
+from sqlalchemy import (
+    and_,
+    bindparam,
+    case,
+    false,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..clock import to_tokyo
@@ -63,6 +74,7 @@ from .home import (
 )
 from .mail import Mail, localizer_for, queue_mail
 from .national import inactivity_days_sql
+from .policies import notice_due
 from .survey import SurveyService
 from .webhooks import registration_changed
 
@@ -92,6 +104,83 @@ class Card:
 
     registrations: list
     verification: IdentityVerification | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedSite:
+    id: int
+    code: str
+    name: str
+    is_public: bool
+    long_stay_enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ListedRegistration:
+    """A registration as the person's own pages show it (/my/ and the card): the columns
+    they print, with its site and the name of the site it came "via" (derived)."""
+
+    id: int
+    state: str
+    tier: str
+    registered_at: object
+    at_home: bool
+    premium_until: object
+    long_stay: bool
+    site: ListedSite
+    via: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ListedVerification:
+    name: str
+    verified_at: object
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What /my/ and the card need of a person, read in one statement: every
+    registration (active first), the identity verification, and whether an active
+    registration's site has a privacy notice the person has not accepted yet."""
+
+    registrations: list
+    verification: ListedVerification | None
+    notices_due: bool
+
+
+def _listing_statement():
+    """Built once: the account's row, left-joined to its verification and registrations,
+    so a person with neither still gets one row."""
+    account_id = bindparam("account_id")
+    via = aliased(Registration)
+    via_site = aliased(Site)
+    due = and_(Registration.state == "active", notice_due(account_id, Registration.site_id))
+    return (
+        select(
+            IdentityVerification.name.label("verified_name"),
+            IdentityVerification.verified_at,
+            Registration.id, Registration.state, Registration.tier,
+            Registration.registered_at, Registration.at_home, Registration.premium_until,
+            Registration.long_stay,
+            Site.id.label("site_id"), Site.code.label("site_code"),
+            Site.name.label("site_name"), Site.state.label("site_state"), Site.preparing,
+            Site.long_stay_enabled,
+            via_site.name.label("via"),
+            case((due, 1), else_=0).label("notice_due"),
+        )
+        .select_from(Account)
+        .outerjoin(IdentityVerification, IdentityVerification.account_id == Account.id)
+        .outerjoin(Registration, Registration.account_id == Account.id)
+        .outerjoin(Site, Site.id == Registration.site_id)
+        .outerjoin(via, via.id == Registration.derived_from_id)
+        .outerjoin(via_site, via_site.id == via.site_id)
+        .where(Account.id == account_id)
+        .order_by((Registration.state != "active"), Registration.registered_at,
+                  Registration.id)
+    )
+
+
+LISTING = _listing_statement()
 
 
 class RegistrationService:
@@ -223,6 +312,27 @@ class RegistrationService:
                 )
             ).unique()
         )
+
+    def listing(self, account) -> Listing:
+        """The person's registrations, verification and due notices for their own pages,
+        in one statement of the columns those pages show (``registrations_of``,
+        ``verification_of`` and ``PolicyService.notices_to_accept`` say the same)."""
+        rows = self.dbsession.execute(LISTING, {"account_id": account.id}).all()
+        first = rows[0] if rows else None
+        verification = (ListedVerification(first.verified_name, first.verified_at)
+                        if first is not None and first.verified_at is not None else None)
+        registrations = [
+            ListedRegistration(
+                row.id, row.state, row.tier, row.registered_at, row.at_home,
+                row.premium_until, row.long_stay,
+                ListedSite(row.site_id, row.site_code, row.site_name,
+                           row.site_state == "active" and not row.preparing,
+                           row.long_stay_enabled),
+                row.via,
+            )
+            for row in rows if row.id is not None
+        ]
+        return Listing(registrations, verification, any(row.notice_due for row in rows))
 
     def registration_of(self, account, registration_id: int) -> Registration | None:
         """One of the person's own registrations (None for anyone else's)."""

@@ -32,7 +32,7 @@ from ..permissions import Permissions as P
 from ..resources.my import MyArea
 from ..services import card_qr
 from ..services.card_statements import CardStatementService, long_stay_shown
-from ..services.registration import RegistrationService
+from ..services.registration import Card, RegistrationService
 from .registration import DISPLAY
 
 WORKER = AssetResolver().resolve("furusato_cms:static/sw.js").abspath()
@@ -43,7 +43,9 @@ CARD_SCOPE = "/my/card"
              permission=P.REGISTRANT_SELF)
 def card(request):
     account = request.identity.account
-    card = request.service(RegistrationService).card(account)
+    listing = request.service(RegistrationService).listing(account)
+    card = Card(registrations=[r for r in listing.registrations if r.state == "active"],
+                verification=listing.verification)
     statements = request.service(CardStatementService).issue(card.registrations)
     return {
         "account": account,

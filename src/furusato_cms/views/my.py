@@ -15,7 +15,6 @@ from ..resources.my import MyArea
 from ..schemas.registration import prefilled, site_answers
 from ..services.errors import ServiceError
 from ..services.feed import FeedService
-from ..services.policies import PolicyService
 from ..services.registration import RegistrationService
 from .public import page_param
 from .registration import DISPLAY, answers_form, asks_postal_code, refused_form
@@ -36,13 +35,13 @@ def _back_to_my(request, message):
 def my_page(request):
     """Asks first for any site's privacy notice not accepted yet (new, or changed)."""
     account = request.identity.account
-    if request.service(PolicyService).notices_to_accept(account):
+    listing = request.service(RegistrationService).listing(account)
+    if listing.notices_due:
         return HTTPSeeOther(request.application_url + "/my/privacy")
-    service = request.service(RegistrationService)
     return {
         "account": account,
-        "registrations": service.registrations_of(account),
-        "verification": service.verification_of(account),
+        "registrations": listing.registrations,
+        "verification": listing.verification,
         "feed": request.service(FeedService).for_you(account, page=page_param(request)),
         **DISPLAY,
     }
