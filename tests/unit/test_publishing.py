@@ -257,3 +257,43 @@ def test_an_intro_page_appears_if_missing(service, editor, dbsession):
     bare = make_site(dbsession, "202029", with_intro=False)
     page = service.update_intro(editor, bare, "松本市", "紹介")
     assert page.state == "published" and service.intro(bare).id == page.id
+
+
+def test_the_body_html_is_kept_on_every_save_and_follows_restores(service, editor, site,
+                                                                  dbsession):
+    """Public pages show ``body_html`` without rendering: every way a body changes (a new
+    post, an edit, a restore, the intro page) keeps it equal to the rendered body."""
+    post = new_post(service, editor, site, body="# 一版")
+    assert post.body_html == "<h1>一版</h1>\n"
+    service.update(editor, post, body="**二版**")
+    assert post.body_html == "<p><strong>二版</strong></p>\n"
+    service.restore(editor, post, 1)
+    assert post.body_html == "<h1>一版</h1>\n"
+    intro = service.update_intro(editor, site, "紹介", "<script>x</script>")
+    assert intro.body_html == "<p>&lt;script&gt;x&lt;/script&gt;</p>\n"
+    dbsession.expire_all()
+    assert dbsession.get(Post, post.id).body_html == "<h1>一版</h1>\n"
+
+
+def test_a_body_without_kept_html_is_rendered_when_shown(site, dbsession, clock,
+                                                         app_settings):
+    """A row written by a bulk script (body_html NULL) is rendered on read."""
+    post = make_post(dbsession, site, "bulk", body="*斜体*")
+    post.body_html = None
+    dbsession.flush()
+    public = PublicContent(dbsession, clock=clock, settings=app_settings)
+    assert public.post_extras(post) == ([], "<p><em>斜体</em></p>\n")
+    assert public.front(site).body_html == "<p>ようこそ</p>\n"
+
+
+def test_public_posts_carry_their_tags_in_order(service, editor, reviewer, site, dbsession,
+                                                clock, app_settings):
+    post = new_post(service, editor, site, tags=["food", "agriculture", "tourism"])
+    new_post(service, editor, site, slug="plain", tags=[])
+    for each in dbsession.scalars(select(Post).where(Post.site_id == site.id)):
+        service.transition(reviewer, each, "published", may_publish=True)
+    public = PublicContent(dbsession, clock=clock, settings=app_settings)
+    cards = {card.slug: card.tags for card in public.posts(site).items}
+    assert cards == {"apple": ["agriculture", "food", "tourism"], "plain": []}
+    assert [c.slug for c in public.posts(site, tag="food").items] == ["apple"]
+    assert public.post_extras(post)[0] == ["agriculture", "food", "tourism"]
