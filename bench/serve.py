@@ -4,7 +4,8 @@
 ``serve.py bare PORT`` (the reference page).
 
 Waitress's per-request queue-depth warning is silenced so logging does not skew the
-figures."""
+figures. The one-process app gets the garbage collector tuning furusato-serve's workers
+get (``tune_collector``), so both run as production does."""
 import logging
 import os
 import sys
@@ -24,7 +25,9 @@ def main(argv):
         return
     if argv[0] == "app":
         from pyramid.paster import get_app
+        from furusato_cms.scripts.serve import tune_collector
         app, port = get_app(argv[1], "main"), int(argv[2])
+        tune_collector()
     else:
         from bare_app import make_app
         app, port = make_app(), int(argv[1])

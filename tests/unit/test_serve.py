@@ -96,3 +96,15 @@ def test_refuses_zero_workers(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "--workers" in result.stderr
+
+
+def test_the_workers_collector_is_tuned_for_a_server():
+    """What start-up built is frozen out of the collector's scans and the youngest
+    generation waits for more allocations; run in a child so this test process keeps
+    Python's defaults."""
+    probe = ("import gc; from furusato_cms.scripts.serve import tune_collector, GC_THRESHOLD;"
+             "before = gc.get_freeze_count(); tune_collector();"
+             "print(gc.get_threshold() == GC_THRESHOLD, gc.get_freeze_count() > before)")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "True"]

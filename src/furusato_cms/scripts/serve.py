@@ -12,6 +12,7 @@ dies is replaced; SIGTERM or SIGINT stops them all.
 """
 import argparse
 import configparser
+import gc
 import os
 import signal
 import socket
@@ -62,6 +63,22 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
+GC_THRESHOLD = (10_000, 50, 50)
+"""Allocations before the youngest generation is collected (Python's default is 700),
+and how many younger collections each older one waits for."""
+
+
+def tune_collector():
+    """Python's cyclic garbage collector, set for a long-running server: what start-up
+    built (the application, its configuration, the mappings) is frozen out of the
+    collector's scans, and collections run less often. With the defaults they took 7–9 %
+    of a page's CPU (issue 16); reference counting still frees nearly every object at
+    once — only objects in cycles wait a little longer."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
+
+
 def run_worker(config_uri: str, sock: socket.socket, options: dict):
     """In the child: load the app (its engine is made here, after the fork) and serve."""
     from pyramid.paster import get_app, setup_logging
@@ -70,6 +87,7 @@ def run_worker(config_uri: str, sock: socket.socket, options: dict):
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     setup_logging(config_uri)
     app = get_app(config_uri, "main")
+    tune_collector()
     serve(app, sockets=[sock], **options)
 
 
