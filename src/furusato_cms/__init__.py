@@ -30,6 +30,7 @@ def main(global_config, **settings):
     if app_settings.themes_dir:
         settings["jinja2.directories"] += "\n" + app_settings.themes_dir
     settings.setdefault("jinja2.i18n.domain", "furusato")
+    settings.setdefault("jinja2.i18n.gettext", "furusato_cms.i18n.TemplateGettext")
     settings.setdefault("jinja2.filters", "")
     settings["jinja2.autoescape"] = "true"
 

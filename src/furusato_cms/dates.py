@@ -4,11 +4,20 @@ Japanese, Thu 5 Nov 2026, 14:00 in English, always in Japan time (Asia/Tokyo).
 Templates (``format_dt``, ``format_date``, ``format_span`` in templating.py), mails and
 posters all go through these functions, so a page, its mail and its QR poster write the
 same moment the same way. Machine-readable values (CSV, JSON, ``<time datetime>``) stay
-ISO 8601 and do not come here."""
-from datetime import date, datetime
+ISO 8601 and do not come here.
+
+Babel's ``format_datetime`` reads the pattern and the locale data again on every call
+(about 12 µs; a page writes a dozen dates). So each pattern of ``PATTERNS`` is read once,
+at import, into a ``str.format`` template, with the weekday and month names Babel itself
+writes for that locale and field width; a call then only fills in the Tokyo-time fields
+(under 2 µs). A pattern field this does not know, or a locale outside ``LOCALES``, is
+left to Babel as before. tests/unit/test_dates_babel.py holds both ways to the same
+strings."""
+from datetime import date, datetime, timedelta
 
 from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
+from babel.dates import tokenize_pattern
 
 from .clock import to_tokyo
 
@@ -28,10 +37,84 @@ def _patterns(locale: str) -> dict:
     return PATTERNS.get(locale, PATTERNS["ja"])
 
 
+# --- patterns read once -------------------------------------------------------------
+# Fields passed to a compiled template, by position: the Tokyo-time values and the names.
+_YEAR, _MONTH, _DAY, _HOUR, _MINUTE, _WEEKDAY_NAME, _MONTH_NAME = range(7)
+_NUMERIC = {"y": _YEAR, "M": _MONTH, "d": _DAY, "H": _HOUR, "m": _MINUTE}
+_TIME_FIELDS = {"H", "m"}
+_A_MONDAY = date(2024, 1, 1)
+
+
+def _names_from_babel(locale: str, field: str) -> tuple:
+    """What Babel writes for ``field`` (e.g. ``E``, ``EEE``, ``MMM``) on each weekday
+    (Monday first) or month (January first), asked of Babel itself."""
+    if field[0] == "E":
+        days = [_A_MONDAY + timedelta(days=i) for i in range(7)]
+    else:
+        days = [date(2024, month, 1) for month in range(1, 13)]
+    return tuple(babel_format_date(day, field, locale=locale) for day in days)
+
+
+def _compile(pattern: str, locale: str):
+    """``(template, weekday_names, month_names, needs_time)`` for ``pattern``, or None
+    when the pattern holds a field only Babel writes."""
+    parts, weekday_names, month_names, needs_time = [], None, None, False
+    for kind, value in tokenize_pattern(pattern):
+        if kind == "chars":
+            parts.append(value.replace("{", "{{").replace("}", "}}"))
+            continue
+        char, count = value
+        field = char * count
+        if char in ("y", "d", "H", "m") and count <= 2 and not (char == "y" and count == 2):
+            # Babel pads a number to the field's length: "mm" -> 05, "d" -> 5, "y" -> 2026.
+            parts.append(f"{{{_NUMERIC[char]}:0{count}d}}" if count > 1 else
+                         f"{{{_NUMERIC[char]}}}")
+            needs_time = needs_time or char in _TIME_FIELDS
+        elif char == "M" and count <= 2:
+            parts.append(f"{{{_MONTH}:0{count}d}}" if count > 1 else f"{{{_MONTH}}}")
+        elif char == "M" and count == 3:
+            if month_names is not None and month_names[0] != field:
+                return None
+            month_names = (field, _names_from_babel(locale, field))
+            parts.append(f"{{{_MONTH_NAME}}}")
+        elif char == "E" and count <= 3:
+            if weekday_names is not None and weekday_names[0] != field:
+                return None
+            weekday_names = (field, _names_from_babel(locale, field))
+            parts.append(f"{{{_WEEKDAY_NAME}}}")
+        else:
+            return None
+    return ("".join(parts), weekday_names and weekday_names[1],
+            month_names and month_names[1], needs_time)
+
+
+_COMPILED = {
+    locale: {kind: _compile(pattern, locale) for kind, pattern in kinds.items()}
+    for locale, kinds in PATTERNS.items()
+}
+"""locale -> kind -> compiled pattern (or None: Babel writes that one)."""
+
+
+def _fill(compiled, value) -> str:
+    template, weekday_names, month_names, needs_time = compiled
+    return template.format(
+        value.year, value.month, value.day,
+        value.hour if needs_time else 0, value.minute if needs_time else 0,
+        weekday_names[value.weekday()] if weekday_names else "",
+        month_names[value.month - 1] if month_names else "",
+    )
+
+
+# --- the functions everything calls -----------------------------------------------------
 def format_moment(moment: datetime | None, locale: str, kind: str = "datetime") -> str:
     """An aware moment (stored in UTC) as people in Japan read it; "" for None."""
     if moment is None:
         return ""
+    compiled = _COMPILED.get(locale)
+    if compiled is not None:
+        compiled = compiled[kind]
+        if compiled is not None:
+            return _fill(compiled, to_tokyo(moment))
     return babel_format_datetime(to_tokyo(moment), _patterns(locale)[kind], locale=locale)
 
 
@@ -41,11 +124,17 @@ def format_day(day: date | datetime | None, locale: str, kind: str = "date") -> 
         return ""
     if isinstance(day, datetime):
         day = to_tokyo(day).date()
+    compiled = _COMPILED.get(locale)
+    if compiled is not None:
+        compiled = compiled[kind]
+        if compiled is not None and not compiled[3]:
+            return _fill(compiled, day)
     return babel_format_date(day, _patterns(locale)[kind], locale=locale)
 
 
 def format_span(starts: datetime, ends: datetime, locale: str) -> str:
     """「2026年11月5日(木) 14:00 – 16:00」: the end's date only when it is another day."""
-    same_day = to_tokyo(starts).date() == to_tokyo(ends).date()
+    starts, ends = to_tokyo(starts), to_tokyo(ends)
+    same_day = starts.date() == ends.date()
     return (f"{format_moment(starts, locale)} – "
             f"{format_moment(ends, locale, 'time' if same_day else 'datetime')}")

@@ -9,6 +9,7 @@ from pyramid.events import BeforeRender
 from sqlalchemy import select
 
 from . import dates
+from .i18n import translator
 from .navigation import breadcrumbs, page_audience
 from .models import DATABASE_UNAVAILABLE, Site
 from .resources.site import find_site_resource
@@ -78,7 +79,7 @@ def add_globals(event):
     event["identity"] = request.identity
     event["csrf_token"] = LazyCSRFToken(request)
     event["flash_messages"] = lambda: flash_messages(request)
-    event["translate"] = request.localizer.translate
+    event["translate"] = translator(request.localizer)
     audience = page_audience(request)
     event["page_audience"] = audience
     event["breadcrumbs"] = breadcrumbs(request, site_resource, audience) if site else []
