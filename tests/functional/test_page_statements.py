@@ -32,13 +32,17 @@ def assert_within_budget(dbsession, testapp, path, budget=BUDGET):
 
 
 PUBLIC = {
-    "/": BUDGET,
+    # the site directory's page with its count; the featured sessions with their project,
+    # site and places; the newest snapshot's national counters
+    "/": 3,
+    "/activities/": 1,  # the sessions with their project, site and places held
     # the site; the introduction with the header photo; featured projects with their next
     # session; measures; posts with their tags
     "/s/{code}/": 5,
     "/s/{code}/posts/": 2,  # the site; posts with their tags
     "/s/{code}/posts/news-0": 3,  # the site; the post; its tags
     "/s/{code}/projects/{project}": 3,  # the site; the project; sessions with seats
+    "/s/{code}/projects/": 2,  # the site; the projects with their partner and coming dates
 }
 
 
@@ -50,9 +54,9 @@ def test_public_pages(testapp, dbsession, world, page):
 
 
 REGISTRANT = ("/my/", "/my/card", "/my/activities", "checkin")
-OWN_PAGES = {"/my/": 3, "/my/card": 2}
+OWN_PAGES = {"/my/": 3, "/my/card": 2, "/my/activities": 2}
 """The person, then one statement of their registrations, verification and due notices
-(plus the feed on /my/)."""
+(plus the feed on /my/); on /my/activities, one of their counted attendance."""
 
 
 @pytest.mark.parametrize("page", REGISTRANT)
@@ -78,4 +82,6 @@ def test_staff_attendance_list(testapp, dbsession, clock, app_settings, world):
     sign_in(testapp, dbsession, coordinator, clock, app_settings)
     path = (f"/s/{world.site.code}/projects/{world.project.id}/sessions/"
             f"{world.session.id}/attendance")
-    assert_within_budget(dbsession, testapp, path)
+    # the site, the project and the session (traversal); the person with their
+    # memberships; the list; the audit entry of the read
+    assert_within_budget(dbsession, testapp, path, 6)

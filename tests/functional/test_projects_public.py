@@ -177,3 +177,25 @@ def test_open_sessions_need_no_application(testapp, dbsession, clock, app_settin
                            status=403)
     assert "申込不要" in refused.text
     assert dbsession.scalar(select(SessionApplication.id)) is None
+
+
+def test_list_shows_three_coming_dates_counts_the_rest_and_skips_cancelled(
+        testapp, dbsession, site, project):
+    dates = [make_session(dbsession, project, NOW + timedelta(days=day), place=f"畑{day}")
+             for day in (2, 3, 4, 5, 6, 9)]
+    dates[0].cancelled_at = NOW
+    make_session(dbsession, project, NOW - timedelta(days=1), place="終わった畑")
+    later = make_project(dbsession, site, "植樹")
+    make_session(dbsession, later, NOW + timedelta(days=30), place="山")
+    idle = make_project(dbsession, site, "日程未定の活動")
+    dbsession.flush()
+    page = testapp.get(f"{BASE}/projects/")
+    cards = page.html.select("ul.cards > li.card")
+    assert [card.h2.text for card in cards] == ["りんご収穫の手伝い", "植樹", "日程未定の活動"]
+    apple = cards[0]
+    assert "中央町自治会" in apple.text
+    assert [li.text.split(" ・ ")[1] for li in apple.select("ul li")] == ["畑3", "畑4", "畑5"]
+    assert "ほか 2 回" in apple.text
+    assert "畑2" not in page.text and "終わった畑" not in page.text
+    assert "山" in cards[1].text and "more" not in cards[1].text
+    assert idle.id and cards[2].select("ul li") == []

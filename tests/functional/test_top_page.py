@@ -41,3 +41,47 @@ def test_with_the_demo_data_the_counters_show_its_people(testapp, dbsession, app
     demo.load(dbsession, NOW, app_settings)
     counters = testapp.get("/").html.select_one("dl.counters").text
     assert "登録した人" in counters and "0人 " not in counters
+
+
+def test_the_counters_are_the_dashboards_headline(testapp, dbsession, clock, app_settings):
+    from furusato_cms.services.dashboard import headline
+    from furusato_cms.services.statistics import default_period
+
+    demo.load(dbsession, NOW, app_settings)
+    service = StatisticsService(dbsession, clock=clock, settings=app_settings)
+    service.refresh()
+    report = service.national_report(default_period(NOW))
+    figures = headline(report)
+    counters = service.national_counters()
+    assert (counters.real_people, counters.registrations_including_derived,
+            counters.premium_registrations) == (
+        figures["real_people"], figures["registrations_including_derived"],
+        figures["premium_registrations"])
+    assert counters.as_of == report.snapshot.as_of and counters.real_people > 0
+
+
+def test_no_counters_before_the_first_snapshot(dbsession, clock, app_settings):
+    assert StatisticsService(dbsession, clock=clock,
+                             settings=app_settings).national_counters() is None
+
+
+def test_the_directory_counts_every_match_even_past_its_last_page(
+        testapp, dbsession, clock, app_settings):
+    from furusato_cms.services.directory import PAGE_SIZE, SiteDirectory
+
+    from ..factories import make_site
+    from ..premium_factories import local_code
+    for n in range(PAGE_SIZE + 2):
+        make_site(dbsession, local_code(f"20{n + 300:03d}"), name=f"市{n:02d}",
+                  with_intro=False)
+    directory = SiteDirectory(dbsession, clock=clock, settings=app_settings)
+    first, second = directory.listing(page=1), directory.listing(page=2)
+    assert (first.total, len(first.items), first.more) == (PAGE_SIZE + 2, PAGE_SIZE, True)
+    assert (second.total, len(second.items), second.more) == (PAGE_SIZE + 2, 2, False)
+    assert [s.code for s in first.items + second.items] == [
+        s.code for s in directory.search(page=1).items + directory.search(page=2).items]
+    beyond = directory.listing(page=5)
+    assert (beyond.total, beyond.items, beyond.more) == (PAGE_SIZE + 2, [], False)
+    assert directory.listing("市0", "20").total == 10
+    assert directory.listing("100%").total == 0
+    assert "32" in testapp.get("/", {"page": "5"}).html.select_one("p[role=status]").text

@@ -11,18 +11,16 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import contains_eager
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from ..clock import TOKYO
+from ..i18n import _
 from ..interests import INTERESTS
 from ..localgov import PREFECTURES
-from ..models import ActivitySession, Project, SessionApplication, Site
+from ..models import ActivitySession, ContentItem, Project, SessionApplication, Site
 from .errors import InvalidInput
-from .paging import SortKey, Slice, fetch_slice
-from .projects import ProjectService
-from .publishing import visible_now
-from ..i18n import _
+from .paging import Slice, SortKey, decode_cursor, encode_cursor, read_rows
+from .publishing import NOW, visible_at_now
 
 PAGE_SIZE = 20
 LIMIT_MAX = 100
@@ -66,21 +64,47 @@ class ActivityQuery:
                              self.mode, bool(self.designated), bool(self.places_left))
 
 
+@dataclass(frozen=True, slots=True)
+class HitSession:
+    """A session found: what the page and the API show of it."""
+
+    id: int
+    starts_at: datetime
+    ends_at: datetime
+    place: str
+    capacity: int | None
+    application_required: bool
+    online: bool
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class HitProject:
+    id: int
+    title: str
+    summary: str
+    field: str
+    designated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HitSite:
+    code: str
+    name: str
+    name_kana: str
+    kind: str
+    prefecture_code: str
+
+
 @dataclass(frozen=True)
 class ActivityHit:
     """One session found, with its project, site and the places still free (None: no
-    limit)."""
+    limit): the columns shown, read in the search's one statement."""
 
-    session: ActivitySession
+    session: HitSession
+    project: HitProject
+    site: HitSite
     places_left: int | None
-
-    @property
-    def project(self) -> Project:
-        return self.session.project
-
-    @property
-    def site(self) -> Site:
-        return self.session.project.site
 
 
 def _moment(value) -> datetime:
@@ -91,6 +115,7 @@ BY_START = [
     SortKey(ActivitySession.starts_at, False, _moment, lambda s: s.starts_at),
     SortKey(ActivitySession.id, False, int, lambda s: s.id),
 ]
+"""The keyset of the search (a cursor holds a session's start and id)."""
 
 
 def _like_escape(text: str) -> str:
@@ -101,6 +126,96 @@ def tokyo_day_start(day: date) -> datetime:
     return datetime.combine(day, time(0), TOKYO)
 
 
+_SESSIONS = ActivitySession.__table__
+_PROJECTS = Project.__table__
+_CONTENT = ContentItem.__table__
+_SITES = Site.__table__
+_APPLICATIONS = SessionApplication.__table__
+_TAKEN = (
+    select(func.count()).where(_APPLICATIONS.c.session_id == _SESSIONS.c.id,
+                               _APPLICATIONS.c.state == "applied")
+    .correlate(_SESSIONS).scalar_subquery()
+)
+"""Places held in a session (applications in the ``applied`` state)."""
+_HITS = (
+    select(_SESSIONS.c.id, _SESSIONS.c.starts_at, _SESSIONS.c.ends_at, _SESSIONS.c.place,
+           _SESSIONS.c.capacity, _SESSIONS.c.application_required, _SESSIONS.c.online,
+           _SESSIONS.c.cancelled_at,
+           _PROJECTS.c.id, _CONTENT.c.title, _CONTENT.c.summary, _PROJECTS.c.field,
+           _PROJECTS.c.designated,
+           _SITES.c.code, _SITES.c.name, _SITES.c.name_kana, _SITES.c.kind,
+           _SITES.c.prefecture_code, _TAKEN)
+    .select_from(
+        _SESSIONS.join(_PROJECTS, _PROJECTS.c.id == _SESSIONS.c.project_id)
+        .join(_CONTENT, _CONTENT.c.id == _PROJECTS.c.id)
+        .join(_SITES, _SITES.c.id == _CONTENT.c.site_id)
+    )
+    .order_by(_SESSIONS.c.starts_at, _SESSIONS.c.id)
+)
+"""Sessions with their project, site and places held, in date order: every search is
+this statement with its conditions and a limit."""
+
+
+def _conditions(query: "ActivityQuery", lower) -> list:
+    """The search's rules as SQL on the tables: sessions not cancelled from ``lower`` on,
+    of visible projects (at the bind parameter ``now``) of public sites, narrowed by
+    the query."""
+    criteria = [
+        _SESSIONS.c.cancelled_at.is_(None),
+        _SESSIONS.c.starts_at >= lower,
+        _SITES.c.state == "active", _SITES.c.preparing.is_(False),
+        *visible_at_now(_CONTENT),
+    ]
+    if query.date_to is not None:
+        criteria.append(
+            _SESSIONS.c.starts_at < tokyo_day_start(query.date_to + timedelta(days=1)))
+    for term in query.keyword.split():
+        pattern = f"%{_like_escape(term)}%"
+        criteria.append(or_(_CONTENT.c.title.ilike(pattern, escape="\\"),
+                            _CONTENT.c.summary.ilike(pattern, escape="\\"),
+                            _SITES.c.name.like(pattern, escape="\\")))
+    if query.prefecture:
+        criteria.append(_SITES.c.prefecture_code == query.prefecture)
+    if query.tag:
+        criteria.append(_PROJECTS.c.field == query.tag)
+    if query.mode:
+        criteria.append(_SESSIONS.c.online.is_(query.mode == "online"))
+    if query.designated:
+        criteria.append(_PROJECTS.c.designated.is_(True))
+    if query.places_left:
+        criteria.append(or_(_SESSIONS.c.capacity.is_(None), _SESSIONS.c.capacity > _TAKEN))
+    return criteria
+
+
+def _after(start, session_id):
+    """Sessions after (``start``, ``session_id``) in the search's order."""
+    return or_(_SESSIONS.c.starts_at > start,
+               and_(_SESSIONS.c.starts_at == start, _SESSIONS.c.id > session_id))
+
+
+_FEATURED = (_HITS.where(*_conditions(ActivityQuery(designated=True, places_left=True), NOW))
+             .limit(bindparam("limit")))
+FEATURED = {
+    False: _FEATURED,
+    True: _FEATURED.where(_after(bindparam("after_start"), bindparam("after_id"))),
+}
+"""The top page's statement, built once: designated sessions with places left from
+``now``, without and with a keyset position (``after_start``, ``after_id``)."""
+
+
+def _hit(row) -> ActivityHit:
+    (session_id, starts_at, ends_at, place, capacity, application_required, online,
+     cancelled_at, project_id, title, summary, field, designated,
+     code, name, name_kana, kind, prefecture_code, taken) = row
+    return ActivityHit(
+        HitSession(session_id, starts_at, ends_at, place, capacity, application_required,
+                   online, cancelled_at),
+        HitProject(project_id, title, summary, field, designated),
+        HitSite(code, name, name_kana, kind, prefecture_code),
+        None if capacity is None else max(capacity - taken, 0),
+    )
+
+
 class ActivitySearch:
     def __init__(self, dbsession, *, clock, settings):
         self.dbsession = dbsession
@@ -108,72 +223,47 @@ class ActivitySearch:
         self.settings = settings
 
     def search(self, query: ActivityQuery, *, cursor=None, limit=PAGE_SIZE) -> Slice:
-        """A slice of matching sessions after ``cursor`` (items are ActivityHit);
-        raises InvalidInput for a bad query and paging.BadCursor for a foreign cursor."""
+        """A slice of matching sessions after ``cursor`` (items are ActivityHit), in one
+        statement; raises InvalidInput for a bad query and paging.BadCursor for a
+        foreign cursor."""
         query = query.checked()
         limit = max(1, min(limit, LIMIT_MAX))
-        statement = (
-            select(ActivitySession)
-            .join(Project, Project.id == ActivitySession.project_id)
-            .join(Site, Site.id == Project.site_id)
-            .options(contains_eager(ActivitySession.project).contains_eager(Project.site))
-            .where(*self._criteria(query))
-        )
-        found = fetch_slice(self.dbsession, statement, BY_START, cursor=cursor, limit=limit)
-        seats = ProjectService(self.dbsession, clock=self.clock,
-                               settings=self.settings).seats(found.items)
-        return Slice([ActivityHit(s, seats[s.id].left) for s in found.items],
-                     found.next_cursor)
-
-    def featured(self, limit=3) -> list:
-        """The soonest activities with places left that count toward premium, one per
-        project (for the top page)."""
-        hits, seen = [], set()
-        cursor = None
-        for _attempt in range(3):
-            found = self.search(ActivityQuery(designated=True, places_left=True),
-                                cursor=cursor, limit=limit * 4)
-            for hit in found.items:
-                if hit.project.id not in seen:
-                    seen.add(hit.project.id)
-                    hits.append(hit)
-            cursor = found.next_cursor
-            if len(hits) >= limit or cursor is None:
-                break
-        return hits[:limit]
-
-    def _criteria(self, query: ActivityQuery) -> list:
         now = self.clock()
         lower = now
         if query.date_from is not None:
             lower = max(lower, tokyo_day_start(query.date_from))
-        criteria = [
-            ActivitySession.cancelled_at.is_(None),
-            ActivitySession.starts_at >= lower,
-            Site.state == "active", Site.preparing.is_(False),
-            *visible_now(Project, now),
-        ]
-        if query.date_to is not None:
-            criteria.append(
-                ActivitySession.starts_at < tokyo_day_start(query.date_to + timedelta(days=1)))
-        for term in query.keyword.split():
-            pattern = f"%{_like_escape(term)}%"
-            criteria.append(or_(Project.title.ilike(pattern, escape="\\"),
-                                Project.summary.ilike(pattern, escape="\\"),
-                                Site.name.like(pattern, escape="\\")))
-        if query.prefecture:
-            criteria.append(Site.prefecture_code == query.prefecture)
-        if query.tag:
-            criteria.append(Project.field == query.tag)
-        if query.mode:
-            criteria.append(ActivitySession.online.is_(query.mode == "online"))
-        if query.designated:
-            criteria.append(Project.designated.is_(True))
-        if query.places_left:
-            taken = (select(func.count()).select_from(SessionApplication)
-                     .where(SessionApplication.session_id == ActivitySession.id,
-                            SessionApplication.state == "applied")
-                     .correlate(ActivitySession).scalar_subquery())
-            criteria.append(or_(ActivitySession.capacity.is_(None),
-                                and_(ActivitySession.capacity > taken)))
-        return criteria
+        statement = _HITS.where(*_conditions(query, lower))
+        if cursor:
+            statement = statement.where(_after(*decode_cursor(cursor, BY_START)))
+        rows = read_rows(self.dbsession, statement.limit(limit + 1), {"now": now}).all()
+        return self._slice(rows, limit)
+
+    @staticmethod
+    def _slice(rows, limit) -> Slice:
+        hits = [_hit(row) for row in rows[:limit]]
+        if len(rows) <= limit:
+            return Slice(hits, None)
+        last = hits[-1].session
+        return Slice(hits, encode_cursor([key.value_of(last) for key in BY_START]))
+
+    def featured(self, limit=3) -> list:
+        """The soonest activities with places left that count toward premium, one per
+        project (for the top page): one prepared statement, a second or third only when
+        the first sessions belong to fewer projects than asked for."""
+        hits, seen = [], set()
+        params = {"now": self.clock(), "limit": limit * 4 + 1}
+        after = False
+        for _attempt in range(3):
+            found = self._slice(read_rows(self.dbsession, FEATURED[after], params).all(),
+                                limit * 4)
+            for hit in found.items:
+                if hit.project.id not in seen:
+                    seen.add(hit.project.id)
+                    hits.append(hit)
+            if len(hits) >= limit or found.next_cursor is None:
+                break
+            last = found.items[-1].session
+            params.update(after_start=last.starts_at, after_id=last.id)
+            after = True
+        return hits[:limit]
+

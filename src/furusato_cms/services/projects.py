@@ -21,7 +21,7 @@ of them up and tells them in their inbox and by mail, as they chose.
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, case, false, func, select
+from sqlalchemy import and_, bindparam, case, false, func, select
 from sqlalchemy.orm import joinedload
 
 from ..clock import to_tokyo
@@ -187,6 +187,84 @@ PROJECT_SESSIONS = (
 """``upcoming_sessions`` of one project with ``seats`` counted, in one statement."""
 
 
+SHOWN_DATES = 3
+"""The coming dates a project's card in the list shows (the rest are counted)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ListedProject:
+    """A visible project as the site's list of projects shows it: its first coming
+    sessions that are not cancelled (at most ``SHOWN_DATES``) and how many there are."""
+
+    id: int
+    title: str
+    summary: str
+    field: str
+    designated: bool
+    partner_name: str | None
+    coming: list
+    """``SessionTimes``, soonest first."""
+    dates: int
+    """Every coming session that is not cancelled, shown or not."""
+
+
+_PARTNERS = PartnerOrganisation.__table__
+_NEXT_START = (
+    select(func.min(_CANDIDATE.c.starts_at))
+    .where(_CANDIDATE.c.project_id == _PROJECTS.c.id, _CANDIDATE.c.ends_at > NOW,
+           _CANDIDATE.c.cancelled_at.is_(None))
+    .correlate(_PROJECTS)
+    .scalar_subquery()
+)
+
+
+def _public_projects(by_field: bool):
+    """``public_list``'s page (bind parameters site_id, now, limit, offset and, with
+    ``by_field``, field) with each project's first coming dates and their count."""
+    criteria = [_CONTENT.c.site_id == bindparam("site_id"), *visible_at_now(_CONTENT)]
+    if by_field:
+        criteria.append(_PROJECTS.c.field == bindparam("field"))
+    listed = (
+        select(_PROJECTS.c.id, _CONTENT.c.title, _CONTENT.c.summary, _PROJECTS.c.field,
+               _PROJECTS.c.designated, _PARTNERS.c.name.label("partner_name"),
+               _NEXT_START.label("next_start"), _CONTENT.c.published_at)
+        .select_from(_CONTENT.join(_PROJECTS, _PROJECTS.c.id == _CONTENT.c.id)
+                     .outerjoin(_PARTNERS, _PARTNERS.c.id == _PROJECTS.c.partner_id))
+        .where(*criteria)
+        .subquery("listed")
+    )
+    order = (listed.c.next_start.is_(None), listed.c.next_start, listed.c.published_at.desc(),
+             listed.c.id.desc())
+    page = (select(listed).order_by(*order)
+            .limit(bindparam("limit")).offset(bindparam("offset")).cte("page"))
+    coming = (
+        select(_SESSIONS.c.project_id, _SESSIONS.c.starts_at, _SESSIONS.c.ends_at,
+               _SESSIONS.c.place,
+               func.row_number().over(partition_by=_SESSIONS.c.project_id,
+                                      order_by=(_SESSIONS.c.starts_at, _SESSIONS.c.id))
+               .label("n"),
+               func.count().over(partition_by=_SESSIONS.c.project_id).label("dates"))
+        .where(_SESSIONS.c.project_id.in_(select(page.c.id)), _SESSIONS.c.ends_at > NOW,
+               _SESSIONS.c.cancelled_at.is_(None))
+        .subquery("coming")
+    )
+    return (
+        select(page.c.id, page.c.title, page.c.summary, page.c.field, page.c.designated,
+               page.c.partner_name, coming.c.starts_at, coming.c.ends_at, coming.c.place,
+               coming.c.dates)
+        .select_from(page.outerjoin(coming, and_(coming.c.project_id == page.c.id,
+                                                 coming.c.n <= SHOWN_DATES)))
+        .order_by(page.c.next_start.is_(None), page.c.next_start, page.c.published_at.desc(),
+                  page.c.id.desc(), coming.c.n)
+    )
+
+
+PUBLIC_PROJECTS = {by_field: _public_projects(by_field) for by_field in (False, True)}
+"""A page of the site's visible projects, the soonest coming session first, each with its
+partner's name and first coming dates: one statement, built once (without and with the
+field filter)."""
+
+
 class ProjectService:
     """Projects and their sessions, for the site's staff and partner staff."""
 
@@ -201,25 +279,23 @@ class ProjectService:
     # -- reading -----------------------------------------------------------------
 
     def public_list(self, site, *, field=None, page=1, page_size=PAGE_SIZE) -> Page:
-        """Visible projects; those with the soonest coming session first."""
-        now = self.clock()
-        criteria = [Project.site_id == site.id, *visible_now(Project, now)]
+        """Visible projects, those with the soonest coming session first, as
+        ``ListedProject`` (one statement)."""
+        params = {"site_id": site.id, "now": self.clock(), "limit": page_size + 1,
+                  "offset": (page - 1) * page_size}
         if field is not None:
-            criteria.append(Project.field == field)
-        next_start = (
-            select(func.min(ActivitySession.starts_at))
-            .where(ActivitySession.project_id == Project.id, ActivitySession.ends_at > now,
-                   ActivitySession.cancelled_at.is_(None))
-            .scalar_subquery()
-        )
-        statement = (
-            select(Project)
-            .options(joinedload(Project.partner))
-            .where(*criteria)
-            .order_by(next_start.is_(None), next_start, Project.published_at.desc(),
-                      Project.id.desc())
-        )
-        return fetch_page(self.dbsession, statement, page=page, page_size=page_size)
+            params["field"] = field
+        projects = []
+        for (project_id, title, summary, project_field, designated, partner_name,
+             starts_at, ends_at, place, dates) in read_rows(
+                self.dbsession, PUBLIC_PROJECTS[field is not None], params):
+            if not projects or projects[-1].id != project_id:
+                projects.append(ListedProject(project_id, title, summary, project_field,
+                                              designated, partner_name, [], dates or 0))
+            if starts_at is not None:
+                projects[-1].coming.append(SessionTimes(starts_at, ends_at, place))
+        return Page(items=projects[:page_size], page=page, page_size=page_size,
+                    more=len(projects) > page_size)
 
     def featured(self, site, limit: int) -> list:
         """The first ``limit`` projects of ``public_list`` as ``ProjectCard``, each with

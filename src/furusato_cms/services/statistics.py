@@ -52,7 +52,19 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import String, case, cast, delete, distinct, func, literal, select, true
+from sqlalchemy import (
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    distinct,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -77,6 +89,7 @@ from ..models import (
 from .audit import AuditLog
 from .errors import InvalidInput
 from .json_sql import json_array_values
+from .paging import read_rows
 from .sites import SiteLifecycleService
 
 AIM_PEOPLE = 10_000_000
@@ -703,6 +716,39 @@ class NationalReport:
     figures are those of NATIONAL_SITE_FIGURES."""
 
 
+@dataclass(frozen=True, slots=True)
+class NationalCounters:
+    """The top page's national figures from the newest snapshot, under the names of
+    ``dashboard.headline`` (which reads them from the whole national report)."""
+
+    as_of: datetime
+    real_people: int
+    registrations_including_derived: int
+    premium_registrations: int
+
+
+COUNTERS = (
+    ("real_people", "nation_people", ""),
+    ("registrations_including_derived", "people", ""),
+    ("premium_registrations", "tier", "premium"),
+)
+"""Each counter: (its name, the nation's figure, the figure's key)."""
+
+_SNAPSHOTS = StatsSnapshot.__table__
+_FIGURES = StatsFigure.__table__
+NATIONAL_COUNTERS = (
+    select(_SNAPSHOTS.c.as_of, _FIGURES.c.figure, _FIGURES.c.key, _FIGURES.c.value)
+    .select_from(_SNAPSHOTS.outerjoin(_FIGURES, and_(
+        _FIGURES.c.snapshot_id == _SNAPSHOTS.c.id, _FIGURES.c.site_id == NATION,
+        or_(*[and_(_FIGURES.c.figure == figure, _FIGURES.c.key == key)
+              for _name, figure, key in COUNTERS]))))
+    .where(_SNAPSHOTS.c.id == select(_SNAPSHOTS.c.id).order_by(_SNAPSHOTS.c.id.desc())
+           .limit(1).scalar_subquery())
+)
+"""The newest snapshot's moment with the nation's rows of the counters (by the primary
+key), in one statement built once; no row before the first snapshot."""
+
+
 # -- the service ------------------------------------------------------------------------
 
 
@@ -855,6 +901,18 @@ class StatisticsService:
             .where(SurveyQuestion.site_id == site.id, SurveyQuestion.kind != "text")
             .order_by(SurveyQuestion.position, SurveyQuestion.id)
         ))
+
+    def national_counters(self) -> NationalCounters | None:
+        """The nation's people, registrations and premium registrations from the newest
+        snapshot (None before the first refresh): the top page, which needs neither the
+        table of sites nor the snapshot's other figures that ``national_report`` reads."""
+        rows = read_rows(self.dbsession, NATIONAL_COUNTERS).all()
+        if not rows:
+            return None
+        found = {(figure, key): int(value) for _as_of, figure, key, value in rows
+                 if figure is not None}
+        return NationalCounters(rows[0].as_of, *[found.get((figure, key), 0)
+                                                 for _name, figure, key in COUNTERS])
 
     def national_report(self, period: Period) -> NationalReport | None:
         """The nation from the newest snapshot only (None before the first refresh):

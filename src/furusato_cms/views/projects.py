@@ -38,11 +38,10 @@ def field_param(request):
 @view_config(context=ProjectsContainer, renderer="projects/list.jinja2", permission=P.VIEW,
              request_method="GET", replica=True)
 def project_list(context, request):
-    service = request.service(ProjectService)
     field = field_param(request)
-    projects = service.public_list(context.site, field=field, page=page_param(request))
-    return {"projects": projects, "field": field, "fields": INTERESTS,
-            "upcoming": service.upcoming_sessions([p.id for p in projects.items])}
+    projects = request.service(ProjectService).public_list(context.site, field=field,
+                                                           page=page_param(request))
+    return {"projects": projects, "field": field, "fields": INTERESTS}
 
 
 @view_config(context=ProjectResource, renderer="projects/project.jinja2", permission=P.VIEW,

@@ -10,9 +10,8 @@ from ..permissions import Permissions as P
 from ..public_cache import cache_publicly
 from ..resources import Root
 from ..services.activity_search import ActivitySearch
-from ..services.dashboard import headline
 from ..services.directory import SiteDirectory
-from ..services.statistics import AIM_PEOPLE, AIM_REGISTRATIONS, StatisticsService, default_period
+from ..services.statistics import AIM_PEOPLE, AIM_REGISTRATIONS, StatisticsService
 from .public import page_param
 
 FEATURED = 3
@@ -21,14 +20,13 @@ FEATURED = 3
 def national_counters(request) -> dict | None:
     """The dashboard's headline figures against the national aims, from the newest
     snapshot (None before the first count)."""
-    report = request.service(StatisticsService).national_report(default_period(request.clock()))
-    if report is None:
+    counters = request.service(StatisticsService).national_counters()
+    if counters is None:
         return None
-    figures = headline(report)
-    return {"people": figures["real_people"], "aim_people": AIM_PEOPLE,
-            "registrations": figures["registrations_including_derived"],
+    return {"people": counters.real_people, "aim_people": AIM_PEOPLE,
+            "registrations": counters.registrations_including_derived,
             "aim_registrations": AIM_REGISTRATIONS,
-            "premium": figures["premium_registrations"], "as_of": report.snapshot.as_of}
+            "premium": counters.premium_registrations, "as_of": counters.as_of}
 
 
 @view_config(context=Root, renderer="public/home.jinja2", permission=P.VIEW, replica=True)
@@ -37,7 +35,7 @@ def home(request):
     prefecture = request.GET.get("pref") or None
     if prefecture is not None and prefecture not in {code for code, *_ in PREFECTURES}:
         raise HTTPBadRequest(_("Unknown prefecture."))
-    result = request.service(SiteDirectory).search(query, prefecture, page_param(request))
+    result = request.service(SiteDirectory).listing(query, prefecture, page_param(request))
     cache_publicly(request)
     return {"result": result, "q": query, "pref": prefecture, "prefectures": PREFECTURES,
             "featured": request.service(ActivitySearch).featured(FEATURED),
