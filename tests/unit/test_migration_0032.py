@@ -19,7 +19,22 @@ pytestmark = pytest.mark.skipif(not is_postgresql(), reason="partitions are Post
 BEFORE, AFTER = "0031_member_invitations", "0032_partitioned_tables"
 
 
+LATER_COLUMNS = "ALTER TABLE content_items {} COLUMN body_html"
+"""Today's models write a column a later revision (0033) adds: it is there only while
+the rows are written."""
+
+
 def _fill(engine) -> dict:
+    with engine.begin() as connection:
+        connection.execute(text(LATER_COLUMNS.format("ADD") + " text"))
+    try:
+        return _fill_rows(engine)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(LATER_COLUMNS.format("DROP")))
+
+
+def _fill_rows(engine) -> dict:
     with Session(engine) as db:
         city, prefecture = make_site(db, NAGANO_CITY), make_site(db, NAGANO_PREF)
         people = [make_person(db, f"p{n}@example.jp", city) for n in range(6)]
