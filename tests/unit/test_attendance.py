@@ -359,7 +359,7 @@ def test_a_voided_record_stays_voided_and_counts_nowhere(dbsession, service, wor
     assert len(rows(dbsession, world.session)) == 1
     assert service.history(person) == []
     [row] = service.session_attendance(world.session)
-    assert row.attendance.voided_at is not None
+    assert row.voided_at is not None
 
 
 # -- history, list, export, search ----------------------------------------------------
@@ -423,13 +423,25 @@ def test_search_finds_only_registrants_of_the_site(dbsession, service, world, pe
     service.check_in(person, token_of(service, world.session))
 
     def names(query):
-        return [(c.account.display_name, c.recorded)
+        return [(c.display_name, c.recorded)
                 for c in service.search_registrants(world.session, query)]
 
     assert names("山田") == [("山田 花子", False)]
     assert names("山田花子") == names("ＨＡＮＡＫＯ") == [("山田 花子", False)]
     assert names("太郎") == [("住民 太郎", True)]
     assert names("%") == names("_") == names("") == names("   ") == []
+
+
+def test_search_takes_like_wildcards_and_its_escape_literally(dbsession, service, world):
+    make_registered(dbsession, world.site, "slash@example.jp", name="原/田 100%_")
+    make_registered(dbsession, world.site, "plain@example.jp", name="原田 1000")
+
+    def names(query):
+        return [c.display_name for c in service.search_registrants(world.session, query)]
+
+    assert names("原/田") == names("/") == names("100%") == names("%_") == ["原/田 100%_"]
+    assert names("原田") == ["原田 1000"]
+    assert names("//") == names("/%") == []
 
 
 def test_the_staff_list_is_one_query(dbsession, service, world, coordinator):
@@ -442,3 +454,42 @@ def test_the_staff_list_is_one_query(dbsession, service, world, coordinator):
         dbsession.get_bind(), lambda: listed.extend(service.session_attendance(world.session)))
     assert len(listed) == 5 and len(statements) == 1
     assert dbsession.scalar(select(func.count()).select_from(Attendance)) == 5
+
+
+def test_the_staff_page_reads_the_list_and_the_search_once_each_and_audits_both(
+        dbsession, service, world, person, coordinator):
+    service.check_in(person, token_of(service, world.session))
+    voided = make_registered(dbsession, world.site, "v@example.jp", name="住民 次郎")
+    record = service.record_by_staff(actor_for(coordinator), world.session, voided)
+    service.void(actor_for(coordinator), record.attendance, "重複")
+    dbsession.flush()
+    found = []
+    statements = statements_during(dbsession.get_bind(), lambda: found.append(
+        service.staff_page(actor_for(coordinator), world.session, "住民")))
+    [(listed, candidates)] = found
+    assert [(r.name, r.source, r.recorded_by, r.voided_at is not None, r.void_reason)
+            for r in listed] == [("住民 太郎", "qr", "", False, ""),
+                                 ("住民 次郎", "staff", "職員 花子", True, "重複")]
+    assert [(c.id, c.display_name, c.recorded) for c in candidates] == [
+        (person.id, "住民 太郎", True), (voided.id, "住民 次郎", True)]
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == 2
+    dbsession.flush()
+    entries = dbsession.scalars(select(AuditEntry).where(AuditEntry.action.in_(
+        ("attendance.list_view", "attendance.registrant_search"))).order_by(AuditEntry.id)).all()
+    assert [(e.action, e.detail) for e in entries] == [
+        ("attendance.list_view", {"rows": 2}),
+        ("attendance.registrant_search", {"shown": [person.id, voided.id]}),
+    ]
+
+
+def test_history_reads_one_statement(dbsession, service, world, person):
+    make_attendance(dbsession, world.session, person)
+    dbsession.flush()
+    groups = []
+    statements = statements_during(dbsession.get_bind(),
+                                   lambda: groups.extend(service.history(person)))
+    assert len(statements) == 1
+    [group] = groups
+    assert (group.site_code, group.site_name, [
+        (e.project_title, e.place, e.source) for e in group.entries]) == (
+        world.site.code, world.site.name, [(world.project.title, world.session.place, "staff")])

@@ -36,7 +36,7 @@ from itertools import groupby
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import joinedload
 
 from ..clock import to_tokyo
 from ..i18n import _
@@ -46,6 +46,7 @@ from ..models import (
     Account,
     ActivitySession,
     Attendance,
+    ContentItem,
     Project,
     Registration,
     SessionApplication,
@@ -55,12 +56,14 @@ from .audit import AuditLog
 from .card_codes import CardCodes
 from .checkin_tokens import CheckinTokens, TokenRefused, rotate
 from .errors import Conflict, InvalidInput, NotAllowed
+from .paging import read_rows
 from .webhooks import attendance_recorded, attendance_recorded_with
 
 TIME_FORMAT = "%Y/%m/%d %H:%M"
 """How refusals name a moment (Tokyo time): readable in Japanese and English alike."""
 STAFF_SOURCES = ("staff", "card")
 SEARCH_LIMIT = 20
+LIKE_ESCAPE = "/"
 REASON_MAX = 500
 SOURCE_LABELS = {
     "qr": _("QR check-in"),
@@ -116,7 +119,7 @@ class CheckinView:
     attendance: Attendance | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HistoryEntry:
     attended_at: datetime
     project_title: str
@@ -132,20 +135,42 @@ class HistoryGroup:
     entries: list = field(default_factory=list)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AttendanceRow:
-    attendance: Attendance
+    """A record of a session as its staff see it (the list, the void page, the CSV): the
+    record's own columns, the person's name and address and who recorded it ("" for the
+    person's own scan or an import)."""
+
+    id: int
+    attended_at: datetime
+    recorded_at: datetime
+    source: str
+    voided_at: datetime | None
+    void_reason: str
     name: str
     email: str
     recorded_by: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Candidate:
-    """A registrant of the site found by the staff search."""
+    """A registrant of the site found by the staff search, as the page shows them."""
 
-    account: Account
+    id: int
+    display_name: str
+    email: str
     recorded: bool
+
+
+def counted(rows) -> int:
+    """How many of a session's records (``AttendanceRow``) count: voided ones do not."""
+    return sum(1 for row in rows if row.voided_at is None)
+
+
+def source_labels(translate) -> dict:
+    """How each source of a record is named, translated once for a whole page (a list
+    names one for every row)."""
+    return {source: translate(label) for source, label in SOURCE_LABELS.items()}
 
 
 def fiscal_year(moment: datetime) -> int:
@@ -312,28 +337,23 @@ class AttendanceService:
 
     def history(self, account) -> list[HistoryGroup]:
         """The person's own counted attendance (voided rows left out), per site and fiscal
-        year, newest year first; one query."""
-        rows = self.dbsession.execute(
-            select(Site.code, Site.name, Attendance.attended_at, Attendance.source,
-                   Project.title, ActivitySession.place)
-            .join(ActivitySession, ActivitySession.id == Attendance.session_id)
-            .join(Project, Project.id == ActivitySession.project_id)
-            .join(Site, Site.id == Attendance.site_id)
-            .where(Attendance.account_id == account.id, Attendance.voided_at.is_(None))
-            .order_by(Site.code, Attendance.attended_at.desc(), Attendance.id.desc())
-        ).all()
+        year, newest year first; one prepared statement of the columns the page shows."""
         groups = []
         for (code, name, year), items in groupby(
-            rows, key=lambda row: (row.code, row.name, fiscal_year(row.attended_at))
+            read_rows(self.dbsession, HISTORY, {"account_id": account.id}),
+            key=lambda row: (row[0], row[1], fiscal_year(row[2])),
         ):
             groups.append(HistoryGroup(code, name, year, [
-                HistoryEntry(row.attended_at, row.title, row.place, row.source) for row in items
+                HistoryEntry(attended_at, title, place, source)
+                for _code, _name, attended_at, source, title, place in items
             ]))
         return groups
 
     def session_attendance(self, session) -> list[AttendanceRow]:
-        """Every record of a session for its staff, voided ones included; one query."""
-        return self._rows(Attendance.session_id == session.id)
+        """Every record of a session for its staff, voided ones included, in the order
+        they were recorded; one prepared statement of the columns staff see."""
+        return [AttendanceRow(*row) for row in read_rows(
+            self.dbsession, SESSION_ATTENDANCE, {"session_id": session.id})]
 
     def staff_page(self, actor, session, query: str) -> tuple[list, list]:
         """The attendance list of a session and, when ``query`` is given, the registrant
@@ -346,22 +366,21 @@ class AttendanceService:
         self._audit(actor, "attendance.list_view", session, rows=len(rows))
         if query and query.strip():
             self._audit(actor, "attendance.registrant_search", session,
-                        shown=[candidate.account.id for candidate in candidates])
+                        shown=[candidate.id for candidate in candidates])
         return rows, candidates
 
     def row_of(self, attendance) -> AttendanceRow:
-        return self._rows(Attendance.id == attendance.id)[0]
+        return AttendanceRow(*read_rows(self.dbsession, ATTENDANCE_ROW,
+                                        {"attendance_id": attendance.id}).one())
 
     def export_csv(self, actor, session, *, translate) -> bytes:
         """The session's attendance as CSV for Excel (UTF-8 with BOM); the read is audited."""
         rows = self.session_attendance(session)
         lines = [[translate(label) for label in EXPORT_COLUMNS]] + [
             [
-                row.name, row.email, _when(row.attendance.attended_at),
-                _when(row.attendance.recorded_at),
-                translate(SOURCE_LABELS[row.attendance.source]), row.recorded_by,
-                _when(row.attendance.voided_at) if row.attendance.voided_at else "",
-                row.attendance.void_reason,
+                row.name, row.email, _when(row.attended_at), _when(row.recorded_at),
+                translate(SOURCE_LABELS[row.source]), row.recorded_by,
+                _when(row.voided_at) if row.voided_at else "", row.void_reason,
             ]
             for row in rows
         ]
@@ -374,22 +393,12 @@ class AttendanceService:
         needle = "".join(unicodedata.normalize("NFKC", query or "").lower().split())
         if not needle:
             return []
-        name = func.replace(func.replace(func.lower(Account.display_name), " ", ""), "\u3000", "")
-        rows = self.dbsession.execute(
-            select(Account, Attendance.id)
-            .join(Registration, Registration.account_id == Account.id)
-            .outerjoin(Attendance, (Attendance.account_id == Account.id)
-                       & (Attendance.session_id == session.id))
-            .where(
-                Registration.site_id == session.site_id,
-                Registration.state == "active",
-                name.contains(needle, autoescape=True)
-                | func.lower(Account.email).contains(needle, autoescape=True),
-            )
-            .order_by(Account.display_name, Account.id)
-            .limit(SEARCH_LIMIT)
-        ).all()
-        return [Candidate(account, attendance_id is not None) for account, attendance_id in rows]
+        rows = read_rows(self.dbsession, SEARCH, {
+            "site_id": session.site_id, "session_id": session.id,
+            "needle": _like_escaped(needle), "limit": SEARCH_LIMIT,
+        })
+        return [Candidate(account_id, name, email, attendance_id is not None)
+                for account_id, name, email, attendance_id in rows]
 
     def registrant_at(self, site_id: int, account_id: int) -> Account:
         """A person with an active registration with the site (for recording by hand)."""
@@ -399,18 +408,6 @@ class AttendanceService:
         return account
 
     # -- rules ------------------------------------------------------------------
-
-    def _rows(self, condition) -> list[AttendanceRow]:
-        recorder = aliased(Account)
-        rows = self.dbsession.execute(
-            select(Attendance, Account.display_name, Account.email, recorder.display_name)
-            .join(Account, Account.id == Attendance.account_id)
-            .outerjoin(recorder, recorder.id == Attendance.recorded_by_id)
-            .where(condition)
-            .order_by(Attendance.recorded_at, Attendance.id)
-        ).all()
-        return [AttendanceRow(attendance, name, email, by or "")
-                for attendance, name, email, by in rows]
 
     def _require_public(self, session, now):
         if not self.is_public(session, now):
@@ -510,6 +507,83 @@ SCAN_QUERY = (
 """What a scan reads, built once: the session with its project and site, and the
 person's registration with the site, application and attendance (nothing matches a
 NULL account, so an anonymous scan reads the session alone)."""
+
+
+_ATTENDANCES = Attendance.__table__
+_ACCOUNTS = Account.__table__
+_RECORDERS = _ACCOUNTS.alias("recorder")
+_SESSIONS = ActivitySession.__table__
+_CONTENT = ContentItem.__table__
+_SITES = Site.__table__
+
+HISTORY = (
+    select(_SITES.c.code, _SITES.c.name, _ATTENDANCES.c.attended_at, _ATTENDANCES.c.source,
+           _CONTENT.c.title, _SESSIONS.c.place)
+    .select_from(
+        _ATTENDANCES.join(_SESSIONS, _SESSIONS.c.id == _ATTENDANCES.c.session_id)
+        .join(_CONTENT, _CONTENT.c.id == _SESSIONS.c.project_id)
+        .join(_SITES, _SITES.c.id == _ATTENDANCES.c.site_id)
+    )
+    .where(_ATTENDANCES.c.account_id == bindparam("account_id"),
+           _ATTENDANCES.c.voided_at.is_(None))
+    .order_by(_SITES.c.code, _ATTENDANCES.c.attended_at.desc(), _ATTENDANCES.c.id.desc())
+)
+"""A person's counted attendance with its site, project title and place (the project's
+title is its content row's: the session's project id is that row's id), built once."""
+
+
+def _staff_rows():
+    """The columns of ``AttendanceRow``, each record with its person and recorder."""
+    return (
+        select(_ATTENDANCES.c.id, _ATTENDANCES.c.attended_at, _ATTENDANCES.c.recorded_at,
+               _ATTENDANCES.c.source, _ATTENDANCES.c.voided_at, _ATTENDANCES.c.void_reason,
+               _ACCOUNTS.c.display_name, _ACCOUNTS.c.email,
+               func.coalesce(_RECORDERS.c.display_name, "").label("recorded_by"))
+        .select_from(
+            _ATTENDANCES.join(_ACCOUNTS, _ACCOUNTS.c.id == _ATTENDANCES.c.account_id)
+            .outerjoin(_RECORDERS, _RECORDERS.c.id == _ATTENDANCES.c.recorded_by_id)
+        )
+    )
+
+
+SESSION_ATTENDANCE = (
+    _staff_rows().where(_ATTENDANCES.c.session_id == bindparam("session_id"))
+    .order_by(_ATTENDANCES.c.recorded_at, _ATTENDANCES.c.id)
+)
+"""Every record of a session as ``AttendanceRow`` columns, built once."""
+ATTENDANCE_ROW = _staff_rows().where(_ATTENDANCES.c.id == bindparam("attendance_id"))
+"""One record as ``AttendanceRow`` columns (the void page)."""
+
+
+_REGISTRATIONS = Registration.__table__
+_FOLDED_NAME = func.replace(func.replace(func.lower(_ACCOUNTS.c.display_name), " ", ""),
+                            "\u3000", "")
+"""A name as the search compares it: lower case, without ASCII or ideographic spaces."""
+_NEEDLE = bindparam("needle")
+SEARCH = (
+    select(_ACCOUNTS.c.id, _ACCOUNTS.c.display_name, _ACCOUNTS.c.email, _ATTENDANCES.c.id)
+    .select_from(
+        _ACCOUNTS.join(_REGISTRATIONS, _REGISTRATIONS.c.account_id == _ACCOUNTS.c.id)
+        .outerjoin(_ATTENDANCES, (_ATTENDANCES.c.account_id == _ACCOUNTS.c.id)
+                   & (_ATTENDANCES.c.session_id == bindparam("session_id")))
+    )
+    .where(
+        _REGISTRATIONS.c.site_id == bindparam("site_id"),
+        _REGISTRATIONS.c.state == "active",
+        _FOLDED_NAME.contains(_NEEDLE, escape=LIKE_ESCAPE)
+        | func.lower(_ACCOUNTS.c.email).contains(_NEEDLE, escape=LIKE_ESCAPE),
+    )
+    .order_by(_ACCOUNTS.c.display_name, _ACCOUNTS.c.id)
+    .limit(bindparam("limit"))
+)
+"""Active registrants of a site whose folded name or email contains ``needle`` (escaped
+by ``_like_escaped``), with their record of the session if any; built once."""
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` matched literally by LIKE … ESCAPE '/' (what ``autoescape=True`` does)."""
+    return (text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%")
+            .replace("_", LIKE_ESCAPE + "_"))
 
 
 def _record_statement(dialect):

@@ -28,7 +28,12 @@ from ..schemas.attendance import (
     search_text,
 )
 from ..services import posters
-from ..services.attendance import SOURCE_LABELS, AttendanceService
+from ..services.attendance import (
+    SOURCE_LABELS,
+    AttendanceService,
+    counted,
+    source_labels,
+)
 from ..services.errors import ServiceError
 from ..services.session_texts import when_text
 
@@ -102,7 +107,7 @@ def _page(context, request, *, card_form=None, error=None, query=None):
         "project": context.project,
         "session": session,
         "rows": rows,
-        "counted": sum(1 for row in rows if row.attendance.voided_at is None),
+        "counted": counted(rows),
         "query": query,
         "candidates": candidates,
         "card_form": card_form or _card_form(request).render(),
@@ -110,7 +115,7 @@ def _page(context, request, *, card_form=None, error=None, query=None):
         "checkin_url": service.checkin_url(session),
         "opens": opens,
         "closes": closes,
-        "source_labels": SOURCE_LABELS,
+        "source_labels": source_labels(request.localizer.translate),
         "times": when_text(session, request.locale_name),
         "base_url": request.resource_url(context),
     }

@@ -5,7 +5,7 @@ from pyramid.view import view_config
 
 from ..permissions import Permissions as P
 from ..resources.my import MyArea
-from ..services.attendance import SOURCE_LABELS, AttendanceService
+from ..services.attendance import AttendanceService, source_labels
 from ..services.card_codes import CARD_CODE_MINUTES, grouped
 from ..services.posters import qr_data_uri
 
@@ -14,7 +14,7 @@ from ..services.posters import qr_data_uri
              renderer="attendance/my_activities.jinja2", permission=P.REGISTRANT_SELF)
 def my_activities(request):
     groups = request.service(AttendanceService).history(request.identity.account)
-    return {"groups": groups, "source_labels": SOURCE_LABELS}
+    return {"groups": groups, "source_labels": source_labels(request.localizer.translate)}
 
 
 @view_config(context=MyArea, name="card-code", request_method="GET",
