@@ -8,7 +8,7 @@ from .clock import system_clock
 from .replicas import REPLICA_ENVIRON
 from .request_guard import InputGuard
 from .security import csrf_applies
-from .templating import SESSION_COOKIE
+from .templating import SESSION_COOKIE, template_renderer_factory
 
 
 def request_clock(request):
@@ -56,6 +56,7 @@ def main(global_config, **settings):
                                         callback=csrf_applies)
 
         config.include("pyramid_jinja2")
+        config.add_renderer(".jinja2", template_renderer_factory)
         config.include(".models")
         config.include(".replicas")
         config.include(".security")

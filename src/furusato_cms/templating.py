@@ -5,6 +5,7 @@ import os
 from markupsafe import escape
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
+from pyramid_jinja2 import IJinja2Environment, Jinja2TemplateRenderer
 
 from sqlalchemy import select
 
@@ -60,6 +61,17 @@ def flash_messages(request) -> list:
         return []
     return request.session.pop_flash()
 
+
+
+def template_renderer_factory(info):
+    """pyramid_jinja2's ``.jinja2`` renderer without its first guess: it tried each name
+    relative to the view's package (``furusato_cms.views:public/site.jinja2``), a miss
+    Jinja2 does not remember, so every page searched the disk once in vain. Our templates
+    are all on the search path (``jinja2.directories``: the package's templates, then the
+    themes), and Jinja2 keeps each one it found."""
+    environment = info.registry.queryUtility(IJinja2Environment, name=".jinja2")
+    name = info.name
+    return Jinja2TemplateRenderer(lambda: environment.get_template(name))
 
 def add_globals(event):
     request = event.get("request")

@@ -85,3 +85,19 @@ def test_staff_attendance_list(testapp, dbsession, clock, app_settings, world):
     # the site, the project and the session (traversal); the person with their
     # memberships; the list; the audit entry of the read
     assert_within_budget(dbsession, testapp, path, 6)
+
+
+def test_a_page_looks_for_its_template_on_the_search_path_only(testapp, world, monkeypatch):
+    """pyramid_jinja2 first tried each renderer name relative to the view's package, a
+    miss Jinja2 does not remember: every page searched the disk in vain once."""
+    import jinja2.loaders
+
+    world, _past = world
+    testapp.get(f"/s/{world.site.code}/", status=200)
+    looked_up = []
+    original = jinja2.loaders.BaseLoader.load
+    monkeypatch.setattr(jinja2.loaders.BaseLoader, "load",
+                        lambda self, env, name, globals=None: looked_up.append(name)
+                        or original(self, env, name, globals))
+    testapp.get(f"/s/{world.site.code}/", status=200)
+    assert looked_up == []
