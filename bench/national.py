@@ -17,7 +17,9 @@ figures), in this order:
 
 then ``growth_*``: the largest size against the smallest. Results go to
 bench/results/national.json. Speed goals never fail the run; only a refresh that did not
-count by changes does.
+count by changes does. Each size has its own database (``furusato_national_<people>``);
+``--reuse`` measures again what an earlier run generated (10 M people take about an hour
+to generate) after upgrading it to the newest revision.
 """
 import argparse
 import json
@@ -99,10 +101,30 @@ def disk_mb(engine) -> float:
         return connection.scalar(select(func.pg_database_size(func.current_database()))) / 2**20
 
 
+def generated(args, people: int):
+    """``people`` generated into the size's own database (``--max-sites``), or with
+    ``--reuse`` the one an earlier run generated, upgraded to the newest revision. The
+    generation's summary is kept beside the results so a reused size still reports it."""
+    database = f"{args.database}_{people}"
+    summary = RESULTS.parent / f"{database}.json"
+    if args.reuse and summary.exists():
+        kept = json.loads(summary.read_text(encoding="utf-8"))
+        if kept["max_sites"] == args.max_sites:
+            bench.note(f"reusing {database} ({people} people)")
+            url = bench.migrated(bench.database_url(args.admin_url, database))
+            return bench.Dataset(people, url, bench.bench_engine(url), None, kept["rows"],
+                                 kept["seconds"])
+    data = bench.dataset(args, people, database=database, max_sites=args.max_sites)
+    summary.parent.mkdir(parents=True, exist_ok=True)
+    summary.write_text(json.dumps({"max_sites": args.max_sites, "rows": data.rows,
+                                   "seconds": data.seconds}) + "\n", encoding="utf-8")
+    return data
+
+
 def point(args, people: int) -> dict:
     samples = bench.sized(people, args.smoke)
     started = time.monotonic()
-    data = bench.dataset(args, people)
+    data = generated(args, people)
     try:
         bench.note(f"statistics at {people} people")
         figures = {"stats_rebuild": timed_refresh(data.engine, DEFAULT_AT, full=True),
@@ -162,7 +184,12 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--admin-url", default=bench.ADMIN_URL)
     parser.add_argument("--database", default="furusato_national",
-                        help="scratch database to (re)create on that server")
+                        help="scratch databases' name on that server (the size is added)")
+    parser.add_argument("--max-sites", type=int, default=2,
+                        help="municipalities per person at most (default 2: about 2.9 "
+                             "registrations per person, 20 M+ at 10 M people)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="measure the databases an earlier run generated, if any")
     args = parser.parse_args(argv)
     sizes = sorted(args.sizes or ([100, 300] if args.smoke else [1_000_000, 10_000_000]))
     points = [point(args, people) for people in sizes]

@@ -92,6 +92,10 @@ def note(message: str):
     print(f"[{time.monotonic() - STARTED:7.1f} s] {message}", file=sys.stderr, flush=True)
 
 
+def database_url(admin_url: str, database: str) -> str:
+    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+
+
 def fresh_database(admin_url: str, database: str = DATABASE) -> str:
     """Drop and create the benchmark database, migrate it; its URL."""
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -99,7 +103,11 @@ def fresh_database(admin_url: str, database: str = DATABASE) -> str:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{database}"'))
     admin.dispose()
-    url = make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+    return migrated(database_url(admin_url, database))
+
+
+def migrated(url: str) -> str:
+    """The database at ``url`` upgraded to the newest revision; its URL."""
     cfg = Config()
     cfg.set_main_option("script_location", "furusato_cms:alembic")
     engine = get_engine({"furusato.db_url": url})
@@ -305,14 +313,20 @@ class Dataset:
     seconds: float
 
 
-def dataset(args, people: int) -> Dataset:
-    """A fresh database with ``people`` generated people, analyzed, and an ini for it."""
-    note(f"generating {people} people into {args.database}")
-    url = fresh_database(args.admin_url, args.database)
-    engine = get_engine({"furusato.db_url": url, "sqlalchemy.pool_size": str(POOL),
-                         "sqlalchemy.max_overflow": "0", "sqlalchemy.pool_timeout": "120"})
+def bench_engine(url: str):
+    return get_engine({"furusato.db_url": url, "sqlalchemy.pool_size": str(POOL),
+                       "sqlalchemy.max_overflow": "0", "sqlalchemy.pool_timeout": "120"})
+
+
+def dataset(args, people: int, *, database: str | None = None, **options) -> Dataset:
+    """A fresh database with ``people`` generated people (``options`` go to the
+    generator), analyzed, and an ini for it."""
+    database = database or args.database
+    note(f"generating {people} people into {database}")
+    url = fresh_database(args.admin_url, database)
+    engine = bench_engine(url)
     started = time.monotonic()
-    rows = generate(engine, people=people, seed=args.seed)
+    rows = generate(engine, people=people, seed=args.seed, **options)
     generated = time.monotonic() - started
     with engine.connect() as connection:
         connection.execute(text("ANALYZE"))

@@ -120,11 +120,16 @@ def test_counted_by_changes_equals_counted_from_scratch(service, dbsession, cloc
     dbsession.info.pop("now", None)
 
 
-def test_only_the_changed_sites_are_counted_again(service, dbsession, clock):
+def counted(summary) -> tuple:
+    return (summary["sites_counted"], summary["registrations_counted"],
+            summary["people_counted"])
+
+
+def test_only_the_changed_registrations_are_counted_again(service, dbsession, clock):
     population = populate(dbsession, seed=3, people=30)
     service.refresh()
     clock.advance(timedelta(minutes=1))
-    assert service.refresh()["sites_counted"] == 0
+    assert counted(service.refresh()) == (0, 0, 0)
     city = population.sites[1]
     person = dbsession.scalar(select(Registration).where(Registration.site_id == city.id,
                                                          Registration.state == "active"))
@@ -132,8 +137,35 @@ def test_only_the_changed_sites_are_counted_again(service, dbsession, clock):
     dbsession.flush()
     clock.advance(timedelta(minutes=1))
     summary = service.refresh()
-    assert (summary["sites_counted"], summary["people_counted"]) == (1, 1)
+    assert counted(summary) == (0, 1, 1)
+    assert stored(dbsession, summary["snapshot"]) == brute_force(dbsession, clock())
     assert dbsession.scalar(select(func.count()).select_from(StatsChange)) == 0
+
+
+def test_new_attendance_is_added_and_a_void_counts_its_site_again(service, dbsession, clock):
+    populate(dbsession, seed=6, people=30)
+    service.refresh()
+    attendance = dbsession.scalar(select(Attendance).where(Attendance.voided_at.is_(None))
+                                  .order_by(Attendance.id))
+    A = Attendance
+    absent = dbsession.scalar(select(Registration.account_id).where(
+        Registration.site_id == attendance.site_id,
+        ~select(A.id).where(A.session_id == attendance.session_id,
+                            A.account_id == Registration.account_id).exists()).limit(1))
+    dbsession.add(Attendance(session_id=attendance.session_id, account_id=absent,
+                             site_id=attendance.site_id, attended_at=clock(),
+                             recorded_at=clock(), source="staff", designated=False))
+    dbsession.flush()
+    clock.advance(timedelta(minutes=1))
+    summary = service.refresh()
+    assert counted(summary)[0] == 0
+    assert stored(dbsession, summary["snapshot"]) == brute_force(dbsession, clock())
+    attendance.voided_at = clock()
+    dbsession.flush()
+    clock.advance(timedelta(minutes=1))
+    summary = service.refresh()
+    assert counted(summary)[0] == 1
+    assert stored(dbsession, summary["snapshot"]) == brute_force(dbsession, clock())
 
 
 def test_a_change_is_logged_by_the_database_whoever_writes_it(dbsession, clock):

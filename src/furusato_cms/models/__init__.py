@@ -82,7 +82,14 @@ from .project import ActivitySession, Project, SessionApplication  # noqa: F401
 from .registration import Registration, RegistrationEvent, SurveyAnswer  # noqa: F401
 from .site import Site  # noqa: F401
 from .staff import Invitation, StaffMembership  # noqa: F401
-from .statistics import StatsChange, StatsFigure, StatsPersonKey, StatsSnapshot  # noqa: F401
+from .statistics import (  # noqa: F401
+    StatsChange,
+    StatsFigure,
+    StatsKey,
+    StatsPersonKey,
+    StatsRegistrationKey,
+    StatsSnapshot,
+)
 from .support import (  # noqa: F401
     PartnerOffer,
     SupportApplication,

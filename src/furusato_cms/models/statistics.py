@@ -7,7 +7,7 @@ their values, keyed by site (``site_id`` 0 is the nation) and by the figure's ow
 """
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base
@@ -50,9 +50,11 @@ class StatsFigure(Base):
 class StatsChange(Base):
     """What changed since the last refresh (集計の変更記録), written by database triggers
     on every table a figure reads, in the writer's own transaction — so no writer (a
-    service, an import, a bulk job, SQL by hand) can forget it. ``site_id`` marks a
-    site whose figures must be counted again; ``account_id`` a person whose national
-    (real-people) keys must be, and with no site every site of that person. A refresh
+    service, an import, a bulk job, SQL by hand) can forget it. ``source`` names the
+    table; ``site_id`` and ``account_id`` together name a registration whose keys must
+    be taken again, ``account_id`` alone a person (every registration of theirs),
+    ``site_id`` alone a site whose rows of that table must be counted again — unless
+    ``row_id`` names the one row inserted, which the refresh adds by itself. A refresh
     claims the rows it can see (``batch``) and deletes them when it commits."""
 
     __tablename__ = "stats_changes"
@@ -61,6 +63,8 @@ class StatsChange(Base):
                                     primary_key=True)
     site_id: Mapped[int | None]
     account_id: Mapped[int | None]
+    source: Mapped[str | None] = mapped_column(String(24))
+    row_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     batch: Mapped[int | None] = mapped_column(index=True)
 
 
@@ -74,3 +78,30 @@ class StatsPersonKey(Base):
     account_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     figure: Mapped[str] = mapped_column(String(40), primary_key=True)
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
+
+
+class StatsKey(Base):
+    """A figure and key (``tier``/``premium``) by a small number, so each registration's
+    stored keys stay a short list of numbers."""
+
+    __tablename__ = "stats_keys"
+    __table_args__ = (UniqueConstraint("figure", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    figure: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(80))
+
+
+class StatsRegistrationKey(Base):
+    """What one registration adds to its site's figures as of the last refresh
+    (``keys``: a JSON list of ``stats_keys`` ids, one per counted item — a registration
+    with two events in a month holds that month's key twice). The refresh subtracts these
+    and adds the registration's new keys for the registrations that changed, so a day of
+    changes costs what changed, not the country's size."""
+
+    __tablename__ = "stats_registration_keys"
+
+    registration_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    account_id: Mapped[int] = mapped_column(index=True)
+    site_id: Mapped[int]
+    keys: Mapped[list] = mapped_column(JSON)

@@ -10,7 +10,7 @@ newest are dropped; on PostgreSQL the commit also tells every app process to dro
 cached public pages (the public dashboard /stats/ among them). One refresh runs at a
 time: on PostgreSQL a second one started meanwhile stops at once (``"skipped"``).
 It prints a JSON summary: ``{"snapshot": id, "as_of": ..., "method": "changes"|"full",
-"sites_counted": ..., "people_counted": ..., "rows": ..., "dropped_snapshots": ...,
+"sites_counted": ..., "people_counted": ..., "registrations_counted": ..., "rows": ..., "dropped_snapshots": ...,
 "duration_ms": ...}``.
 """
 import logging

@@ -14,6 +14,13 @@ def json_array_values(dialect: str, column, key: str | None = None):
     return func.json_each(column, f"$.{key}").table_valued("value")
 
 
+def json_array_of(dialect: str, column):
+    """Aggregate: the values of ``column`` in a group, as a JSON array."""
+    if dialect == "postgresql":
+        return func.json_agg(column)
+    return func.json_group_array(column)
+
+
 def holds_any(dialect: str, column, values):
     """SQL condition: the JSON array ``column`` holds at least one of ``values``
     (compared as text, so numbers and strings both work)."""

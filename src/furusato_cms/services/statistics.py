@@ -243,13 +243,17 @@ class Scope:
     ``now`` that stock figures describe, and for flows an optional ``period`` (None:
     all history, as the snapshot stores it). ``accounts`` (a SELECT of account ids)
     narrows counted registrations to those people: the incremental refresh recounts the
-    nation's real-people keys of the people who changed only."""
+    nation's real-people keys of the people who changed only. ``registrations`` and
+    ``attendances`` (SELECTs of ids) narrow the rows of registration and attendance
+    figures the same way, for the refresh's corrections by difference."""
 
     dialect: str
     now: datetime
     site_ids: tuple | None = None
     period: Period | None = None
     accounts: object = None
+    registrations: object = None
+    attendances: object = None
 
     @property
     def today(self) -> date:
@@ -265,6 +269,16 @@ class Scope:
             return statement
         return statement.where(time_column >= self.period.start, time_column < self.period.end)
 
+    def of_registrations(self, statement):
+        if self.registrations is None:
+            return statement
+        return statement.where(R.id.in_(self.registrations))
+
+    def of_attendances(self, statement):
+        if self.attendances is None:
+            return statement
+        return statement.where(Attendance.id.in_(self.attendances))
+
 
 R = Registration
 
@@ -279,12 +293,17 @@ def _counted(scope, *columns):
     )
     if scope.accounts is not None:
         statement = statement.where(R.account_id.in_(scope.accounts))
-    return scope.only(statement, R.site_id)
+    return scope.only(scope.of_registrations(statement), R.site_id)
+
+
+def _of_registration():
+    """The columns by which the refresh keeps what each registration adds."""
+    return R.id.label("registration_id"), R.account_id.label("account_id")
 
 
 def _site_item(key=None):
     return (R.site_id.label("site_id"), (key if key is not None else literal("")).label("key"),
-            R.id.label("item"))
+            R.id.label("item"), *_of_registration())
 
 
 def _age_band(today: date):
@@ -328,7 +347,7 @@ def at_home(scope):
         .join(Account, Account.id == R.account_id)
         .where(R.state == "active", R.at_home.is_(True), Account.disabled_at.is_(None))
     )
-    return scope.only(statement, R.site_id)
+    return scope.only(scope.of_registrations(statement), R.site_id)
 
 
 def tier(scope):
@@ -414,7 +433,7 @@ def attendance_12m(scope):
         Attendance.attended_at > scope.now - timedelta(days=365),
         Attendance.attended_at <= scope.now,
     )
-    return scope.only(statement, Attendance.site_id)
+    return scope.only(scope.of_attendances(statement), Attendance.site_id)
 
 
 def registration_flow(scope):
@@ -426,13 +445,14 @@ def registration_flow(scope):
         select(
             R.site_id.label("site_id"),
             (tokyo_month(RegistrationEvent.at) + literal("|") + kind).label("key"),
-            RegistrationEvent.id.label("item"),
+            RegistrationEvent.id.label("item"), *_of_registration(),
         )
         .select_from(RegistrationEvent)
         .join(R, R.id == RegistrationEvent.registration_id)
         .where(RegistrationEvent.kind.in_(FLOW_KINDS), R.at_home.is_(False))
     )
-    return scope.within(scope.only(statement, R.site_id), RegistrationEvent.at)
+    return scope.within(scope.only(scope.of_registrations(statement), R.site_id),
+                        RegistrationEvent.at)
 
 
 def _attendance_rows(scope, key):
@@ -443,7 +463,8 @@ def _attendance_rows(scope, key):
         .join(ActivitySession, ActivitySession.id == Attendance.session_id)
         .where(Attendance.voided_at.is_(None))
     )
-    return scope.within(scope.only(statement, Attendance.site_id), Attendance.attended_at)
+    return scope.within(scope.only(scope.of_attendances(statement), Attendance.site_id),
+                        Attendance.attended_at)
 
 
 def attendance(scope):
@@ -502,7 +523,7 @@ def survey_choice(scope):
     def answered(kind, value):
         key = cast(A.question_id, String) + literal(":") + value
         return (_counted(scope, R.site_id.label("site_id"), key.label("key"),
-                         R.id.label("item"))
+                         R.id.label("item"), *_of_registration())
                 .join(A, A.registration_id == R.id).join(Q, Q.id == A.question_id)
                 .where(Q.kind == kind))
 
@@ -546,10 +567,19 @@ def nation_people_by_prefecture(scope):
                     R.account_id.label("item")).join(Site, Site.id == R.site_id)
 
 
+REGISTRATIONS = "registrations"
+ATTENDANCES = "attendances"
+PREMIUM = "premium_applications"
+SUPPORT = "support_applications"
+
+
 @dataclass(frozen=True)
 class Figure:
     name: str
     rows: object
+    unit: str = REGISTRATIONS
+    """The table whose rows the figure counts, named as the change log names it: what
+    the refresh follows to correct it (see ``services.stats_refresh``)."""
     flow: bool = False
     summed: bool = False
     """Sum ``amount`` instead of counting distinct ``item``."""
@@ -578,14 +608,14 @@ FIGURES = {
         Figure("verified", verified),
         Figure("home_prefecture", home_prefecture, suppressed=True),
         Figure("age_gender", age_gender, suppressed=True),
-        Figure("attendance_12m", attendance_12m),
+        Figure("attendance_12m", attendance_12m, ATTENDANCES),
         Figure("registration_flow", registration_flow, flow=True),
-        Figure("attendance", attendance, flow=True),
-        Figure("attendance_by_project", attendance_by_project, flow=True,
+        Figure("attendance", attendance, ATTENDANCES, flow=True),
+        Figure("attendance_by_project", attendance_by_project, ATTENDANCES, flow=True,
                summed_for_nation=False),
-        Figure("premium_applications", premium_applications, flow=True),
-        Figure("support_applications", support_applications, flow=True),
-        Figure("support_paid_yen", support_paid_yen, flow=True, summed=True),
+        Figure("premium_applications", premium_applications, PREMIUM, flow=True),
+        Figure("support_applications", support_applications, SUPPORT, flow=True),
+        Figure("support_paid_yen", support_paid_yen, SUPPORT, flow=True, summed=True),
         Figure("survey_choice", survey_choice, summed_for_nation=False),
         Figure("nation_people", nation_people, nation_only=True),
         Figure("nation_home_prefecture", nation_home_prefecture, nation_only=True,
@@ -814,6 +844,7 @@ class StatisticsService:
         return {"snapshot": snapshot.id, "as_of": now.isoformat(), "rows": rows,
                 "method": counted.method, "sites_counted": counted.sites,
                 "people_counted": counted.people,
+                "registrations_counted": counted.registrations,
                 "dropped_snapshots": dropped, "duration_ms": snapshot.duration_ms}
 
     def _drop_old_snapshots(self) -> int:

@@ -1,38 +1,73 @@
 """Refreshing the statistics snapshot (集計の更新) by what changed, not by the country's size.
 
-Database triggers append to ``stats_changes`` the site (and the person) of every row any
-figure reads, in the writer's own transaction (migration ``0028_stats_changes``). A
-refresh claims the change rows it can see and writes a new snapshot from the one before:
+Database triggers append to ``stats_changes`` the table, site and person of every row any
+figure reads, in the writer's own transaction (migrations ``0028_stats_changes`` and
+``0034_stats_registration_keys``). A refresh claims the change rows it can see and writes
+a new snapshot from the one before, each family of figures by its own unit of work:
 
-- **sites** with a change are counted again with the same figure SQL as ever, narrowed to
-  those sites; every other site's rows are copied. A site's figures are at most a few
-  hundred rows, so the copy grows with the number of sites (1,788), not of people.
+- **registrations** (every figure of registrations, their events and survey answers):
+  ``stats_registration_keys`` holds what each registration added at the last refresh.
+  For the registrations that changed (named by site and person, every one of a person
+  changed as a whole, every one of a site whose questions changed) the refresh subtracts
+  their old keys and adds their new ones, counted with the same figure SQL as ever. The
+  work grows with the registrations that changed.
+- **attendance**: rows inserted since are added by themselves (with their month and
+  project); the 365-day window moves by the rows whose time entered or left it; a site
+  whose attendance was changed or removed (a void) is counted again.
+- **premium and support applications** (rare, and their state changes their key): a
+  site with any change is counted again, the others' rows are copied.
 - **the nation's sums** over sites are summed again from the new site rows.
 - **the nation's real people** (``nation_*``, distinct persons across sites) are corrected
-  by difference: ``stats_person_keys`` holds what each person added at the last refresh;
-  the people who changed have their old keys subtracted and their new keys added.
+  by difference: ``stats_person_keys`` holds what each person added at the last refresh.
 - **time** changes figures without any row changing: a day later some people are in an
-  older age band, and attendance leaves the 365-day window. The refresh adds those people
-  and sites to its batch itself (birthdates and attendance times in the passed interval).
+  older age band (the refresh adds them to its batch) and attendance leaves the window.
 
-``full`` counts everything from scratch and rebuilds the people's keys: the first refresh,
+``full`` counts everything from scratch and rebuilds the stored keys: the first refresh,
 the repair tool (``furusato-refresh-stats --full``), and what the tests compare the
 incremental figures with, to the unit, after random operations.
 """
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import and_, delete, distinct, exists, func, insert, literal, or_, select, union, update
+from sqlalchemy import (
+    Integer,
+    and_,
+    cast,
+    delete,
+    distinct,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    union,
+    union_all,
+    update,
+)
 
 from ..clock import to_tokyo
-from ..models import Attendance, IdentityVerification, Registration, Site
-from ..models.statistics import StatsChange, StatsFigure, StatsPersonKey, StatsSnapshot
+from ..models import Attendance, IdentityVerification, Registration
+from ..models.statistics import (
+    StatsChange,
+    StatsFigure,
+    StatsKey,
+    StatsPersonKey,
+    StatsRegistrationKey,
+    StatsSnapshot,
+)
+from .json_sql import json_array_of, json_array_values
 from .statistics import (
     AGE_BANDS,
+    ATTENDANCES,
     NATION,
     NATION_FIGURES,
     NATION_SUMS,
+    PREMIUM,
+    REGISTRATIONS,
     SITE_FIGURES,
+    SUPPORT,
     Scope,
     aggregate,
     years_before,
@@ -42,16 +77,25 @@ FULL = "full"
 CHANGES = "changes"
 COLUMNS = ["snapshot_id", "site_id", "figure", "key", "value"]
 NATION_FIGURE_NAMES = tuple(figure.name for figure in NATION_FIGURES)
+FIGURES_OF = {unit: tuple(f for f in SITE_FIGURES if f.unit == unit)
+              for unit in (REGISTRATIONS, ATTENDANCES, PREMIUM, SUPPORT)}
+CHANGED_REGISTRATION = "registration:changed"
+"""The change log's source for the refresh's own list of the registrations it corrects."""
+QUESTIONS = "survey_questions"
+YEAR = timedelta(days=365)
 F, K, C = StatsFigure, StatsPersonKey, StatsChange
+RK, SK = StatsRegistrationKey, StatsKey
 
 
 @dataclass
 class Counted:
     method: str
     sites: int | None
-    """Sites counted again (None: all)."""
+    """Sites counted again for some figure (None: all)."""
     people: int | None
     """People whose national keys were counted again (None: all)."""
+    registrations: int | None = None
+    """Registrations whose keys were taken again (None: all)."""
 
 
 class StatsRefresh:
@@ -86,48 +130,31 @@ class StatsRefresh:
 
     def _full(self, snapshot) -> Counted:
         scope = Scope(self.dialect, snapshot.as_of)
-        self._count_sites(snapshot, scope)
+        self._count_sites(snapshot, scope, SITE_FIGURES)
         self._sum_nation(snapshot)
         self.dbsession.execute(delete(K))
         self._store_person_keys(scope)
         self._insert_nation(snapshot, self._key_counts())
-        return Counted(FULL, None, None)
+        self.dbsession.execute(delete(RK))
+        self._learn_keys(snapshot)
+        self._store_registration_keys(scope)
+        return Counted(FULL, None, None, None)
 
     # -- from the snapshot before ---------------------------------------------------
 
     def _changes(self, snapshot, previous) -> Counted:
-        self._add_changes_by_time(snapshot.id, previous.as_of, snapshot.as_of)
-        sites = self._changed_sites(snapshot.id)
-        people = select(C.account_id).where(C.batch == snapshot.id, C.account_id.is_not(None))
-        self.dbsession.execute(insert(F).from_select(COLUMNS, select(
-            literal(snapshot.id), F.site_id, F.figure, F.key, F.value,
-        ).where(F.snapshot_id == previous.id, F.site_id != NATION, F.site_id.not_in(sites))))
-        if sites:
-            self._count_sites(snapshot, Scope(self.dialect, snapshot.as_of, tuple(sites)))
+        batch = snapshot.id
+        self._add_people_by_time(batch, previous.as_of, snapshot.as_of)
+        registrations = self._correct_registrations(snapshot, previous)
+        recounted = self._correct_attendance(snapshot, previous)
+        for unit in (PREMIUM, SUPPORT):
+            recounted |= self._follow(snapshot, previous, unit, self._sites_changed(batch, unit))
         self._sum_nation(snapshot)
-        before = self._key_counts(people)
-        self.dbsession.execute(delete(K).where(K.account_id.in_(people)))
-        self._store_person_keys(Scope(self.dialect, snapshot.as_of, accounts=people))
-        after = self._key_counts(people)
-        nation = self._nation_values(previous)
-        for key in set(before) | set(after):
-            nation[key] = nation.get(key, 0) - before.get(key, 0) + after.get(key, 0)
-        self._insert_nation(snapshot, nation)
-        changed = people.subquery()
-        changed_people = self.dbsession.scalar(select(func.count(distinct(changed.c.account_id))))
-        return Counted(CHANGES, len(sites), changed_people)
+        people = self._correct_nation(snapshot, previous)
+        return Counted(CHANGES, len(recounted), people, registrations)
 
-    def _add_changes_by_time(self, batch: int, since, now):
-        """Changes the clock makes: sites whose 365-day attendance window gained or lost a
-        row, and, on a new Tokyo date, people who reached an age band's lower bound."""
-        year = timedelta(days=365)
-        A = Attendance
-        moved = exists().where(
-            A.site_id == Site.id, A.voided_at.is_(None),
-            or_(and_(A.attended_at > since - year, A.attended_at <= now - year),
-                and_(A.attended_at > since, A.attended_at <= now)))
-        self.dbsession.execute(insert(C).from_select(
-            ["site_id", "batch"], select(Site.id, literal(batch)).where(moved)))
+    def _add_people_by_time(self, batch: int, since, now):
+        """On a new Tokyo date, the people who reached an age band's lower bound."""
         before, today = to_tokyo(since).date(), to_tokyo(now).date()
         if before == today:
             return
@@ -138,30 +165,172 @@ class StatsRefresh:
         self.dbsession.execute(insert(C).from_select(
             ["account_id", "batch"], select(V.account_id, literal(batch)).where(birthdays)))
 
-    def _changed_sites(self, batch: int) -> list:
-        """Sites named by a change, and every site of a person changed as a whole (their
-        identity data, or their account deleted)."""
-        named = select(C.site_id).where(C.batch == batch, C.site_id.is_not(None))
-        of_people = select(Registration.site_id).where(Registration.account_id.in_(
-            select(C.account_id).where(C.batch == batch, C.site_id.is_(None),
-                                       C.account_id.is_not(None))))
-        return sorted(self.dbsession.scalars(union(named, of_people)))
+    def _sites_changed(self, batch: int, source: str, *, inserts=True) -> set:
+        """Sites with a change of ``source`` (without ``inserts``: other than an insert)."""
+        statement = select(C.site_id).where(C.batch == batch, C.source == source,
+                                            C.site_id.is_not(None))
+        if not inserts:
+            statement = statement.where(C.row_id.is_(None))
+        return set(self.dbsession.scalars(statement.distinct()))
+
+    def _follow(self, snapshot, previous, unit: str, recount: set, corrections=()) -> set:
+        """``unit``'s figures: the rows before plus ``corrections`` (SELECTs of
+        ``site_id, figure, key, value``), except at the sites in ``recount``, which are
+        counted again."""
+        figures = FIGURES_OF[unit]
+        names = [figure.name for figure in figures]
+        before = select(F.site_id, F.figure, F.key, F.value).where(
+            F.snapshot_id == previous.id, F.site_id != NATION, F.figure.in_(names))
+        parts = union_all(before, *corrections).subquery()
+        total = func.sum(parts.c.value)
+        statement = select(literal(snapshot.id), parts.c.site_id, parts.c.figure,
+                           parts.c.key, total).group_by(
+            parts.c.site_id, parts.c.figure, parts.c.key)
+        if corrections:
+            statement = statement.having(total != 0)
+        if recount:
+            statement = statement.where(parts.c.site_id.not_in(recount))
+        self.dbsession.execute(insert(F).from_select(COLUMNS, statement))
+        if recount:
+            self._count_sites(snapshot, Scope(self.dialect, snapshot.as_of, tuple(recount)),
+                              figures)
+        return recount
+
+    # -- registrations: each one's keys ---------------------------------------------
+
+    def _correct_registrations(self, snapshot, previous) -> int:
+        changed = self._mark_changed_registrations(snapshot.id)
+        if not changed:
+            self._follow(snapshot, previous, REGISTRATIONS, set())
+            return 0
+        ids = select(C.row_id).where(C.batch == snapshot.id, C.source == CHANGED_REGISTRATION)
+        scope = Scope(self.dialect, snapshot.as_of, registrations=ids)
+        self._follow(snapshot, previous, REGISTRATIONS, set(),
+                     [self._kept_counts(ids), *self._counts(scope, FIGURES_OF[REGISTRATIONS])])
+        self.dbsession.execute(delete(RK).where(RK.registration_id.in_(ids)))
+        self._learn_keys(snapshot)
+        self._store_registration_keys(scope)
+        return changed
+
+    def _mark_changed_registrations(self, batch: int) -> int:
+        """Write into the batch the ids of the registrations to correct, those there are
+        now and those whose keys are kept (a deleted one has only keys); their number."""
+        pairs = select(C.account_id, C.site_id).where(
+            C.batch == batch, C.account_id.is_not(None)).distinct().subquery()
+        question_sites = self._sites_changed(batch, QUESTIONS)
+
+        def of(table, id_column):
+            named = select(id_column, table.account_id, table.site_id).join(pairs, and_(
+                table.account_id == pairs.c.account_id,
+                or_(pairs.c.site_id.is_(None), table.site_id == pairs.c.site_id)))
+            if not question_sites:
+                return named
+            return union(named, select(id_column, table.account_id, table.site_id)
+                         .where(table.site_id.in_(question_sites)))
+
+        both = union(of(Registration, Registration.id), of(RK, RK.registration_id)).subquery()
+        self.dbsession.execute(insert(C).from_select(
+            ["row_id", "account_id", "site_id", "source", "batch"],
+            select(both.c[0], both.c[1], both.c[2], literal(CHANGED_REGISTRATION),
+                   literal(batch))))
+        return self.dbsession.scalar(select(func.count()).select_from(C).where(
+            C.batch == batch, C.source == CHANGED_REGISTRATION))
+
+    def _kept_counts(self, ids):
+        """Minus what the registrations ``ids`` added at the last refresh."""
+        values = json_array_values(self.dialect, RK.keys)
+        return (select(RK.site_id, SK.figure, SK.key, (-func.count()).label("value"))
+                .select_from(RK).join(values, true())
+                .join(SK, SK.id == cast(values.c.value, Integer))
+                .where(RK.registration_id.in_(ids))
+                .group_by(RK.site_id, SK.figure, SK.key))
+
+    def _learn_keys(self, snapshot):
+        """Number every registration figure's key the new snapshot holds (every key a
+        registration holds now is among them)."""
+        names = [figure.name for figure in FIGURES_OF[REGISTRATIONS]]
+        known = exists().where(SK.figure == F.figure, SK.key == F.key)
+        self.dbsession.execute(insert(SK).from_select(["figure", "key"], select(
+            F.figure, F.key).where(F.snapshot_id == snapshot.id, F.site_id != NATION,
+                                   F.figure.in_(names), ~known).distinct()))
+
+    def _store_registration_keys(self, scope):
+        parts = []
+        for figure in FIGURES_OF[REGISTRATIONS]:
+            rows = figure.rows(scope).subquery()
+            parts.append(select(rows.c.registration_id, rows.c.account_id, rows.c.site_id,
+                                literal(figure.name).label("figure"), rows.c.key, rows.c.item)
+                         .where(rows.c.key.is_not(None)))
+        held = union(*parts).subquery()
+        self.dbsession.execute(insert(RK).from_select(
+            ["registration_id", "account_id", "site_id", "keys"],
+            select(held.c.registration_id, held.c.account_id, held.c.site_id,
+                   json_array_of(self.dialect, SK.id))
+            .join(SK, and_(SK.figure == held.c.figure, SK.key == held.c.key))
+            .group_by(held.c.registration_id, held.c.account_id, held.c.site_id)))
+
+    # -- attendance: new rows and the moving window ---------------------------------
+
+    def _correct_attendance(self, snapshot, previous) -> set:
+        batch = snapshot.id
+        recount = self._sites_changed(batch, ATTENDANCES, inserts=False)
+        inserted = select(C.row_id).where(C.batch == batch, C.source == ATTENDANCES,
+                                          C.row_id.is_not(None))
+        scope = Scope(self.dialect, snapshot.as_of, attendances=inserted)
+        corrections = [*self._counts(scope, FIGURES_OF[ATTENDANCES]),
+                       self._window_moved(previous.as_of, snapshot.as_of, inserted, 1),
+                       self._window_moved(previous.as_of - YEAR, snapshot.as_of - YEAR,
+                                          inserted, -1)]
+        return self._follow(snapshot, previous, ATTENDANCES, recount, corrections)
+
+    @staticmethod
+    def _window_moved(since, now, inserted, sign: int):
+        """``attendance_12m``: the rows (not just inserted, already counted) whose time
+        entered (``sign`` 1) or left (-1) the 365 days between the two moments."""
+        A = Attendance
+        return (select(A.site_id, literal("attendance_12m").label("figure"),
+                       literal("").label("key"), (func.count() * sign).label("value"))
+                .where(A.voided_at.is_(None), A.attended_at > since, A.attended_at <= now,
+                       A.id.not_in(inserted))
+                .group_by(A.site_id))
 
     # -- the parts ------------------------------------------------------------------
 
-    def _count_sites(self, snapshot, scope):
-        for figure in SITE_FIGURES:
+    @staticmethod
+    def _counts(scope, figures) -> list:
+        """SELECTs of ``site_id, figure, key, value``: ``figures`` counted over ``scope``."""
+        parts = []
+        for figure in figures:
             counted = aggregate(figure, scope).subquery()
+            parts.append(select(counted.c.site_id, literal(figure.name).label("figure"),
+                                counted.c.key, counted.c.value))
+        return parts
+
+    def _count_sites(self, snapshot, scope, figures):
+        for part in self._counts(scope, figures):
+            counted = part.subquery()
             self.dbsession.execute(insert(F).from_select(COLUMNS, select(
-                literal(snapshot.id), counted.c.site_id, literal(figure.name), counted.c.key,
-                counted.c.value,
-            )))
+                literal(snapshot.id), counted.c.site_id, counted.c.figure, counted.c.key,
+                counted.c.value)))
 
     def _sum_nation(self, snapshot):
         self.dbsession.execute(insert(F).from_select(COLUMNS, select(
             literal(snapshot.id), literal(NATION), F.figure, F.key, func.sum(F.value),
         ).where(F.snapshot_id == snapshot.id, F.site_id != NATION,
                 F.figure.in_(NATION_SUMS)).group_by(F.figure, F.key)))
+
+    def _correct_nation(self, snapshot, previous) -> int:
+        people = select(C.account_id).where(C.batch == snapshot.id, C.account_id.is_not(None))
+        before = self._key_counts(people)
+        self.dbsession.execute(delete(K).where(K.account_id.in_(people)))
+        self._store_person_keys(Scope(self.dialect, snapshot.as_of, accounts=people))
+        after = self._key_counts(people)
+        nation = self._nation_values(previous)
+        for key in set(before) | set(after):
+            nation[key] = nation.get(key, 0) - before.get(key, 0) + after.get(key, 0)
+        self._insert_nation(snapshot, nation)
+        changed = people.subquery()
+        return self.dbsession.scalar(select(func.count(distinct(changed.c.account_id))))
 
     def _store_person_keys(self, scope):
         for figure in NATION_FIGURES:
