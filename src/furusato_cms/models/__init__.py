@@ -86,6 +86,7 @@ from .statistics import (  # noqa: F401
     StatsChange,
     StatsFigure,
     StatsKey,
+    StatsKeyRow,
     StatsPersonKey,
     StatsRegistrationKey,
     StatsSnapshot,

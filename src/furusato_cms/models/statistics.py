@@ -105,3 +105,20 @@ class StatsRegistrationKey(Base):
     account_id: Mapped[int] = mapped_column(index=True)
     site_id: Mapped[int]
     keys: Mapped[list] = mapped_column(JSON)
+
+
+class StatsKeyRow(Base):
+    """Scratch rows of one refresh by changes: each key a changed registration holds
+    now, counted once, so the figure SQL runs once for the new counts, the new key
+    numbers and the stored keys. Written and emptied in the refresh's transaction (one
+    refresh runs at a time), so no one else ever sees a row."""
+
+    __tablename__ = "stats_key_rows"
+
+    registration_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    figure: Mapped[str] = mapped_column(String(40), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    item: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                      primary_key=True, autoincrement=False)
+    account_id: Mapped[int]
+    site_id: Mapped[int]

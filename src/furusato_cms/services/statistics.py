@@ -64,6 +64,7 @@ from sqlalchemy import (
     or_,
     select,
     true,
+    tuple_,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -243,9 +244,10 @@ class Scope:
     ``now`` that stock figures describe, and for flows an optional ``period`` (None:
     all history, as the snapshot stores it). ``accounts`` (a SELECT of account ids)
     narrows counted registrations to those people: the incremental refresh recounts the
-    nation's real-people keys of the people who changed only. ``registrations`` and
-    ``attendances`` (SELECTs of ids) narrow the rows of registration and attendance
-    figures the same way, for the refresh's corrections by difference."""
+    nation's real-people keys of the people who changed only. ``registrations`` (a
+    SELECT of account and registration ids) and ``attendances`` (account and
+    attendance ids) narrow the rows of registration and attendance figures the same way, for the
+    refresh's corrections by difference."""
 
     dialect: str
     now: datetime
@@ -270,14 +272,16 @@ class Scope:
         return statement.where(time_column >= self.period.start, time_column < self.period.end)
 
     def of_registrations(self, statement):
+        """``registrations`` selects ``account_id, id`` pairs: with the person, a lookup
+        reads the one partition of the person (revision 0032) instead of all."""
         if self.registrations is None:
             return statement
-        return statement.where(R.id.in_(self.registrations))
+        return statement.where(tuple_(R.account_id, R.id).in_(self.registrations))
 
     def of_attendances(self, statement):
         if self.attendances is None:
             return statement
-        return statement.where(Attendance.id.in_(self.attendances))
+        return statement.where(tuple_(Attendance.account_id, Attendance.id).in_(self.attendances))
 
 
 R = Registration

@@ -43,6 +43,7 @@ from sqlalchemy import (
     select,
     true,
     union,
+    text,
     union_all,
     update,
 )
@@ -53,6 +54,7 @@ from ..models.statistics import (
     StatsChange,
     StatsFigure,
     StatsKey,
+    StatsKeyRow,
     StatsPersonKey,
     StatsRegistrationKey,
     StatsSnapshot,
@@ -81,10 +83,17 @@ FIGURES_OF = {unit: tuple(f for f in SITE_FIGURES if f.unit == unit)
               for unit in (REGISTRATIONS, ATTENDANCES, PREMIUM, SUPPORT)}
 CHANGED_REGISTRATION = "registration:changed"
 """The change log's source for the refresh's own list of the registrations it corrects."""
+BIRTHDAYS = "birthdays"
+"""The change log's source for the people the clock moved to an older age band."""
 QUESTIONS = "survey_questions"
+PERSON_SOURCES = ("registrations", "registration_events", "survey_answers",
+                  "identity_verifications", "accounts", BIRTHDAYS)
+"""Changes that name a registration (with a site) or every registration of a person."""
+KEY_ROW_COLUMNS = ["registration_id", "account_id", "site_id", "figure", "key", "item"]
 YEAR = timedelta(days=365)
+WORK_MEM = "64MB"
 F, K, C = StatsFigure, StatsPersonKey, StatsChange
-RK, SK = StatsRegistrationKey, StatsKey
+RK, SK, KR = StatsRegistrationKey, StatsKey, StatsKeyRow
 
 
 @dataclass
@@ -107,7 +116,13 @@ class StatsRefresh:
 
     def run(self, snapshot: StatsSnapshot, previous: StatsSnapshot | None, *,
             full: bool = False) -> Counted:
+        if self.dialect == "postgresql":
+            # the snapshot's rows are sorted to be summed: in memory, not on disk
+            self.dbsession.execute(text(f"SET LOCAL work_mem = '{WORK_MEM}'"))
         self._claim(snapshot.id)
+        if self.dialect == "postgresql":
+            # the planner must know the batch's size to read big tables by index
+            self.dbsession.execute(text("ANALYZE stats_changes"))
         if full or not self._can_follow(previous, snapshot):
             counted = self._full(snapshot)
         else:
@@ -136,8 +151,10 @@ class StatsRefresh:
         self._store_person_keys(scope)
         self._insert_nation(snapshot, self._key_counts())
         self.dbsession.execute(delete(RK))
-        self._learn_keys(snapshot)
-        self._store_registration_keys(scope)
+        self._learn_keys(select(F.figure, F.key).where(
+            F.snapshot_id == snapshot.id, F.site_id != NATION,
+            F.figure.in_([figure.name for figure in FIGURES_OF[REGISTRATIONS]])))
+        self._store_keys(self._key_rows(scope).subquery())
         return Counted(FULL, None, None, None)
 
     # -- from the snapshot before ---------------------------------------------------
@@ -163,7 +180,8 @@ class StatsRefresh:
                                V.birthdate <= years_before(today, low))
                           for low, _band in AGE_BANDS[:-1]])
         self.dbsession.execute(insert(C).from_select(
-            ["account_id", "batch"], select(V.account_id, literal(batch)).where(birthdays)))
+            ["account_id", "source", "batch"],
+            select(V.account_id, literal(BIRTHDAYS), literal(batch)).where(birthdays)))
 
     def _sites_changed(self, batch: int, source: str, *, inserts=True) -> set:
         """Sites with a change of ``source`` (without ``inserts``: other than an insert)."""
@@ -199,36 +217,46 @@ class StatsRefresh:
     # -- registrations: each one's keys ---------------------------------------------
 
     def _correct_registrations(self, snapshot, previous) -> int:
-        changed = self._mark_changed_registrations(snapshot.id)
+        batch = snapshot.id
+        changed = self._mark_changed_registrations(batch)
         if not changed:
             self._follow(snapshot, previous, REGISTRATIONS, set())
             return 0
-        ids = select(C.row_id).where(C.batch == snapshot.id, C.source == CHANGED_REGISTRATION)
-        scope = Scope(self.dialect, snapshot.as_of, registrations=ids)
-        self._follow(snapshot, previous, REGISTRATIONS, set(),
-                     [self._kept_counts(ids), *self._counts(scope, FIGURES_OF[REGISTRATIONS])])
+        marked = (C.batch == batch, C.source == CHANGED_REGISTRATION)
+        ids = select(C.row_id).where(*marked)
+        scope = Scope(self.dialect, snapshot.as_of,
+                      registrations=select(C.account_id, C.row_id).where(*marked))
+        self.dbsession.execute(insert(KR).from_select(KEY_ROW_COLUMNS, self._key_rows(scope)))
+        now = (select(KR.site_id, KR.figure, KR.key, func.count().label("value"))
+               .group_by(KR.site_id, KR.figure, KR.key))
+        self._follow(snapshot, previous, REGISTRATIONS, set(), [self._kept_counts(ids), now])
         self.dbsession.execute(delete(RK).where(RK.registration_id.in_(ids)))
-        self._learn_keys(snapshot)
-        self._store_registration_keys(scope)
+        self._learn_keys(select(KR.figure, KR.key))
+        self._store_keys(KR.__table__)
+        self.dbsession.execute(delete(KR))
         return changed
 
     def _mark_changed_registrations(self, batch: int) -> int:
         """Write into the batch the ids of the registrations to correct, those there are
         now and those whose keys are kept (a deleted one has only keys); their number."""
+        named = (C.batch == batch, C.source.in_(PERSON_SOURCES))
         pairs = select(C.account_id, C.site_id).where(
-            C.batch == batch, C.account_id.is_not(None)).distinct().subquery()
+            *named, C.site_id.is_not(None)).distinct().subquery()
+        people = select(C.account_id).where(*named, C.site_id.is_(None)).distinct().subquery()
         question_sites = self._sites_changed(batch, QUESTIONS)
 
         def of(table, id_column):
-            named = select(id_column, table.account_id, table.site_id).join(pairs, and_(
-                table.account_id == pairs.c.account_id,
-                or_(pairs.c.site_id.is_(None), table.site_id == pairs.c.site_id)))
-            if not question_sites:
-                return named
-            return union(named, select(id_column, table.account_id, table.site_id)
-                         .where(table.site_id.in_(question_sites)))
+            columns = (id_column, table.account_id, table.site_id)
+            parts = [
+                select(*columns).join(pairs, and_(table.account_id == pairs.c.account_id,
+                                                  table.site_id == pairs.c.site_id)),
+                select(*columns).join(people, table.account_id == people.c.account_id),
+            ]
+            if question_sites:
+                parts.append(select(*columns).where(table.site_id.in_(question_sites)))
+            return parts
 
-        both = union(of(Registration, Registration.id), of(RK, RK.registration_id)).subquery()
+        both = union(*of(Registration, Registration.id), *of(RK, RK.registration_id)).subquery()
         self.dbsession.execute(insert(C).from_select(
             ["row_id", "account_id", "site_id", "source", "batch"],
             select(both.c[0], both.c[1], both.c[2], literal(CHANGED_REGISTRATION),
@@ -245,23 +273,26 @@ class StatsRefresh:
                 .where(RK.registration_id.in_(ids))
                 .group_by(RK.site_id, SK.figure, SK.key))
 
-    def _learn_keys(self, snapshot):
-        """Number every registration figure's key the new snapshot holds (every key a
-        registration holds now is among them)."""
-        names = [figure.name for figure in FIGURES_OF[REGISTRATIONS]]
-        known = exists().where(SK.figure == F.figure, SK.key == F.key)
-        self.dbsession.execute(insert(SK).from_select(["figure", "key"], select(
-            F.figure, F.key).where(F.snapshot_id == snapshot.id, F.site_id != NATION,
-                                   F.figure.in_(names), ~known).distinct()))
-
-    def _store_registration_keys(self, scope):
+    @staticmethod
+    def _key_rows(scope):
+        """``KEY_ROW_COLUMNS`` of every registration figure over ``scope``, each once."""
         parts = []
         for figure in FIGURES_OF[REGISTRATIONS]:
             rows = figure.rows(scope).subquery()
             parts.append(select(rows.c.registration_id, rows.c.account_id, rows.c.site_id,
                                 literal(figure.name).label("figure"), rows.c.key, rows.c.item)
                          .where(rows.c.key.is_not(None)))
-        held = union(*parts).subquery()
+        return union(*parts)
+
+    def _learn_keys(self, keys):
+        """Number the figure keys ``keys`` (a SELECT of figure, key) not numbered yet."""
+        held = keys.subquery()
+        known = exists().where(SK.figure == held.c.figure, SK.key == held.c.key)
+        self.dbsession.execute(insert(SK).from_select(
+            ["figure", "key"], select(held.c.figure, held.c.key).where(~known).distinct()))
+
+    def _store_keys(self, held):
+        """Each registration's keys as numbers, from ``held`` (``KEY_ROW_COLUMNS``)."""
         self.dbsession.execute(insert(RK).from_select(
             ["registration_id", "account_id", "site_id", "keys"],
             select(held.c.registration_id, held.c.account_id, held.c.site_id,
@@ -274,9 +305,10 @@ class StatsRefresh:
     def _correct_attendance(self, snapshot, previous) -> set:
         batch = snapshot.id
         recount = self._sites_changed(batch, ATTENDANCES, inserts=False)
-        inserted = select(C.row_id).where(C.batch == batch, C.source == ATTENDANCES,
-                                          C.row_id.is_not(None))
-        scope = Scope(self.dialect, snapshot.as_of, attendances=inserted)
+        new = (C.batch == batch, C.source == ATTENDANCES, C.row_id.is_not(None))
+        inserted = select(C.row_id).where(*new)
+        scope = Scope(self.dialect, snapshot.as_of,
+                      attendances=select(C.account_id, C.row_id).where(*new))
         corrections = [*self._counts(scope, FIGURES_OF[ATTENDANCES]),
                        self._window_moved(previous.as_of, snapshot.as_of, inserted, 1),
                        self._window_moved(previous.as_of - YEAR, snapshot.as_of - YEAR,
@@ -320,7 +352,8 @@ class StatsRefresh:
                 F.figure.in_(NATION_SUMS)).group_by(F.figure, F.key)))
 
     def _correct_nation(self, snapshot, previous) -> int:
-        people = select(C.account_id).where(C.batch == snapshot.id, C.account_id.is_not(None))
+        people = select(C.account_id).where(C.batch == snapshot.id,
+                                            C.source.in_(PERSON_SOURCES))
         before = self._key_counts(people)
         self.dbsession.execute(delete(K).where(K.account_id.in_(people)))
         self._store_person_keys(Scope(self.dialect, snapshot.as_of, accounts=people))

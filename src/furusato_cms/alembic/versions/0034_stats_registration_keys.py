@@ -9,7 +9,10 @@ every site, so it counted nearly everything (issue 17). Now:
 - the change log says which table changed (``source``) and, for an inserted row, which
   row (``row_id``): new attendance is added by itself, not by counting its site again;
 - events and survey answers name their registration's person too, so the registration
-  they belong to is the unit of work.
+  they belong to is the unit of work; attendance names its person, so a lookup of new
+  attendance reads one partition (revision 0032);
+- ``stats_key_rows`` holds, while a refresh runs, the keys of the registrations it
+  corrects.
 
 Existing snapshots are marked as of unknown method, so the next refresh counts from
 scratch and fills the registrations' keys.
@@ -33,14 +36,15 @@ CAPTURED = {
     # table: (the row's site, the row's person), as SQL over the row ({row}: NEW or OLD)
     "registrations": ("{row}.site_id", "{row}.account_id"),
     "identity_verifications": ("NULL", "{row}.account_id"),
-    "attendances": ("{row}.site_id", "NULL"),
+    "attendances": ("{row}.site_id", "{row}.account_id"),
     "registration_events": (REGISTRATION_SITE, REGISTRATION_ACCOUNT),
     "survey_answers": (REGISTRATION_SITE, REGISTRATION_ACCOUNT),
     "premium_applications": ("{row}.site_id", "NULL"),
     "support_applications": ("{row}.site_id", "NULL"),
     "survey_questions": ("{row}.site_id", "NULL"),
 }
-BEFORE = dict(CAPTURED, registration_events=(REGISTRATION_SITE, "NULL"),
+BEFORE = dict(CAPTURED, attendances=("{row}.site_id", "NULL"),
+              registration_events=(REGISTRATION_SITE, "NULL"),
               survey_answers=(REGISTRATION_SITE, "NULL"))
 """What revision 0028 captured, restored by the downgrade."""
 ACCOUNT_DELETED = ("NULL", "{row}.id")
@@ -131,12 +135,25 @@ def upgrade():
     )
     op.create_index(op.f('ix_stats_registration_keys_account_id'), 'stats_registration_keys',
                     ['account_id'])
+    op.create_table(
+        'stats_key_rows',
+        sa.Column('registration_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('figure', sa.String(length=40), nullable=False),
+        sa.Column('key', sa.String(length=80), nullable=False),
+        sa.Column('item', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
+                  autoincrement=False, nullable=False),
+        sa.Column('account_id', sa.Integer(), nullable=False),
+        sa.Column('site_id', sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint('registration_id', 'figure', 'key', 'item',
+                                name=op.f('pk_stats_key_rows')),
+    )
     _triggers(CAPTURED, finer=True)
     op.execute("UPDATE stats_snapshots SET method = ''")
 
 
 def downgrade():
     _triggers(BEFORE, finer=False)
+    op.drop_table('stats_key_rows')
     op.drop_index(op.f('ix_stats_registration_keys_account_id'),
                   table_name='stats_registration_keys')
     op.drop_table('stats_registration_keys')
