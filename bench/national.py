@@ -5,7 +5,7 @@ At each size, in a freshly generated PostgreSQL database (bench/run.py's generat
 figures), in this order:
 
 - ``stats_rebuild``: seconds of the statistics counted from scratch (the first refresh and
-  the repair tool, ``furusato-refresh-stats --full``);
+  the repair tool, ``furusato-refresh-stats --full``), committed;
 - ``stats_refresh``: seconds of the refresh by changes after 1,000 new registrations;
 - ``stats_national``: ms, the operator's national report from the newest snapshot (p50);
 - ``eligibility_p99``: ms, one person's premium evaluation with its evidence;
@@ -17,9 +17,14 @@ figures), in this order:
 
 then ``growth_*``: the largest size against the smallest. Results go to
 bench/results/national.json. Speed goals never fail the run; only a refresh that did not
-count by changes does. Each size has its own database (``furusato_national_<people>``);
-``--reuse`` measures again what an earlier run generated (10 M people take about an hour
-to generate) after upgrading it to the newest revision.
+count by changes does.
+
+The changes and the refresh after them run in one transaction that is rolled back, so
+the data stays as generated. Each size has its own database
+(``furusato_national_<people>``); ``--reuse`` measures again what an earlier run
+generated (10 M people take half an hour to generate and as long to count from scratch),
+after upgrading it to the newest revision, and takes ``stats_rebuild`` from the full
+snapshot kept there when nothing has changed since.
 """
 import argparse
 import json
@@ -33,7 +38,7 @@ from sqlalchemy.orm import Session
 
 import run as bench
 from furusato_cms.clock import FixedClock
-from furusato_cms.models import Site
+from furusato_cms.models import Site, StatsChange
 from furusato_cms.scripts.generate import DEFAULT_AT
 from furusato_cms.services.statistics import StatisticsService
 
@@ -82,18 +87,48 @@ DAY_SQL = (
 )
 
 
-def simulated_day(engine) -> dict:
-    """A day's changes at national rates (see the module's docstring), committed; the
-    rows each statement wrote."""
+def simulated_day(session) -> dict:
+    """A day's changes at national rates (see the module's docstring); the rows each
+    statement wrote."""
     at = DEFAULT_AT + timedelta(hours=12)
-    with Session(engine) as session:
-        sites = list(session.scalars(select(Site.id).where(Site.kind == "municipality")
-                                     .order_by(Site.id)))
-        written = [session.execute(text(sql), {"sites": sites, "n": len(sites), "at": at}
-                                   ).rowcount for sql in DAY_SQL]
-        session.commit()
+    sites = list(session.scalars(select(Site.id).where(Site.kind == "municipality")
+                                 .order_by(Site.id)))
+    written = [session.execute(text(sql), {"sites": sites, "n": len(sites), "at": at}
+                               ).rowcount for sql in DAY_SQL]
     return dict(zip(("registered", "joined_events", "attended", "left_events", "left"),
                     written))
+
+
+def refresh_after(engine, change, at) -> tuple:
+    """Seconds of the refresh by changes (at ``at``) after ``change(session)``, and what
+    the change returned. Both run in one transaction that is rolled back, so the
+    database stays as generated and a ``--reuse`` run measures the same again."""
+    with Session(engine) as session:
+        changed = change(session)
+        session.flush()
+        started = time.perf_counter()
+        summary = StatisticsService(session, clock=FixedClock(at),
+                                    settings=bench.SETTINGS).refresh()
+        seconds = time.perf_counter() - started
+        session.rollback()
+    if summary["method"] != "changes":
+        raise RuntimeError(f"the refresh did not count by changes: {summary}")
+    bench.note(f"refreshed by changes in {seconds:.1f} s: {summary}")
+    return seconds, changed
+
+
+def rebuilt(engine, reuse: bool) -> float:
+    """Seconds of every figure counted from scratch: timed now, or with ``--reuse`` those
+    the kept full snapshot took, when nothing has changed since it was made."""
+    with Session(engine) as session:
+        latest = StatisticsService(session, clock=FixedClock(DEFAULT_AT),
+                                   settings=bench.SETTINGS).latest_snapshot()
+        pending = session.scalar(select(func.count()).select_from(StatsChange))
+    if reuse and latest is not None and latest.method == "full" and not pending:
+        bench.note(f"from scratch: the kept full snapshot {latest.id} took "
+                   f"{latest.duration_ms / 1000:.1f} s")
+        return latest.duration_ms / 1000
+    return timed_refresh(engine, DEFAULT_AT, full=True)
 
 
 def disk_mb(engine) -> float:
@@ -112,8 +147,11 @@ def generated(args, people: int):
         if kept["max_sites"] == args.max_sites:
             bench.note(f"reusing {database} ({people} people)")
             url = bench.migrated(bench.database_url(args.admin_url, database))
-            return bench.Dataset(people, url, bench.bench_engine(url), None, kept["rows"],
-                                 kept["seconds"])
+            engine = bench.bench_engine(url)
+            with engine.connect() as connection:
+                connection.execute(text("ANALYZE"))
+                connection.commit()
+            return bench.Dataset(people, url, engine, None, kept["rows"], kept["seconds"])
     data = bench.dataset(args, people, database=database, max_sites=args.max_sites)
     summary.parent.mkdir(parents=True, exist_ok=True)
     summary.write_text(json.dumps({"max_sites": args.max_sites, "rows": data.rows,
@@ -127,16 +165,18 @@ def point(args, people: int) -> dict:
     data = generated(args, people)
     try:
         bench.note(f"statistics at {people} people")
-        figures = {"stats_rebuild": timed_refresh(data.engine, DEFAULT_AT, full=True),
-                   "stats_refresh": bench.stats_refresh(data.engine)}
+        figures = {"stats_rebuild": rebuilt(data.engine, args.reuse)}
+        figures["stats_refresh"], _ = refresh_after(
+            data.engine, lambda session: bench.join_last_municipality(session, 1000),
+            DEFAULT_AT)
         figures["stats_national"] = bench.stats_national(data.engine, samples["stats"])
         bench.note(f"eligibility and activity search at {people} people")
         figures["eligibility_p99"] = bench.eligibility_p99(data.engine, samples["eligibility"])
         figures["activity_search_p99"], _sessions = bench.activity_search_p99(
             data.engine, samples["activity_rounds"])
         bench.note(f"a simulated day at {people} people")
-        day = simulated_day(data.engine)
-        figures["stats_refresh_day"] = timed_refresh(data.engine, DEFAULT_AT + timedelta(days=1))
+        figures["stats_refresh_day"], day = refresh_after(data.engine, simulated_day,
+                                                          DEFAULT_AT + timedelta(days=1))
         return {"people": people, "rows": data.rows, "generate_seconds": round(data.seconds, 1),
                 "day": day, "disk_mb": round(disk_mb(data.engine), 1),
                 "seconds": round(time.monotonic() - started, 1),

@@ -175,17 +175,7 @@ def stats_refresh(engine, changes: int = 1000) -> float:
             service.refresh()
             session.commit()
     with Session(engine) as session:
-        site_id = session.scalar(select(Site.id).where(Site.kind == "municipality")
-                                 .order_by(Site.code.desc()).limit(1))
-        account_ids = session.scalars(
-            select(Account.id).where(
-                Account.kind == "registrant",
-                ~select(Registration.id).where(Registration.account_id == Account.id,
-                                               Registration.site_id == site_id).exists())
-            .order_by(Account.id).limit(changes)).all()
-        session.add_all(Registration(account_id=account_id, site_id=site_id,
-                                     registered_at=DEFAULT_AT, state_changed_at=DEFAULT_AT)
-                        for account_id in account_ids)
+        join_last_municipality(session, changes)
         session.commit()
     with Session(engine) as session:
         started = time.perf_counter()
@@ -193,6 +183,22 @@ def stats_refresh(engine, changes: int = 1000) -> float:
         session.commit()
         assert summary["method"] == "changes", summary
         return time.perf_counter() - started
+
+
+def join_last_municipality(session, people: int):
+    """``people`` registrants not yet registered there join the last municipality."""
+    site_id = session.scalar(select(Site.id).where(Site.kind == "municipality")
+                             .order_by(Site.code.desc()).limit(1))
+    account_ids = session.scalars(
+        select(Account.id).where(
+            Account.kind == "registrant",
+            ~select(Registration.id).where(Registration.account_id == Account.id,
+                                           Registration.site_id == site_id).exists())
+        .order_by(Account.id).limit(people)).all()
+    session.add_all(Registration(account_id=account_id, site_id=site_id,
+                                 registered_at=DEFAULT_AT, state_changed_at=DEFAULT_AT)
+                    for account_id in account_ids)
+    session.flush()
 
 
 ACTIVITY_QUERIES = [
