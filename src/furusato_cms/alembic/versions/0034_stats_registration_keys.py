@@ -113,10 +113,11 @@ def _triggers(captured, *, finer):
 
 
 def upgrade():
-    with op.batch_alter_table('stats_changes') as batch_op:
-        batch_op.add_column(sa.Column('source', sa.String(length=24), nullable=True))
-        batch_op.add_column(sa.Column('row_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'),
-                                      nullable=True))
+    # plain ALTER TABLE on both databases: SQLite's batch mode would rebuild the table,
+    # and renaming it back fails while other tables' triggers name it
+    op.add_column('stats_changes', sa.Column('source', sa.String(length=24), nullable=True))
+    op.add_column('stats_changes', sa.Column(
+        'row_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True))
     op.create_table(
         'stats_keys',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -158,7 +159,6 @@ def downgrade():
                   table_name='stats_registration_keys')
     op.drop_table('stats_registration_keys')
     op.drop_table('stats_keys')
-    with op.batch_alter_table('stats_changes') as batch_op:
-        batch_op.drop_column('row_id')
-        batch_op.drop_column('source')
+    op.drop_column('stats_changes', 'row_id')
+    op.drop_column('stats_changes', 'source')
     op.execute("UPDATE stats_snapshots SET method = ''")
