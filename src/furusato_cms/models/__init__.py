@@ -87,7 +87,6 @@ from .statistics import (  # noqa: F401
     StatsFigure,
     StatsKey,
     StatsKeyRow,
-    StatsPersonKey,
     StatsRegistrationKey,
     StatsSnapshot,
 )

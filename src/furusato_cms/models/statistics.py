@@ -68,18 +68,6 @@ class StatsChange(Base):
     batch: Mapped[int | None] = mapped_column(index=True)
 
 
-class StatsPersonKey(Base):
-    """The keys one person adds to the nation's real-people figures (``nation_*``) as
-    of the last refresh: the refresh subtracts these and adds the new ones for the
-    people who changed, so the nation's figures never need a scan of every person."""
-
-    __tablename__ = "stats_person_keys"
-
-    account_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    figure: Mapped[str] = mapped_column(String(40), primary_key=True)
-    key: Mapped[str] = mapped_column(String(80), primary_key=True)
-
-
 class StatsKey(Base):
     """A figure and key (``tier``/``premium``) by a small number, so each registration's
     stored keys stay a short list of numbers."""

@@ -18,7 +18,8 @@ a new snapshot from the one before, each family of figures by its own unit of wo
   site with any change is counted again, the others' rows are copied.
 - **the nation's sums** over sites are summed again from the new site rows.
 - **the nation's real people** (``nation_*``, distinct persons across sites) are corrected
-  by difference: ``stats_person_keys`` holds what each person added at the last refresh.
+  by difference: the people named in the batch, counted from their registrations' stored
+  keys before and after (``NATION_FROM``).
 - **time** changes figures without any row changing: a day later some people are in an
   older age band (the refresh adds them to its batch) and attendance leaves the window.
 
@@ -34,6 +35,7 @@ from datetime import timedelta
 from sqlalchemy import (
     Integer,
     and_,
+    case,
     cast,
     delete,
     distinct,
@@ -57,7 +59,6 @@ from ..models.statistics import (
     StatsFigure,
     StatsKey,
     StatsKeyRow,
-    StatsPersonKey,
     StatsRegistrationKey,
     StatsSnapshot,
 )
@@ -91,11 +92,17 @@ QUESTIONS = "survey_questions"
 PERSON_SOURCES = ("registrations", "registration_events", "survey_answers",
                   "identity_verifications", "accounts", BIRTHDAYS)
 """Changes that name a registration (with a site) or every registration of a person."""
+NATION_FROM = {"people": "nation_people", "home_prefecture": "nation_home_prefecture",
+               "age_gender": "nation_age_gender"}
+"""The nation's real-people figures, by the registration figure whose keys they hold: a
+person counted at any site, by home prefecture, by age band and gender (the same SQL,
+services.statistics, counted per person instead of per registration)."""
+PREFECTURES = "nation_people_by_prefecture"
 KEY_ROW_COLUMNS = ["registration_id", "account_id", "site_id", "figure", "key", "item"]
 YEAR = timedelta(days=365)
 WORK_MEM = "64MB"
 PLANNER_OFF = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin", "enable_hashagg")
-F, K, C = StatsFigure, StatsPersonKey, StatsChange
+F, C = StatsFigure, StatsChange
 RK, SK, KR = StatsRegistrationKey, StatsKey, StatsKeyRow
 
 
@@ -148,11 +155,8 @@ class StatsRefresh:
 
     def _full(self, snapshot) -> Counted:
         scope = Scope(self.dialect, snapshot.as_of)
-        self._count_sites(snapshot, scope, SITE_FIGURES)
+        self._count_sites(snapshot, scope, SITE_FIGURES + NATION_FIGURES)
         self._sum_nation(snapshot)
-        self.dbsession.execute(delete(K))
-        self._store_person_keys(scope)
-        self._insert_nation(snapshot, self._key_counts())
         self.dbsession.execute(delete(RK))
         self._learn_keys(select(F.figure, F.key).where(
             F.snapshot_id == snapshot.id, F.site_id != NATION,
@@ -161,7 +165,7 @@ class StatsRefresh:
         if self.dialect == "postgresql":
             # the refreshes by changes look people up in these by index only if the
             # planner knows how many rows they now hold
-            for table in (K, RK, SK):
+            for table in (RK, SK):
                 self.dbsession.execute(text(f"ANALYZE {table.__tablename__}"))
         return Counted(FULL, None, None, None)
 
@@ -192,13 +196,21 @@ class StatsRefresh:
     def _count_changes(self, snapshot, previous) -> Counted:
         batch = snapshot.id
         self._add_people_by_time(batch, previous.as_of, snapshot.as_of)
+        people = select(C.account_id).where(C.batch == batch, C.source.in_(PERSON_SOURCES))
+        before = self._nation_keys(people)
         registrations = self._correct_registrations(snapshot, previous)
         recounted = self._correct_attendance(snapshot, previous)
         for unit in (PREMIUM, SUPPORT):
             recounted |= self._follow(snapshot, previous, unit, self._sites_changed(batch, unit))
         self._sum_nation(snapshot)
-        people = self._correct_nation(snapshot, previous)
-        return Counted(CHANGES, len(recounted), people, registrations)
+        nation = self._nation_values(previous)
+        nation.subtract(before)
+        nation.update(self._nation_keys(people))
+        self._insert_nation(snapshot, nation)
+        changed = people.subquery()
+        people_counted = self.dbsession.scalar(
+            select(func.count(distinct(changed.c.account_id))))
+        return Counted(CHANGES, len(recounted), people_counted, registrations)
 
     def _add_people_by_time(self, batch: int, since, now):
         """On a new Tokyo date, the people who reached an age band's lower bound."""
@@ -383,52 +395,39 @@ class StatsRefresh:
         ).where(F.snapshot_id == snapshot.id, F.site_id != NATION,
                 F.figure.in_(NATION_SUMS)).group_by(F.figure, F.key)))
 
-    def _correct_nation(self, snapshot, previous) -> int:
-        people = select(C.account_id).where(C.batch == snapshot.id,
-                                            C.source.in_(PERSON_SOURCES))
-        before = Counter(map(tuple, self.dbsession.execute(
-            delete(K).where(K.account_id.in_(people)).returning(K.figure, K.key))))
-        after = self._store_person_keys(Scope(self.dialect, snapshot.as_of, accounts=people),
-                                        counted=True)
-        nation = self._nation_values(previous)
-        for key in set(before) | set(after):
-            nation[key] = nation.get(key, 0) - before.get(key, 0) + after.get(key, 0)
-        self._insert_nation(snapshot, nation)
-        changed = people.subquery()
-        return self.dbsession.scalar(select(func.count(distinct(changed.c.account_id))))
+    def _nation_keys(self, people) -> Counter:
+        """(figure, key) -> how many of ``people`` hold each of the nation's real-people
+        keys, read from their registrations' stored keys: a person counts once under each
+        key any of their counted registrations holds (``NATION_FROM``), and once in each
+        prefecture of a site where they count."""
+        values = json_array_values(self.dialect, RK.keys)
+        held = (select(RK.account_id, RK.site_id, SK.figure, SK.key)
+                .select_from(RK).join(values, true())
+                .join(SK, SK.id == cast(values.c.value, Integer))
+                .where(RK.account_id.in_(people), SK.figure.in_(NATION_FROM))).cte()
+        name = case(*[(held.c.figure == of, literal(nation)) for of, nation in NATION_FROM.items()])
+        by_key = select(held.c.account_id, name.label("figure"), held.c.key)
+        by_prefecture = (select(held.c.account_id, literal(PREFECTURES).label("figure"),
+                                Site.prefecture_code.label("key"))
+                         .join(Site, Site.id == held.c.site_id)
+                         .where(held.c.figure == "people"))
+        keys = union(by_key, by_prefecture).subquery()
+        return Counter({(figure, key): value for figure, key, value in self.dbsession.execute(
+            select(keys.c.figure, keys.c.key, func.count()).group_by(keys.c.figure, keys.c.key))})
 
-    def _store_person_keys(self, scope, *, counted=False) -> Counter:
-        """Each person's national keys over ``scope``; with ``counted``, how many of them
-        hold each key (read back from the rows written, for the few who changed)."""
-        held = Counter()
-        for figure in NATION_FIGURES:
-            rows = figure.rows(scope).subquery()
-            statement = insert(K).from_select(
-                ["account_id", "figure", "key"],
-                select(rows.c.item, literal(figure.name), rows.c.key)
-                .where(rows.c.key.is_not(None)).distinct())
-            if counted:
-                held.update(map(tuple, self.dbsession.execute(
-                    statement.returning(K.figure, K.key))))
-            else:
-                self.dbsession.execute(statement)
-        return held
-
-    def _key_counts(self) -> dict:
-        """(figure, key) -> how many people hold it."""
-        statement = select(K.figure, K.key, func.count()).group_by(K.figure, K.key)
-        return {(figure, key): value for figure, key, value in self.dbsession.execute(statement)}
-
-    def _nation_values(self, snapshot) -> dict:
+    def _nation_values(self, snapshot) -> Counter:
         statement = select(F.figure, F.key, F.value).where(
             F.snapshot_id == snapshot.id, F.site_id == NATION,
             F.figure.in_(NATION_FIGURE_NAMES))
-        return {(figure, key): value for figure, key, value in self.dbsession.execute(statement)}
+        return Counter({(figure, key): value
+                        for figure, key, value in self.dbsession.execute(statement)})
 
     def _insert_nation(self, snapshot, values: dict):
         """The nation's real-people rows; a key nobody holds any more has no row, as in a
         count from scratch."""
         rows = [{"snapshot_id": snapshot.id, "site_id": NATION, "figure": figure, "key": key,
                  "value": value} for (figure, key), value in sorted(values.items()) if value]
+        if any(value < 0 for value in values.values()):
+            raise RuntimeError(f"a national figure fell below zero: {values}")
         if rows:
             self.dbsession.execute(insert(F), rows)

@@ -3,9 +3,10 @@
 A refresh used to count again every site a change named; a day of changes names nearly
 every site, so it counted nearly everything (issue 17). Now:
 
-- ``stats_registration_keys`` keeps what each registration adds to its site's figures
-  (as ``stats_person_keys`` does for the nation's real people), with ``stats_keys``
-  numbering the figure keys so the lists stay short;
+- ``stats_registration_keys`` keeps what each registration adds to its site's figures,
+  with ``stats_keys`` numbering the figure keys so the lists stay short; the nation's
+  real people are counted from these for the people who changed, so
+  ``stats_person_keys`` (revision 0028) goes;
 - the change log says which table changed (``source``) and, for an inserted row, which
   row (``row_id``): new attendance is added by itself, not by counting its site again;
 - events and survey answers name their registration's person too, so the registration
@@ -148,12 +149,20 @@ def upgrade():
         sa.PrimaryKeyConstraint('registration_id', 'figure', 'key', 'item',
                                 name=op.f('pk_stats_key_rows')),
     )
+    op.drop_table('stats_person_keys')
     _triggers(CAPTURED, finer=True)
     op.execute("UPDATE stats_snapshots SET method = ''")
 
 
 def downgrade():
     _triggers(BEFORE, finer=False)
+    op.create_table(
+        'stats_person_keys',
+        sa.Column('account_id', sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column('figure', sa.String(length=40), nullable=False),
+        sa.Column('key', sa.String(length=80), nullable=False),
+        sa.PrimaryKeyConstraint('account_id', 'figure', 'key', name=op.f('pk_stats_person_keys')),
+    )
     op.drop_table('stats_key_rows')
     op.drop_index(op.f('ix_stats_registration_keys_account_id'),
                   table_name='stats_registration_keys')
