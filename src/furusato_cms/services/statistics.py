@@ -65,6 +65,7 @@ from sqlalchemy import (
     select,
     true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -333,13 +334,58 @@ def _home_prefecture_key():
     return func.substr(IdentityVerification.home_code, 1, 2)
 
 
+class KeyedRegistrations:
+    """A figure of counted registrations keyed by one expression of the registration
+    (and, with ``identity``, of its person's verified identity data; registrations of
+    unverified people are then left out). Called with a scope, it gives the rows to count
+    like any figure; ``key`` lets the refresh take many such figures in one pass over
+    the registrations that changed (services.stats_refresh)."""
+
+    def __init__(self, key, *, identity: bool = False):
+        self.key = key
+        self.identity = identity
+        self.__doc__ = key.__doc__
+        self.__name__ = key.__name__
+
+    def __call__(self, scope):
+        statement = _counted(scope, *_site_item(self.key(scope)))
+        if self.identity:
+            statement = statement.join(IdentityVerification,
+                                       IdentityVerification.account_id == R.account_id)
+        return statement
+
+
+def keyed(*, identity=False):
+    return lambda key: KeyedRegistrations(key, identity=identity)
+
+
+def keyed_rows(scope, figures):
+    """The rows of several ``KeyedRegistrations`` figures in one pass: each counted
+    registration read once (with its person's identity data where verified) and crossed
+    with the figures' numbers; columns as ``_site_item`` plus ``figure``."""
+    V = IdentityVerification
+    number = union_all(*[select(literal(n).label("n")) for n in range(len(figures))]).subquery()
+
+    def key(figure):
+        expression = figure.rows.key(scope)
+        return case((V.account_id.is_not(None), expression)) if figure.rows.identity else expression
+
+    figure = case(*[(number.c.n == n, literal(f.name)) for n, f in enumerate(figures)])
+    key = case(*[(number.c.n == n, key(f)) for n, f in enumerate(figures)])
+    rows = (_counted(scope, R.site_id.label("site_id"), key.label("key"), R.id.label("item"),
+                     *_of_registration(), figure.label("figure"))
+            .outerjoin(V, V.account_id == R.account_id).join(number, true())).subquery()
+    return select(rows).where(rows.c.key.is_not(None))
+
+
 # -- the figures ------------------------------------------------------------------------
 
 
+@keyed()
 def people(scope):
     """People with a counted registration with the site (= its counted registrations).
     Summed over sites (the nation's row) it is the number of registrations, 延べ."""
-    return _counted(scope, *_site_item())
+    return literal("")
 
 
 def at_home(scope):
@@ -354,34 +400,37 @@ def at_home(scope):
     return scope.only(scope.of_registrations(statement), R.site_id)
 
 
+@keyed()
 def tier(scope):
     """Counted registrations by tier: ``basic`` (ベーシック) or ``premium`` (プレミアム), as
     the registration's tier says now (expired premium is set back by the renewal run)."""
-    return _counted(scope, *_site_item(R.tier))
+    return R.tier
 
 
+@keyed()
 def long_stay(scope):
     """Counted registrations marked as long-stayers (長期滞在者), the mark the site gives
     for enough days of stay."""
-    return _counted(scope, *_site_item()).where(R.long_stay.is_(True))
+    return case((R.long_stay.is_(True), literal("")))
 
 
 def _origin_key():
     return case((R.derived_from_id.is_(None), literal("direct")), else_=literal("derived"))
 
 
+@keyed()
 def origin(scope):
     """Counted registrations by how they were made: ``derived`` (a prefecture's, made
     through a municipality's, "via …") or ``direct``. Municipalities have only direct."""
-    return _counted(scope, *_site_item(_origin_key()))
+    return _origin_key()
 
 
+@keyed()
 def registered_month(scope):
     """Counted registrations by the Asia/Tokyo month they were first made (kept when a
     person leaves and rejoins) and how: key "YYYY-MM|direct" or "YYYY-MM|derived".
     Added up to a month, it is how many of today's registrations existed by then."""
-    key = tokyo_month(R.registered_at) + literal("|") + _origin_key()
-    return _counted(scope, *_site_item(key))
+    return tokyo_month(R.registered_at) + literal("|") + _origin_key()
 
 
 def relationship_type(scope):
@@ -400,30 +449,28 @@ def connection(scope):
     return _counted(scope, *_site_item(values.c.value)).join(values, true())
 
 
+@keyed(identity=True)
 def verified(scope):
     """Counted registrations whose person has verified identity (本人確認済み); the
     figures from verified data below cover exactly these."""
-    return _counted(scope, *_site_item()).join(
-        IdentityVerification, IdentityVerification.account_id == R.account_id
-    )
+    return literal("")
 
 
+@keyed(identity=True)
 def home_prefecture(scope):
     """Counted registrations by the person's home prefecture ("01"–"47") from verified
-    identity data only (unverified people are left out). Shown with "<10"."""
-    return _counted(scope, *_site_item(_home_prefecture_key())).join(
-        IdentityVerification, IdentityVerification.account_id == R.account_id
-    ).where(IdentityVerification.home_code.is_not(None))
+    identity data only (unverified people, and verified data without a home code, are
+    left out). Shown with "<10"."""
+    return _home_prefecture_key()
 
 
+@keyed(identity=True)
 def age_gender(scope):
     """Counted registrations by age band and gender ("30-39|female"), from verified
     identity data only: age in whole years on the Asia/Tokyo date of counting; gender
     ``female``, ``male`` or ``other`` (anything else, including not stated). Shown
     with "<10"."""
-    return _counted(scope, *_site_item(_age_gender_key(scope))).join(
-        IdentityVerification, IdentityVerification.account_id == R.account_id
-    )
+    return _age_gender_key(scope)
 
 
 def attendance_12m(scope):

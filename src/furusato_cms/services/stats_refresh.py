@@ -73,8 +73,10 @@ from .statistics import (
     REGISTRATIONS,
     SITE_FIGURES,
     SUPPORT,
+    KeyedRegistrations,
     Scope,
     aggregate,
+    keyed_rows,
     years_before,
 )
 
@@ -317,9 +319,15 @@ class StatsRefresh:
 
     @staticmethod
     def _key_rows(scope):
-        """``KEY_ROW_COLUMNS`` of every registration figure over ``scope``, each once."""
-        parts = []
-        for figure in FIGURES_OF[REGISTRATIONS]:
+        """``KEY_ROW_COLUMNS`` of every registration figure over ``scope``, each once; the
+        figures keyed by one expression of the registration in one pass."""
+        figures = FIGURES_OF[REGISTRATIONS]
+        keyed = [f for f in figures if isinstance(f.rows, KeyedRegistrations)]
+        together = keyed_rows(scope, keyed).subquery()
+        parts = [select(*[together.c[name] for name in KEY_ROW_COLUMNS])]
+        for figure in figures:
+            if figure in keyed:
+                continue
             rows = figure.rows(scope).subquery()
             parts.append(select(rows.c.registration_id, rows.c.account_id, rows.c.site_id,
                                 literal(figure.name).label("figure"), rows.c.key, rows.c.item)
