@@ -78,7 +78,7 @@ bench-smoke: install
 # activity search at 1 M and 10 M people, and their growth (hours; see README, Benchmarks).
 NATIONAL_SIZES ?= 1000000,10000000
 bench-national: install
-	$(BIN)/python bench/national.py --sizes $(NATIONAL_SIZES)
+	$(BIN)/python bench/national.py --sizes $(NATIONAL_SIZES) $(NATIONAL_ARGS)
 
 # docs/scaling.md: partitioned tables with 10M generated rows (a few minutes; ROWS=… for
 # less), then the cores the national peak needs from the last `make bench` results.
