@@ -20,10 +20,8 @@ from furusato_cms.models import (
     StatsSnapshot,
 )
 from furusato_cms.services.errors import InvalidInput
+from furusato_cms.services.stats_figures import FIGURES, NATION, NATION_FIGURES
 from furusato_cms.services.statistics import (
-    FIGURES,
-    NATION,
-    NATION_FIGURES,
     Period,
     StatisticsService,
     Suppressed,

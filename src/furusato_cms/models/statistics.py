@@ -2,7 +2,7 @@
 
 A snapshot is written in one transaction by ``furusato-refresh-stats`` and becomes
 visible all at once when that transaction commits; readers always take the newest one.
-The figures themselves are defined in ``services.statistics``; these tables only hold
+The figures themselves are defined in ``services.stats_figures``; these tables only hold
 their values, keyed by site (``site_id`` 0 is the nation) and by the figure's own key.
 """
 from datetime import datetime

@@ -1,5 +1,5 @@
 """The statistics as tables (集計表): what the dashboards, their CSV downloads, the open
-data and the charts show — built from the figures services/statistics.py counts, so a page
+data and the charts show — built from the figures services/stats_figures.py defines, so a page
 and its download always hold the same cells."""
 from collections import defaultdict
 from dataclasses import dataclass
@@ -20,11 +20,8 @@ from .premium import STATE_LABELS as PREMIUM_STATE_LABELS
 from .sites import STATE_LABELS as SITE_STATE_LABELS
 from .support import APPLICATION_STATE_LABELS as SUPPORT_STATE_LABELS
 from .statistics import (
-    AGE_BANDS,
     AIM_PEOPLE,
     AIM_REGISTRATIONS,
-    GENDERS,
-    UNANSWERED,
     NationalReport,
     Period,
     Report,
@@ -32,6 +29,7 @@ from .statistics import (
     SiteFigures,
     shown,
 )
+from .stats_figures import AGE_BANDS, GENDERS, UNANSWERED
 
 
 @dataclass

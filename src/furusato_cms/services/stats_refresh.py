@@ -63,7 +63,7 @@ from ..models.statistics import (
     StatsSnapshot,
 )
 from .json_sql import json_array_of, json_array_values
-from .statistics import (
+from .stats_figures import (
     AGE_BANDS,
     ATTENDANCES,
     NATION,
@@ -98,7 +98,7 @@ NATION_FROM = {"people": "nation_people", "home_prefecture": "nation_home_prefec
                "age_gender": "nation_age_gender"}
 """The nation's real-people figures, by the registration figure whose keys they hold: a
 person counted at any site, by home prefecture, by age band and gender (the same SQL,
-services.statistics, counted per person instead of per registration)."""
+services.stats_figures, counted per person instead of per registration)."""
 PREFECTURES = "nation_people_by_prefecture"
 KEY_ROW_COLUMNS = ["registration_id", "account_id", "site_id", "figure", "key", "item"]
 YEAR = timedelta(days=365)
