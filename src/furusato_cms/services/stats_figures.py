@@ -398,28 +398,26 @@ def attendance_by_project(scope):
     return _attendance_rows(scope, key)
 
 
-def premium_applications(scope):
-    """Flow: premium applications (new and renewal) by month submitted and their state
-    now (pending, approved, rejected, withdrawn); key "YYYY-MM|approved"."""
-    A = PremiumApplication
+def _applications(scope, A):
+    """Applications of model ``A`` by month submitted and state now."""
     statement = select(
         A.site_id.label("site_id"),
         (tokyo_month(A.submitted_at) + literal("|") + A.state).label("key"),
         A.id.label("item"),
     )
     return scope.within(scope.only(statement, A.site_id), A.submitted_at)
+
+
+def premium_applications(scope):
+    """Flow: premium applications (new and renewal) by month submitted and their state
+    now (pending, approved, rejected, withdrawn); key "YYYY-MM|approved"."""
+    return _applications(scope, PremiumApplication)
 
 
 def support_applications(scope):
     """Flow: support measure applications by month submitted and their state now
     (submitted, approved, rejected, paid); key "YYYY-MM|paid"."""
-    A = SupportApplication
-    statement = select(
-        A.site_id.label("site_id"),
-        (tokyo_month(A.submitted_at) + literal("|") + A.state).label("key"),
-        A.id.label("item"),
-    )
-    return scope.within(scope.only(statement, A.site_id), A.submitted_at)
+    return _applications(scope, SupportApplication)
 
 
 def support_paid_yen(scope):

@@ -45,9 +45,9 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     union,
-    text,
     union_all,
     update,
 )
