@@ -8,6 +8,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
+from . import lazy_begin
 from .meta import Base  # noqa: F401
 from .account import Account, EmailToken  # noqa: F401
 from .attendance import (  # noqa: F401
@@ -137,6 +138,7 @@ def get_engine(settings, prefix="sqlalchemy.", timeouts=None):
     engine = engine_from_config(options, prefix, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         _enable_sqlite_fk_and_savepoints(engine)
+    lazy_begin.install(engine)
     event.listen(engine, "handle_error", _mark_lost_races_retryable)
     return engine
 
