@@ -69,6 +69,16 @@ def translator(localizer):
     return partial(translate, localizer)
 
 
+def template_gettext(localizer, domain, message, mapping=None):
+    """What a template's ``_(message)`` gives in the localizer's language: also used when
+    a template is compiled for one language (templating.py), so both agree."""
+    translations = localizer.translations
+    if type(message) is str and type(translations) is Translations and domain:
+        translated = translations.dugettext(domain, message)
+        return _interpolate(translated, mapping) if mapping else translated
+    return localizer.translate(message, domain=domain, mapping=mapping)
+
+
 class TemplateGettext:
     """Jinja2's ``gettext``/``ngettext`` for pyramid_jinja2 (``jinja2.i18n.gettext``): as
     its GetTextWrapper, the current request's localizer in the configured domain."""
@@ -77,12 +87,7 @@ class TemplateGettext:
         self.domain = domain
 
     def gettext(self, message, mapping=None):
-        localizer = get_current_request().localizer
-        translations = localizer.translations
-        if type(message) is str and type(translations) is Translations and self.domain:
-            translated = translations.dugettext(self.domain, message)
-            return _interpolate(translated, mapping) if mapping else translated
-        return localizer.translate(message, domain=self.domain, mapping=mapping)
+        return template_gettext(get_current_request().localizer, self.domain, message, mapping)
 
     def ngettext(self, singular, plural, n):
         return get_current_request().localizer.pluralize(singular, plural, n,

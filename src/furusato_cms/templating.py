@@ -1,16 +1,20 @@
 """What every template gets: the theme's layout, the current site, its breadcrumbs, and
 one way to write dates and times (dates.py: 2026年11月5日(木) 14:00, Asia/Tokyo)."""
 import os
+from functools import partial
 
+from jinja2.ext import Extension
+from jinja2.lexer import TOKEN_DOT, TOKEN_LPAREN, TOKEN_NAME, TOKEN_RPAREN, TOKEN_STRING, Token
 from markupsafe import escape
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender
+from pyramid.threadlocal import get_current_request
 from pyramid_jinja2 import IJinja2Environment, Jinja2TemplateRenderer
 
 from sqlalchemy import select
 
 from . import dates
-from .i18n import translator
+from .i18n import LOCALES, TemplateGettext, template_gettext, translator
 from .navigation import breadcrumbs, page_audience
 from .models import DATABASE_UNAVAILABLE, Site
 from .resources.site import find_site_resource
@@ -63,15 +67,77 @@ def flash_messages(request) -> list:
 
 
 
+class ConstantTranslations(Extension):
+    """``_('literal text')`` translated once, when a template is compiled for one language
+    (``LocalizedEnvironments``): the compiled page holds the translation as text, where
+    each such call cost a Context.call, often a derived context, and a catalogue lookup
+    on every render (a site page made about thirty). ``_`` with a mapping or a variable
+    stays a call at render time."""
+
+    def filter_stream(self, stream):
+        gettext = self.environment.constant_gettext
+        tokens = list(stream)
+        i = 0
+        while i < len(tokens):
+            token = tokens[i]
+            if (token.type == TOKEN_NAME and token.value == "_"
+                    and (i == 0 or tokens[i - 1].type != TOKEN_DOT)
+                    and [t.type for t in tokens[i + 1:i + 4]]
+                    == [TOKEN_LPAREN, TOKEN_STRING, TOKEN_RPAREN]):
+                yield Token(token.lineno, TOKEN_STRING, gettext(tokens[i + 2].value))
+                i += 4
+                continue
+            yield token
+            i += 1
+
+
+class LocalizedEnvironments:
+    """pyramid_jinja2's environment with an overlay per language of ``LOCALES``, each
+    compiling the templates with ``ConstantTranslations`` (in a cache of its own, and
+    without a shared bytecode cache, which would mix the languages). The language is the
+    current request's, as for the ``_`` a template calls at render time; anything else
+    (no request, another locale, another gettext) uses the environment itself."""
+
+    def __init__(self, environment):
+        self.environment = environment
+        self.by_locale = {}
+        owner = getattr(environment.globals.get("gettext"), "__self__", None)
+        self.domain = owner.domain if isinstance(owner, TemplateGettext) else None
+
+    def for_request(self, request):
+        if request is None or self.domain is None:
+            return self.environment
+        locale = request.locale_name
+        localized = self.by_locale.get(locale)
+        if localized is None:
+            if locale not in LOCALES:
+                return self.environment
+            localized = self.environment.overlay(extensions=[ConstantTranslations],
+                                                 bytecode_cache=None)
+            localized.constant_gettext = partial(template_gettext, request.localizer,
+                                                 self.domain)
+            self.by_locale[locale] = localized
+        return localized
+
+    def get_template(self, name):
+        return self.for_request(get_current_request()).get_template(name)
+
+
 def template_renderer_factory(info):
     """pyramid_jinja2's ``.jinja2`` renderer without its first guess: it tried each name
     relative to the view's package (``furusato_cms.views:public/site.jinja2``), a miss
     Jinja2 does not remember, so every page searched the disk once in vain. Our templates
     are all on the search path (``jinja2.directories``: the package's templates, then the
-    themes), and Jinja2 keeps each one it found."""
-    environment = info.registry.queryUtility(IJinja2Environment, name=".jinja2")
+    themes), and Jinja2 keeps each one it found. Templates come from the request's
+    language's environment (``LocalizedEnvironments``)."""
+    registry = info.registry
+    environments = registry.get("furusato.jinja2_environments")
+    if environments is None:
+        environment = registry.queryUtility(IJinja2Environment, name=".jinja2")
+        environments = registry["furusato.jinja2_environments"] = LocalizedEnvironments(
+            environment)
     name = info.name
-    return Jinja2TemplateRenderer(lambda: environment.get_template(name))
+    return Jinja2TemplateRenderer(lambda: environments.get_template(name))
 
 def add_globals(event):
     request = event.get("request")
