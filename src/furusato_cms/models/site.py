@@ -11,7 +11,20 @@ SITE_KINDS = ("prefecture", "municipality")
 THEMES = ("default", "contrast")
 
 
-class Site(Base):
+class SiteTraits:
+    """What a site's columns say about it, for the mapped ``Site`` and the lean
+    ``SiteRecord`` alike."""
+
+    @property
+    def is_prefecture(self) -> bool:
+        return self.kind == "prefecture"
+
+    @property
+    def is_public(self) -> bool:
+        return self.state == "active" and not self.preparing
+
+
+class Site(SiteTraits, Base):
     """A site is one local government, keyed by its 全国地方公共団体コード.
 
     The code's first two digits name the prefecture, so a municipality's
@@ -73,13 +86,25 @@ class Site(Base):
     """The site's own colour (#rrggbb) for the header and buttons, accepted only when it
     keeps WCAG AA contrast (services/site_branding.py); None: the theme's colour."""
 
-    @property
-    def is_prefecture(self) -> bool:
-        return self.kind == "prefecture"
-
-    @property
-    def is_public(self) -> bool:
-        return self.state == "active" and not self.preparing
-
     def __repr__(self):
         return f"<Site {self.code} {self.state}>"
+
+
+class SiteRecord(SiteTraits):
+    """A site as an anonymous visitor's page reads it: its columns, not a mapped object.
+    Loading a mapped Site cost four times the CPU of reading its row (identity map,
+    change tracking, the instance's state), on every page under /s/ (issue 16); a page
+    that reads must not change the site, and one that writes is not anonymous."""
+
+    __slots__ = tuple(column.key for column in Site.__table__.columns)
+
+    def __init__(self, row):
+        for name, value in zip(self.__slots__, row):
+            setattr(self, name, value)
+
+    def __repr__(self):
+        return f"<SiteRecord {self.code} {self.state}>"
+
+
+SITE_COLUMNS = tuple(Site.__table__.columns)
+"""In ``SiteRecord``'s order."""

@@ -3,9 +3,11 @@ from pyramid.authorization import DENY_ALL, Allow, Everyone
 from sqlalchemy import bindparam, select
 
 from ..models import Site
+from ..models.site import SITE_COLUMNS, SiteRecord
 from ..models.staff import STAFF_ROLES
 from ..permissions import Permissions as P
-from ..security import site_principal
+from ..security import AUTH_COOKIE, site_principal
+from ..services.paging import read_rows
 from .activities import PartnersContainer, ProjectsContainer
 from .community import ConsultationsContainer, MonitorSurveysContainer, RoomContainer
 from .content import ImagesContainer, IntroResource, PostsContainer
@@ -65,7 +67,14 @@ PARTNER_PERMISSIONS = (P.SITE_DASHBOARD, P.PROJECT_CREATE)
 """A partner's rights over its own projects come from the project's ACL (partner:<id>)."""
 STAFF_STATES = ("active", "suspended")
 SITE_BY_CODE = select(Site).where(Site.code == bindparam("code"))
-"""Every request under /s/ runs this: prepared once, not built on each request."""
+"""Every request under /s/ runs this (or the next): prepared once, not built on each
+request."""
+SITE_RECORD_BY_CODE = select(*SITE_COLUMNS).where(Site.code == bindparam("code"))
+
+
+def reads_anonymously(request) -> bool:
+    """A GET or HEAD without a sign-in cookie: nobody here can change a site."""
+    return request.method in ("GET", "HEAD") and AUTH_COOKIE not in request.cookies
 
 
 class SiteContainer:
@@ -78,7 +87,13 @@ class SiteContainer:
     __acl__ = [(Allow, Everyone, P.VIEW), DENY_ALL]
 
     def __getitem__(self, code):
-        site = self.request.dbsession.scalar(SITE_BY_CODE, {"code": code})
+        """The site as a ``SiteRecord`` for anonymous reads, else the mapped ``Site``."""
+        dbsession = self.request.dbsession
+        if reads_anonymously(self.request):
+            row = read_rows(dbsession, SITE_RECORD_BY_CODE, {"code": code}).first()
+            site = None if row is None else SiteRecord(row)
+        else:
+            site = dbsession.scalar(SITE_BY_CODE, {"code": code})
         if site is None:
             raise KeyError(code)
         return SiteResource(self, site, self.request)

@@ -29,7 +29,7 @@ from ..models import (
 )
 from .errors import InvalidInput, NotAllowed
 from ..models.meta import UTCDateTime
-from .paging import Page
+from .paging import Page, read_rows
 from .publishing import visible_now
 
 FEED_PAGE_SIZE = 10
@@ -140,7 +140,7 @@ class FeedService:
         of what the feed shows (``id``, ``type``, ``slug``, ``title``, ``summary``,
         ``publish_at``, ``published_at``, ``site_code``, ``site_name``), one statement
         reading one row more than the page to learn whether another follows."""
-        rows = self.dbsession.execute(FOR_YOU, {
+        rows = read_rows(self.dbsession, FOR_YOU, {
             "account_id": account.id, "now": self.clock(),
             "limit": page_size + 1, "offset": (page - 1) * page_size,
         }).all()

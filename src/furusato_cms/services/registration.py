@@ -74,6 +74,7 @@ from .home import (
 )
 from .mail import Mail, localizer_for, queue_mail
 from .national import inactivity_days_sql
+from .paging import read_rows
 from .policies import notice_due
 from .survey import SurveyService
 from .webhooks import registration_changed
@@ -317,7 +318,7 @@ class RegistrationService:
         """The person's registrations, verification and due notices for their own pages,
         in one statement of the columns those pages show (``registrations_of``,
         ``verification_of`` and ``PolicyService.notices_to_accept`` say the same)."""
-        rows = self.dbsession.execute(LISTING, {"account_id": account.id}).all()
+        rows = read_rows(self.dbsession, LISTING, {"account_id": account.id}).all()
         first = rows[0] if rows else None
         verification = (ListedVerification(first.verified_name, first.verified_at)
                         if first is not None and first.verified_at is not None else None)
