@@ -1,7 +1,7 @@
 """How dates and times are written for people, in one place: 2026年11月5日(木) 14:00 in
 Japanese, Thu 5 Nov 2026, 14:00 in English, always in Japan time (Asia/Tokyo).
 
-Templates (``format_dt``, ``format_date``, ``format_span`` in templating.py), mails and
+Templates (``format_dt``, ``format_date``, ``format_span``: ``template_functions``), mails and
 posters all go through these functions, so a page, its mail and its QR poster write the
 same moment the same way. Machine-readable values (CSV, JSON, ``<time datetime>``) stay
 ISO 8601 and do not come here.
@@ -138,3 +138,18 @@ def format_span(starts: datetime, ends: datetime, locale: str) -> str:
     same_day = starts.date() == ends.date()
     return (f"{format_moment(starts, locale)} – "
             f"{format_moment(ends, locale, 'time' if same_day else 'datetime')}")
+
+
+def template_functions(locale: str) -> dict:
+    """``format_dt``, ``format_date`` and ``format_span`` as templates call them, writing
+    in ``locale`` (templating.py makes them once per language)."""
+    def format_dt(moment, kind="datetime"):
+        return format_moment(moment, locale, kind)
+
+    def format_date(day, kind="date"):
+        return format_day(day, locale, kind)
+
+    def format_span_(starts, ends):
+        return format_span(starts, ends, locale)
+
+    return {"format_dt": format_dt, "format_date": format_date, "format_span": format_span_}

@@ -14,7 +14,7 @@ from pyramid_jinja2 import IJinja2Environment, Jinja2TemplateRenderer
 from sqlalchemy import select
 
 from . import dates
-from .i18n import LOCALES, TemplateGettext, template_gettext, translator
+from .i18n import TemplateGettext, template_gettext, translator
 from .navigation import breadcrumbs, page_audience
 from .models import DATABASE_UNAVAILABLE, Site
 from .resources.site import find_site_resource
@@ -92,11 +92,12 @@ class ConstantTranslations(Extension):
 
 
 class LocalizedEnvironments:
-    """pyramid_jinja2's environment with an overlay per language of ``LOCALES``, each
-    compiling the templates with ``ConstantTranslations`` (in a cache of its own, and
-    without a shared bytecode cache, which would mix the languages). The language is the
-    current request's, as for the ``_`` a template calls at render time; anything else
-    (no request, another locale, another gettext) uses the environment itself."""
+    """pyramid_jinja2's environment with an overlay per language, made at its first page:
+    its templates are compiled with ``ConstantTranslations`` (in a cache of their own, and
+    without a shared bytecode cache, which would mix the languages), and its globals
+    hold the language's ``translate``, ``format_dt``, ``format_date`` and ``format_span``,
+    made once instead of on every render. The language is the current request's, as for
+    the ``_`` a template calls at render time; the negotiator gives only ``LOCALES``."""
 
     def __init__(self, environment):
         self.environment = environment
@@ -105,18 +106,20 @@ class LocalizedEnvironments:
         self.domain = owner.domain if isinstance(owner, TemplateGettext) else None
 
     def for_request(self, request):
-        if request is None or self.domain is None:
+        if request is None:
             return self.environment
         locale = request.locale_name
         localized = self.by_locale.get(locale)
         if localized is None:
-            if locale not in LOCALES:
-                return self.environment
-            localized = self.environment.overlay(extensions=[ConstantTranslations],
-                                                 bytecode_cache=None)
-            localized.constant_gettext = partial(template_gettext, request.localizer,
-                                                 self.domain)
-            self.by_locale[locale] = localized
+            localized = self.by_locale[locale] = self._localized(locale, request.localizer)
+        return localized
+
+    def _localized(self, locale, localizer):
+        localized = self.environment.overlay(
+            extensions=[ConstantTranslations] if self.domain else [], bytecode_cache=None)
+        localized.constant_gettext = partial(template_gettext, localizer, self.domain)
+        localized.globals = {**self.environment.globals, "translate": translator(localizer),
+                             **dates.template_functions(locale)}
         return localized
 
     def get_template(self, name):
@@ -139,6 +142,7 @@ def template_renderer_factory(info):
     name = info.name
     return Jinja2TemplateRenderer(lambda: environments.get_template(name))
 
+
 def add_globals(event):
     request = event.get("request")
     if request is None or not str(event.get("renderer_name", "")).endswith(".jinja2"):
@@ -157,13 +161,9 @@ def add_globals(event):
     event["identity"] = request.identity
     event["csrf_token"] = LazyCSRFToken(request)
     event["flash_messages"] = lambda: flash_messages(request)
-    event["translate"] = translator(request.localizer)
     audience = page_audience(request)
     event["page_audience"] = audience
     event["breadcrumbs"] = breadcrumbs(request, site_resource, audience) if site else []
-    event["format_dt"] = lambda moment, kind="datetime": dates.format_moment(moment, locale, kind)
-    event["format_date"] = lambda day, kind="date": dates.format_day(day, locale, kind)
-    event["format_span"] = lambda starts, ends: dates.format_span(starts, ends, locale)
 
 
 def includeme(config):
