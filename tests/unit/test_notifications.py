@@ -154,6 +154,7 @@ def test_links_stay_on_this_site(service, city):
 def test_mail_waits_for_the_commit_and_a_rollback_sends_none(dbsession, service, city,
                                                              catcher):
     person = make_person(dbsession, "tm@example.jp", city)
+    dbsession.commit()  # the person was there before; the manager's abort closes the session
     manager = transaction.TransactionManager()
     dbsession.info["transaction_manager"] = manager
     try:

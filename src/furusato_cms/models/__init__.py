@@ -8,7 +8,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import lazy_begin
+from . import lazy_begin, transaction_join  # noqa: F401  (transaction_join: listeners)
 from .meta import Base  # noqa: F401
 from .account import Account, EmailToken  # noqa: F401
 from .attendance import (  # noqa: F401
@@ -186,9 +186,8 @@ def get_session_factory(engine):
 
 
 def get_tm_session(session_factory, transaction_manager, request=None) -> Session:
-    dbsession = session_factory(info={"transaction_manager": transaction_manager})
-    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
-    return dbsession
+    """A session joined to ``transaction_manager`` (models/transaction_join.py)."""
+    return session_factory(info={"transaction_manager": transaction_manager})
 
 
 WRITES = {"furusato_writes": True}
@@ -235,13 +234,11 @@ def includeme(config):
     def dbsession(request):
         connection = request.environ.get("furusato.db_connection")
         if connection is not None:
-            session = Session(
+            return Session(
                 bind=connection,
                 join_transaction_mode="create_savepoint",
                 info={"transaction_manager": request.tm},
             )
-            zope.sqlalchemy.register(session, transaction_manager=request.tm)
-            return session
         return get_tm_session(session_factory, request.tm, request=request)
 
     config.add_request_method(dbsession, reify=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from markupsafe import Markup
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, func, literal_column, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..clock import to_tokyo
@@ -133,8 +133,12 @@ _TAGS = ContentTag.__table__
 _IMAGES = Image.__table__
 _SITES = Site.__table__
 
+TAG_SEPARATOR = literal_column("','")
+"""Written into the SQL rather than bound: a bound separator is a literal-execute
+parameter, which makes the statement's SQL finished only at execution."""
+
 _POST_TAGS = (
-    select(func.aggregate_strings(_TAGS.c.tag, ","))
+    select(func.aggregate_strings(_TAGS.c.tag, TAG_SEPARATOR))
     .where(_TAGS.c.content_id == _CONTENT.c.id)
     .scalar_subquery()
 )
@@ -170,7 +174,7 @@ SITE_FRONT = (
 )
 """The introduction and the header photo's row (without its bytes) in one statement."""
 
-POST_TAGS = select(func.aggregate_strings(_TAGS.c.tag, ",")).where(
+POST_TAGS = select(func.aggregate_strings(_TAGS.c.tag, TAG_SEPARATOR)).where(
     _TAGS.c.content_id == bindparam("id"))
 
 
