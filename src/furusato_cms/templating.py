@@ -144,6 +144,8 @@ def template_renderer_factory(info):
 
 
 def add_globals(event):
+    """The variables of every page. ``app_url`` is ``request.application_url`` read once:
+    WebOb builds it anew on each access, and a page writes it in most of its links."""
     request = event.get("request")
     if request is None or not str(event.get("renderer_name", "")).endswith(".jinja2"):
         return
@@ -158,6 +160,7 @@ def add_globals(event):
     event.setdefault("theme", theme)
     event["layout"] = theme_layout(request.app_settings, theme)
     event["locale"] = locale
+    event["app_url"] = request.application_url
     event["identity"] = request.identity
     event["csrf_token"] = LazyCSRFToken(request)
     event["flash_messages"] = lambda: flash_messages(request)
