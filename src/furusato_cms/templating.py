@@ -96,8 +96,10 @@ class LocalizedEnvironments:
     its templates are compiled with ``ConstantTranslations`` (in a cache of their own, and
     without a shared bytecode cache, which would mix the languages), and its globals
     hold the language's ``translate``, ``format_dt``, ``format_date`` and ``format_span``,
-    made once instead of on every render. The language is the current request's, as for
-    the ``_`` a template calls at render time; the negotiator gives only ``LOCALES``."""
+    made once instead of on every render, and ``_`` for what is translated at render time
+    (a message with a mapping): the language's catalogue, where Jinja2's ``_`` went
+    through two Context.calls to ``TemplateGettext`` and the current request. The
+    language is the current request's; the negotiator gives only ``LOCALES``."""
 
     def __init__(self, environment):
         self.environment = environment
@@ -120,6 +122,8 @@ class LocalizedEnvironments:
         localized.constant_gettext = partial(template_gettext, localizer, self.domain)
         localized.globals = {**self.environment.globals, "translate": translator(localizer),
                              **dates.template_functions(locale)}
+        if self.domain:
+            localized.globals["_"] = localized.constant_gettext
         return localized
 
     def get_template(self, name):
