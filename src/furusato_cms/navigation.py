@@ -19,6 +19,7 @@ STAFF_PERMISSIONS = frozenset(
     + (P.OPERATOR_VIEW, P.OPERATOR_DECIDE, P.OPERATOR_SETTINGS)
 )
 OWN_PAGE_PREFIXES = ("registrant:", "account:")
+REMEMBERED_METHODS = frozenset({"GET", "HEAD", "POST"})
 
 SECTIONS = {
     PostsContainer: _("News and information"),
@@ -51,12 +52,26 @@ def _view_permissions(registry) -> dict:
 
 
 def view_permission(request):
-    """The permission of the view that answered this request (None: no permission)."""
+    """The permission of the view that answered this request (None: no permission),
+    remembered per route, view name, context class and usual method: the traversal
+    views without a name are one list of some hundred, scanned on every page before.
+    (Any other method a client sends is looked up each time, not remembered.)"""
     route = getattr(request, "matched_route", None)
-    key = (route.name if route is not None else None, getattr(request, "view_name", "") or "")
-    context_class = type(getattr(request, "context", None))
-    method = request.method
-    for context, methods, permission in _view_permissions(request.registry).get(key, ()):
+    key = (route.name if route is not None else None, getattr(request, "view_name", "") or "",
+           type(getattr(request, "context", None)), request.method)
+    if key[3] not in REMEMBERED_METHODS:
+        return _find_view_permission(request.registry, *key)
+    known = request.registry.get("furusato.view_permission_of")
+    if known is None:
+        known = request.registry["furusato.view_permission_of"] = {}
+    if key not in known:
+        known[key] = _find_view_permission(request.registry, *key)
+    return known[key]
+
+
+def _find_view_permission(registry, route_name, view_name, context_class, method):
+    for context, methods, permission in _view_permissions(registry).get((route_name, view_name),
+                                                                        ()):
         if context is not None and not (isinstance(context, type)
                                         and issubclass(context_class, context)):
             continue

@@ -1,7 +1,7 @@
 """What every template gets: the theme's layout, the current site, its breadcrumbs, and
 one way to write dates and times (dates.py: 2026年11月5日(木) 14:00, Asia/Tokyo)."""
 import os
-from functools import partial
+from functools import lru_cache, partial
 
 from jinja2.ext import Extension
 from jinja2.lexer import TOKEN_DOT, TOKEN_LPAREN, TOKEN_NAME, TOKEN_RPAREN, TOKEN_STRING, Token
@@ -24,7 +24,14 @@ SESSION_COOKIE = "furusato_session"
 
 
 def theme_layout(settings, theme: str) -> str:
-    if theme and os.path.exists(os.path.join(settings.themes_dir, theme, "layout.jinja2")):
+    return _theme_layout(settings.themes_dir, theme)
+
+
+@lru_cache(maxsize=64)
+def _theme_layout(themes_dir: str, theme: str) -> str:
+    """Looked up on disk once per theme (a stat on every page before): themes are
+    deployed with the application, like the templates Jinja2 keeps once read."""
+    if theme and os.path.exists(os.path.join(themes_dir, theme, "layout.jinja2")):
         return f"{theme}/layout.jinja2"
     return "default/layout.jinja2"
 
