@@ -40,9 +40,6 @@ class Rows(list):
     def scalar(self):
         return self[0][0] if self else None
 
-    def scalars(self):
-        return Rows(row[0] for row in self)
-
 
 class CompiledRead:
     """One statement shape: its SQL and how values go in and come out."""
