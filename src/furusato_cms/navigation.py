@@ -20,6 +20,9 @@ STAFF_PERMISSIONS = frozenset(
 )
 OWN_PAGE_PREFIXES = ("registrant:", "account:")
 REMEMBERED_METHODS = frozenset({"GET", "HEAD", "POST"})
+REMEMBERED_AT_MOST = 2048
+"""View names come from the path a client sends: past this many, answers are looked up
+each time rather than kept, so made-up paths cannot grow the process."""
 
 SECTIONS = {
     PostsContainer: _("News and information"),
@@ -64,9 +67,12 @@ def view_permission(request):
     known = request.registry.get("furusato.view_permission_of")
     if known is None:
         known = request.registry["furusato.view_permission_of"] = {}
-    if key not in known:
-        known[key] = _find_view_permission(request.registry, *key)
-    return known[key]
+    if key in known:
+        return known[key]
+    permission = _find_view_permission(request.registry, *key)
+    if len(known) < REMEMBERED_AT_MOST:
+        known[key] = permission
+    return permission
 
 
 def _find_view_permission(registry, route_name, view_name, context_class, method):
