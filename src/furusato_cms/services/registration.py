@@ -151,7 +151,9 @@ class Listing:
 
 def _listing_statement():
     """Built once: the account's row, left-joined to its verification and registrations,
-    so a person with neither still gets one row."""
+    so a person with neither still gets one row. The registration a derived one came
+    from is the same person's: joined by account too, PostgreSQL reads it from the one
+    partition of registrations that holds the person instead of probing all 16."""
     account_id = bindparam("account_id")
     via = aliased(Registration)
     via_site = aliased(Site)
@@ -173,7 +175,8 @@ def _listing_statement():
         .outerjoin(IdentityVerification, IdentityVerification.account_id == Account.id)
         .outerjoin(Registration, Registration.account_id == Account.id)
         .outerjoin(Site, Site.id == Registration.site_id)
-        .outerjoin(via, via.id == Registration.derived_from_id)
+        .outerjoin(via, and_(via.id == Registration.derived_from_id,
+                              via.account_id == Account.id))
         .outerjoin(via_site, via_site.id == via.site_id)
         .where(Account.id == account_id)
         .order_by((Registration.state != "active"), Registration.registered_at,
