@@ -81,7 +81,7 @@ def test_oversized_files_are_refused_before_decoding(service, editor, site, monk
     def must_not_decode(*args, **kwargs):
         raise AssertionError("decoded an oversized upload")
 
-    monkeypatch.setattr(images_module.PILImage, "open", must_not_decode)
+    monkeypatch.setattr(PILImage, "open", must_not_decode)
     with pytest.raises(InvalidInput) as refused:
         service.upload(editor, site, "big.png", b"\x89PNG" + b"0" * 200_000, "大きい")
     assert refused.value.field == "upload" and "MB" in refused.value.message.interpolate()

@@ -40,7 +40,6 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import chain, islice
 
-from openpyxl.utils.datetime import from_excel
 from sqlalchemy import func, select, tuple_, update
 
 from ..clock import TOKYO, to_tokyo
@@ -283,6 +282,10 @@ def parse_when(value):
     if isinstance(value, time):
         return None, value, None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 2958466:
+        # openpyxl is imported where used: the web process's memory need not hold it
+        # (and Pillow, which it loads) from start-up for every page.
+        from openpyxl.utils.datetime import from_excel
+
         return parse_when(from_excel(value))
     text = clean_text(value)
     probe = text.translate(DASHES).upper()

@@ -10,13 +10,14 @@ a phone camera writes, so publishing a photo never publishes where it was taken.
 Only the colour profile (ICC) is carried over, so colours stay right. GIFs are
 stored as PNG of their first frame (moving images distract and can harm some
 readers; WCAG 2.2.2).
+
+Pillow is imported where images are decoded: only uploads need it, and the web process
+does not carry it from start-up for every page.
 """
 import hashlib
 import io
 import warnings
 
-from PIL import Image as PILImage
-from PIL import ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
@@ -31,15 +32,15 @@ ALT_MAX = 300
 ACCEPTED = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WEBP", "GIF": "PNG"}
 """Pillow's detected format -> the format stored."""
 MEDIA_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-DECODE_ERRORS = (
-    UnidentifiedImageError,
-    PILImage.DecompressionBombError,
-    PILImage.DecompressionBombWarning,
-    OSError,
-    SyntaxError,
-    ValueError,
-    EOFError,
-)
+
+
+def decode_errors() -> tuple:
+    """What Pillow raises on a file that is no image, a damaged one or a bomb."""
+    from PIL import Image as PILImage
+    from PIL import UnidentifiedImageError
+
+    return (UnidentifiedImageError, PILImage.DecompressionBombError,
+            PILImage.DecompressionBombWarning, OSError, SyntaxError, ValueError, EOFError)
 
 
 class ImageService:
@@ -102,6 +103,9 @@ class ImageService:
 
     def _clean(self, data):
         """Return ``(bytes, media_type, width, height)`` of the re-encoded image."""
+        from PIL import Image as PILImage
+        from PIL import ImageOps
+
         with warnings.catch_warnings():
             warnings.simplefilter("error", PILImage.DecompressionBombWarning)
             try:
@@ -109,7 +113,7 @@ class ImageService:
                 with PILImage.open(io.BytesIO(data)) as opened:
                     opened.load()
                     upright = ImageOps.exif_transpose(opened)
-            except DECODE_ERRORS as exc:
+            except decode_errors() as exc:
                 raise InvalidInput(
                     _("This file could not be read as an image. Upload a JPEG, PNG, WebP "
                       "or GIF picture."),
@@ -136,6 +140,9 @@ class ImageService:
     @staticmethod
     def _checked_format(data) -> str:
         """Read the header only: the type by content, and the pixel count before decoding."""
+        from PIL import Image as PILImage
+        from PIL import UnidentifiedImageError
+
         with PILImage.open(io.BytesIO(data)) as probe:
             source_format = probe.format
             width, height = probe.size
@@ -151,6 +158,8 @@ class ImageService:
         return source_format
 
     def _narrowed(self, image):
+        from PIL import Image as PILImage
+
         max_width = self.settings.image_max_width
         if image.width <= max_width:
             return image

@@ -1,13 +1,14 @@
 """The refused rows of an activity-record file handed back to fix (要修正の行): a copy of
 the national template holding only those rows, as they were, with one more column saying
 what is wrong — so the municipality corrects them in the file it knows and imports it
-again (the import records nothing twice)."""
+again (the import records nothing twice).
+
+openpyxl is imported where a workbook is written: the web process's memory need not hold
+it (and Pillow, which it loads) from start-up for every page."""
 import csv
 import io
 import os
 from collections import defaultdict
-
-from openpyxl import Workbook
 
 from ..i18n import _
 from .activity_import import COLUMNS, MAX_REPORTED_ERRORS, heading_errors
@@ -52,6 +53,8 @@ def corrections_file(filename, kind, rows, report, content, translate) -> tuple:
     name = f"{stem}_{translate(_('to fix'))}{extension}"
     lines = corrected_rows(rows, report, translate)
     if kind == "xlsx":
+        from openpyxl import Workbook
+
         workbook = Workbook()
         sheet = workbook.active
         for values in lines:

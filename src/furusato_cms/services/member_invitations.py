@@ -29,7 +29,6 @@ from datetime import timedelta
 
 import colander
 from babel.dates import format_date
-from openpyxl.utils import get_column_letter
 from sqlalchemy import and_, case, func, or_, select, update
 
 from ..clock import to_tokyo
@@ -163,6 +162,10 @@ def _member(number, values, columns, errors) -> Member | None:
         return None if index is None else values[index]
 
     def refuse(name, message):
+        # openpyxl is imported where used: the web process's memory need not hold it
+        # (and Pillow, which it loads) from start-up for every page.
+        from openpyxl.utils import get_column_letter
+
         found.append(RowError(number, get_column_letter(columns[name] + 1), message))
 
     email = clean_text(cell("email")).lower()

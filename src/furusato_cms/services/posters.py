@@ -10,7 +10,10 @@ Print shops refuse PDFs whose fonts are not embedded, so the text uses Noto Sans
 (Debian's ``fonts-noto-cjk``), embedded as a subset of the characters on the page.
 ReportLab embeds only TrueType outlines and Noto CJK has CFF ones, so the subset is
 converted to quadratic outlines first (fontTools); a machine without the font falls
-back to the PDF's built-in CID font ``HeiseiKakuGo-W5``, which viewers substitute."""
+back to the PDF's built-in CID font ``HeiseiKakuGo-W5``, which viewers substitute.
+
+ReportLab is imported in the functions that draw: the web process serves pages far more
+often than posters, and loading it at start-up cost every process about 2 MB."""
 import functools
 import hashlib
 import io
@@ -20,13 +23,6 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import segno
-from reportlab.lib.pagesizes import A3, A4
-from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.pdfmetrics import stringWidth
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen import canvas
 
 from ..i18n import _
 from .session_texts import when_text
@@ -40,6 +36,10 @@ FONT_DIRS = (Path("/usr/share/fonts/opentype/noto"), Path("/usr/share/fonts/noto
 FONT_FILES = {"regular": "NotoSansCJK-Regular.ttc", "bold": "NotoSansCJK-Bold.ttc"}
 JAPANESE_FACE = 0
 """Index of ``Noto Sans CJK JP`` in the collection (Japanese glyph forms)."""
+mm = 72.0 / 2.54 * 0.1
+A4 = (210 * mm, 297 * mm)
+A3 = (297 * mm, 420 * mm)
+"""ReportLab's ``units.mm`` and ``pagesizes.A4``/``A3`` (points), computed as it does."""
 PAGE_SIZES = {"a4": A4, "a3": A3}
 MARGIN = 20 * mm
 QR_SIZE = 130 * mm
@@ -83,6 +83,9 @@ def font_file(weight="regular") -> Path | None:
 def _font(text: str, weight="regular") -> str:
     """A registered font name that draws every character of ``text``: an embedded
     subset of Noto Sans CJK, or the non-embedded CID font when Noto is missing."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
     path = font_file(weight)
     if path is None:
         if FALLBACK_FONT not in pdfmetrics.getRegisteredFontNames():
@@ -94,6 +97,9 @@ def _font(text: str, weight="regular") -> str:
 @functools.lru_cache(maxsize=64)
 def _subset_font(path: str, characters: str) -> str:
     """Register (once per process and character set) a TrueType subset of ``path``."""
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
     digest = hashlib.sha1(f"{path}\0{characters}".encode()).hexdigest()[:12]
     name = f"NotoSansCJKjp-{digest}"
     if name not in pdfmetrics.getRegisteredFontNames():
@@ -156,6 +162,8 @@ def _quadratic_subset(path: str, characters: str, postscript_name: str) -> bytes
 def poster_pdf(session, url: str, *, translate, locale: str) -> bytes:
     """One A4 page: the site, the project title, date and time, place, the code and
     how to use it."""
+    from reportlab.pdfgen import canvas
+
     project = session.project
     texts = [project.site.name, project.title, when_text(session, locale), session.place,
              translate(INSTRUCTION), url]
@@ -231,6 +239,8 @@ class RegistrationTexts:
 def registration_poster_pdf(site, url: str, *, translate, size="a4") -> bytes:
     """One page (A4 poster/flyer, or A3 by ``size``): what the registration is, basic
     and premium in a sentence each, free, and the code to the site's registration."""
+    from reportlab.pdfgen import canvas
+
     texts = RegistrationTexts.of(site, translate)
     pagesize = PAGE_SIZES[size]
     width, height = pagesize
@@ -367,6 +377,8 @@ def _dark_runs(matrix):
 def _wrapped(text, font, size, page_width, margin=MARGIN) -> list[str]:
     """Lines that fit the page: Japanese breaks between any two characters, Latin words
     stay whole unless a single word is wider than the line."""
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
     width = page_width - 2 * margin
     lines, line = [], ""
     for piece in _pieces(text, font, size, width):
@@ -381,6 +393,8 @@ def _wrapped(text, font, size, page_width, margin=MARGIN) -> list[str]:
 
 
 def _pieces(text, font, size, width):
+    from reportlab.pdfbase.pdfmetrics import stringWidth
+
     for token in WRAP_TOKENS.findall(" ".join(text.split())):
         if stringWidth(token, font, size) <= width:
             yield token

@@ -23,7 +23,6 @@ import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from PIL import Image as PILImage
 from sqlalchemy import func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import load_only
@@ -453,6 +452,10 @@ def document_type(data: bytes) -> str | None:
     """PDF, JPEG or PNG told by the content; images must also decode as such."""
     media_type = next((kind for magic, kind in MAGIC if data.startswith(magic)), None)
     if media_type in IMAGE_FORMATS:
+        # Imported here: only uploads decode images, and the web process's memory need
+        # not hold Pillow from start-up for every page.
+        from PIL import Image as PILImage
+
         try:
             with PILImage.open(io.BytesIO(data)) as image:
                 if image.format != IMAGE_FORMATS[media_type]:

@@ -17,7 +17,6 @@ import zipfile
 import zlib
 from dataclasses import dataclass
 
-from openpyxl.utils.exceptions import InvalidFileException
 
 from ..i18n import _
 from ..workbooks import UnpackLimits, WorkbookRefused, load_workbook
@@ -114,9 +113,16 @@ def is_blank(values) -> bool:
 _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 """Old .xls workbooks, and .xlsx files protected with a password, are OLE files."""
-_WORKBOOK_FAILURES = (zipfile.BadZipFile, zlib.error, InvalidFileException, KeyError,
-                      IndexError, ValueError, TypeError, OSError, EOFError, SyntaxError)
-"""What openpyxl raises on a damaged or foreign file (XML parse errors are SyntaxErrors)."""
+
+
+def _workbook_failures() -> tuple:
+    """What openpyxl raises on a damaged or foreign file (XML parse errors are
+    SyntaxErrors). openpyxl is imported only when a workbook is read, so the web
+    process does not hold it (and Pillow, which it loads) from start-up."""
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    return (zipfile.BadZipFile, zlib.error, InvalidFileException, KeyError, IndexError,
+            ValueError, TypeError, OSError, EOFError, SyntaxError)
 
 
 def bounded_file(stream, limit: int | None):
@@ -180,7 +186,7 @@ def _xlsx_rows(stream, limits: UnpackLimits, width: int):
         workbook = load_workbook(stream, limits)
     except WorkbookRefused as exc:
         raise FileError(exc.message) from None
-    except _WORKBOOK_FAILURES:
+    except _workbook_failures():
         raise FileError(_("The file could not be read as an Excel workbook (.xlsx). It may "
                           "be damaged.")) from None
     try:
@@ -191,7 +197,7 @@ def _xlsx_rows(stream, limits: UnpackLimits, width: int):
         yield from enumerate(rows, start=1)
     except WorkbookRefused as exc:
         raise FileError(exc.message) from None
-    except _WORKBOOK_FAILURES:
+    except _workbook_failures():
         raise FileError(_("The file could not be read as an Excel workbook (.xlsx). It may "
                           "be damaged.")) from None
     finally:
