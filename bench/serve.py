@@ -5,14 +5,15 @@
 
 Waitress's per-request queue-depth warning is silenced so logging does not skew the
 figures. The one-process app gets the garbage collector tuning furusato-serve's workers
-get (``tune_collector``), so both run as production does."""
+get (``tune_collector``), so both run as production does. Each process has production.ini's
+four threads; ``FURUSATO_BENCH_THREADS`` tries another number (the same for every server)."""
 import logging
 import os
 import sys
 
 import waitress
 
-THREADS = 8
+THREADS = int(os.environ.get("FURUSATO_BENCH_THREADS", 4))
 
 
 def main(argv):
