@@ -1,6 +1,7 @@
 """insert_ignoring_duplicates: new rows written as given and their ids returned, rows the
-unique key already holds (in the table or earlier in the same call) left alone, on both
-databases and across PostgreSQL's statement chunks."""
+unique key already holds (in the table or earlier in the same call) left alone;
+update_rows: each row changed where its whole key matches. On both databases and across
+PostgreSQL's statement chunks."""
 from datetime import datetime, timezone
 
 import pytest
@@ -8,7 +9,7 @@ from sqlalchemy import select
 
 from furusato_cms.models import Attendance
 from furusato_cms.services import bulk_sql
-from furusato_cms.services.bulk_sql import insert_ignoring_duplicates
+from furusato_cms.services.bulk_sql import insert_ignoring_duplicates, update_rows
 
 from ..activity_factories import make_attendance, make_project, make_session
 from ..factories import make_account, make_site
@@ -58,3 +59,26 @@ def test_new_rows_are_written_and_duplicates_left(dbsession, session_and_people,
 
 def test_nothing_to_insert(dbsession):
     assert insert_ignoring_duplicates(dbsession, Attendance.__table__, [], UNIQUE) == []
+
+
+@pytest.mark.parametrize("chunk", [10_000, 1])
+def test_rows_are_updated_where_the_whole_key_matches(dbsession, session_and_people, chunk,
+                                                      monkeypatch):
+    monkeypatch.setattr(bulk_sql, "ARRAY_CHUNK", chunk)
+    activity, people = session_and_people
+    rows = [make_attendance(dbsession, activity, person) for person in people[:3]]
+
+    update_rows(dbsession, Attendance.__table__, [
+        {"id": rows[0].id, "account_id": people[0].id, "void_reason": "取消", "source": "import"},
+        {"id": rows[1].id, "account_id": people[1].id, "void_reason": "重複", "source": "import"},
+        {"id": rows[2].id, "account_id": people[0].id, "void_reason": "別人", "source": "import"},
+    ], ("id", "account_id"))
+
+    dbsession.expire_all()
+    assert [(dbsession.get(Attendance, row.id).void_reason,
+             dbsession.get(Attendance, row.id).source) for row in rows] == [
+        ("取消", "import"), ("重複", "import"), ("", "staff")]
+
+
+def test_no_rows_to_update(dbsession):
+    update_rows(dbsession, Attendance.__table__, [], ("id",))

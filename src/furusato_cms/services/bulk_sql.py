@@ -1,5 +1,6 @@
-"""Set-based writes shared by the imports, the same on SQLite and PostgreSQL."""
-from sqlalchemy import bindparam, func, select
+"""Set-based writes shared by the imports and the batch jobs, the same on SQLite and
+PostgreSQL."""
+from sqlalchemy import and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 ARRAY_CHUNK = 10_000
@@ -21,16 +22,46 @@ def insert_ignoring_duplicates(dbsession, table, rows: list, unique: tuple) -> l
     return list(dbsession.execute(statement, rows).scalars())
 
 
-def _insert_from_arrays(dbsession, table, rows, unique) -> list:
-    """PostgreSQL: ``INSERT … SELECT … FROM unnest(one array per column)``. A VALUES list
-    has a placeholder per value, which SQLAlchemy writes out and psycopg parses again
-    for every thousand rows (a third of a 100,000-row import's time); arrays are one
-    parameter per column."""
+def update_rows(dbsession, table, rows: list, key: tuple) -> None:
+    """Each row's other columns set where its ``key`` columns match (every row has the
+    same keys). Naming a partitioned table's partition key in ``key`` (registrations'
+    ``account_id``) lets PostgreSQL update each row in its one partition, where an
+    update by id alone probes all of them."""
+    if not rows:
+        return
     columns = list(rows[0])
+    changed = [column for column in columns if column not in key]
+    if dbsession.get_bind().dialect.name == "postgresql":
+        for start in range(0, len(rows), ARRAY_CHUNK):
+            given = _arrays(table, rows[start:start + ARRAY_CHUNK], columns)
+            dbsession.execute(
+                update(table)
+                .where(and_(*(table.c[column] == given.c[column] for column in key)))
+                .values({column: given.c[column] for column in changed}))
+        return
+    dbsession.execute(
+        update(table)
+        .where(and_(*(table.c[column] == bindparam(f"key_{column}") for column in key)))
+        .values({column: bindparam(f"new_{column}") for column in changed}),
+        [{f"{'key' if column in key else 'new'}_{column}": value
+          for column, value in row.items()} for row in rows])
+
+
+def _arrays(table, rows, columns):
+    """PostgreSQL: the rows as ``unnest(one array per column) AS given(columns)``. A
+    VALUES list or an executemany has a placeholder or a statement per row, which
+    SQLAlchemy writes out and psycopg parses again for every thousand rows (a third of
+    a 100,000-row import's time); arrays are one parameter per column."""
     arrays = [bindparam(f"values_{index}", [row[column] for row in rows],
                         type_=postgresql.ARRAY(table.c[column].type))
               for index, column in enumerate(columns)]
-    source = func.unnest(*arrays).table_valued(*columns).render_derived(name="given")
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name="given")
+
+
+def _insert_from_arrays(dbsession, table, rows, unique) -> list:
+    """PostgreSQL: ``INSERT … SELECT … FROM unnest(…)`` (see ``_arrays``)."""
+    columns = list(rows[0])
+    source = _arrays(table, rows, columns)
     statement = (postgresql.insert(table)
                  .from_select(columns, select(*(source.c[column] for column in columns)))
                  .on_conflict_do_nothing(index_elements=list(unique))

@@ -48,6 +48,7 @@ from ..models import (
     Site,
     StayRecord,
 )
+from .bulk_sql import update_rows
 from .eligibility import (
     SiteFacts,
     Window,
@@ -62,6 +63,9 @@ from .premium import fall_back, grace_end
 from .webhooks import registration_changed
 
 NOTICE_DAYS = 30
+REGISTRATION_KEY = ("id", "account_id")
+"""A registration by its id and its person: the person picks its partition on PostgreSQL."""
+
 CHUNK = 500
 
 
@@ -230,20 +234,22 @@ class RenewalService:
         """The chunk's decisions as bulk statements."""
         session = self.dbsession
         if plan.renew:
-            session.execute(update(Registration), [
-                {"id": row.registration_id, "premium_until": until,
-                 "long_stay": result.long_stay, "renewal_notice_at": None}
+            update_rows(session, Registration.__table__, [
+                {"id": row.registration_id, "account_id": row.account_id,
+                 "premium_until": until, "long_stay": result.long_stay,
+                 "renewal_notice_at": None}
                 for row, result, until in plan.renew
-            ])
+            ], REGISTRATION_KEY)
             self._events("premium_renewed", now, [
                 (row.registration_id, _summary(result, until=until.isoformat()))
                 for row, result, until in plan.renew
             ])
         if plan.queue:
-            session.execute(update(Registration), [
-                {"id": row.registration_id, "premium_until": until}
+            update_rows(session, Registration.__table__, [
+                {"id": row.registration_id, "account_id": row.account_id,
+                 "premium_until": until}
                 for row, _result, until in plan.queue
-            ])
+            ], REGISTRATION_KEY)
             session.execute(insert(PremiumApplication), [
                 {"registration_id": row.registration_id, "account_id": row.account_id,
                  "site_id": row.site_id, "kind": "renewal", "state": "pending",
