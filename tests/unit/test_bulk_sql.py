@@ -1,7 +1,7 @@
 """insert_ignoring_duplicates: new rows written as given and their ids returned, rows the
 unique key already holds (in the table or earlier in the same call) left alone;
-update_rows: each row changed where its whole key matches. On both databases and across
-PostgreSQL's statement chunks."""
+update_rows: each row changed where its whole key matches; among: rows whose columns hold
+one of the given tuples. On both databases and across PostgreSQL's statement chunks."""
 from datetime import datetime, timezone
 
 import pytest
@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from furusato_cms.models import Attendance
 from furusato_cms.services import bulk_sql
-from furusato_cms.services.bulk_sql import insert_ignoring_duplicates, update_rows
+from furusato_cms.services.bulk_sql import among, insert_ignoring_duplicates, update_rows
 
 from ..activity_factories import make_attendance, make_project, make_session
 from ..factories import make_account, make_site
@@ -82,3 +82,15 @@ def test_rows_are_updated_where_the_whole_key_matches(dbsession, session_and_peo
 
 def test_no_rows_to_update(dbsession):
     update_rows(dbsession, Attendance.__table__, [], ("id",))
+
+
+def test_among_matches_whole_tuples(dbsession, session_and_people):
+    activity, people = session_and_people
+    rows = [make_attendance(dbsession, activity, person) for person in people[:3]]
+    wanted = [(activity.id, people[0].id), (activity.id, people[2].id),
+              (activity.id + 1, people[1].id)]
+
+    found = dbsession.scalars(select(Attendance.id).where(
+        among(dbsession, (Attendance.session_id, Attendance.account_id), wanted))).all()
+
+    assert sorted(found) == sorted([rows[0].id, rows[2].id])

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import chain, islice
 
-from sqlalchemy import func, select, tuple_, update
+from sqlalchemy import func, select, update
 
 from ..clock import TOKYO, to_tokyo
 from ..i18n import _
@@ -58,7 +58,7 @@ from ..models import (
 )
 from ..workbooks import UnpackLimits
 from .audit import AuditLog
-from .bulk_sql import insert_ignoring_duplicates
+from .bulk_sql import among, insert_ignoring_duplicates
 from .tabular_files import (
     DASHES,
     CellError,
@@ -693,8 +693,8 @@ class _ImportRun:
                    IdentityVerification.birthdate, IdentityVerification.postal_code)
             .join(Account, Account.id == IdentityVerification.account_id)
             .where(Account.kind == "registrant", Account.disabled_at.is_(None),
-                   tuple_(IdentityVerification.birthdate,
-                          IdentityVerification.postal_code).in_(pairs))
+                   among(self.dbsession, (IdentityVerification.birthdate,
+                                          IdentityVerification.postal_code), pairs))
         ):
             key = (name_key(name), birthdate, code)
             if key in keys:

@@ -1,6 +1,6 @@
 """Set-based writes shared by the imports and the batch jobs, the same on SQLite and
 PostgreSQL."""
-from sqlalchemy import and_, bindparam, func, select, update
+from sqlalchemy import and_, bindparam, func, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 ARRAY_CHUNK = 10_000
@@ -47,15 +47,32 @@ def update_rows(dbsession, table, rows: list, key: tuple) -> None:
           for column, value in row.items()} for row in rows])
 
 
+def among(dbsession, columns: tuple, rows: list):
+    """The condition that ``columns`` hold one of the value tuples ``rows``: on
+    PostgreSQL the tuples go as one array per column (``unnest``), elsewhere as an IN
+    list."""
+    if dbsession.get_bind().dialect.name == "postgresql":
+        given = _unnest("given", {f"c{index}": column.type
+                                  for index, column in enumerate(columns)},
+                        [[row[index] for row in rows] for index in range(len(columns))])
+        return tuple_(*columns).in_(select(*given.c))
+    return tuple_(*columns).in_(rows)
+
+
+def _unnest(name, types, arrays):
+    """``unnest(one array per column) AS name(columns)``. A VALUES list or an executemany
+    has a placeholder or a statement per row, which SQLAlchemy writes out and psycopg
+    parses again for every thousand rows (a third of a 100,000-row import's time);
+    arrays are one parameter per column."""
+    parameters = [bindparam(f"{name}_{index}", array, type_=postgresql.ARRAY(type_))
+                  for index, (type_, array) in enumerate(zip(types.values(), arrays))]
+    return func.unnest(*parameters).table_valued(*types).render_derived(name=name)
+
+
 def _arrays(table, rows, columns):
-    """PostgreSQL: the rows as ``unnest(one array per column) AS given(columns)``. A
-    VALUES list or an executemany has a placeholder or a statement per row, which
-    SQLAlchemy writes out and psycopg parses again for every thousand rows (a third of
-    a 100,000-row import's time); arrays are one parameter per column."""
-    arrays = [bindparam(f"values_{index}", [row[column] for row in rows],
-                        type_=postgresql.ARRAY(table.c[column].type))
-              for index, column in enumerate(columns)]
-    return func.unnest(*arrays).table_valued(*columns).render_derived(name="given")
+    """PostgreSQL: the rows (dicts) as ``given``, typed as ``table``'s columns."""
+    return _unnest("given", {column: table.c[column].type for column in columns},
+                   [[row[column] for row in rows] for column in columns])
 
 
 def _insert_from_arrays(dbsession, table, rows, unique) -> list:
