@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from sqlalchemy import bindparam, case, select
 
-from .models import Account, AuthSession, StaffMembership
+from .models import GENERIC_PLAN, Account, AuthSession, StaffMembership
 from .services.audit import Actor
 from .services.authentication import (
     SessionService,
@@ -75,6 +75,7 @@ IDENTITY_QUERY = (
     .outerjoin(StaffMembership, StaffMembership.account_id == Account.id)
     .where(AuthSession.token_hash == bindparam("token_hash"))
     .order_by(StaffMembership.id)
+    .execution_options(**GENERIC_PLAN)
 )
 """A session by its token's hash with its account, one row per staff membership (one
 row with no membership for everybody else), whether the account still has to accept

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
-from . import lazy_begin, transaction_join  # noqa: F401  (transaction_join: listeners)
+from . import lazy_begin, plan_cache, transaction_join  # noqa: F401  (transaction_join: listeners)
 from .meta import Base  # noqa: F401
 from .account import Account, EmailToken  # noqa: F401
 from .attendance import (  # noqa: F401
@@ -138,6 +138,7 @@ def get_engine(settings, prefix="sqlalchemy.", timeouts=None):
     engine = engine_from_config(options, prefix, connect_args=connect_args)
     if engine.dialect.name == "sqlite":
         _enable_sqlite_fk_and_savepoints(engine)
+    plan_cache.install(engine)  # before lazy_begin: a SET goes outside the transaction
     lazy_begin.install(engine)
     event.listen(engine, "handle_error", _mark_lost_races_retryable)
     return engine
@@ -189,6 +190,8 @@ def get_tm_session(session_factory, transaction_manager, request=None) -> Sessio
     """A session joined to ``transaction_manager`` (models/transaction_join.py)."""
     return session_factory(info={"transaction_manager": transaction_manager})
 
+
+GENERIC_PLAN = plan_cache.GENERIC_PLAN
 
 WRITES = {"furusato_writes": True}
 """Execution options of a statement that writes although it reads as a SELECT (an

@@ -18,6 +18,8 @@ from collections import namedtuple
 
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 
+from . import plan_cache
+
 MAX_SHAPES = 512
 """Statement shapes kept per process; the public pages have a few dozen."""
 
@@ -106,6 +108,7 @@ def execute(connection, statement, params):
     if not entry:
         return connection.execute(statement, params)
     values = entry.parameters(params, extracted)
+    plan_cache.steer(connection, statement._execution_options)
     cursor = connection.connection.driver_connection.cursor()
     try:
         if connection._has_events or connection.engine._has_events:

@@ -42,6 +42,7 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..spreadsheet import csv_bytes
 from ..models import (
+    GENERIC_PLAN,
     WRITES,
     Account,
     ActivitySession,
@@ -503,6 +504,7 @@ SCAN_QUERY = (
                & (Attendance.account_id == bindparam("account_id")))
     .options(joinedload(ActivitySession.project).joinedload(Project.site))
     .where(ActivitySession.id == bindparam("session_id"))
+    .execution_options(**GENERIC_PLAN)
 )
 """What a scan reads, built once: the session with its project and site, and the
 person's registration with the site, application and attendance (nothing matches a
@@ -527,6 +529,7 @@ HISTORY = (
     .where(_ATTENDANCES.c.account_id == bindparam("account_id"),
            _ATTENDANCES.c.voided_at.is_(None))
     .order_by(_SITES.c.code, _ATTENDANCES.c.attended_at.desc(), _ATTENDANCES.c.id.desc())
+    .execution_options(**GENERIC_PLAN)
 )
 """A person's counted attendance with its site, project title and place (the project's
 title is its content row's: the session's project id is that row's id), built once."""

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from ..i18n import _
 from ..interests import INTERESTS
 from ..models import (
+    GENERIC_PLAN,
     ContentItem,
     ContentTag,
     Project,
@@ -176,4 +177,4 @@ def _for_you_statement():
     )
 
 
-FOR_YOU = _for_you_statement()
+FOR_YOU = _for_you_statement().execution_options(**GENERIC_PLAN)

@@ -29,6 +29,7 @@ from ..i18n import _
 from ..spreadsheet import csv_bytes
 from ..interests import INTERESTS
 from ..models import (
+    GENERIC_PLAN,
     Account,
     ActivitySession,
     ContentItem,
@@ -148,6 +149,7 @@ FEATURED_PROJECTS = (
     .order_by(_SESSIONS.c.starts_at.is_(None), _SESSIONS.c.starts_at,
               _CONTENT.c.published_at.desc(), _CONTENT.c.id.desc())
     .limit(bindparam("limit"))
+    .execution_options(**GENERIC_PLAN)
 )
 """The first visible projects in ``public_list``'s order (the soonest coming session
 first), each with that session, in one prepared statement."""

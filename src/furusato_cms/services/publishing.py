@@ -23,6 +23,7 @@ from ..i18n import _
 from ..interests import INTERESTS
 from ..markup import render_markdown
 from ..models import (
+    GENERIC_PLAN,
     ContentItem,
     ContentTag,
     ContentTransition,
@@ -150,6 +151,7 @@ _VISIBLE_POSTS = (
     .order_by(func.coalesce(_CONTENT.c.publish_at, _CONTENT.c.published_at).desc(),
               _CONTENT.c.id.desc())
     .limit(bindparam("limit")).offset(bindparam("offset"))
+    .execution_options(**GENERIC_PLAN)
 )
 VISIBLE_POSTS = {
     False: _VISIBLE_POSTS,
@@ -171,6 +173,7 @@ SITE_FRONT = (
                                  _IMAGES.c.public_key == _SITES.c.header_image_key))
     )
     .where(_SITES.c.id == bindparam("site_id"))
+    .execution_options(**GENERIC_PLAN)
 )
 """The introduction and the header photo's row (without its bytes) in one statement."""
 

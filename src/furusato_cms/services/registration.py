@@ -60,7 +60,14 @@ from sqlalchemy.sql.functions import FunctionElement
 from ..clock import to_tokyo
 from ..dates import format_day
 from ..i18n import _
-from ..models import Account, IdentityVerification, Registration, RegistrationEvent, Site
+from ..models import (
+    GENERIC_PLAN,
+    Account,
+    IdentityVerification,
+    Registration,
+    RegistrationEvent,
+    Site,
+)
 from ..models.meta import UTCDateTime
 from ..postal import municipality_name
 from ..vocabulary import CONNECTIONS, RELATIONSHIP_TYPES
@@ -184,7 +191,7 @@ def _listing_statement():
     )
 
 
-LISTING = _listing_statement()
+LISTING = _listing_statement().execution_options(**GENERIC_PLAN)
 
 
 class RegistrationService:

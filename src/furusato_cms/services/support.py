@@ -41,6 +41,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ..clock import TOKYO, to_tokyo
 from ..i18n import _
 from ..models import (
+    GENERIC_PLAN,
     ContentItem,
     PartnerOffer,
     Registration,
@@ -463,6 +464,7 @@ FEATURED_MEASURES = (
                    value=_MEASURES.c.family),
               _CONTENT.c.title, _CONTENT.c.id)
     .limit(bindparam("limit"))
+    .execution_options(**GENERIC_PLAN)
 )
 """The first visible measures in ``public_measures``' order, in one prepared statement."""
 
