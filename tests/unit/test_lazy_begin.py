@@ -3,7 +3,7 @@ no BEGIN, while writes, row locks and an explicit isolation level keep their tra
 import pytest
 from sqlalchemy import select, text
 
-from furusato_cms.models import Site
+from furusato_cms.models import STANDALONE_WRITE, Site
 from furusato_cms.models.lazy_begin import is_plain_read
 
 
@@ -70,3 +70,38 @@ def test_an_explicit_isolation_level_keeps_its_snapshot(pg_engine):
     with pg_engine.connect() as connection:
         connection.execute(select(Site.id).limit(1)).all()
         assert status(connection) == "IDLE"
+
+
+def test_a_standalone_write_commits_by_itself_when_no_transaction_is_open(pg_engine):
+    """The check-in's insert: no BEGIN, no COMMIT; the row is there for everyone at once,
+    and a later write of the same request begins its own transaction."""
+    probe = text("INSERT INTO standalone_probe VALUES (1)").execution_options(
+        **STANDALONE_WRITE)
+    with pg_engine.connect() as setup:
+        setup.execute(text("CREATE TABLE IF NOT EXISTS standalone_probe (x int)"))
+        setup.execute(text("DELETE FROM standalone_probe"))
+        setup.commit()
+    try:
+        with pg_engine.connect() as connection, pg_engine.connect() as other:
+            connection.execute(probe)
+            assert status(connection) == "IDLE"
+            assert other.scalar(text("SELECT count(*) FROM standalone_probe")) == 1
+            connection.execute(text("INSERT INTO standalone_probe VALUES (2)"))
+            assert status(connection) == "INTRANS"
+            connection.rollback()
+            assert other.scalar(text("SELECT count(*) FROM standalone_probe")) == 1
+    finally:
+        with pg_engine.connect() as cleanup:
+            cleanup.execute(text("DROP TABLE standalone_probe"))
+            cleanup.commit()
+
+
+def test_a_standalone_write_inside_a_transaction_stays_in_it(pg_engine):
+    with pg_engine.connect() as connection:
+        connection.execute(text("CREATE TEMP TABLE standalone_inner (x int)"))
+        connection.execute(text("INSERT INTO standalone_inner VALUES (1)")
+                           .execution_options(**STANDALONE_WRITE))
+        assert status(connection) == "INTRANS"
+        connection.rollback()
+        assert connection.scalar(text(
+            "SELECT count(*) FROM pg_tables WHERE tablename = 'standalone_inner'")) == 0

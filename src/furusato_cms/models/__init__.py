@@ -192,6 +192,7 @@ def get_tm_session(session_factory, transaction_manager, request=None) -> Sessio
 
 
 GENERIC_PLAN = plan_cache.GENERIC_PLAN
+STANDALONE_WRITE = lazy_begin.STANDALONE_WRITE
 
 WRITES = {"furusato_writes": True}
 """Execution options of a statement that writes although it reads as a SELECT (an

@@ -14,12 +14,22 @@ COMMIT or ROLLBACK that ends a request is then sent only when a transaction was 
 (psycopg skips both on an idle connection). A connection given an explicit isolation
 level (the statistics refresh's REPEATABLE READ, VACUUM's AUTOCOMMIT) keeps SQLAlchemy's
 own handling: its snapshot or its lack of a transaction is the point.
+
+A write that is whole in one statement (``STANDALONE_WRITE``: the check-in's insert with
+its webhook events in data-modifying CTEs) runs without ``BEGIN`` when no transaction is
+open: PostgreSQL makes the statement atomic and durable by itself, so the request saves
+the ``BEGIN`` and the ``COMMIT`` round trips. A write after it in the same request begins
+a transaction of its own as usual; one already inside a transaction stays in it.
 """
 from sqlalchemy import event
 
 LOCKING = (" FOR UPDATE", " FOR NO KEY UPDATE", " FOR SHARE", " FOR KEY SHARE", "advisory")
 """What makes a SELECT need its transaction: a row lock or an advisory lock is held until
 the transaction ends, which in autocommit would be at once."""
+
+
+STANDALONE_WRITE = {"furusato_standalone_write": True}
+"""Execution options of a write that is complete in itself (see the module's note)."""
 
 
 def is_plain_read(statement: str) -> bool:
@@ -45,6 +55,8 @@ def install(engine):
         options = (context.execution_options if context is not None
                    else connection.get_execution_options())
         if "isolation_level" in options:
+            return
+        if options.get("furusato_standalone_write"):
             return
         if options.get("stream_results") or not is_plain_read(statement):
             raw.execute("BEGIN")

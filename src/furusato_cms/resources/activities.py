@@ -3,7 +3,7 @@ and the site's partner organisations (/s/{code}/partners/{id})."""
 from pyramid.authorization import Allow, Deny, Everyone
 from sqlalchemy import select
 
-from ..models import ActivitySession, PartnerOrganisation, Project
+from ..models import GENERIC_PLAN, ActivitySession, PartnerOrganisation, Project
 from ..permissions import Permissions as P
 from ..security import partner_principal
 from .base import SiteChild, SiteItemContainer, is_number
@@ -35,6 +35,7 @@ class ProjectsContainer(SiteChild):
             raise KeyError(name)
         project = self.request.dbsession.scalar(
             select(Project).where(Project.id == int(name), Project.site_id == self.site.id)
+            .execution_options(**GENERIC_PLAN)
         )
         if project is None:
             raise KeyError(name)

@@ -8,7 +8,7 @@ public visibility on top.
 from pyramid.authorization import Allow, Deny, Everyone
 from sqlalchemy import select
 
-from ..models import ContentVersion, Image, IntroPage, Post
+from ..models import GENERIC_PLAN, ContentVersion, Image, IntroPage, Post
 from ..permissions import Permissions as P
 from .base import SiteChild, is_number
 
@@ -43,6 +43,7 @@ class PostsContainer(SiteChild):
     def __getitem__(self, slug):
         post = self.request.dbsession.scalar(
             select(Post).where(Post.site_id == self.site.id, Post.slug == slug)
+            .execution_options(**GENERIC_PLAN)
         )
         if post is None:
             raise KeyError(slug)

@@ -2,7 +2,7 @@
 from pyramid.authorization import DENY_ALL, Allow, Everyone
 from sqlalchemy import bindparam, select
 
-from ..models import Site
+from ..models import GENERIC_PLAN, Site
 from ..models.site import SITE_COLUMNS, SiteRecord
 from ..models.staff import STAFF_ROLES
 from ..permissions import Permissions as P
@@ -66,10 +66,12 @@ COORDINATOR_PERMISSIONS = (
 PARTNER_PERMISSIONS = (P.SITE_DASHBOARD, P.PROJECT_CREATE)
 """A partner's rights over its own projects come from the project's ACL (partner:<id>)."""
 STAFF_STATES = ("active", "suspended")
-SITE_BY_CODE = select(Site).where(Site.code == bindparam("code"))
+SITE_BY_CODE = select(Site).where(Site.code == bindparam("code")).execution_options(
+    **GENERIC_PLAN)
 """Every request under /s/ runs this (or the next): prepared once, not built on each
 request."""
-SITE_RECORD_BY_CODE = select(*SITE_COLUMNS).where(Site.code == bindparam("code"))
+SITE_RECORD_BY_CODE = (select(*SITE_COLUMNS).where(Site.code == bindparam("code"))
+                       .execution_options(**GENERIC_PLAN))
 
 
 def reads_anonymously(request) -> bool:

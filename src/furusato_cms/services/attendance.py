@@ -43,6 +43,7 @@ from ..i18n import _
 from ..spreadsheet import csv_bytes
 from ..models import (
     GENERIC_PLAN,
+    STANDALONE_WRITE,
     WRITES,
     Account,
     ActivitySession,
@@ -594,7 +595,9 @@ def _record_statement(dialect):
     dialect's words, with every value bound at execution, read as an Attendance (the
     ORM's own bulk-insert path costs twice the time for one row). On PostgreSQL the same
     statement queues the row's webhook events (a data-modifying CTE over the
-    ``RETURNING``), so a check-in is one statement fewer; SQLite queues them after."""
+    ``RETURNING``), so a check-in is one statement fewer, and runs as a standalone write
+    (models/lazy_begin.py: no BEGIN or COMMIT round trip when it is the request's first
+    write); SQLite queues them after."""
     columns = ("session_id", "account_id", "site_id", "attended_at", "recorded_at", "source",
                "recorded_by_id", "designated")
     table = Attendance.__table__
@@ -605,11 +608,11 @@ def _record_statement(dialect):
         .returning(*table.c)
     )
     if not RECORD_QUEUES_EVENTS[dialect.dialect.name]:
-        return select(Attendance).from_statement(insert)
+        return select(Attendance).from_statement(insert).execution_options(**GENERIC_PLAN)
     created = insert.cte("created")
     return select(Attendance).from_statement(
         select(created).add_cte(attendance_recorded_with(created).cte("queued"))
-    ).execution_options(**WRITES)
+    ).execution_options(**WRITES, **GENERIC_PLAN, **STANDALONE_WRITE)
 
 
 RECORD_QUEUES_EVENTS = {"postgresql": True, "sqlite": False}

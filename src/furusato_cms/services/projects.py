@@ -185,6 +185,7 @@ PROJECT_SESSIONS = (
            *[_holding(state) for state in ACTIVE_STATES])
     .where(_SESSIONS.c.project_id == bindparam("project_id"), _SESSIONS.c.ends_at > NOW)
     .order_by(_SESSIONS.c.starts_at, _SESSIONS.c.id)
+    .execution_options(**GENERIC_PLAN)
 )
 """``upcoming_sessions`` of one project with ``seats`` counted, in one statement."""
 

@@ -178,7 +178,7 @@ SITE_FRONT = (
 """The introduction and the header photo's row (without its bytes) in one statement."""
 
 POST_TAGS = select(func.aggregate_strings(_TAGS.c.tag, TAG_SEPARATOR)).where(
-    _TAGS.c.content_id == bindparam("id"))
+    _TAGS.c.content_id == bindparam("id")).execution_options(**GENERIC_PLAN)
 
 
 def _post_card(row) -> PostCard:
