@@ -149,8 +149,16 @@ class FeedService:
                     more=len(rows) > page_size)
 
 
+def _site_of_item(*columns):
+    """One value about the item's site, looked up by its key for each row."""
+    return select(*columns).where(Site.id == ContentItem.site_id).scalar_subquery()
+
+
 def _for_you_statement():
-    """Built once; the person, the moment and the page are bound at execution."""
+    """Built once; the person, the moment and the page are bound at execution. The
+    site's columns and whether it is open are subqueries by key: as a join, the kept
+    plan, which guesses a person follows about 49 sites, read every site into a hash
+    table (0.18 ms of its 0.43)."""
     account_id = bindparam("account_id")
     interests = interests_of_account(account_id)
     projects = Project.__table__  # the table alone: a project's own columns, no entity
@@ -159,11 +167,11 @@ def _for_you_statement():
     return (
         select(ContentItem.id, ContentItem.type, ContentItem.slug, ContentItem.title,
                ContentItem.summary, ContentItem.publish_at, ContentItem.published_at,
-               Site.code.label("site_code"), Site.name.label("site_name"))
-        .join(Site, Site.id == ContentItem.site_id)
+               _site_of_item(Site.code).label("site_code"),
+               _site_of_item(Site.name).label("site_name"))
         .outerjoin(projects, projects.c.id == ContentItem.id)
         .where(
-            Site.state == "active", Site.preparing.is_(False),
+            _site_of_item(and_(Site.state == "active", Site.preparing.is_(False))),
             ContentItem.site_id.in_(followed_site_ids(account_id)),
             *visible_now(ContentItem, bindparam("now", type_=UTCDateTime())),
             or_(

@@ -158,12 +158,17 @@ class Listing:
 
 def _listing_statement():
     """Built once: the account's row, left-joined to its verification and registrations,
-    so a person with neither still gets one row. The registration a derived one came
-    from is the same person's: joined by account too, PostgreSQL reads it from the one
-    partition of registrations that holds the person instead of probing all 16."""
+    so a person with neither still gets one row. The name of the site a derived
+    registration came from is a subquery by key (the same person's registration, so one
+    partition of registrations): as a join, the kept plan, which guesses a person has
+    96 registrations, read every site into a hash table (0.32 ms of its 0.46)."""
     account_id = bindparam("account_id")
     via = aliased(Registration)
     via_site = aliased(Site)
+    via_site_id = (select(via.site_id)
+                   .where(via.id == Registration.derived_from_id, via.account_id == account_id)
+                   .correlate(Registration).scalar_subquery())
+    via_name = select(via_site.name).where(via_site.id == via_site_id).scalar_subquery()
     due = and_(Registration.state == "active", notice_due(account_id, Registration.site_id))
     return (
         select(
@@ -175,16 +180,13 @@ def _listing_statement():
             Site.id.label("site_id"), Site.code.label("site_code"),
             Site.name.label("site_name"), Site.state.label("site_state"), Site.preparing,
             Site.long_stay_enabled,
-            via_site.name.label("via"),
+            via_name.label("via"),
             case((due, 1), else_=0).label("notice_due"),
         )
         .select_from(Account)
         .outerjoin(IdentityVerification, IdentityVerification.account_id == Account.id)
         .outerjoin(Registration, Registration.account_id == Account.id)
         .outerjoin(Site, Site.id == Registration.site_id)
-        .outerjoin(via, and_(via.id == Registration.derived_from_id,
-                              via.account_id == Account.id))
-        .outerjoin(via_site, via_site.id == via.site_id)
         .where(Account.id == account_id)
         .order_by((Registration.state != "active"), Registration.registered_at,
                   Registration.id)
