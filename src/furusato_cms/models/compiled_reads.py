@@ -13,8 +13,16 @@ handling (wrapped, retryable, a lost connection noticed).
 Only PostgreSQL takes this path; a statement whose SQL is finished only at execution
 (expanding IN lists, literal-rendered parameters) or that cannot be cached goes the
 ordinary way, as does every statement on SQLite.
+
+``execute_together`` reads several such statements in one: each becomes a subquery
+aggregated to JSON, in one SELECT of one round trip, and its rows come back as if read
+alone (the site's page reads four lists: issue 16). JSON carries numbers, strings,
+booleans and times as text, so only statements whose columns are of those types are
+combined; the rest are read one by one.
 """
+import re
 from collections import namedtuple
+from datetime import date, datetime
 
 from sqlalchemy.exc import MultipleResultsFound, NoResultFound
 
@@ -46,7 +54,8 @@ class Rows(list):
 class CompiledRead:
     """One statement shape: its SQL and how values go in and come out."""
 
-    __slots__ = ("compiled", "sql", "bind_processors", "row_type", "result_processors")
+    __slots__ = ("compiled", "sql", "bind_processors", "row_type", "result_processors",
+                 "json_converters", "json_readers")
 
     def __init__(self, compiled):
         self.compiled = compiled
@@ -55,6 +64,20 @@ class CompiledRead:
         keys = [column.keyname for column in compiled._result_columns]
         self.row_type = namedtuple("Row", keys, rename=True)
         self.result_processors = None
+        self.json_converters = _json_converters(compiled)
+        self.json_readers = None
+
+    def rows_from_json(self, dialect, objects) -> Rows:
+        """The rows of this statement from its JSON aggregate (one object per row, its
+        values in column order), converted as the driver and the column types would."""
+        readers = self.json_readers
+        if readers is None:
+            readers = self.json_readers = [
+                _chained(convert, column.type._cached_result_processor(dialect, None))
+                for convert, column in zip(self.json_converters, self.compiled._result_columns)]
+        make = self.row_type._make
+        return Rows(make([value if value is None or read is None else read(value)
+                          for read, value in zip(readers, row.values())]) for row in objects)
 
     def parameters(self, params, extracted):
         values = self.compiled.construct_params(params, extracted_parameters=extracted)
@@ -78,6 +101,55 @@ class CompiledRead:
             return Rows(make(row) for row in raw)
         return Rows(make([value if process is None else process(value)
                           for process, value in zip(processors, row)]) for row in raw)
+
+
+def _chained(convert, process):
+    """``process(convert(value))``, skipping whichever is None."""
+    if convert is None or process is None:
+        return convert or process
+    return lambda value: process(convert(value))
+
+
+_JSON_AS_IS = {"integer", "string", "boolean", "float", "json"}
+_FROM_JSON_TEXT = {"datetime": datetime.fromisoformat, "date": date.fromisoformat}
+
+
+def _json_converters(compiled):
+    """Per column, how its JSON value becomes the driver's value (None: as it is);
+    None for the whole statement when a column's type does not survive JSON, or two
+    columns share a name (a JSON object keeps one)."""
+    names = [column.name for column in compiled._result_columns]
+    if len(set(names)) != len(names):
+        return None
+    converters = []
+    for column in compiled._result_columns:
+        kind = _json_kind(column.type)
+        if kind in _JSON_AS_IS:
+            converters.append(None)
+        elif kind in _FROM_JSON_TEXT:
+            converters.append(_FROM_JSON_TEXT[kind])
+        else:
+            return None
+    return converters
+
+
+def _json_kind(type_):
+    """The family of a column type as far as JSON is concerned."""
+    impl = getattr(type_, "impl_instance", type_)
+    visit = getattr(impl, "__visit_name__", "")
+    if visit in ("integer", "big_integer", "small_integer", "INTEGER", "BIGINT", "SMALLINT"):
+        return "integer"
+    if visit in ("string", "text", "unicode", "unicode_text", "VARCHAR", "TEXT", "enum"):
+        return "string"
+    if visit in ("boolean", "BOOLEAN"):
+        return "boolean"
+    if visit in ("float", "double", "FLOAT", "DOUBLE_PRECISION"):
+        return "float"
+    if visit in ("datetime", "TIMESTAMP", "date", "DATE"):
+        return "date" if visit in ("date", "DATE") else "datetime"
+    if visit in ("JSON", "json"):
+        return "json"
+    return None
 
 
 _shapes: dict = {}
@@ -121,3 +193,57 @@ def execute(connection, statement, params):
         return entry.rows(dialect, cursor)
     finally:
         cursor.close()
+
+
+_PLACEHOLDER = re.compile(r"(?<!%)%\((\w+)\)s")
+_together: dict = {}
+
+
+def _combined_sql(entries) -> str:
+    """One SELECT of each statement's rows as a JSON array, its parameters renamed
+    ``r<i>_<name>`` so two statements' parameters of one name stay apart."""
+    sql = _together.get(entries)
+    if sql is None:
+        parts = [
+            f"(SELECT coalesce(json_agg(r{index}), '[]') FROM ("
+            + _PLACEHOLDER.sub(lambda match, i=index: f"%(r{i}_{match.group(1)})s", entry.sql)
+            + f") AS r{index}) AS r{index}"
+            for index, entry in enumerate(entries)
+        ]
+        sql = "SELECT " + ",\n".join(parts)
+        if len(_together) < MAX_SHAPES:
+            _together[entries] = sql
+    return sql
+
+
+def execute_together(connection, reads) -> list:
+    """The rows of each ``(statement, params)`` of ``reads``, as ``execute`` would give
+    them, read in one statement where they can be (see the module's note)."""
+    dialect = connection.dialect
+    if dialect.name != "postgresql" or len(reads) < 2:
+        return [execute(connection, statement, params) for statement, params in reads]
+    compiled = [_compiled_read(dialect, statement) for statement, _params in reads]
+    if not all(entry and entry.json_converters is not None for entry, _ in compiled):
+        return [execute(connection, statement, params) for statement, params in reads]
+    entries = tuple(entry for entry, _ in compiled)
+    sql = _combined_sql(entries)
+    values = {}
+    for index, ((entry, extracted), (_statement, params)) in enumerate(zip(compiled, reads)):
+        for name, value in entry.parameters(params, extracted).items():
+            values[f"r{index}_{name}"] = value
+    generic = all(statement._execution_options.get("furusato_generic_plan")
+                  for statement, _params in reads)
+    plan_cache.steer(connection, {"furusato_generic_plan": generic})
+    cursor = connection.connection.driver_connection.cursor()
+    try:
+        if connection._has_events or connection.engine._has_events:
+            connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None,
+                                                      False)
+        try:
+            cursor.execute(sql, values)
+        except dialect.loaded_dbapi.Error as error:
+            connection._handle_dbapi_exception(error, sql, values, cursor, None)
+        row = cursor.fetchone()
+    finally:
+        cursor.close()
+    return [entry.rows_from_json(dialect, objects) for entry, objects in zip(entries, row)]

@@ -39,6 +39,11 @@ def fetch_page(dbsession, statement, *, page: int, page_size: int, counted: bool
                more=len(rows) > page_size, total=total, **extra)
 
 
+def _flush_pending(dbsession):
+    if dbsession.autoflush and (dbsession.new or dbsession.dirty or dbsession.deleted):
+        dbsession.flush()
+
+
 def read_rows(dbsession, statement, params=None):
     """Run a prepared Core ``statement`` (columns, not ORM entities; ``params`` for its
     bind parameters) on the session's connection: the public pages' reads. It skips the
@@ -46,22 +51,54 @@ def read_rows(dbsession, statement, params=None):
     again), which was most of a public page's CPU, and on PostgreSQL most of Core's too
     (models/compiled_reads.py); pending changes are flushed first, as the session itself
     would."""
-    if dbsession.autoflush and (dbsession.new or dbsession.dirty or dbsession.deleted):
-        dbsession.flush()
+    _flush_pending(dbsession)
     return compiled_reads.execute(dbsession.connection(), statement, params or {})
 
 
-def fetch_rows_page(dbsession, statement, params, *, page: int, page_size: int, make=None,
-                    cls=Page, **extra):
-    """``fetch_page`` for a prepared Core statement whose LIMIT and OFFSET are the bind
-    parameters ``limit`` and ``offset``; ``make(row)`` turns each row into an item."""
-    rows = read_rows(dbsession, statement,
-                     {**params, "limit": page_size + 1, "offset": (page - 1) * page_size}).all()
-    items = rows[:page_size]
-    if make is not None:
-        items = [make(row) for row in items]
-    return cls(items=items, page=page, page_size=page_size, more=len(rows) > page_size,
-               **extra)
+@dataclass(frozen=True)
+class Read:
+    """One prepared read and what its rows become, so that a page reading several lists
+    can read them in one round trip (``read_together``) and a service still offers each
+    alone (``read_one``)."""
+
+    statement: object
+    params: dict
+    finish: Callable = lambda rows: rows
+
+
+def read_one(dbsession, read: Read):
+    return read.finish(read_rows(dbsession, read.statement, read.params))
+
+
+def read_together(dbsession, *reads: Read) -> list:
+    """What each read becomes, in order; one statement on PostgreSQL."""
+    _flush_pending(dbsession)
+    results = compiled_reads.execute_together(
+        dbsession.connection(), [(read.statement, read.params) for read in reads])
+    return [read.finish(rows) for read, rows in zip(reads, results)]
+
+
+def rows_page_read(statement, params, *, page: int, page_size: int, make=None, cls=Page,
+                   **extra) -> Read:
+    """One page of a prepared Core statement whose LIMIT and OFFSET are the bind
+    parameters ``limit`` and ``offset`` (one row more than the page, to learn whether
+    another follows); ``make(row)`` turns each row into an item."""
+
+    def finish(rows):
+        rows = rows.all()
+        items = rows[:page_size]
+        if make is not None:
+            items = [make(row) for row in items]
+        return cls(items=items, page=page, page_size=page_size, more=len(rows) > page_size,
+                   **extra)
+
+    return Read(statement, {**params, "limit": page_size + 1,
+                            "offset": (page - 1) * page_size}, finish)
+
+
+def fetch_rows_page(dbsession, statement, params, **paging):
+    """``fetch_page`` for a prepared Core statement (``rows_page_read``)."""
+    return read_one(dbsession, rows_page_read(statement, params, **paging))
 
 
 # -- keyset paging (the API's cursors) --------------------------------------------------

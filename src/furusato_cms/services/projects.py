@@ -42,7 +42,7 @@ from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
 from .notifications import NotificationService
-from .paging import Page, Slice, SortKey, fetch_page, fetch_slice, read_rows
+from .paging import Page, Read, Slice, SortKey, fetch_page, fetch_slice, read_one, read_rows
 from .publishing import NOW, TRANSITIONS, PublishingService, visible_at_now, visible_now
 from .questions import keyed_questions
 from .session_texts import session_lines
@@ -153,6 +153,14 @@ FEATURED_PROJECTS = (
 )
 """The first visible projects in ``public_list``'s order (the soonest coming session
 first), each with that session, in one prepared statement."""
+
+
+def _project_cards(rows) -> list:
+    return [
+        ProjectCard(project_id, title, summary, designated,
+                    None if starts_at is None else SessionTimes(starts_at, ends_at, place))
+        for project_id, title, summary, designated, starts_at, ends_at, place in rows
+    ]
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,15 +309,13 @@ class ProjectService:
                     more=len(projects) > page_size)
 
     def featured(self, site, limit: int) -> list:
+        return read_one(self.dbsession, self.featured_read(site, limit))
+
+    def featured_read(self, site, limit: int) -> Read:
         """The first ``limit`` projects of ``public_list`` as ``ProjectCard``, each with
         its next session that is not cancelled (the site's page)."""
-        rows = read_rows(self.dbsession, FEATURED_PROJECTS,
-                         {"site_id": site.id, "now": self.clock(), "limit": limit})
-        return [
-            ProjectCard(project_id, title, summary, designated,
-                        None if starts_at is None else SessionTimes(starts_at, ends_at, place))
-            for project_id, title, summary, designated, starts_at, ends_at, place in rows
-        ]
+        return Read(FEATURED_PROJECTS, {"site_id": site.id, "now": self.clock(), "limit": limit},
+                    _project_cards)
 
     def public_after(self, site, *, cursor=None, limit=PAGE_SIZE) -> Slice:
         """Visible projects, newest first, a slice after ``cursor`` (the API; the page's

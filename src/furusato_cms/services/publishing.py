@@ -37,7 +37,18 @@ from ..models.content import CONTENT_STATES, POST_KINDS, RESERVED_SLUGS
 from ..models.meta import UTCDateTime
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
-from .paging import Page, Slice, SortKey, fetch_page, fetch_rows_page, fetch_slice, read_rows
+from .paging import (
+    Page,
+    Read,
+    Slice,
+    SortKey,
+    fetch_page,
+    fetch_slice,
+    read_one,
+    read_rows,
+    read_together,
+    rows_page_read,
+)
 
 POSTS_PAGE_SIZE = 10
 MANAGE_PAGE_SIZE = 50
@@ -181,6 +192,12 @@ POST_TAGS = select(func.aggregate_strings(_TAGS.c.tag, TAG_SEPARATOR)).where(
     _TAGS.c.content_id == bindparam("id")).execution_options(**GENERIC_PLAN)
 
 
+def _site_front(rows) -> SiteFront:
+    title, body, body_html, key, alt_text, width, height = rows.one()
+    image = None if key is None else HeaderImage(key, alt_text, width, height)
+    return SiteFront(title, shown_html(body, body_html), image)
+
+
 def _post_card(row) -> PostCard:
     slug, title, summary, kind, publish_at, published_at, tags = row
     return PostCard(slug, title, summary, kind, publish_at, published_at, tag_list(tags))
@@ -197,20 +214,28 @@ class PublicContent:
         return self.dbsession.scalar(select(IntroPage).where(IntroPage.site_id == site.id))
 
     def front(self, site) -> SiteFront:
+        return read_one(self.dbsession, self.front_read(site))
+
+    def front_read(self, site) -> Read:
         """The introduction (its stored HTML, rendered here only for a text saved before
         the HTML was kept) and the header photo, for the site's page."""
-        title, body, body_html, key, alt_text, width, height = read_rows(
-            self.dbsession, SITE_FRONT, {"site_id": site.id}).one()
-        image = None if key is None else HeaderImage(key, alt_text, width, height)
-        return SiteFront(title, shown_html(body, body_html), image)
+        return Read(SITE_FRONT, {"site_id": site.id}, _site_front)
 
     def posts(self, site, *, tag=None, page=1, page_size=POSTS_PAGE_SIZE) -> Page:
+        return read_one(self.dbsession, self.posts_read(site, tag=tag, page=page,
+                                                        page_size=page_size))
+
+    def posts_read(self, site, *, tag=None, page=1, page_size=POSTS_PAGE_SIZE) -> Read:
         """Visible posts, newest first (by when they went public), as ``PostCard``."""
         params = {"site_id": site.id, "now": self.clock()}
         if tag:
             params["tag"] = tag
-        return fetch_rows_page(self.dbsession, VISIBLE_POSTS[bool(tag)], params, page=page,
-                               page_size=page_size, make=_post_card)
+        return rows_page_read(VISIBLE_POSTS[bool(tag)], params, page=page,
+                              page_size=page_size, make=_post_card)
+
+    def together(self, *reads: Read) -> list:
+        """What each read becomes, read in one round trip (services/paging.py)."""
+        return read_together(self.dbsession, *reads)
 
     def post_extras(self, post):
         """A post's tags (one short statement, not the ORM's collection load) and its

@@ -60,7 +60,7 @@ from ..spreadsheet import csv_bytes
 from .audit import AuditLog
 from .errors import Conflict, InvalidInput, NotAllowed
 from .notifications import NotificationService
-from .paging import Page, fetch_page, read_rows
+from .paging import Page, Read, fetch_page, read_one
 from .publishing import TRANSITIONS, PublishingService, visible_at_now, visible_now
 from .questions import keyed_questions
 
@@ -492,10 +492,13 @@ class SupportService:
         return sorted(measures, key=lambda m: SUPPORT_FAMILIES.index(m.family))
 
     def featured_measures(self, site, limit: int) -> list:
+        return read_one(self.dbsession, self.featured_measures_read(site, limit))
+
+    def featured_measures_read(self, site, limit: int) -> Read:
         """The first ``limit`` of ``public_measures``, as ``MeasureCard`` (the site's page)."""
-        return [MeasureCard(*row) for row in read_rows(
-            self.dbsession, FEATURED_MEASURES,
-            {"site_id": site.id, "now": self.clock(), "limit": limit})]
+        return Read(FEATURED_MEASURES,
+                    {"site_id": site.id, "now": self.clock(), "limit": limit},
+                    lambda rows: [MeasureCard(*row) for row in rows])
 
     def public_offers(self, site) -> list:
         return list(self.dbsession.scalars(

@@ -50,14 +50,19 @@ FEATURED = 3
              replica=True)
 def site_home(context, request):
     """The site's page: its header photo, introduction, the activities with the soonest
-    sessions, its support measures and its news."""
+    sessions, its support measures and its news, read together."""
     site = context.site
-    return {
-        "front": request.service(PublicContent).front(site),
-        "featured_projects": request.service(ProjectService).featured(site, FEATURED),
-        "measures": request.service(SupportService).featured_measures(site, FEATURED),
-        **_post_listing(request, site),
-    }
+    content = request.service(PublicContent)
+    tag = tag_param(request)
+    front, projects, measures, posts = content.together(
+        content.front_read(site),
+        request.service(ProjectService).featured_read(site, FEATURED),
+        request.service(SupportService).featured_measures_read(site, FEATURED),
+        content.posts_read(site, tag=tag, page=page_param(request)),
+    )
+    _cache_until_next_change(request, site)
+    return {"front": front, "featured_projects": projects, "measures": measures,
+            "posts": posts, "tag": tag, "interests": INTERESTS, "kinds": POST_KIND_LABELS}
 
 
 @view_config(context=PostsContainer, renderer="public/posts.jinja2", permission=P.VIEW,

@@ -1,0 +1,88 @@
+"""Several prepared reads in one statement on PostgreSQL (models/compiled_reads.py
+``execute_together``, services/paging.py ``read_together``): the same rows, of the same
+types, as each read alone; the site's page reads its four lists so."""
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import bindparam, select
+
+from furusato_cms.models import ContentItem, Site
+from furusato_cms.models.compiled_reads import _compiled_read, execute_together
+from furusato_cms.services.paging import Read, read_one, read_together
+from furusato_cms.services.projects import FEATURED_PROJECTS
+from furusato_cms.services.publishing import SITE_FRONT, VISIBLE_POSTS
+from furusato_cms.services.support import FEATURED_MEASURES
+
+from ..factories import make_post, make_site
+from ..statements import statements_during
+
+_CONTENT = ContentItem.__table__
+_SITES = Site.__table__
+POSTS = (
+    select(_CONTENT.c.slug, _CONTENT.c.title, _CONTENT.c.published_at, _CONTENT.c.expire_at,
+           _CONTENT.c.site_id)
+    .where(_CONTENT.c.site_id == bindparam("site_id")).order_by(_CONTENT.c.slug.desc())
+    .limit(bindparam("limit"))
+)
+SITE = select(_SITES.c.code, _SITES.c.name, _SITES.c.joined_on, _SITES.c.preparing).where(
+    _SITES.c.id == bindparam("id"))
+WITH_LOGO = select(_SITES.c.code, _SITES.c.logo_key).where(_SITES.c.id == bindparam("id"))
+
+
+def _site_with_posts(dbsession, count=3):
+    site = make_site(dbsession, with_intro=False)
+    moment = datetime(2026, 12, 1, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    for n in range(count):
+        make_post(dbsession, site, slug=f"post-{n}", title=f"お知らせ {n}",
+                  published_at=moment - timedelta(days=n))
+    dbsession.flush()
+    return site
+
+
+def test_reads_together_give_what_each_gives_alone(dbsession):
+    site = _site_with_posts(dbsession)
+    reads = [Read(POSTS, {"site_id": site.id, "limit": 2}), Read(SITE, {"id": site.id}),
+             Read(POSTS, {"site_id": site.id, "limit": 5}),
+             Read(POSTS, {"site_id": -1, "limit": 5})]
+    together = [list(rows) for rows in read_together(dbsession, *reads)]
+    alone = [list(read_one(dbsession, read)) for read in reads]
+    assert together == alone
+    assert [row.slug for row in together[0]] == ["post-2", "post-1"]
+    assert len(together[2]) == 3 and together[3] == []
+    published = together[0][0].published_at
+    assert published == datetime(2026, 11, 29, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    assert published.utcoffset() == timedelta(0)
+    assert together[0][0].expire_at is None
+    assert together[1][0].preparing is False and together[1][0].code == site.code
+
+
+def test_reads_together_are_one_statement_on_postgresql(dbsession, connection):
+    site = _site_with_posts(dbsession)
+    sent = statements_during(connection, lambda: read_together(
+        dbsession, Read(POSTS, {"site_id": site.id, "limit": 1}), Read(SITE, {"id": site.id})))
+    assert len(sent) == (1 if connection.dialect.name == "postgresql" else 2)
+
+
+def test_a_statement_repeating_a_column_name_is_read_alone(dbsession, connection):
+    """A JSON object cannot hold one name twice, so such a statement is not combined."""
+    site = _site_with_posts(dbsession)
+    repeated = select(_SITES.c.code, _SITES.c.code.label("code")).where(
+        _SITES.c.id == bindparam("id"))
+    sent = []
+    rows = statements_during(connection, lambda: sent.append(execute_together(
+        connection, [(repeated, {"id": site.id}), (WITH_LOGO, {"id": site.id})])))
+    assert len(rows) == 2
+    assert [tuple(result.all()[0]) for result in sent[0]] == [
+        (site.code, site.code), (site.code, site.logo_key)]
+
+
+@pytest.mark.parametrize("statement", [
+    SITE_FRONT, FEATURED_PROJECTS, FEATURED_MEASURES, VISIBLE_POSTS[False], VISIBLE_POSTS[True],
+])
+def test_the_site_pages_four_reads_can_be_combined(connection, statement):
+    """Their columns all survive JSON (no bytes, no decimals) and carry distinct names;
+    a change that breaks this would silently send four statements again."""
+    if connection.dialect.name != "postgresql":
+        pytest.skip("SQLite reads each statement alone")
+    entry, _ = _compiled_read(connection.dialect, statement)
+    assert entry and entry.json_converters is not None
