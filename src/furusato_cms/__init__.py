@@ -8,6 +8,7 @@ from .clock import system_clock
 from .replicas import REPLICA_ENVIRON
 from .request_guard import InputGuard
 from .security import csrf_applies
+from .services.paging import read_together
 from .templating import SESSION_COOKIE, template_renderer_factory
 
 
@@ -16,12 +17,23 @@ def request_clock(request):
     return request.environ.get("furusato.clock") or request.registry["clock"]
 
 
+def _services_session(request):
+    """In a public read (a view declared ``replica=True``) the replica's session, see
+    replicas.py; else the request's own."""
+    return (request.read_dbsession if request.environ.get(REPLICA_ENVIRON)
+            else request.dbsession)
+
+
 def request_service(request, service_class):
-    """Build a service with this request's session, clock and settings: in a public
-    read (a view declared ``replica=True``) the replica's session, see replicas.py."""
-    session = (request.read_dbsession if request.environ.get(REPLICA_ENVIRON)
-               else request.dbsession)
-    return service_class(session, clock=request.clock, settings=request.app_settings)
+    """Build a service with this request's session, clock and settings."""
+    return service_class(_services_session(request), clock=request.clock,
+                         settings=request.app_settings)
+
+
+def request_read_together(request, *reads):
+    """What each of the services' prepared reads becomes, read in one round trip on the
+    session the services read from (services/paging.py)."""
+    return read_together(_services_session(request), *reads)
 
 
 def main(global_config, **settings):
@@ -40,6 +52,7 @@ def main(global_config, **settings):
         config.add_request_method(lambda r: r.registry["app_settings"], "app_settings", reify=True)
         config.add_request_method(request_clock, "clock", property=True)
         config.add_request_method(request_service, "service")
+        config.add_request_method(request_read_together, "read_together")
 
         config.set_session_factory(
             SignedCookieSessionFactory(

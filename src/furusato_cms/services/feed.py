@@ -30,7 +30,7 @@ from ..models import (
 )
 from .errors import InvalidInput, NotAllowed
 from ..models.meta import UTCDateTime
-from .paging import Page, read_rows
+from .paging import Page, Read, read_one, rows_page_read
 from .publishing import visible_now
 
 FEED_PAGE_SIZE = 10
@@ -137,16 +137,16 @@ class FeedService:
     # -- the feed ------------------------------------------------------------------
 
     def for_you(self, account, *, page=1, page_size=FEED_PAGE_SIZE) -> Page:
+        return read_one(self.dbsession, self.for_you_read(account, page=page,
+                                                          page_size=page_size))
+
+    def for_you_read(self, account, *, page=1, page_size=FEED_PAGE_SIZE) -> Read:
         """Matching posts and projects from followed active sites, newest first: rows
         of what the feed shows (``id``, ``type``, ``slug``, ``title``, ``summary``,
         ``publish_at``, ``published_at``, ``site_code``, ``site_name``), one statement
         reading one row more than the page to learn whether another follows."""
-        rows = read_rows(self.dbsession, FOR_YOU, {
-            "account_id": account.id, "now": self.clock(),
-            "limit": page_size + 1, "offset": (page - 1) * page_size,
-        }).all()
-        return Page(items=rows[:page_size], page=page, page_size=page_size,
-                    more=len(rows) > page_size)
+        return rows_page_read(FOR_YOU, {"account_id": account.id, "now": self.clock()},
+                              page=page, page_size=page_size)
 
 
 def _site_of_item(*columns):

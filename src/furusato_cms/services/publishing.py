@@ -46,7 +46,6 @@ from .paging import (
     fetch_slice,
     read_one,
     read_rows,
-    read_together,
     rows_page_read,
 )
 
@@ -232,10 +231,6 @@ class PublicContent:
             params["tag"] = tag
         return rows_page_read(VISIBLE_POSTS[bool(tag)], params, page=page,
                               page_size=page_size, make=_post_card)
-
-    def together(self, *reads: Read) -> list:
-        """What each read becomes, read in one round trip (services/paging.py)."""
-        return read_together(self.dbsession, *reads)
 
     def post_extras(self, post):
         """A post's tags (one short statement, not the ORM's collection load) and its

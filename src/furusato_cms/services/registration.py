@@ -81,7 +81,7 @@ from .home import (
 )
 from .mail import Mail, localizer_for, queue_mail
 from .national import inactivity_days_sql
-from .paging import read_rows
+from .paging import Read, read_one
 from .policies import notice_due
 from .survey import SurveyService
 from .webhooks import registration_changed
@@ -194,6 +194,25 @@ def _listing_statement():
 
 
 LISTING = _listing_statement().execution_options(**GENERIC_PLAN)
+
+
+def _listing(rows) -> Listing:
+    rows = rows.all()
+    first = rows[0] if rows else None
+    verification = (ListedVerification(first.verified_name, first.verified_at)
+                    if first is not None and first.verified_at is not None else None)
+    registrations = [
+        ListedRegistration(
+            row.id, row.state, row.tier, row.registered_at, row.at_home,
+            row.premium_until, row.long_stay,
+            ListedSite(row.site_id, row.site_code, row.site_name,
+                       row.site_state == "active" and not row.preparing,
+                       row.long_stay_enabled),
+            row.via,
+        )
+        for row in rows if row.id is not None
+    ]
+    return Listing(registrations, verification, any(row.notice_due for row in rows))
 
 
 class RegistrationService:
@@ -327,25 +346,13 @@ class RegistrationService:
         )
 
     def listing(self, account) -> Listing:
+        return read_one(self.dbsession, self.listing_read(account))
+
+    def listing_read(self, account) -> Read:
         """The person's registrations, verification and due notices for their own pages,
         in one statement of the columns those pages show (``registrations_of``,
         ``verification_of`` and ``PolicyService.notices_to_accept`` say the same)."""
-        rows = read_rows(self.dbsession, LISTING, {"account_id": account.id}).all()
-        first = rows[0] if rows else None
-        verification = (ListedVerification(first.verified_name, first.verified_at)
-                        if first is not None and first.verified_at is not None else None)
-        registrations = [
-            ListedRegistration(
-                row.id, row.state, row.tier, row.registered_at, row.at_home,
-                row.premium_until, row.long_stay,
-                ListedSite(row.site_id, row.site_code, row.site_name,
-                           row.site_state == "active" and not row.preparing,
-                           row.long_stay_enabled),
-                row.via,
-            )
-            for row in rows if row.id is not None
-        ]
-        return Listing(registrations, verification, any(row.notice_due for row in rows))
+        return Read(LISTING, {"account_id": account.id}, _listing)
 
     def registration_of(self, account, registration_id: int) -> Registration | None:
         """One of the person's own registrations (None for anyone else's)."""

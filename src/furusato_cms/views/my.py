@@ -35,14 +35,17 @@ def _back_to_my(request, message):
 def my_page(request):
     """Asks first for any site's privacy notice not accepted yet (new, or changed)."""
     account = request.identity.account
-    listing = request.service(RegistrationService).listing(account)
+    listing, feed = request.read_together(
+        request.service(RegistrationService).listing_read(account),
+        request.service(FeedService).for_you_read(account, page=page_param(request)),
+    )
     if listing.notices_due:
         return HTTPSeeOther(request.application_url + "/my/privacy")
     return {
         "account": account,
         "registrations": listing.registrations,
         "verification": listing.verification,
-        "feed": request.service(FeedService).for_you(account, page=page_param(request)),
+        "feed": feed,
         **DISPLAY,
     }
 

@@ -54,7 +54,7 @@ def site_home(context, request):
     site = context.site
     content = request.service(PublicContent)
     tag = tag_param(request)
-    front, projects, measures, posts = content.together(
+    front, projects, measures, posts = request.read_together(
         content.front_read(site),
         request.service(ProjectService).featured_read(site, FEATURED),
         request.service(SupportService).featured_measures_read(site, FEATURED),
