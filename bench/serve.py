@@ -6,14 +6,14 @@
 Waitress's per-request queue-depth warning is silenced so logging does not skew the
 figures. The one-process app gets the garbage collector tuning furusato-serve's workers
 get (``tune_collector``), so both run as production does. Each process has production.ini's
-four threads; ``FURUSATO_BENCH_THREADS`` tries another number (the same for every server)."""
+three threads; ``FURUSATO_BENCH_THREADS`` tries another number (the same for every server)."""
 import logging
 import os
 import sys
 
 import waitress
 
-THREADS = int(os.environ.get("FURUSATO_BENCH_THREADS", 4))
+THREADS = int(os.environ.get("FURUSATO_BENCH_THREADS", 3))
 
 
 def main(argv):
