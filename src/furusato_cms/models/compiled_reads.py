@@ -181,16 +181,23 @@ def execute(connection, statement, params):
         return connection.execute(statement, params)
     values = entry.parameters(params, extracted)
     plan_cache.steer(connection, statement._execution_options)
+    return _on_driver(connection, entry.sql, values, lambda cursor: entry.rows(dialect, cursor))
+
+
+def _on_driver(connection, sql, values, read):
+    """``read(cursor)`` after ``sql`` ran with ``values`` on the connection's own driver
+    connection: seen by the engine's listeners, a driver error raised as SQLAlchemy
+    raises it."""
     cursor = connection.connection.driver_connection.cursor()
     try:
         if connection._has_events or connection.engine._has_events:
-            connection.dispatch.before_cursor_execute(connection, cursor, entry.sql, values,
-                                                      None, False)
+            connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None,
+                                                      False)
         try:
-            cursor.execute(entry.sql, values)
-        except dialect.loaded_dbapi.Error as error:
-            connection._handle_dbapi_exception(error, entry.sql, values, cursor, None)
-        return entry.rows(dialect, cursor)
+            cursor.execute(sql, values)
+        except connection.dialect.loaded_dbapi.Error as error:
+            connection._handle_dbapi_exception(error, sql, values, cursor, None)
+        return read(cursor)
     finally:
         cursor.close()
 
@@ -234,16 +241,5 @@ def execute_together(connection, reads) -> list:
     generic = all(statement._execution_options.get("furusato_generic_plan")
                   for statement, _params in reads)
     plan_cache.steer(connection, {"furusato_generic_plan": generic})
-    cursor = connection.connection.driver_connection.cursor()
-    try:
-        if connection._has_events or connection.engine._has_events:
-            connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None,
-                                                      False)
-        try:
-            cursor.execute(sql, values)
-        except dialect.loaded_dbapi.Error as error:
-            connection._handle_dbapi_exception(error, sql, values, cursor, None)
-        row = cursor.fetchone()
-    finally:
-        cursor.close()
+    row = _on_driver(connection, sql, values, lambda cursor: cursor.fetchone())
     return [entry.rows_from_json(dialect, objects) for entry, objects in zip(entries, row)]
