@@ -35,11 +35,16 @@ def _cache_until_next_change(request, site):
         cache_publicly(request, request.service(PublicContent).next_change(site))
 
 
+def _posts_shown(request, site, posts, tag):
+    """What a page listing posts gives its template (and its cache time)."""
+    _cache_until_next_change(request, site)
+    return {"posts": posts, "tag": tag, "interests": INTERESTS, "kinds": POST_KIND_LABELS}
+
+
 def _post_listing(request, site):
     tag = tag_param(request)
     posts = request.service(PublicContent).posts(site, tag=tag, page=page_param(request))
-    _cache_until_next_change(request, site)
-    return {"posts": posts, "tag": tag, "interests": INTERESTS, "kinds": POST_KIND_LABELS}
+    return _posts_shown(request, site, posts, tag)
 
 
 FEATURED = 3
@@ -60,9 +65,8 @@ def site_home(context, request):
         request.service(SupportService).featured_measures_read(site, FEATURED),
         content.posts_read(site, tag=tag, page=page_param(request)),
     )
-    _cache_until_next_change(request, site)
     return {"front": front, "featured_projects": projects, "measures": measures,
-            "posts": posts, "tag": tag, "interests": INTERESTS, "kinds": POST_KIND_LABELS}
+            **_posts_shown(request, site, posts, tag)}
 
 
 @view_config(context=PostsContainer, renderer="public/posts.jinja2", permission=P.VIEW,
