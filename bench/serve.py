@@ -4,8 +4,9 @@
 ``serve.py bare PORT`` (the reference page).
 
 Waitress's per-request queue-depth warning is silenced so logging does not skew the
-figures. The one-process app gets the garbage collector tuning furusato-serve's workers
-get (``tune_collector``), so both run as production does. Each process has production.ini's
+figures. The one-process app is loaded as furusato-serve's workers load it
+(``load_server_app``: the garbage collector's tuning, no test-tool accelerators), so both
+run as production does. Each process has production.ini's
 three threads; ``FURUSATO_BENCH_THREADS`` tries another number (the same for every server)."""
 import logging
 import os
@@ -25,10 +26,8 @@ def main(argv):
         serve.supervise(argv[1], sock, {"threads": THREADS, "_quiet": True}, os.cpu_count() or 1)
         return
     if argv[0] == "app":
-        from pyramid.paster import get_app
-        from furusato_cms.scripts.serve import tune_collector
-        app, port = get_app(argv[1], "main"), int(argv[2])
-        tune_collector()
+        from furusato_cms.scripts.serve import load_server_app
+        app, port = load_server_app(argv[1]), int(argv[2])
     else:
         from bare_app import make_app
         app, port = make_app(), int(argv[1])

@@ -108,3 +108,19 @@ def test_the_workers_collector_is_tuned_for_a_server():
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["True", "True"]
+
+
+def test_a_worker_loads_the_application_without_test_tools_native_accelerators(
+        script_database, tmp_path):  # noqa: F811
+    """schemathesis (a test tool) installs jsonschema-rs, and openapi-spec-validator
+    takes it whenever it imports: a server process loads the app on the pure-Python
+    backend instead, and still serves (run in a child: this test process has it)."""
+    ini = write_ini(tmp_path / "serve.ini", script_database[0])
+    probe = ("import sys; from furusato_cms.scripts.serve import load_server_app;"
+             f"app = load_server_app({str(ini)!r});"
+             "import openapi_spec_validator.schemas.backend as backend;"
+             "print(sys.modules['jsonschema_rs'] is None, backend.get_validator_backend(),"
+             " callable(app))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "jsonschema", "True"]
