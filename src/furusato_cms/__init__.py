@@ -6,6 +6,7 @@ from pyramid.tweens import INGRESS
 from .appsettings import AppSettings
 from .clock import system_clock
 from .replicas import REPLICA_ENVIRON
+from .request_class import bake
 from .request_guard import InputGuard
 from .security import csrf_applies
 from .services.paging import read_together
@@ -85,4 +86,4 @@ def main(global_config, **settings):
         if app_settings.themes_dir:
             config.include(".theme_assets")
         config.scan(".views")
-    return InputGuard(config.make_wsgi_app(), app_settings)
+    return InputGuard(bake(config.make_wsgi_app()), app_settings)
