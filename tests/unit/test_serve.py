@@ -110,17 +110,27 @@ def test_the_workers_collector_is_tuned_for_a_server():
     assert out == ["True", "True"]
 
 
-def test_a_worker_loads_the_application_without_test_tools_native_accelerators(
-        script_database, tmp_path):  # noqa: F811
+def _in_child(code: str) -> list:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+def test_a_worker_loads_the_application_lean(script_database, tmp_path):  # noqa: F811
     """schemathesis (a test tool) installs jsonschema-rs, and openapi-spec-validator
     takes it whenever it imports: a server process loads the app on the pure-Python
-    backend instead, and still serves (run in a child: this test process has it)."""
-    ini = write_ini(tmp_path / "serve.ini", script_database[0])
-    probe = ("import sys; from furusato_cms.scripts.serve import load_server_app;"
-             f"app = load_server_app({str(ini)!r});"
-             "import openapi_spec_validator.schemas.backend as backend;"
-             "print(sys.modules['jsonschema_rs'] is None, backend.get_validator_backend(),"
-             " callable(app))")
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out == ["True", "jsonschema", "True"]
+    backend instead, and still serves. The source lines configuration read into
+    linecache (as loading the app alone shows) are dropped, those of generated code kept.
+    Run in children: this test process has jsonschema-rs and its own linecache."""
+    ini = str(write_ini(tmp_path / "serve.ini", script_database[0]))
+    files_in_linecache = ("len([e for e in linecache.cache.values() if len(e) == 4 and e[1]]),"
+                          "any(k.startswith('<sqlalchemy') for k in linecache.cache)")
+    plain = _in_child(f"import linecache; from pyramid.paster import get_app;"
+                      f"get_app({ini!r}, 'main'); print({files_in_linecache})")
+    assert int(plain[0]) > 50 and plain[1] == "True"
+    lean = _in_child(
+        "import sys, linecache; from furusato_cms.scripts.serve import load_server_app;"
+        f"app = load_server_app({ini!r});"
+        "import openapi_spec_validator.schemas.backend as backend;"
+        "print(sys.modules['jsonschema_rs'] is None, backend.get_validator_backend(),"
+        f" callable(app), {files_in_linecache})")
+    assert lean == ["True", "jsonschema", "True", "0", "True"]
