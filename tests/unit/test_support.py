@@ -23,6 +23,8 @@ from furusato_cms.services.support import (
     OFFER_RULE,
     RETURN_GIFT_RULE,
     SupportService,
+)
+from furusato_cms.services.support_rules import (
     Upload,
     checked_answers,
     fiscal_year_bounds,

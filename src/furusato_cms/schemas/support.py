@@ -19,20 +19,22 @@ from ..models.support import (
 )
 from ..services.publishing import BODY_MAX, SUMMARY_MAX, TITLE_MAX
 from ..services.support import (
-    ANSWER_MAX,
     APPLICANT_LABELS,
     BUSINESS_MAX,
     CAP_UNIT_LABELS,
-    COST_LABEL_MAX,
     FAMILY_LABELS,
-    FIELD_KINDS,
-    FIELDS_MAX,
     GROUP_LABELS,
-    NIGHTS_MAX,
     OFFER_KIND_LABELS,
     PLACE_MAX,
     RATE_DENOMINATOR_MAX,
     REASON_MAX,
+)
+from ..services.support_rules import (
+    ANSWER_MAX,
+    COST_LABEL_MAX,
+    FIELD_KINDS,
+    FIELDS_MAX,
+    NIGHTS_MAX,
     parse_whole_number,
 )
 from .content import MARKDOWN_HELP, TokyoDateTime, markdown_widget

@@ -26,10 +26,12 @@ from ..services.support import (
     FAMILY_LABELS,
     GROUP_LABELS,
     OFFER_KIND_LABELS,
-    Payable,
     SupportService,
-    Upload,
     family_group,
+)
+from ..services.support_rules import (
+    Payable,
+    Upload,
     yen,
 )
 
