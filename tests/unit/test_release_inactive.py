@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from furusato_cms.models import NationalSettings, Registration, RegistrationEvent, SurveyAnswer
-from furusato_cms.services.registration import RegistrationService
+from furusato_cms.services.inactivity_release import InactivityRelease
 
 from ..conftest import NOW
 from ..factories import MATSUMOTO, NAGANO_CITY, NAGANO_PREF, make_site
@@ -22,7 +22,7 @@ NOTICE_AFTER = timedelta(days=730 - 30)
 
 @pytest.fixture
 def service(dbsession, clock, app_settings):
-    return RegistrationService(dbsession, clock=clock, settings=app_settings)
+    return InactivityRelease(dbsession, clock=clock, settings=app_settings)
 
 
 @pytest.fixture
@@ -48,7 +48,7 @@ def kinds(dbsession, registration):
 
 
 def run(service, dbsession, moment):
-    summary = service.release_inactive(moment)
+    summary = service.run(moment)
     dbsession.expire_all()
     return summary
 

@@ -23,6 +23,7 @@ from furusato_cms.services.attendance import AttendanceService
 from furusato_cms.services.audit import Actor
 from furusato_cms.services.premium import PremiumService, fall_back
 from furusato_cms.services.registrant_accounts import RegistrantAccountService
+from furusato_cms.services.inactivity_release import InactivityRelease
 from furusato_cms.services.registration import RegistrationService
 from furusato_cms.services.renewal import RenewalService
 from furusato_cms.services.webhooks import transport
@@ -442,10 +443,10 @@ def test_the_inactivity_release_queues_registration_ended(dbsession, endpoints, 
     person = make_registrant(dbsession, "idle@example.jp",
                              last_signin_at=NOW - timedelta(days=730 - 30))
     registration = make_registration(dbsession, city, person)
-    service = RegistrationService(dbsession, clock=clock, settings=app_settings)
-    service.release_inactive(NOW)
+    release = InactivityRelease(dbsession, clock=clock, settings=app_settings)
+    release.run(NOW)
     assert queued(dbsession) == []
-    service.release_inactive(NOW + timedelta(days=30))
+    release.run(NOW + timedelta(days=30))
     [row] = queued(dbsession)
     assert (row.registration_id, row.event_type, row.reason) == (
         registration.id, "registration.ended", "released")

@@ -11,10 +11,10 @@ at the same moment changes nothing the second time. It prints a JSON summary:
 ``--at`` runs the rule as of another moment (with a time zone, e.g.
 2026-11-25T12:00:00+09:00), for catching up or for rehearsals.
 """
-from ..services.registration import RegistrationService
+from ..services.inactivity_release import InactivityRelease
 from .common import run_service_at
 
 
 def main(argv=None):
     run_service_at(argv, __doc__, "the moment to run the rule for (default: now)",
-                   RegistrationService, lambda service, now: service.release_inactive(now))
+                   InactivityRelease, lambda service, now: service.run(now))
