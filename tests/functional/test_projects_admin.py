@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from furusato_cms.models import ActivitySession, AuditEntry, PartnerOrganisation, Project
-from furusato_cms.services.projects import ApplicationService
+from furusato_cms.services.session_applications import ApplicationService
 
 from ..activity_factories import make_partner, make_project, make_session
 from ..conftest import NOW

@@ -19,12 +19,8 @@ from furusato_cms.models import (
 from furusato_cms.services.errors import Conflict, InvalidInput, NotAllowed
 from furusato_cms.services.mail import localizer_for
 from furusato_cms.services.notifications import NotificationService
-from furusato_cms.services.projects import (
-    ApplicationService,
-    ProjectScope,
-    ProjectService,
-    checked_questions,
-)
+from furusato_cms.services.projects import ProjectScope, ProjectService, checked_questions
+from furusato_cms.services.session_applications import ApplicationService
 
 from ..activity_factories import make_partner, make_project, make_session
 from ..concurrency.support import needs_postgresql, run_at_once

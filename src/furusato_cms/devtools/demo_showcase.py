@@ -22,7 +22,8 @@ from ..services.audit import Actor
 from ..services.images import ImageService
 from ..services.policies import PolicyService
 from ..services.premium import PremiumService
-from ..services.projects import ApplicationService, ProjectScope, ProjectService
+from ..services.projects import ProjectScope, ProjectService
+from ..services.session_applications import ApplicationService
 from ..services.registration import RegistrationService
 from ..services.statistics import StatisticsService
 from ..services.support import SupportService

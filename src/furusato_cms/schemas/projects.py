@@ -12,13 +12,8 @@ from ..i18n import _
 from ..interests import INTERESTS
 from ..models.partner import DESIGNATION_PATTERNS, PARTNER_KINDS
 from ..services.partners import DESIGNATION_LABELS, NAME_MAX, PARTNER_KIND_LABELS
-from ..services.projects import (
-    ANSWER_MAX,
-    CAPACITY_MAX,
-    CONDITIONS_MAX,
-    PLACE_MAX,
-    QUESTIONS_MAX,
-)
+from ..services.projects import CAPACITY_MAX, CONDITIONS_MAX, PLACE_MAX, QUESTIONS_MAX
+from ..services.session_applications import ANSWER_MAX
 from ..services.publishing import BODY_MAX, SUMMARY_MAX, TITLE_MAX
 from .content import MARKDOWN_HELP, TokyoDateTime, markdown_widget
 from .fields import EMAIL_MAX, Text

@@ -1,4 +1,4 @@
-"""Contributor activities (担い手活動): projects, their sessions, and applications.
+"""Contributor activities (担い手活動): projects and their sessions.
 
 A project is content: it goes through the posts' publishing workflow (draft → review
 → published → archived) and keeps versions, through ``PublishingService``; this
@@ -11,12 +11,7 @@ registration. It starts from the partner's designation pattern (the site's own
 projects: yes; pattern ① per project: no until the site designates it; pattern ②
 all unless excluded: yes) and only the site changes it afterwards. Each attendance
 stores the flag as it was when recorded, so a change counts from then on only.
-
-Applications (申込) respect a session's capacity even when many people apply at the
-same moment: the session row is locked (``SELECT … FOR UPDATE``) before places are
-counted, so the count and the new row are one step. Beyond capacity people join the
-waiting list (キャンセル待ち) in the order they applied; a cancellation moves the first
-of them up and tells them in their inbox and by mail, as they chose.
+Applications to sessions (申込) are in services/session_applications.py.
 """
 import secrets
 from dataclasses import dataclass
@@ -24,9 +19,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, bindparam, case, false, func, select
 from sqlalchemy.orm import joinedload
 
-from ..clock import to_tokyo
 from ..i18n import _
-from ..spreadsheet import csv_bytes
 from ..interests import INTERESTS
 from ..models import (
     GENERIC_PLAN,
@@ -45,6 +38,7 @@ from .notifications import NotificationService
 from .paging import Page, Read, Slice, SortKey, fetch_page, fetch_slice, read_one, read_rows
 from .publishing import NOW, TRANSITIONS, PublishingService, visible_at_now, visible_now
 from .questions import keyed_questions
+from .session_applications import ACTIVE_STATES, ApplicationService, Seats
 from .session_texts import session_lines
 
 PAGE_SIZE = 20
@@ -54,20 +48,9 @@ PLACE_MAX = 300
 CAPACITY_MAX = 10000
 QUESTIONS_MAX = 10
 QUESTION_MAX = 200
-ANSWER_MAX = 1000
 PROJECT_KIND = "event"
 """The posts' kind column, fixed for projects (a recruitment is an event)."""
-ACTIVE_STATES = ("applied", "waitlisted")
 
-APPLICATION_STATE_LABELS = {
-    "applied": _("Applied, with a place"),
-    "waitlisted": _("On the waiting list"),
-    "cancelled": _("Application cancelled"),
-}
-ALREADY_APPLIED = {
-    "applied": _("You have already applied for this session and have a place."),
-    "waitlisted": _("You are already on the waiting list for this session."),
-}
 
 
 @dataclass(frozen=True)
@@ -85,20 +68,6 @@ class ProjectScope:
         if self.partner_id is None:
             return (false(),)
         return (Project.partner_id == self.partner_id,)
-
-
-@dataclass(frozen=True)
-class Seats:
-    """How many people hold a place and wait for one in a session."""
-
-    capacity: int | None
-    applied: int = 0
-    waitlisted: int = 0
-
-    @property
-    def left(self) -> int | None:
-        """Places still free; None when there is no limit."""
-        return None if self.capacity is None else max(self.capacity - self.applied, 0)
 
 
 NEWEST_PROJECTS_FIRST = [SortKey(Project.id, True, int, lambda project: project.id)]
@@ -599,161 +568,6 @@ class ProjectService:
                     text="\n".join(lines) + "\n")
 
 
-class ApplicationService:
-    """Registrants' applications to sessions, the waiting list, and the applicant list."""
-
-    def __init__(self, dbsession, *, clock, settings):
-        self.dbsession = dbsession
-        self.clock = clock
-        self.settings = settings
-        self.audit = AuditLog(dbsession, clock)
-        self.notifications = NotificationService(dbsession, clock=clock, settings=settings)
-
-    def lock(self, session) -> ActivitySession:
-        """Lock the session row until the transaction ends (a no-op on SQLite, where
-        writes are serialised anyway) and reload it, so counts made next are exact."""
-        return self.dbsession.scalars(
-            select(ActivitySession)
-            .where(ActivitySession.id == session.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).one()
-
-    def applications_of(self, account, sessions) -> dict:
-        """``{session id: application}`` of one person for the given sessions."""
-        ids = [s.id for s in sessions]
-        if account is None or not ids:
-            return {}
-        return {
-            a.session_id: a for a in self.dbsession.scalars(
-                select(SessionApplication).where(SessionApplication.session_id.in_(ids),
-                                                 SessionApplication.account_id == account.id)
-            )
-        }
-
-    def apply(self, account, session, answers) -> SessionApplication:
-        """Apply for a place; beyond capacity the application waits in line."""
-        if account.kind != "registrant" or account.disabled_at is not None:
-            raise NotAllowed(_("Only people registered with the Furusato resident "
-                               "registration can apply. Sign in with your registrant account."))
-        session = self.lock(session)
-        project = session.project
-        self._check_open(session, project)
-        answers = checked_answers(project.questions or (), answers)
-        application = self.dbsession.scalar(
-            select(SessionApplication).where(SessionApplication.session_id == session.id,
-                                             SessionApplication.account_id == account.id)
-        )
-        if application is not None and application.state != "cancelled":
-            raise Conflict(ALREADY_APPLIED[application.state])
-        seats = self._seats(session)
-        state = "applied" if seats.left is None or seats.left > 0 else "waitlisted"
-        now = self.clock()
-        if application is None:
-            application = SessionApplication(session_id=session.id, account_id=account.id)
-            self.dbsession.add(application)
-        application.state, application.answers = state, answers
-        application.applied_at = application.updated_at = now
-        self.dbsession.flush()
-        return application
-
-    def cancel(self, application) -> list:
-        """Give the place up (or leave the waiting list). A freed place goes to the
-        first person waiting, who is told (see ``fill_places``); returns who moved up."""
-        session = self.lock(self.dbsession.get(ActivitySession, application.session_id))
-        self.dbsession.refresh(application)
-        if application.state == "cancelled":
-            raise Conflict(_("This application has already been cancelled."))
-        if session.ends_at <= self.clock():
-            raise NotAllowed(_("This session is over; its applications can no longer change."))
-        had_place = application.state == "applied"
-        application.state = "cancelled"
-        application.updated_at = self.clock()
-        self.dbsession.flush()
-        return self.fill_places(session) if had_place else []
-
-    def fill_places(self, session) -> list:
-        """Move people up from the waiting list, first come first served, while places
-        are free; the caller holds the session's lock. Each one is told once
-        (``application_result``: inbox and mail, as they chose)."""
-        if session.cancelled_at is not None or session.ends_at <= self.clock():
-            return []
-        seats = self._seats(session)
-        waiting = select(SessionApplication).join(
-            Account, Account.id == SessionApplication.account_id
-        ).where(
-            SessionApplication.session_id == session.id,
-            SessionApplication.state == "waitlisted",
-            Account.disabled_at.is_(None),
-        ).order_by(SessionApplication.applied_at, SessionApplication.id)
-        if seats.left is not None:
-            waiting = waiting.limit(seats.left)
-        moved = self.dbsession.scalars(waiting).all()
-        now = self.clock()
-        for application in moved:
-            application.state, application.updated_at = "applied", now
-        self.dbsession.flush()
-        self.notifications.application_result(session, moved)
-        return moved
-
-    def applicants(self, session) -> list:
-        """``(application, account)`` of everyone with a place, then the waiting list."""
-        return self.dbsession.execute(
-            select(SessionApplication, Account)
-            .join(Account, Account.id == SessionApplication.account_id)
-            .where(SessionApplication.session_id == session.id,
-                   SessionApplication.state.in_(ACTIVE_STATES))
-            .order_by(SessionApplication.state, SessionApplication.applied_at,
-                      SessionApplication.id)
-        ).all()
-
-    def record_view(self, actor, session, count):
-        """Seeing the applicant list is a staff read of personal data."""
-        self.audit.record(actor, "session.applicants_view", site_id=session.site_id,
-                          target=session, rows=count)
-
-    def export_applicants(self, actor, session, *, translate) -> bytes:
-        """The applicant list as CSV for Excel (UTF-8 with BOM): name, email, state,
-        applied at, and the answers to the project's questions — nothing more."""
-        questions = session.project.questions or []
-        header = [translate(label) for label in (
-            _("Applicant's name"), _("Email address"), _("State"),
-            _("Applied at (Japan time)")
-        )] + [q["label"] for q in questions]
-        rows = [
-            [account.display_name, account.email,
-             translate(APPLICATION_STATE_LABELS[application.state]),
-             to_tokyo(application.applied_at).strftime("%Y-%m-%d %H:%M")]
-            + [(application.answers or {}).get(q["key"], "") for q in questions]
-            for application, account in self.applicants(session)
-        ]
-        self.audit.record(actor, "session.applicants_export", site_id=session.site_id,
-                          target=session, rows=len(rows))
-        return csv_bytes([header, *rows])
-
-    # -- rules -------------------------------------------------------------------
-
-    def _check_open(self, session, project):
-        now = self.clock()
-        if project.site.state != "active" or not project.is_visible_at(now):
-            raise NotAllowed(_("This project is not open to the public."))
-        if session.cancelled_at is not None:
-            raise NotAllowed(_("This session has been cancelled."))
-        if session.ends_at <= now:
-            raise NotAllowed(_("This session is over."))
-        if not session.application_required:
-            raise NotAllowed(_("No application is needed for this session: just come along."))
-
-    def _seats(self, session) -> Seats:
-        counts = dict(self.dbsession.execute(
-            select(SessionApplication.state, func.count())
-            .where(SessionApplication.session_id == session.id,
-                   SessionApplication.state.in_(ACTIVE_STATES))
-            .group_by(SessionApplication.state)
-        ).all())
-        return Seats(session.capacity, counts.get("applied", 0), counts.get("waitlisted", 0))
-
-
 def project_url(settings, project) -> str:
     return f"{settings.base_url}/s/{project.site.code}/projects/{project.id}"
 
@@ -762,20 +576,3 @@ def checked_questions(questions, existing) -> list:
     """The project's own questions as stored: ``[{"key", "label", "required"}]``."""
     return keyed_questions(questions, existing, prefix="q", field="questions",
                            label_max=QUESTION_MAX, count_max=QUESTIONS_MAX)
-
-
-def checked_answers(questions, answers) -> dict:
-    """Answers to the project's questions by key; required ones must be given."""
-    answers = answers or {}
-    result = {}
-    for question in questions:
-        text = (answers.get(question["key"]) or "").strip()
-        if question["required"] and not text:
-            raise InvalidInput(_("Please answer: ${label}", mapping={"label": question["label"]}),
-                               field=question["key"])
-        if len(text) > ANSWER_MAX:
-            raise InvalidInput(_("At most ${max} characters.", mapping={"max": ANSWER_MAX}),
-                               field=question["key"])
-        result[question["key"]] = text
-    return result
-

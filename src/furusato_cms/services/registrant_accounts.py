@@ -98,7 +98,7 @@ from .authentication import (  # noqa: F401 - RequestsThrottled is part of this 
 from .errors import Conflict, InvalidInput, NotAllowed
 from .mail import Mail, localizer_for, queue_mail
 from .passwords import check_new_password, hash_password, verify_password
-from .projects import ApplicationService
+from .session_applications import ApplicationService
 from .webhooks import registration_changed
 
 CONFIRM_HOURS = 48

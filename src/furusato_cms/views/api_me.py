@@ -15,7 +15,7 @@ from ..services.errors import Conflict, InvalidInput, NotAllowed, ServiceError
 from ..services.notifications import NotificationService
 from ..services.personal_records import PersonalRecords
 from ..services.policies import PolicyService
-from ..services.projects import ApplicationService
+from ..services.session_applications import ApplicationService
 from ..services.registration import AnswersRefused, RegistrationService
 from .api import problem
 from .api_shapes import acting_person, registration_json, site_json, when

@@ -16,7 +16,8 @@ from ..permissions import Permissions as P
 from ..resources.activities import ProjectResource, ProjectsContainer, SessionResource
 from ..schemas.projects import application_schema
 from ..services.errors import ServiceError
-from ..services.projects import APPLICATION_STATE_LABELS, ApplicationService, ProjectService
+from ..services.projects import ProjectService
+from ..services.session_applications import APPLICATION_STATE_LABELS, ApplicationService
 from ..services.publishing import shown_html
 from .public import page_param
 

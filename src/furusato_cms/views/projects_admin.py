@@ -32,14 +32,10 @@ from ..schemas.projects import (
     session_values,
 )
 from ..services.errors import ServiceError
-from ..services.projects import (
-    APPLICATION_STATE_LABELS,
-    ApplicationService,
-    ProjectScope,
-    ProjectService,
-)
+from ..services.projects import ProjectScope, ProjectService
 from ..services.needs import NeedService
 from ..services.publishing import STATE_LABELS
+from ..services.session_applications import APPLICATION_STATE_LABELS, ApplicationService
 from .public import page_param
 
 
