@@ -22,12 +22,8 @@ from furusato_cms.models import (
     Project,
     Site,
 )
-from furusato_cms.services.activity_import import (
-    ActivityImportService,
-    TemplateMismatch,
-    parse_birthdate,
-    parse_when,
-)
+from furusato_cms.services.activity_import import ActivityImportService, TemplateMismatch
+from furusato_cms.services.cell_dates import parse_birthdate, parse_when
 from furusato_cms.services.tabular_files import FileError, name_key, postal_code
 from furusato_cms.services.audit import Actor
 
