@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from webtest import Upload
 
 from furusato_cms.models import AuditEntry, PartnerOffer, SupportApplication, SupportMeasure
-from furusato_cms.services import support
+from furusato_cms.services import support, support_rules
 
 from ..access import post_outcome
 from ..content_factories import actor_for, csrf_token, signed_in_staff
@@ -66,7 +66,7 @@ def submitted(dbsession, measure, person, **kw):
     service = support.SupportService(dbsession, clock=kw.pop("clock"),
                                      settings=kw.pop("settings"))
     return service.apply(person, measure, answers={},
-                         receipts=[support.Upload("r.pdf", PDF_BYTES)],
+                         receipts=[support_rules.Upload("r.pdf", PDF_BYTES)],
                          costs=[{"label": "新幹線", "amount": kw.pop("amount", 100_000)}])
 
 
