@@ -65,7 +65,7 @@ from .support_rules import (
     checked_answers,
     checked_costs,
     checked_form_fields,
-    checked_receipt,
+    checked_receipts,
     compute_payable,
     fiscal_year_bounds,
     yen,
@@ -80,7 +80,6 @@ YEN_MAX = 2_000_000_000
 REASON_MAX = 2000
 PLACE_MAX = 300
 BUSINESS_MAX = 200
-RECEIPTS_MAX = 5
 HANDLED_STATES = ("approved", "paid")
 """Applications whose amount uses the budget."""
 
@@ -524,14 +523,7 @@ class SupportService:
             return self._same_form_or_refused(waiting, request_token)
         answers = checked_answers(measure.form_fields or (), answers)
         lines = checked_costs(measure, costs)
-        files = [checked_receipt(upload, self.settings.upload_max_bytes)
-                 for upload in receipts if upload is not None]
-        if len(files) > RECEIPTS_MAX:
-            raise InvalidInput(_("At most ${max} receipts.", mapping={"max": RECEIPTS_MAX}),
-                               field="receipts")
-        if measure.pays_money and not files:
-            raise InvalidInput(_("Attach the receipts for your costs (PDF, JPEG or PNG)."),
-                               field="receipts")
+        files = checked_receipts(measure, receipts, self.settings.upload_max_bytes)
         now = self.clock()
         payable = compute_payable(measure, lines,
                                   used_this_year=self._used_this_year(account.id, measure, now))

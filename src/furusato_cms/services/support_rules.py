@@ -22,6 +22,7 @@ FIELD_LABEL_MAX = 200
 ANSWER_MAX = 1000
 NUMBER_MAX = 1_000_000_000
 FILENAME_MAX = 200
+RECEIPTS_MAX = 5
 FIELD_KINDS = ("text", "number", "date", "yen")
 RECEIPT_SIGNATURES = (
     (b"%PDF-", "application/pdf"),
@@ -264,3 +265,16 @@ def checked_receipt(upload: Upload, limit: int) -> dict:
                              mapping=mapping), field="receipts")
     return {"filename": name, "media_type": media_type, "byte_size": len(upload.data),
             "data": upload.data}
+
+
+def checked_receipts(measure, uploads, limit: int) -> list:
+    """Each sent receipt checked (``checked_receipt``); at most ``RECEIPTS_MAX``, and at
+    least one for a measure that pays money."""
+    files = [checked_receipt(upload, limit) for upload in uploads if upload is not None]
+    if len(files) > RECEIPTS_MAX:
+        raise InvalidInput(_("At most ${max} receipts.", mapping={"max": RECEIPTS_MAX}),
+                           field="receipts")
+    if measure.pays_money and not files:
+        raise InvalidInput(_("Attach the receipts for your costs (PDF, JPEG or PNG)."),
+                           field="receipts")
+    return files
