@@ -20,9 +20,10 @@ token gives — never ``kind:``, staff or operator principals.
 from dataclasses import dataclass, field
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
-from sqlalchemy import bindparam, case, select
+from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, case, select
 
 from .models import GENERIC_PLAN, Account, AuthSession, StaffMembership
+from .models.row_entities import EntityColumns, columns_of
 from .services.audit import Actor
 from .services.authentication import (
     SessionService,
@@ -38,6 +39,7 @@ from .services.oauth import (
     bearer_token,
 )
 from .services.notifications import unread_messages
+from .services.paging import read_rows
 from .services.policies import terms_due
 
 AUTH_COOKIE = "furusato_auth"
@@ -67,20 +69,25 @@ class Identity:
             self.account, holds_staff_role=False)
 
 
+_SESSION, _ACCOUNT, _MEMBERSHIP = (EntityColumns(model)
+                                   for model in (AuthSession, Account, StaffMembership))
 IDENTITY_QUERY = (
-    select(AuthSession, Account, StaffMembership, terms_due(Account.id).label("terms_due"),
+    select(*columns_of(_SESSION, _ACCOUNT, _MEMBERSHIP),
+           terms_due(Account.id).label("terms_due"),
            case((Account.kind == "registrant", unread_messages(Account.id)), else_=0)
            .label("unread_count"))
     .join(Account, Account.id == AuthSession.account_id)
     .outerjoin(StaffMembership, StaffMembership.account_id == Account.id)
     .where(AuthSession.token_hash == bindparam("token_hash"))
     .order_by(StaffMembership.id)
+    .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL)
     .execution_options(**GENERIC_PLAN)
 )
 """A session by its token's hash with its account, one row per staff membership (one
 row with no membership for everybody else), whether the account still has to accept
 the current terms, and a registrant's unread messages (the header shows the number on
-every page); built once, each request binds the hash."""
+every page); read as columns and made into the objects (models/row_entities.py); built
+once, each request binds the hash."""
 
 
 def is_api_request(request) -> bool:
@@ -148,18 +155,23 @@ class FurusatoSecurityPolicy:
         token = request.cookies.get(AUTH_COOKIE)
         if not token:
             return None
-        rows = request.dbsession.execute(IDENTITY_QUERY, {"token_hash": hash_token(token)}).all()
+        dbsession = request.dbsession
+        rows = read_rows(dbsession, IDENTITY_QUERY, {"token_hash": hash_token(token)}).all()
         if not rows:
             return None
-        auth_session, account = rows[0].AuthSession, rows[0].Account
+        first = rows[0]
+        auth_session = _SESSION.entity(dbsession, first)
+        account = _ACCOUNT.entity(dbsession, first)
         if self._session_service(request).live(auth_session) is None:
             return None
         if account.disabled_at is not None:
             return None
         if account.has_totp and auth_session.second_factor_at is None:
             return None
-        memberships = [row.StaffMembership for row in rows if row.StaffMembership is not None]
-        known = {"terms_due": bool(rows[0].terms_due), "unread_count": rows[0].unread_count}
+        memberships = [membership for membership in
+                       (_MEMBERSHIP.entity(dbsession, row) for row in rows)
+                       if membership is not None]
+        known = {"terms_due": bool(first[-2]), "unread_count": first[-1]}
         if not account.has_totp and second_factor_required(account, bool(memberships)):
             return Identity(account=account, auth_session=auth_session, must_enrol=True,
                             **known)
