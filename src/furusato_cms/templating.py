@@ -16,6 +16,7 @@ from sqlalchemy import select
 from . import dates
 from .i18n import TemplateGettext, template_gettext, translator
 from .navigation import breadcrumbs, page_audience
+from .template_output import JoinedOutputCodeGenerator
 from .models import DATABASE_UNAVAILABLE, Site
 from .resources.site import find_site_resource
 
@@ -109,6 +110,7 @@ class LocalizedEnvironments:
     language is the current request's; the negotiator gives only ``LOCALES``."""
 
     def __init__(self, environment):
+        environment.code_generator_class = JoinedOutputCodeGenerator
         self.environment = environment
         self.by_locale = {}
         owner = getattr(environment.globals.get("gettext"), "__self__", None)
