@@ -3,10 +3,12 @@ have loaded: the same values, persistent and unchanged in the session, so a chan
 is written like a change to any loaded object."""
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, inspect, select
 
-from furusato_cms.models import Account, StaffMembership
+from furusato_cms.models import Account, ActivitySession, Project, StaffMembership
 from furusato_cms.models.row_entities import EntityColumns, columns_of
 from furusato_cms.services.paging import read_rows
 
+from ..activity_factories import make_project, make_session
+from ..conftest import NOW
 from ..factories import make_account, make_site, make_staff
 from ..statements import statements_during
 
@@ -70,3 +72,25 @@ def test_an_outer_join_that_found_nothing_makes_no_object(dbsession):
     [row] = rows_of(dbsession, account_id)
     assert MEMBERSHIP.entity(dbsession, row) is None
     assert ACCOUNT.entity(dbsession, row).id == account_id
+
+
+def test_a_class_mapped_over_two_tables_is_made_whole(dbsession):
+    """A project (joined inheritance: content_items and projects) read with its session."""
+    site = make_site(dbsession)
+    project = make_project(dbsession, site)
+    session_id = make_session(dbsession, project, NOW).id
+    project_id = project.id
+    dbsession.commit()
+    dbsession.expunge_all()
+    activity, project_columns = EntityColumns(ActivitySession), EntityColumns(Project)
+    statement = (select(*columns_of(activity, project_columns))
+                 .join(Project, Project.id == ActivitySession.project_id)
+                 .where(ActivitySession.id == bindparam("session_id"))
+                 .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL))
+    row = read_rows(dbsession, statement, {"session_id": session_id}).one()
+    made = project_columns.entity(dbsession, row)
+    assert type(made) is Project and inspect(made).persistent
+    expected = column_values(dbsession.get(Project, project_id))
+    assert column_values(made) == expected
+    assert expected["title"] == "りんご収穫の手伝い"
+    assert activity.entity(dbsession, row).project is made

@@ -18,11 +18,14 @@ class EntityColumns:
 
     def __init__(self, model):
         self.mapper = inspect(model)
-        self.columns = list(self.mapper.local_table.columns)
-        self.keys = [self.mapper.get_property_by_column(column).key
-                     for column in self.columns]
-        self.primary_key = [index for index, column in enumerate(self.columns)
-                            if any(column is key for key in self.mapper.primary_key)]
+        attributes = list(self.mapper.column_attrs)
+        self.columns = [attribute.columns[0] for attribute in attributes]
+        """One column per attribute; a class mapped over two tables (joined inheritance)
+        needs them joined in the statement, as selecting the class would."""
+        self.keys = [attribute.key for attribute in attributes]
+        self.primary_key = [index for index, attribute in enumerate(attributes)
+                            if any(column is key for column in attribute.columns
+                                   for key in self.mapper.primary_key)]
         self.start = None
 
     def entity(self, session, row):
