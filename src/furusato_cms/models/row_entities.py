@@ -30,7 +30,9 @@ class EntityColumns:
 
     def entity(self, session, row):
         """The object of the row's columns, or None when its primary key is NULL (an
-        outer join that found nothing)."""
+        outer join that found nothing). The session's identity map holds objects weakly,
+        as for any query: keep a reference (or set it on a relationship, as a joined load
+        would) or the object leaves the session and a relationship loads it again."""
         own = row[self.start:self.start + len(self.columns)]
         primary_key = [own[index] for index in self.primary_key]
         if None in primary_key:
