@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from furusato_cms.models import GENERIC_PLAN, Site
 from furusato_cms.security import IDENTITY_QUERY
-from furusato_cms.services.attendance import SCAN_QUERY
+from furusato_cms.services.attendance_statements import SCAN_QUERY
 from furusato_cms.services.feed import FOR_YOU
 from furusato_cms.services.paging import read_rows
 from furusato_cms.services.projects import FEATURED_PROJECTS
