@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import DBAPIError, MultipleResultsFound, NoResultFound
+from sqlalchemy.exc import DBAPIError, InvalidRequestError, MultipleResultsFound, NoResultFound
 
 from furusato_cms.models import ContentItem, Site, compiled_reads
 
@@ -77,3 +77,43 @@ def test_a_driver_error_is_raised_as_sqlalchemy_raises_it(dbsession, posts):
     dbsession.begin_nested()
     with pytest.raises(DBAPIError):
         read(dbsession, POSTS, {"site_id": "not a number", "now": NOW})
+
+
+def test_a_prebuilt_statement_is_worked_out_once_and_derived_ones_apart(dbsession, posts,
+                                                                        monkeypatch):
+    """The shape of a module-constant statement is looked up on its first read only; a
+    statement derived from it (which inherits its attributes) reads with its own values."""
+    if dbsession.bind.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL reads on the driver")
+    prebuilt = POSTS.limit(bindparam("limit"))
+    params = {"site_id": posts.id, "now": NOW, "limit": 3}
+    assert len(read(dbsession, prebuilt, params).all()) == 3
+    shapes = []
+    real_shape = compiled_reads._shape
+    monkeypatch.setattr(compiled_reads, "_shape",
+                        lambda dialect, statement: shapes.append(statement)
+                        or real_shape(dialect, statement))
+    assert len(read(dbsession, prebuilt, {**params, "limit": 1}).all()) == 1
+    assert shapes == []
+    derived = prebuilt.where(ContentItem.slug != "p-0")
+    assert [row.slug for row in read(dbsession, derived, params)] == ["p-1", "p-2"]
+    assert shapes == [derived]
+
+
+def test_parameters_are_what_sqlalchemy_would_send(dbsession, posts):
+    """Given, defaulted from the statement's own literal (also of a statement sharing a
+    compiled shape) or computed: the same values as ``construct_params`` and the bind
+    processors; a missing required value is refused as SQLAlchemy refuses it."""
+    dialect = dbsession.bind.dialect
+    computed = POSTS.where(ContentItem.id > bindparam("low", callable_=lambda: 0))
+    for statement in (POSTS.limit(1), POSTS.limit(2), computed):
+        entry, extracted = compiled_reads._shape(dialect, statement)
+        plan = entry.bind_plan(extracted)
+        params = {"site_id": posts.id, "now": NOW}
+        expected = entry.compiled.construct_params(
+            params, extracted_parameters=statement._generate_cache_key()[1])
+        for name, process in entry.compiled._bind_processors.items():
+            expected[name] = process(expected[name])
+        assert entry.parameters(params, plan) == expected
+    with pytest.raises(InvalidRequestError, match="site_id"):
+        entry.parameters({"now": NOW}, plan)
