@@ -17,6 +17,7 @@ from . import dates
 from .i18n import TemplateGettext, template_gettext, translator
 from .navigation import breadcrumbs, page_audience
 from .template_output import JoinedOutputCodeGenerator
+from .template_runtime import use_cheaper_runtime
 from .models import DATABASE_UNAVAILABLE, Site
 from .resources.site import find_site_resource
 
@@ -111,6 +112,7 @@ class LocalizedEnvironments:
 
     def __init__(self, environment):
         environment.code_generator_class = JoinedOutputCodeGenerator
+        use_cheaper_runtime(environment)
         self.environment = environment
         self.by_locale = {}
         owner = getattr(environment.globals.get("gettext"), "__self__", None)
