@@ -94,3 +94,18 @@ def test_a_class_mapped_over_two_tables_is_made_whole(dbsession):
     assert column_values(made) == expected
     assert expected["title"] == "りんご収穫の手伝い"
     assert activity.entity(dbsession, row).project is made
+
+
+def test_a_made_object_belongs_to_the_session_and_loads_what_was_not_read(dbsession):
+    """As a loaded object: the session owns it (expunge, refresh work) and a relationship
+    the statement did not read loads on first use."""
+    site = make_site(dbsession)
+    account_id = make_staff(dbsession, site, "editor").id
+    dbsession.commit()
+    dbsession.expunge_all()
+    account = ACCOUNT.entity(dbsession, rows_of(dbsession, account_id)[0])
+    assert inspect(account).session is dbsession and account in dbsession
+    assert [m.role for m in account.memberships] == ["editor"]
+    dbsession.refresh(account)
+    dbsession.expunge(account)
+    assert account not in dbsession and inspect(account).detached

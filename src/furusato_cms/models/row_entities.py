@@ -6,10 +6,13 @@ page (issue 16). The same columns read as a Core statement through
 ``models/compiled_reads`` cost little; ``EntityColumns`` then makes the objects the ORM
 would have made from them: persistent in the session, unchanged, with the column values
 of the row, or the object the session already holds for that primary key (as a query
-would return it, its attributes untouched).
+would return it, its attributes untouched). The object joins the session the way the
+ORM's own loading does (``loading._instance``: its identity key, the session's id, the
+identity map's ``_add_unpresent``); adding it with ``Session.add`` instead cost twice
+the read itself (save-update cascades over every relationship, attributes expired).
 """
 from sqlalchemy import inspect
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.base import instance_state
 
 
 class EntityColumns:
@@ -42,9 +45,12 @@ class EntityColumns:
         if held is not None:
             return held
         instance = self.mapper.class_manager.new_instance()
-        inspect(instance).dict.update(zip(self.keys, own))
-        make_transient_to_detached(instance)
-        session.add(instance)
+        state = instance_state(instance)
+        state.dict.update(zip(self.keys, own))
+        state.key = identity
+        state.identity_token = identity[2]
+        state.session_id = session.hash_key
+        session.identity_map._add_unpresent(state, identity)
         return instance
 
 
