@@ -1,9 +1,9 @@
 """Transactions begin at the first write on PostgreSQL (models/lazy_begin.py): reads send
 no BEGIN, while writes, row locks and an explicit isolation level keep their transaction."""
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import Column, Integer, MetaData, Table, bindparam, insert, select, text
 
-from furusato_cms.models import STANDALONE_WRITE, Site
+from furusato_cms.models import STANDALONE_WRITE, Site, compiled_reads
 from furusato_cms.models.lazy_begin import is_plain_read
 
 
@@ -105,3 +105,32 @@ def test_a_standalone_write_inside_a_transaction_stays_in_it(pg_engine):
         connection.rollback()
         assert connection.scalar(text(
             "SELECT count(*) FROM pg_tables WHERE tablename = 'standalone_inner'")) == 0
+
+
+def test_a_standalone_write_read_on_the_driver_path_sends_no_begin(pg_engine):
+    """The check-in's recording insert runs through models/compiled_reads.py: its
+    execution options reach the listener, so it commits by itself; the same statement
+    without them begins a transaction, as any write does."""
+    probe = Table("driver_probe", MetaData(), Column("x", Integer))
+    created = insert(probe).values(x=bindparam("x")).returning(probe.c.x).cte("created")
+    write = select(created.c.x)
+    count = text("SELECT count(*) FROM driver_probe")
+    with pg_engine.connect() as setup:
+        probe.create(setup, checkfirst=True)
+        setup.execute(probe.delete())
+        setup.commit()
+    try:
+        with pg_engine.connect() as connection, pg_engine.connect() as other:
+            rows = compiled_reads.execute(
+                connection, write.execution_options(**STANDALONE_WRITE), {"x": 5}).all()
+            assert [tuple(row) for row in rows] == [(5,)]
+            assert status(connection) == "IDLE"
+            assert other.scalar(count) == 1
+            compiled_reads.execute(connection, write, {"x": 6}).all()
+            assert status(connection) == "INTRANS"
+            connection.rollback()
+            assert other.scalar(count) == 1
+    finally:
+        with pg_engine.connect() as cleanup:
+            probe.drop(cleanup)
+            cleanup.commit()

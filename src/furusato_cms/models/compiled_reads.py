@@ -27,7 +27,6 @@ from datetime import date, datetime
 
 from sqlalchemy.exc import InvalidRequestError, MultipleResultsFound, NoResultFound
 
-from . import plan_cache
 
 MAX_SHAPES = 512
 """Statement shapes kept per process; the public pages have a few dozen."""
@@ -230,18 +229,31 @@ def execute(connection, statement, params):
     if not entry:
         return connection.execute(statement, params)
     values = entry.parameters(params, plan)
-    plan_cache.steer(connection, statement._execution_options)
-    return _on_driver(connection, entry.sql, values, lambda cursor: entry.rows(dialect, cursor))
+    return _on_driver(connection, entry.sql, values, lambda cursor: entry.rows(dialect, cursor),
+                      statement._execution_options)
 
 
-def _on_driver(connection, sql, values, read):
+class DriverContext:
+    """What the engine's ``before_cursor_execute`` listeners read of an execution context
+    for a statement run here: its execution options, the connection's with the
+    statement's over them, as SQLAlchemy merges them (the plan mode, a standalone write,
+    an isolation level)."""
+
+    __slots__ = ("execution_options",)
+
+    def __init__(self, execution_options):
+        self.execution_options = execution_options
+
+
+def _on_driver(connection, sql, values, read, options):
     """``read(cursor)`` after ``sql`` ran with ``values`` on the connection's own driver
-    connection: seen by the engine's listeners, a driver error raised as SQLAlchemy
-    raises it."""
+    connection: seen by the engine's listeners with the statement's execution
+    ``options``, a driver error raised as SQLAlchemy raises it."""
     cursor = connection.connection.driver_connection.cursor()
     try:
         if connection._has_events or connection.engine._has_events:
-            connection.dispatch.before_cursor_execute(connection, cursor, sql, values, None,
+            context = DriverContext(connection._execution_options.union(options))
+            connection.dispatch.before_cursor_execute(connection, cursor, sql, values, context,
                                                       False)
         try:
             cursor.execute(sql, values)
@@ -290,6 +302,6 @@ def execute_together(connection, reads) -> list:
             values[f"r{index}_{name}"] = value
     generic = all(statement._execution_options.get("furusato_generic_plan")
                   for statement, _params in reads)
-    plan_cache.steer(connection, {"furusato_generic_plan": generic})
-    row = _on_driver(connection, sql, values, lambda cursor: cursor.fetchone())
+    row = _on_driver(connection, sql, values, lambda cursor: cursor.fetchone(),
+                     {"furusato_generic_plan": generic})
     return [entry.rows_from_json(dialect, objects) for entry, objects in zip(entries, row)]

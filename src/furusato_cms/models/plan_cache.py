@@ -49,8 +49,8 @@ def steer(connection, options) -> None:
 
 
 def install(engine):
-    """PostgreSQL only. Statements run through models/compiled_reads.py steer themselves
-    (their listeners get no execution context)."""
+    """PostgreSQL only. Statements run through models/compiled_reads.py come with their
+    execution options too (``compiled_reads.DriverContext``)."""
     if engine.dialect.name != "postgresql":
         return
     def steer_before_execute(connection, _cursor, _statement, _parameters, context, _many):

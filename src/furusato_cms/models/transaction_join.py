@@ -60,6 +60,14 @@ def _changed_by_statement(execute_state):
         mark_changed(execute_state.session, manager)
 
 
+def mark_written(session):
+    """A write run past the ORM's events (models/compiled_reads.py): the request's
+    transaction must commit."""
+    manager = _manager(session)
+    if manager is not None:
+        mark_changed(session, manager)
+
+
 @event.listens_for(Session, "before_commit")
 def _commit_only_through_the_manager(session):
     manager = _manager(session)

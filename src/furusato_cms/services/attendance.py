@@ -41,6 +41,7 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..spreadsheet import csv_bytes
 from ..models import Account, ActivitySession, Attendance
+from ..models.transaction_join import mark_written
 from .audit import AuditLog
 from .card_codes import CardCodes
 from .checkin_tokens import CheckinTokens, TokenRefused, rotate
@@ -50,6 +51,7 @@ from .attendance_statements import (
     HISTORY,
     RECORD,
     RECORD_QUEUES_EVENTS,
+    RECORDED,
     SCAN_QUERY,
     SCANNED_ATTENDANCE,
     SCANNED_PROJECT,
@@ -468,14 +470,20 @@ class AttendanceService:
         for the other transaction and then does nothing, and the row that won is read
         back. The new row comes back from the insert itself (RETURNING)."""
         dialect = self.dbsession.get_bind().dialect.name
-        created = self.dbsession.scalars(RECORD[dialect], {
+        values = {
             "session_id": session.id, "account_id": account.id, "site_id": session.site_id,
             "attended_at": session.starts_at, "recorded_at": now, "source": source,
             "recorded_by_id": recorded_by, "designated": session.project.designated,
-        }).first()
-        if created is not None:
-            if not RECORD_QUEUES_EVENTS[dialect]:
+        }
+        if RECORD_QUEUES_EVENTS[dialect]:
+            row = read_rows(self.dbsession, RECORD[dialect], values).first()
+            mark_written(self.dbsession)
+            created = None if row is None else RECORDED.entity(self.dbsession, row)
+        else:
+            created = self.dbsession.scalars(RECORD[dialect], values).first()
+            if created is not None:
                 attendance_recorded(self.dbsession, now, [created.id])
+        if created is not None:
             return created, "recorded"
         attendance = self.dbsession.scalars(
             select(Attendance)

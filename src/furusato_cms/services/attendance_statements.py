@@ -138,12 +138,13 @@ def like_escaped(text: str) -> str:
 
 def _record_statement(dialect):
     """``INSERT … ON CONFLICT (session_id, account_id) DO NOTHING RETURNING *`` in the
-    dialect's words, with every value bound at execution, read as an Attendance (the
-    ORM's own bulk-insert path costs twice the time for one row). On PostgreSQL the same
-    statement queues the row's webhook events (a data-modifying CTE over the
-    ``RETURNING``), so a check-in is one statement fewer, and runs as a standalone write
-    (models/lazy_begin.py: no BEGIN or COMMIT round trip when it is the request's first
-    write); SQLite queues them after."""
+    dialect's words, with every value bound at execution (the ORM's own bulk-insert path
+    costs twice the time for one row). On PostgreSQL the same statement queues the row's
+    webhook events (a data-modifying CTE over the ``RETURNING``), so a check-in is one
+    statement fewer, and runs as a standalone write (models/lazy_begin.py: no BEGIN or
+    COMMIT round trip when it is the request's first write); its row is read as columns
+    (``RECORDED``: models/compiled_reads.py, models/row_entities.py). SQLite's is read as
+    an Attendance and queues the events after."""
     columns = ("session_id", "account_id", "site_id", "attended_at", "recorded_at", "source",
                "recorded_by_id", "designated")
     table = Attendance.__table__
@@ -156,9 +157,16 @@ def _record_statement(dialect):
     if not RECORD_QUEUES_EVENTS[dialect.dialect.name]:
         return select(Attendance).from_statement(insert).execution_options(**GENERIC_PLAN)
     created = insert.cte("created")
-    return select(Attendance).from_statement(
-        select(created).add_cte(attendance_recorded_with(created).cte("queued"))
-    ).execution_options(**WRITES, **GENERIC_PLAN, **STANDALONE_WRITE)
+    return (
+        select(*(created.c[column.key] for column in RECORDED.columns))
+        .add_cte(attendance_recorded_with(created).cte("queued"))
+        .execution_options(**WRITES, **GENERIC_PLAN, **STANDALONE_WRITE)
+    )
+
+
+RECORDED = EntityColumns(Attendance)
+"""The columns of the row PostgreSQL's recording insert returns, to be made its object."""
+columns_of(RECORDED)
 
 
 RECORD_QUEUES_EVENTS = {"postgresql": True, "sqlite": False}
