@@ -6,8 +6,8 @@ what psycopg itself needs (issue 16). For the statements the public pages read t
 ``services.paging.read_rows``, this keeps, per statement shape, what SQLAlchemy compiled
 (the SQL, its bind and result processors) and runs it on the session's own connection and
 transaction: the same SQL, the same parameter and result conversions, rows as named
-tuples. Listeners of ``before_cursor_execute`` still see every statement (the tests'
-statement counts, lazy_begin.py), and a driver error is raised through SQLAlchemy's own
+tuples. Listeners of ``before_cursor_execute`` still see every statement with its
+execution options (the tests' statement counts, lazy_begin.py, plan_cache.py), and a driver error is raised through SQLAlchemy's own
 handling (wrapped, retryable, a lost connection noticed).
 
 Only PostgreSQL takes this path; a statement whose SQL is finished only at execution
@@ -189,10 +189,10 @@ _MEMO = "_furusato_compiled_read"
 
 
 def _compiled_read(dialect, statement):
-    """The statement's shape and how its parameters are filled in. Working out the cache key walks the
-    whole statement (46 µs for the signed-in identity's, 66 µs for the check-in scan's), so
-    the answer is kept on the statement itself, which a prebuilt statement (a module
-    constant) then pays once per process. SQLAlchemy copies ``__dict__`` into every
+    """The statement's shape and how its parameters are filled in. Working out the cache
+    key walks the whole statement (46 µs for the signed-in identity's, 66 µs for the
+    check-in scan's), so the answer is kept on the statement itself, which a prebuilt
+    statement (a module constant) then pays once per process. SQLAlchemy copies ``__dict__`` into every
     statement derived from it, so the memo names the object it belongs to by a weak
     reference: a derived statement is not it and works out its own."""
     memo = statement.__dict__.get(_MEMO)
