@@ -3,6 +3,7 @@ SQLAlchemy would, are seen by statement listeners and fail the way SQLAlchemy fa
 from datetime import timedelta
 
 import pytest
+import transaction
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DBAPIError, InvalidRequestError, MultipleResultsFound, NoResultFound
 
@@ -117,3 +118,26 @@ def test_parameters_are_what_sqlalchemy_would_send(dbsession, posts):
         assert entry.parameters(params, plan) == expected
     with pytest.raises(InvalidRequestError, match="site_id"):
         entry.parameters({"now": NOW}, plan)
+
+
+def test_a_read_carrying_writes_marks_the_request_transaction_written(dbsession, posts):
+    """``read_rows`` of a statement with ``WRITES`` (the check-in's insert) makes the
+    request's transaction commit, as the session's own execution does; a plain read does
+    not."""
+    from zope.sqlalchemy.datamanager import STATUS_CHANGED, _SESSION_STATE
+
+    from furusato_cms.models import WRITES
+    from furusato_cms.services.paging import read_rows
+
+    manager = transaction.TransactionManager(explicit=True)
+    dbsession.info["transaction_manager"] = manager
+    manager.begin()
+    try:
+        params = {"site_id": posts.id, "now": NOW}
+        read_rows(dbsession, POSTS, params).all()
+        assert _SESSION_STATE.get(dbsession) != STATUS_CHANGED
+        read_rows(dbsession, POSTS.execution_options(**WRITES), params).all()
+        assert _SESSION_STATE.get(dbsession) == STATUS_CHANGED
+    finally:
+        del dbsession.info["transaction_manager"]
+        manager.abort()

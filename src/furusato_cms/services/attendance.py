@@ -41,7 +41,6 @@ from ..clock import to_tokyo
 from ..i18n import _
 from ..spreadsheet import csv_bytes
 from ..models import Account, ActivitySession, Attendance
-from ..models.transaction_join import mark_written
 from .audit import AuditLog
 from .card_codes import CardCodes
 from .checkin_tokens import CheckinTokens, TokenRefused, rotate
@@ -477,7 +476,6 @@ class AttendanceService:
         }
         if RECORD_QUEUES_EVENTS[dialect]:
             row = read_rows(self.dbsession, RECORD[dialect], values).first()
-            mark_written(self.dbsession)
             created = None if row is None else RECORDED.entity(self.dbsession, row)
         else:
             created = self.dbsession.scalars(RECORD[dialect], values).first()

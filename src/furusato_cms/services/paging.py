@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, func, or_, select
 
 from ..models import compiled_reads
+from ..models.transaction_join import mark_written
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,13 @@ def read_rows(dbsession, statement, params=None):
     ORM's per-statement work (entity loading, identity map, building the statement
     again), which was most of a public page's CPU, and on PostgreSQL most of Core's too
     (models/compiled_reads.py); pending changes are flushed first, as the session itself
-    would."""
+    would. A statement carrying ``WRITES`` (an INSERT in a data-modifying CTE) marks the
+    request's transaction written, as the session's own execution would."""
     _flush_pending(dbsession)
-    return compiled_reads.execute(dbsession.connection(), statement, params or {})
+    rows = compiled_reads.execute(dbsession.connection(), statement, params or {})
+    if statement._execution_options.get("furusato_writes"):
+        mark_written(dbsession)
+    return rows
 
 
 @dataclass(frozen=True)
