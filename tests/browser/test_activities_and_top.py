@@ -25,6 +25,7 @@ def test_top_page_then_activity_search_on_a_phone(live_server, page):
     page.get_by_label("都道府県").select_option("20")
     page.get_by_label("プレミアム登録の要件になる活動だけ").check()
     page.get_by_role("button", name="検索する").click()
+    page.wait_for_url("**premium=1**")
     titles = page.locator("#results-heading ~ ul.cards h3 a").all_inner_texts()
     assert "りんご収穫のお手伝い" in titles and "善光寺門前まち歩きガイド" not in titles
     assert no_sideways_scroll(page)
