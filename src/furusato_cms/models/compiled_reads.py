@@ -27,6 +27,8 @@ from datetime import date, datetime
 
 from sqlalchemy.exc import InvalidRequestError, MultipleResultsFound, NoResultFound
 
+from . import libpq_statements
+
 
 MAX_SHAPES = 512
 """Statement shapes kept per process; the public pages have a few dozen."""
@@ -118,21 +120,20 @@ class CompiledRead:
             values[sql_name] = value if process is None else process(value)
         return values
 
-    def rows(self, dialect, cursor) -> Rows:
+    def rows(self, dialect, result) -> Rows:
         """The column types the driver reports are the same on every run of one SQL, so
         the result processors are looked up at the first."""
         processors = self.result_processors
         if processors is None:
             processors = self.result_processors = [
-                column.type._cached_result_processor(dialect, description.type_code)
-                for column, description in zip(self.compiled._result_columns,
-                                               cursor.description)]
+                column.type._cached_result_processor(dialect, type_code)
+                for column, type_code in zip(self.compiled._result_columns,
+                                             result.type_codes)]
         make = self.row_type._make
-        raw = cursor.fetchall()
         if not any(processors):
-            return Rows(make(row) for row in raw)
+            return Rows(result.rows(make))
         return Rows(make([value if process is None else process(value)
-                          for process, value in zip(processors, row)]) for row in raw)
+                          for process, value in zip(processors, row)]) for row in result.rows())
 
 
 def _chained(convert, process):
@@ -229,7 +230,7 @@ def execute(connection, statement, params):
     if not entry:
         return connection.execute(statement, params)
     values = entry.parameters(params, plan)
-    return _on_driver(connection, entry.sql, values, lambda cursor: entry.rows(dialect, cursor),
+    return _on_driver(connection, entry.sql, values, lambda result: entry.rows(dialect, result),
                       statement._execution_options)
 
 
@@ -245,21 +246,61 @@ class DriverContext:
         self.execution_options = execution_options
 
 
+class _NoCursor:
+    """What listeners and SQLAlchemy's error handling get as the cursor of a statement
+    sent without one (models/libpq_statements.py): its connection."""
+
+    __slots__ = ("connection",)
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    def close(self):
+        pass
+
+
+class _CursorResult:
+    """A cursor's rows as ``libpq_statements.Result`` gives them."""
+
+    __slots__ = ("cursor",)
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    @property
+    def type_codes(self) -> list:
+        return [description.type_code for description in self.cursor.description]
+
+    def rows(self, make=tuple) -> list:
+        return [make(row) for row in self.cursor.fetchall()]
+
+    def first(self, make=tuple):
+        row = self.cursor.fetchone()
+        return None if row is None else make(row)
+
+
 def _on_driver(connection, sql, values, read, options):
-    """``read(cursor)`` after ``sql`` ran with ``values`` on the connection's own driver
-    connection: seen by the engine's listeners with the statement's execution
-    ``options``, a driver error raised as SQLAlchemy raises it."""
-    cursor = connection.connection.driver_connection.cursor()
+    """``read(result)`` after ``sql`` ran with ``values`` on the connection's own driver
+    connection (with libpq's calls where it can, else a cursor): seen by the engine's
+    listeners with the statement's execution ``options``, a driver error raised as
+    SQLAlchemy raises it."""
+    driver = connection.connection.driver_connection
+    direct = libpq_statements.usable(driver)
+    cursor = _NoCursor(driver) if direct else driver.cursor()
     try:
         if connection._has_events or connection.engine._has_events:
             context = DriverContext(connection._execution_options.union(options))
             connection.dispatch.before_cursor_execute(connection, cursor, sql, values, context,
                                                       False)
         try:
-            cursor.execute(sql, values)
+            if direct:
+                result = libpq_statements.run(driver, sql, values)
+            else:
+                cursor.execute(sql, values)
+                result = _CursorResult(cursor)
         except connection.dialect.loaded_dbapi.Error as error:
             connection._handle_dbapi_exception(error, sql, values, cursor, None)
-        return read(cursor)
+        return read(result)
     finally:
         cursor.close()
 
@@ -302,6 +343,6 @@ def execute_together(connection, reads) -> list:
             values[f"r{index}_{name}"] = value
     generic = all(statement._execution_options.get("furusato_generic_plan")
                   for statement, _params in reads)
-    row = _on_driver(connection, sql, values, lambda cursor: cursor.fetchone(),
+    row = _on_driver(connection, sql, values, lambda result: result.first(),
                      {"furusato_generic_plan": generic})
     return [entry.rows_from_json(dialect, objects) for entry, objects in zip(entries, row)]
