@@ -2,8 +2,21 @@
 text as Jinja2's own code, in far fewer pieces, escaped the same way."""
 import jinja2
 import pytest
+from markupsafe import Markup, escape
 
-from furusato_cms.template_output import JoinedOutputCodeGenerator
+from furusato_cms.template_output import JoinedOutputCodeGenerator, escape_output
+
+
+class Html:
+    def __html__(self):
+        return "<b>safe</b>"
+
+    def __repr__(self):
+        return "Html()"
+
+
+class Text(str):
+    pass
 
 TEMPLATES = {
     "base": "<title>{% block title %}{{ t }}{% endblock %}</title>"
@@ -12,11 +25,15 @@ TEMPLATES = {
             "{% block body %}{% for x in xs %}<a href=\"{{ u }}{{ x }}\">{{ x }}</a>"
             "{% if loop.last %}.{% endif %}{% endfor %}{% set b %}<b>{{ t }}</b>{% endset %}"
             "{{ b }}{% include 'part' %}{{ m.hi(t) }}{% endblock %}"
-            "{% import 'macros' as m %}",
+            "{% import 'macros' as m %}"
+            "{% for v in values %}[{{ v }}]{% endfor %}{{ v|default('<d>') }}"
+            "{% autoescape false %}{{ t }}{% endautoescape %}{{ t ~ u }}{{ t|safe }}",
     "part": "<span>{{ u }}</span>",
     "macros": "{% macro hi(name) %}<em>{{ name }}</em>{% endmacro %}",
 }
-VALUES = {"t": "<R&D>", "u": "/s/?a=1&b=2", "xs": ["<x>", "y", 3]}
+ODD_VALUES = ["a'\"<>&", 3, -7, True, 2.5, None, Markup("<i>m</i>"), Html(), Text("<t>"),
+              jinja2.Undefined(), b"<bytes>", ["<l>"]]
+VALUES = {"t": "<R&D>", "u": "/s/?a=1&b=2", "xs": ["<x>", "y", 3], "values": ODD_VALUES}
 
 
 def environments(autoescape):
@@ -46,3 +63,15 @@ def test_the_application_compiles_its_templates_this_way():
 
     environments = LocalizedEnvironments(jinja2.Environment())
     assert environments.environment.code_generator_class is JoinedOutputCodeGenerator
+
+
+@pytest.mark.parametrize("value", ODD_VALUES, ids=repr)
+def test_escape_output_is_markupsafes_escape_as_text(value):
+    assert escape_output(value) == str(escape(value))
+
+
+def test_autoescaped_output_is_compiled_to_escape_output():
+    _plain, joined = environments(True)
+    source = joined.compile("<p>{{ t }}</p>{% autoescape false %}{{ t }}{% endautoescape %}",
+                            raw=True)
+    assert source.count("escape_output(") == 1
