@@ -10,7 +10,7 @@ walks key by key (``set(globals)``, ``dict(globals, **vars)``, ``keys - globals.
 Both are Jinja2's documented hooks, ``Environment.context_class`` and
 ``Environment.template_class``; what a template computes is unchanged:
 
-- ``CallContext`` calls plain functions, methods and macros directly unless they are
+- ``CallContext`` calls plain functions, methods, partials and macros directly unless they are
   marked ``pass_context``/``pass_eval_context``/``pass_environment``; anything else (a
   callable object, a marked function) goes through Jinja2's own ``Context.call``.
 - ``FlatGlobalsTemplate`` keeps a template's globals as a plain dict copied when the
@@ -18,14 +18,16 @@ Both are Jinja2's documented hooks, ``Environment.context_class`` and
   (templating.LocalizedEnvironments), before any template of it is loaded, so a copy sees
   the same values a ChainMap would.
 """
+from functools import partial
 from types import BuiltinFunctionType, FunctionType, MethodType
 
 from jinja2.environment import Template
 from jinja2.runtime import Context, Macro
 
-_PLAIN = (FunctionType, MethodType, BuiltinFunctionType, Macro)
+_PLAIN = (FunctionType, MethodType, BuiltinFunctionType, Macro, partial)
 """Callables whose ``__call__`` never asks for the context: only their own
-``jinja_pass_arg`` can."""
+``jinja_pass_arg`` can (a ``partial`` has none of its own, so Jinja2 never passes it one
+either: the language's ``translate`` and ``_``)."""
 
 
 class CallContext(Context):

@@ -1,6 +1,9 @@
 """The cheaper Jinja2 runtime (template_runtime.py) renders what Jinja2's own does: calls
 that ask for the context, the environment or the evaluation context still get them, and
 a template's globals are the environment's and its own."""
+from functools import partial
+from operator import add
+
 import jinja2
 import pytest
 
@@ -35,14 +38,15 @@ def stops():
 TEMPLATES = {
     "base": "{% block body %}{% endblock %}|{{ word }}",
     "page": "{% extends 'base' %}{% import 'macros' as m %}{% block body %}"
-            "{% for x in xs %}{{ page_name(x) }},{{ plain(x) }},{{ m.twice(x) }};{% endfor %}"
+            "{% for x in xs %}{{ page_name(x) }},{{ plain(x) }},{{ m.twice(x) }},"
+            "{{ prefixed(x) }};{% endfor %}"
             "{{ environment_word() }} {{ escaping() }} {{ greet() }} {{ items.get('a') }}"
             " [{{ stops() }}] {{ extra }}{% endblock %}",
     "macros": "{% macro twice(v) %}{{ v }}{{ v }}{{ word }}{% endmacro %}",
 }
 GLOBALS = {"page_name": page_name, "environment_word": environment_word,
            "escaping": escaping, "greet": Greeter(), "plain": str.upper, "stops": stops,
-           "word": "w"}
+           "word": "w", "prefixed": partial(add, "p-")}
 VALUES = {"name": "n", "xs": ["a", "b"], "items": {"a": "<A>"}}
 
 
@@ -59,7 +63,7 @@ def test_the_same_text_as_jinja2s_runtime():
     theirs = plain.get_template("page", globals={"extra": "x"}).render(VALUES)
     ours = cheaper.get_template("page", globals={"extra": "x"}).render(VALUES)
     assert ours == theirs
-    assert ours.startswith("na,A,aaw;nb,B,bbw;w on hi n &lt;A&gt; [] x|w")
+    assert ours.startswith("na,A,aaw,p-a;nb,B,bbw,p-b;w on hi n &lt;A&gt; [] x|w")
 
 
 def test_cheaper_classes_are_used():
@@ -69,11 +73,13 @@ def test_cheaper_classes_are_used():
     assert isinstance(template.new_context(VALUES), CallContext)
 
 
-def test_a_plain_function_is_called_without_the_context():
+@pytest.mark.parametrize("wrap", [lambda function: function, partial], ids=["function", "partial"])
+def test_a_plain_function_is_called_without_the_context(wrap, monkeypatch):
     _plain, cheaper = environments()
     seen = []
     context = cheaper.get_template("page").new_context(VALUES)
-    assert context.call(lambda *args, **kw: seen.append((args, kw)) or "ok", 1,
+    monkeypatch.setattr(jinja2.runtime.Context, "call", None)
+    assert context.call(wrap(lambda *args, **kw: seen.append((args, kw)) or "ok"), 1,
                         _block_vars={"v": 1}, _loop_vars={}, key=2) == "ok"
     assert seen == [((1,), {"key": 2})]
 
