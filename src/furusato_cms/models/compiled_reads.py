@@ -6,9 +6,11 @@ what psycopg itself needs (issue 16). For the statements the public pages read t
 ``services.paging.read_rows``, this keeps, per statement shape, what SQLAlchemy compiled
 (the SQL, its bind and result processors) and runs it on the session's own connection and
 transaction: the same SQL, the same parameter and result conversions, rows as named
-tuples. Listeners of ``before_cursor_execute`` still see every statement with its
-execution options (the tests' statement counts, lazy_begin.py, plan_cache.py), and a driver error is raised through SQLAlchemy's own
-handling (wrapped, retryable, a lost connection noticed).
+tuples. A connection in autocommit (every pooled one: lazy_begin.py) sends it with libpq's
+own calls (libpq_statements.py), any other through a psycopg cursor. Listeners of
+``before_cursor_execute`` still see every statement with its execution options (the
+tests' statement counts, lazy_begin.py, plan_cache.py), and a driver error is raised
+through SQLAlchemy's own handling (wrapped, retryable, a lost connection noticed).
 
 Only PostgreSQL takes this path; a statement whose SQL is finished only at execution
 (expanding IN lists, literal-rendered parameters) or that cannot be cached goes the
