@@ -30,6 +30,9 @@ from psycopg._preparing import Prepare
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 _FATAL = ExecStatus.FATAL_ERROR
 _queries: dict = {}
+MAX_QUERIES = 1024
+"""SQL texts kept converted per process (compiled_reads keeps at most 512 shapes and 512
+combinations of them)."""
 
 
 class _Query:
@@ -63,7 +66,9 @@ class _Query:
 def _query(sql: str) -> _Query:
     query = _queries.get(sql)
     if query is None:
-        query = _queries[sql] = _Query(sql)
+        query = _Query(sql)
+        if len(_queries) < MAX_QUERIES:
+            _queries[sql] = query
     return query
 
 
