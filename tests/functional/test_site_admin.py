@@ -66,7 +66,7 @@ def test_dashboard_links_follow_permissions(testapp, site, as_role, role, expect
     as_role(role)
     page = testapp.get(f"/s/{NAGANO_CITY}/manage")
     assert "参加中" in page.text and "2027年4月1日" in page.text
-    assert "一定期間無料" in page.text and "2031" not in page.text
+    assert "一定期間無料" in page.text and "2031年" not in page.text
     cards = page.text.split("できること")[1]
     shown = [p for p in ("/settings", "/staff/", "/intro/edit", "/posts/manage")
              if f"/s/{NAGANO_CITY}{p}" in cards]
