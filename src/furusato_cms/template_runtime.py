@@ -10,9 +10,9 @@ walks key by key (``set(globals)``, ``dict(globals, **vars)``, ``keys - globals.
 Both are Jinja2's documented hooks, ``Environment.context_class`` and
 ``Environment.template_class``; what a template computes is unchanged:
 
-- ``CallContext`` calls plain functions, methods, partials and macros directly unless they are
-  marked ``pass_context``/``pass_eval_context``/``pass_environment``; anything else (a
-  callable object, a marked function) goes through Jinja2's own ``Context.call``.
+- ``CallContext`` calls plain functions, methods, partials and macros directly unless
+  they are marked ``pass_context``/``pass_eval_context``/``pass_environment``; anything
+  else (a callable object, a marked function) goes through Jinja2's own ``Context.call``.
 - ``FlatGlobalsTemplate`` keeps a template's globals as a plain dict copied when the
   template is loaded. The application sets its globals when an environment is made
   (templating.LocalizedEnvironments), before any template of it is loaded, so a copy sees

@@ -135,7 +135,8 @@ class CompiledRead:
         if not any(processors):
             return Rows(result.rows(make))
         return Rows(make([value if process is None else process(value)
-                          for process, value in zip(processors, row)]) for row in result.rows())
+                          for process, value in zip(processors, row)])
+                    for row in result.rows())
 
 
 def _chained(convert, process):
@@ -232,8 +233,8 @@ def execute(connection, statement, params):
     if not entry:
         return connection.execute(statement, params)
     values = entry.parameters(params, plan)
-    return _on_driver(connection, entry.sql, values, lambda result: entry.rows(dialect, result),
-                      statement._execution_options)
+    return _on_driver(connection, entry.sql, values,
+                      lambda result: entry.rows(dialect, result), statement._execution_options)
 
 
 class DriverContext:

@@ -133,7 +133,8 @@ def run(driver, sql: str, values: dict) -> Result:
     query = _query(sql)
     state = _state(driver)
     transformer = state.transformer
-    params = transformer.dump_sequence([values[name] for name in query.order], query.formats)
+    params = transformer.dump_sequence([values[name] for name in query.order],
+                                       query.formats)
     key = _Key(query.encode(state.encoding), transformer.types)
     formats = transformer.formats
     manager = driver._prepared
