@@ -53,6 +53,20 @@ def test_public_pages(testapp, dbsession, world, page):
     assert_within_budget(dbsession, testapp, path, PUBLIC[page])
 
 
+def test_the_site_page_is_read_with_its_site(testapp, dbsession, world):
+    """On PostgreSQL the site's own page asked for plainly reads its lists in the site's
+    statement (resources/site.py); a page number or tag reads them after it."""
+    world, _past = world
+    plain = statements_during(dbsession.connection(),
+                              lambda: testapp.get(f"/s/{world.site.code}/", status=200))
+    paged = statements_during(dbsession.connection(),
+                              lambda: testapp.get(f"/s/{world.site.code}/?page=1", status=200))
+    if dbsession.get_bind().dialect.name == "postgresql":
+        assert (len(plain), len(paged)) == (1, 2)
+    else:
+        assert len(plain) == len(paged) == PUBLIC["/s/{code}/"]
+
+
 REGISTRANT = ("/my/", "/my/card", "/my/activities", "checkin")
 OWN_PAGES = {"/my/": 3, "/my/card": 2, "/my/activities": 2}
 """The person, then one statement of their registrations, verification and due notices

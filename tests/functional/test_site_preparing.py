@@ -9,7 +9,7 @@ from furusato_cms.services.errors import Conflict, NotAllowed
 from furusato_cms.services.sites import SiteLifecycleService
 
 from ..content_factories import csrf_token
-from ..factories import make_staff, sign_in
+from ..factories import make_post, make_staff, sign_in
 from ..registrant_factories import make_registrant
 from ..sites_factories import join_values, operator_actor
 
@@ -55,6 +55,14 @@ def test_an_approved_site_is_hidden_until_its_admin_publishes_it(
     assert dbsession.scalars(select(AuditEntry.action).where(
         AuditEntry.site_id == approved.id, AuditEntry.action == "site.publish")).all() == [
         "site.publish"]
+
+
+def test_posts_read_with_the_site_stay_hidden_while_it_prepares(testapp, dbsession, approved):
+    """The site's page reads its lists with the site itself, before the permission
+    check (resources/site.py): what it read must not reach a visitor."""
+    make_post(dbsession, approved, "opening", title="開設準備のお知らせ")
+    page = testapp.get(f"/s/{CODE}/", status=404)
+    assert "開設準備のお知らせ" not in page.text
 
 
 def test_only_the_site_admin_may_publish(testapp, dbsession, clock, app_settings, approved):

@@ -1,13 +1,14 @@
 """Several prepared reads in one statement on PostgreSQL (models/compiled_reads.py
 ``execute_together``, services/paging.py ``read_together``): the same rows, of the same
-types, as each read alone; the site's page reads its four lists so."""
+types, as each read alone; the site's page reads its four lists so. A ``LookedUp``
+parameter (a site's id by its code) is read in the same statement where reads combine."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import bindparam, select
 
 from furusato_cms.models import ContentItem, Site
-from furusato_cms.models.compiled_reads import _compiled_read, execute_together
+from furusato_cms.models.compiled_reads import LookedUp, _compiled_read, execute_together
 from furusato_cms.services.paging import Read, read_one, read_together
 from furusato_cms.services.projects import FEATURED_PROJECTS
 from furusato_cms.services.publishing import SITE_FRONT, VISIBLE_POSTS
@@ -26,6 +27,7 @@ POSTS = (
 )
 SITE = select(_SITES.c.code, _SITES.c.name, _SITES.c.joined_on, _SITES.c.preparing).where(
     _SITES.c.id == bindparam("id"))
+SITE_ID = select(_SITES.c.id).where(_SITES.c.code == bindparam("code"))
 WITH_LOGO = select(_SITES.c.code, _SITES.c.logo_key).where(_SITES.c.id == bindparam("id"))
 
 
@@ -86,3 +88,45 @@ def test_the_site_pages_four_reads_can_be_combined(connection, statement):
         pytest.skip("SQLite reads each statement alone")
     entry, _ = _compiled_read(connection.dialect, statement)
     assert entry and entry.json_converters is not None
+
+
+def _by_code(site_or_code):
+    return LookedUp(SITE_ID, {"code": getattr(site_or_code, "code", site_or_code)})
+
+
+def test_a_looked_up_parameter_reads_what_its_value_reads(dbsession):
+    site = _site_with_posts(dbsession)
+    make_site(dbsession, code="202037", name="別の町")
+    by_code = _by_code(site)
+    looked_up = [list(rows) for rows in read_together(
+        dbsession, Read(SITE, {"id": by_code}), Read(POSTS, {"site_id": by_code, "limit": 2}))]
+    given = [list(rows) for rows in read_together(
+        dbsession, Read(SITE, {"id": site.id}), Read(POSTS, {"site_id": site.id, "limit": 2}))]
+    assert looked_up == given
+    assert [row.slug for row in looked_up[1]] == ["post-2", "post-1"]
+    assert list(read_one(dbsession, Read(POSTS, {"site_id": by_code, "limit": 1}))) == given[1][:1]
+
+
+def test_an_unknown_code_looks_up_no_rows(dbsession):
+    _site_with_posts(dbsession)
+    by_code = _by_code("999999")
+    rows = read_together(dbsession, Read(SITE, {"id": by_code}),
+                         Read(POSTS, {"site_id": by_code, "limit": 3}))
+    assert [list(found) for found in rows] == [[], []]
+
+
+def test_a_looked_up_parameter_costs_a_statement_only_where_reads_are_sent_alone(
+        dbsession, connection):
+    site = _site_with_posts(dbsession)
+    by_code = _by_code(site)
+    together = statements_during(connection, lambda: read_together(
+        dbsession, Read(SITE, {"id": by_code}), Read(POSTS, {"site_id": by_code, "limit": 1})))
+    alone = statements_during(connection, lambda: read_one(
+        dbsession, Read(POSTS, {"site_id": by_code, "limit": 1})))
+    # PostgreSQL: one statement, the lookup a subquery of each read; SQLite reads each
+    # read after its lookup. A read alone always looks up first.
+    assert len(together) == (1 if connection.dialect.name == "postgresql" else 4)
+    assert len(alone) == 2
+    if connection.dialect.name == "postgresql":
+        assert together[0].count("sites.code = %(r0_id__code)s") == 1
+        assert together[0].count("sites.code = %(r1_site_id__code)s") == 1

@@ -21,6 +21,10 @@ aggregated to JSON, in one SELECT of one round trip, and its rows come back as i
 alone (the site's page reads four lists: issue 16). JSON carries numbers, strings,
 booleans and times as text, so only statements whose columns are of those types are
 combined; the rest are read one by one.
+
+A read's parameter may be ``LookedUp``: a value the database finds itself (a site's id
+by its code), inlined as a scalar subquery where reads are combined, so a read need not
+wait for the round trip that would have found it (the site's page: one statement).
 """
 import re
 import weakref
@@ -224,8 +228,29 @@ def _shape(dialect, statement):
     return entry, cache_key.bindparams
 
 
+class LookedUp:
+    """A bind parameter's value that the database looks up: ``statement`` (a SELECT of
+    one column and at most one row) with ``params``. Combined reads carry it as a scalar
+    subquery of their one statement; a read run alone reads it first."""
+
+    __slots__ = ("statement", "params")
+
+    def __init__(self, statement, params):
+        self.statement = statement
+        self.params = params
+
+
+def _lookups_read(connection, params) -> dict:
+    """``params`` with each ``LookedUp`` value read (for a statement run alone)."""
+    if not any(isinstance(value, LookedUp) for value in params.values()):
+        return params
+    return {name: execute(connection, value.statement, value.params).scalar()
+            if isinstance(value, LookedUp) else value for name, value in params.items()}
+
+
 def execute(connection, statement, params):
     """Rows of ``statement`` (a Core SELECT) with ``params``, read on ``connection``."""
+    params = _lookups_read(connection, params or {})
     dialect = connection.dialect
     if dialect.name != "postgresql":
         return connection.execute(statement, params)
@@ -312,21 +337,59 @@ _PLACEHOLDER = re.compile(r"(?<!%)%\((\w+)\)s")
 _together: dict = {}
 
 
-def _combined_sql(entries) -> str:
+def _renamed(sql: str, prefix: str, lookups=()) -> str:
+    """``sql`` with each parameter renamed ``<prefix><name>``, and each named in
+    ``lookups`` (``(name, CompiledRead)`` pairs) replaced by that lookup as a scalar
+    subquery, its own parameters renamed ``<prefix><name>__<its name>``."""
+    inlined = {name: "(" + _renamed(entry.sql, f"{prefix}{name}__") + ")"
+               for name, entry in lookups}
+
+    def rename(match):
+        name = match.group(1)
+        return inlined.get(name) or f"%({prefix}{name})s"
+
+    return _PLACEHOLDER.sub(rename, sql)
+
+
+def _combined_sql(shapes) -> str:
     """One SELECT of each statement's rows as a JSON array, its parameters renamed
-    ``r<i>_<name>`` so two statements' parameters of one name stay apart."""
-    sql = _together.get(entries)
+    ``r<i>_<name>`` so two statements' parameters of one name stay apart. ``shapes``
+    holds per statement its ``CompiledRead`` and its lookups."""
+    sql = _together.get(shapes)
     if sql is None:
         parts = [
             f"(SELECT coalesce(json_agg(r{index}), '[]') FROM ("
-            + _PLACEHOLDER.sub(lambda match, i=index: f"%(r{i}_{match.group(1)})s", entry.sql)
-            + f") AS r{index}) AS r{index}"
-            for index, entry in enumerate(entries)
+            + _renamed(entry.sql, f"r{index}_", lookups) + f") AS r{index}) AS r{index}"
+            for index, (entry, lookups) in enumerate(shapes)
         ]
         sql = "SELECT " + ",\n".join(parts)
         if len(_together) < MAX_SHAPES:
-            _together[entries] = sql
+            _together[shapes] = sql
     return sql
+
+
+def _combinable(entry) -> bool:
+    return bool(entry) and entry.json_converters is not None
+
+
+def _driver_values(dialect, entry, plan, params, prefix) -> tuple:
+    """``(lookups, values)`` of one combined statement: its ``LookedUp`` parameters as
+    ``(sql name, CompiledRead)`` pairs (None when one cannot be inlined) and the driver's
+    values, renamed with ``prefix``, the lookups' own among them."""
+    looked_up = {key: value for key, value in params.items() if isinstance(value, LookedUp)}
+    values = entry.parameters({**params, **dict.fromkeys(looked_up)}, plan)
+    lookups = []
+    for key, sql_name in ((key, sql_name) for key, _name, sql_name, *_rest in plan
+                          if key in looked_up):
+        lookup = looked_up[key]
+        lookup_entry, lookup_plan = _compiled_read(dialect, lookup.statement)
+        if not lookup_entry:
+            return None, None
+        del values[sql_name]
+        lookups.append((sql_name, lookup_entry))
+        for name, value in lookup_entry.parameters(lookup.params, lookup_plan).items():
+            values[f"{sql_name}__{name}"] = value
+    return tuple(lookups), {f"{prefix}{name}": value for name, value in values.items()}
 
 
 def execute_together(connection, reads) -> list:
@@ -336,16 +399,19 @@ def execute_together(connection, reads) -> list:
     if dialect.name != "postgresql" or len(reads) < 2:
         return [execute(connection, statement, params) for statement, params in reads]
     compiled = [_compiled_read(dialect, statement) for statement, _params in reads]
-    if not all(entry and entry.json_converters is not None for entry, _ in compiled):
+    if not all(_combinable(entry) for entry, _ in compiled):
         return [execute(connection, statement, params) for statement, params in reads]
-    entries = tuple(entry for entry, _ in compiled)
-    sql = _combined_sql(entries)
-    values = {}
+    shapes, values = [], {}
     for index, ((entry, plan), (_statement, params)) in enumerate(zip(compiled, reads)):
-        for name, value in entry.parameters(params, plan).items():
-            values[f"r{index}_{name}"] = value
+        lookups, entry_values = _driver_values(dialect, entry, plan, params or {}, f"r{index}_")
+        if lookups is None:
+            return [execute(connection, statement, params) for statement, params in reads]
+        shapes.append((entry, lookups))
+        values.update(entry_values)
+    sql = _combined_sql(tuple(shapes))
     generic = all(statement._execution_options.get("furusato_generic_plan")
                   for statement, _params in reads)
     row = _on_driver(connection, sql, values, lambda result: result.first(),
                      {"furusato_generic_plan": generic})
-    return [entry.rows_from_json(dialect, objects) for entry, objects in zip(entries, row)]
+    return [entry.rows_from_json(dialect, objects)
+            for (entry, _lookups), objects in zip(shapes, row)]

@@ -3,11 +3,15 @@ from pyramid.authorization import DENY_ALL, Allow, Everyone
 from sqlalchemy import bindparam, select
 
 from ..models import GENERIC_PLAN, Site
+from ..models.compiled_reads import LookedUp
 from ..models.site import SITE_COLUMNS, SiteRecord
 from ..models.staff import STAFF_ROLES
 from ..permissions import Permissions as P
 from ..security import AUTH_COOKIE, site_principal
-from ..services.paging import read_rows
+from ..services.paging import Read, read_together, reads_in_one_statement
+from ..services.projects import ProjectService
+from ..services.publishing import PublicContent
+from ..services.support import SupportService
 from .activities import PartnersContainer, ProjectsContainer
 from .community import ConsultationsContainer, MonitorSurveysContainer, RoomContainer
 from .content import ImagesContainer, IntroResource, PostsContainer
@@ -72,11 +76,34 @@ SITE_BY_CODE = select(Site).where(Site.code == bindparam("code")).execution_opti
 request."""
 SITE_RECORD_BY_CODE = (select(*SITE_COLUMNS).where(Site.code == bindparam("code"))
                        .execution_options(**GENERIC_PLAN))
+SITE_ID_BY_CODE = select(Site.id).where(Site.code == bindparam("code"))
+FEATURED = 3
+"""Projects and support measures shown on a site's page (the rest are one link away)."""
 
 
 def reads_anonymously(request) -> bool:
     """A GET or HEAD without a sign-in cookie: nobody here can change a site."""
     return request.method in ("GET", "HEAD") and AUTH_COOKIE not in request.cookies
+
+
+def front_page_reads(request, site, *, tag=None, page=1) -> list:
+    """What the site's own page (サイトのページ) reads: its introduction, featured
+    projects and support measures, and one page of its posts."""
+    content = request.service(PublicContent)
+    return [content.front_read(site),
+            request.service(ProjectService).featured_read(site, FEATURED),
+            request.service(SupportService).featured_measures_read(site, FEATURED),
+            content.posts_read(site, tag=tag, page=page)]
+
+
+class _SiteByCode:
+    """A site known only by its code, for reads sent with its own lookup: its ``id`` is
+    looked up by the statement that reads with it."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, code):
+        self.id = LookedUp(SITE_ID_BY_CODE, {"code": code})
 
 
 class SiteContainer:
@@ -90,26 +117,47 @@ class SiteContainer:
 
     def __getitem__(self, code):
         """The site as a ``SiteRecord`` for anonymous reads, else the mapped ``Site``."""
-        dbsession = self.request.dbsession
         if reads_anonymously(self.request):
-            row = read_rows(dbsession, SITE_RECORD_BY_CODE, {"code": code}).first()
-            site = None if row is None else SiteRecord(row)
-        else:
-            site = dbsession.scalar(SITE_BY_CODE, {"code": code})
+            return self._read_anonymously(code)
+        site = self.request.dbsession.scalar(SITE_BY_CODE, {"code": code})
         if site is None:
             raise KeyError(code)
         return SiteResource(self, site, self.request)
 
+    def _read_anonymously(self, code):
+        """The site's record; when its own page is asked for plainly (no tag, no page
+        number) and reads combine, that page's lists in the same statement: the most
+        visited page then costs one round trip, not two (issue 16). They are read before
+        the view's permission check but only shown through it: a page that is not public
+        answers as it would have."""
+        request = self.request
+        dbsession = request.dbsession
+        ahead = (front_page_reads(request, _SiteByCode(code))
+                 if self._front_page_asked(code) and reads_in_one_statement(dbsession) else [])
+        row, *lists = read_together(
+            dbsession, Read(SITE_RECORD_BY_CODE, {"code": code}, lambda rows: rows.first()),
+            *(Read(read.statement, read.params) for read in ahead))
+        if row is None:
+            raise KeyError(code)
+        front_page = [read.finish(rows) for read, rows in zip(ahead, lists)]
+        return SiteResource(self, SiteRecord(row), request, front_page=front_page or None)
+
+    def _front_page_asked(self, code) -> bool:
+        request = self.request
+        return not request.GET and request.path_info == f"/s/{code}/"
+
 
 class SiteResource:
     """A site. Public only while active and published; its staff preview its pages while
-    it is in preparation (準備中) and keep their screens while it is suspended."""
+    it is in preparation (準備中) and keep their screens while it is suspended.
+    ``front_page``: what ``front_page_reads`` gave, when it was read with the site."""
 
-    def __init__(self, parent, site, request):
+    def __init__(self, parent, site, request, *, front_page=None):
         self.__parent__ = parent
         self.__name__ = site.code
         self.site = site
         self.request = request
+        self.front_page = front_page
 
     @property
     def __acl__(self):

@@ -75,6 +75,12 @@ def read_one(dbsession, read: Read):
     return read.finish(read_rows(dbsession, read.statement, read.params))
 
 
+def reads_in_one_statement(dbsession) -> bool:
+    """Whether ``read_together`` sends one statement here (PostgreSQL; SQLite reads each
+    in turn, and a ``LookedUp`` parameter there costs a statement of its own)."""
+    return dbsession.get_bind().dialect.name == "postgresql"
+
+
 def read_together(dbsession, *reads: Read) -> list:
     """What each read becomes, in order; one statement on PostgreSQL."""
     _flush_pending(dbsession)

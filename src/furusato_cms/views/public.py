@@ -9,10 +9,8 @@ from ..interests import INTERESTS, POST_KIND_LABELS
 from ..permissions import Permissions as P
 from ..public_cache import cache_publicly, may_keep
 from ..resources.content import ImageResource, PostResource, PostsContainer
-from ..resources.site import SiteResource
-from ..services.projects import ProjectService
+from ..resources.site import SiteResource, front_page_reads
 from ..services.publishing import PublicContent
-from ..services.support import SupportService
 
 
 def page_param(request) -> int:
@@ -47,24 +45,16 @@ def _post_listing(request, site):
     return _posts_shown(request, site, posts, tag)
 
 
-FEATURED = 3
-"""Projects and support measures shown on a site's page (the rest are one link away)."""
-
-
 @view_config(context=SiteResource, renderer="public/site.jinja2", permission=P.VIEW,
              replica=True)
 def site_home(context, request):
     """The site's page: its header photo, introduction, the activities with the soonest
-    sessions, its support measures and its news, read together."""
+    sessions, its support measures and its news, read together (with the site itself
+    when traversal could: resources/site.py)."""
     site = context.site
-    content = request.service(PublicContent)
     tag = tag_param(request)
-    front, projects, measures, posts = request.read_together(
-        content.front_read(site),
-        request.service(ProjectService).featured_read(site, FEATURED),
-        request.service(SupportService).featured_measures_read(site, FEATURED),
-        content.posts_read(site, tag=tag, page=page_param(request)),
-    )
+    front, projects, measures, posts = context.front_page or request.read_together(
+        *front_page_reads(request, site, tag=tag, page=page_param(request)))
     return {"front": front, "featured_projects": projects, "measures": measures,
             **_posts_shown(request, site, posts, tag)}
 
