@@ -157,6 +157,11 @@ def replica_view(view, info):
 replica_view.options = ("replica",)
 
 
+def has_replicas(request) -> bool:
+    """Whether public reads may go to a standby here (``furusato.db_replica_urls``)."""
+    return request.registry.get("db_replicas") is not None
+
+
 def read_dbsession(request):
     """The session public reads use: a fresh replica's for anonymous requests of views
     marked ``replica=True``, otherwise the request's own (primary) session."""

@@ -76,15 +76,27 @@ class CompiledRead:
 
     def rows_from_json(self, dialect, objects) -> Rows:
         """The rows of this statement from its JSON aggregate (one object per row, its
-        values in column order), converted as the driver and the column types would."""
+        values in column order), converted as the driver and the column types would:
+        ``json_readers`` holds only the columns that need it (the site's record has 29,
+        three of them times)."""
         readers = self.json_readers
         if readers is None:
-            readers = self.json_readers = [
-                _chained(convert, column.type._cached_result_processor(dialect, None))
-                for convert, column in zip(self.json_converters, self.compiled._result_columns)]
+            readers = self.json_readers = tuple(
+                (index, read) for index, read in enumerate(
+                    _chained(convert, column.type._cached_result_processor(dialect, None))
+                    for convert, column in zip(self.json_converters,
+                                               self.compiled._result_columns))
+                if read is not None)
         make = self.row_type._make
-        return Rows(make([value if value is None or read is None else read(value)
-                          for read, value in zip(readers, row.values())]) for row in objects)
+        rows = Rows()
+        for row in objects:
+            values = list(row.values())
+            for index, read in readers:
+                value = values[index]
+                if value is not None:
+                    values[index] = read(value)
+            rows.append(make(values))
+        return rows
 
     def bind_plan(self, extracted) -> tuple:
         """How each bind parameter gets its value for a statement whose cache key gave

@@ -7,6 +7,7 @@ from ..models.compiled_reads import LookedUp
 from ..models.site import SITE_COLUMNS, SiteRecord
 from ..models.staff import STAFF_ROLES
 from ..permissions import Permissions as P
+from ..replicas import has_replicas
 from ..security import AUTH_COOKIE, site_principal
 from ..services.paging import Read, read_together, reads_in_one_statement
 from ..services.projects import ProjectService
@@ -129,11 +130,13 @@ class SiteContainer:
         number) and reads combine, that page's lists in the same statement: the most
         visited page then costs one round trip, not two (issue 16). They are read before
         the view's permission check but only shown through it: a page that is not public
-        answers as it would have."""
+        answers as it would have. Where standbys serve public reads (replicas.py) the
+        view reads the lists there instead, as before."""
         request = self.request
         dbsession = request.dbsession
         ahead = (front_page_reads(request, _SiteByCode(code))
-                 if self._front_page_asked(code) and reads_in_one_statement(dbsession) else [])
+                 if self._front_page_asked(code) and reads_in_one_statement(dbsession)
+                 and not has_replicas(request) else [])
         row, *lists = read_together(
             dbsession, Read(SITE_RECORD_BY_CODE, {"code": code}, lambda rows: rows.first()),
             *(Read(read.statement, read.params) for read in ahead))
