@@ -88,6 +88,42 @@ def test_registrant_pages(testapp, dbsession, clock, app_settings, world, page):
         assert len(statements) <= OWN_PAGES[page], "\n---\n".join(statements)
 
 
+def test_my_page_is_read_with_the_identity(testapp, dbsession, clock, app_settings, world):
+    """On PostgreSQL /my/ asked for plainly reads its lists in the statement that loads
+    the signed-in identity (security.py ``read_with_identity``); with a page number, or
+    on SQLite, after it."""
+    world, _past = world
+    person = make_registered(dbsession, world.site, "person@example.jp", name="住民 太郎")
+    sign_in(testapp, dbsession, person, clock, app_settings)
+    plain = statements_during(dbsession.connection(), lambda: testapp.get("/my/", status=200))
+    paged = statements_during(dbsession.connection(),
+                              lambda: testapp.get("/my/?page=1", status=200))
+    assert world.site.name in testapp.get("/my/").text
+    if dbsession.get_bind().dialect.name == "postgresql":
+        assert (len(plain), len(paged)) == (1, 2)
+    else:
+        assert len(plain) == len(paged) == OWN_PAGES["/my/"]
+
+
+@pytest.mark.parametrize("ended", ["disabled", "timed out"])
+def test_what_was_read_with_an_ended_session_is_not_shown(
+        testapp, dbsession, clock, app_settings, world, ended):
+    """The lists are read with the session's lookup, before it is judged: a session
+    that no longer counts signs nobody in, and the lists read with it go nowhere."""
+    world, _past = world
+    person = make_registered(dbsession, world.site, "person@example.jp", name="住民 太郎")
+    sign_in(testapp, dbsession, person, clock, app_settings)
+    assert world.site.name in testapp.get("/my/", status=200).text
+    if ended == "disabled":
+        person.disabled_at = NOW
+        dbsession.flush()
+    else:
+        clock.advance(timedelta(days=400))
+    page = testapp.get("/my/", status="*")
+    assert page.status_int in (302, 303, 403)
+    assert world.site.name not in page.text
+
+
 def test_staff_attendance_list(testapp, dbsession, clock, app_settings, world):
     world, _past = world
     person = make_registered(dbsession, world.site, "person@example.jp", name="住民 太郎")

@@ -391,8 +391,8 @@ def _driver_values(dialect, entry, plan, params, prefix) -> tuple:
     looked_up = {key: value for key, value in params.items() if isinstance(value, LookedUp)}
     values = entry.parameters({**params, **dict.fromkeys(looked_up)}, plan)
     lookups = []
-    for key, sql_name in ((key, sql_name) for key, _name, sql_name, *_rest in plan
-                          if key in looked_up):
+    for key, sql_name in {key: sql_name for key, _name, sql_name, *_rest in plan
+                          if key in looked_up}.items():
         lookup = looked_up[key]
         lookup_entry, lookup_plan = _compiled_read(dialect, lookup.statement)
         if not lookup_entry:

@@ -11,10 +11,10 @@ from pyramid.view import view_config
 from ..forms import validate
 from ..i18n import _
 from ..permissions import Permissions as P
-from ..resources.my import MyArea
+from ..resources.my import MyArea, my_page_reads
 from ..schemas.registration import prefilled, site_answers
+from ..security import read_ahead
 from ..services.errors import ServiceError
-from ..services.feed import FeedService
 from ..services.registration import RegistrationService
 from .public import page_param
 from .registration import DISPLAY, answers_form, asks_postal_code, refused_form
@@ -35,10 +35,8 @@ def _back_to_my(request, message):
 def my_page(request):
     """Asks first for any site's privacy notice not accepted yet (new, or changed)."""
     account = request.identity.account
-    listing, feed = request.read_together(
-        request.service(RegistrationService).listing_read(account),
-        request.service(FeedService).for_you_read(account, page=page_param(request)),
-    )
+    listing, feed = read_ahead(request) or request.read_together(
+        *my_page_reads(request, account, page=page_param(request)))
     if listing.notices_due:
         return HTTPSeeOther(request.application_url + "/my/privacy")
     return {
