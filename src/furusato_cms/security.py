@@ -23,7 +23,7 @@ from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from sqlalchemy import LABEL_STYLE_TABLENAME_PLUS_COL, bindparam, case, select
 
 from .models import GENERIC_PLAN, Account, AuthSession, StaffMembership
-from .models.compiled_reads import LookedUp
+from .models.compiled_reads import KnownBy
 from .models.row_entities import EntityColumns, columns_of
 from .services.audit import Actor
 from .services.authentication import (
@@ -40,7 +40,7 @@ from .services.oauth import (
     bearer_token,
 )
 from .services.notifications import unread_messages
-from .services.paging import Read, read_together, reads_in_one_statement
+from .services.paging import Read, finished, read_first_with, reads_in_one_statement
 from .services.policies import terms_due
 
 AUTH_COOKIE = "furusato_auth"
@@ -95,16 +95,6 @@ ACCOUNT_ID_BY_TOKEN = select(AuthSession.account_id).where(
     AuthSession.token_hash == bindparam("token_hash"))
 _READ_WITH_IDENTITY = "furusato.read_with_identity"
 _READ_AHEAD = "furusato.read_ahead"
-
-
-class _AccountByToken:
-    """The account of a session token, for reads sent with the session's own lookup:
-    its ``id`` is looked up by the statement that reads with it."""
-
-    __slots__ = ("id",)
-
-    def __init__(self, token_hash):
-        self.id = LookedUp(ACCOUNT_ID_BY_TOKEN, {"token_hash": token_hash})
 
 
 def read_with_identity(request, reads_for):
@@ -194,10 +184,11 @@ class FurusatoSecurityPolicy:
         dbsession = request.dbsession
         token_hash = hash_token(token)
         reads_for = request.environ.pop(_READ_WITH_IDENTITY, None)
-        ahead = reads_for(_AccountByToken(token_hash)) if reads_for else []
-        rows, *lists = read_together(
+        account = KnownBy(ACCOUNT_ID_BY_TOKEN, {"token_hash": token_hash})
+        ahead = reads_for(account) if reads_for else []
+        rows, lists = read_first_with(
             dbsession, Read(IDENTITY_QUERY, {"token_hash": token_hash}, lambda rows: rows.all()),
-            *(Read(read.statement, read.params) for read in ahead))
+            ahead)
         if not rows:
             return None
         first = rows[0]
@@ -214,8 +205,7 @@ class FurusatoSecurityPolicy:
                        if membership is not None]
         known = {"terms_due": bool(first[-2]), "unread_count": first[-1]}
         if ahead:
-            request.environ[_READ_AHEAD] = [read.finish(found)
-                                            for read, found in zip(ahead, lists)]
+            request.environ[_READ_AHEAD] = finished(ahead, lists)
         if not account.has_totp and second_factor_required(account, bool(memberships)):
             return Identity(account=account, auth_session=auth_session, must_enrol=True,
                             **known)

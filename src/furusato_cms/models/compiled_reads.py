@@ -252,6 +252,16 @@ class LookedUp:
         self.params = params
 
 
+class KnownBy:
+    """A row the reads know only by another key (a site by its code, an account by its
+    session's token): its ``id`` is ``LookedUp`` by the statement that reads with it."""
+
+    __slots__ = ("id",)
+
+    def __init__(self, statement, params):
+        self.id = LookedUp(statement, params)
+
+
 def _lookups_read(connection, params) -> dict:
     """``params`` with each ``LookedUp`` value read (for a statement run alone)."""
     if not any(isinstance(value, LookedUp) for value in params.values()):

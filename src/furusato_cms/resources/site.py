@@ -3,13 +3,13 @@ from pyramid.authorization import DENY_ALL, Allow, Everyone
 from sqlalchemy import bindparam, select
 
 from ..models import GENERIC_PLAN, Site
-from ..models.compiled_reads import LookedUp
+from ..models.compiled_reads import KnownBy
 from ..models.site import SITE_COLUMNS, SiteRecord
 from ..models.staff import STAFF_ROLES
 from ..permissions import Permissions as P
 from ..replicas import has_replicas
 from ..security import AUTH_COOKIE, site_principal
-from ..services.paging import Read, read_together, reads_in_one_statement
+from ..services.paging import Read, finished, read_first_with, reads_in_one_statement
 from ..services.projects import ProjectService
 from ..services.publishing import PublicContent
 from ..services.support import SupportService
@@ -97,16 +97,6 @@ def front_page_reads(request, site, *, tag=None, page=1) -> list:
             content.posts_read(site, tag=tag, page=page)]
 
 
-class _SiteByCode:
-    """A site known only by its code, for reads sent with its own lookup: its ``id`` is
-    looked up by the statement that reads with it."""
-
-    __slots__ = ("id",)
-
-    def __init__(self, code):
-        self.id = LookedUp(SITE_ID_BY_CODE, {"code": code})
-
-
 class SiteContainer:
     __name__ = "s"
 
@@ -134,16 +124,15 @@ class SiteContainer:
         view reads the lists there instead, as before."""
         request = self.request
         dbsession = request.dbsession
-        ahead = (front_page_reads(request, _SiteByCode(code))
+        ahead = (front_page_reads(request, KnownBy(SITE_ID_BY_CODE, {"code": code}))
                  if self._front_page_asked(code) and reads_in_one_statement(dbsession)
                  and not has_replicas(request) else [])
-        row, *lists = read_together(
-            dbsession, Read(SITE_RECORD_BY_CODE, {"code": code}, lambda rows: rows.first()),
-            *(Read(read.statement, read.params) for read in ahead))
+        row, lists = read_first_with(
+            dbsession, Read(SITE_RECORD_BY_CODE, {"code": code}, lambda rows: rows.first()), ahead)
         if row is None:
             raise KeyError(code)
-        front_page = [read.finish(rows) for read, rows in zip(ahead, lists)]
-        return SiteResource(self, SiteRecord(row), request, front_page=front_page or None)
+        return SiteResource(self, SiteRecord(row), request,
+                            front_page=finished(ahead, lists) or None)
 
     def _front_page_asked(self, code) -> bool:
         request = self.request

@@ -89,6 +89,20 @@ def read_together(dbsession, *reads: Read) -> list:
     return [read.finish(rows) for read, rows in zip(reads, results)]
 
 
+def read_first_with(dbsession, first: Read, ahead: list) -> tuple:
+    """``first``'s result and the rows of the ``ahead`` reads, in one statement where
+    reads combine; the ``ahead`` reads are left unfinished, to be ``finished`` only once
+    ``first`` says they are wanted (a lookup whose reads were sent along with it)."""
+    value, *rows = read_together(dbsession, first,
+                                 *(Read(read.statement, read.params) for read in ahead))
+    return value, rows
+
+
+def finished(reads, rows) -> list:
+    """What each read becomes from its rows (``read_first_with``)."""
+    return [read.finish(found) for read, found in zip(reads, rows)]
+
+
 def rows_page_read(statement, params, *, page: int, page_size: int, make=None, cls=Page,
                    **extra) -> Read:
     """One page of a prepared Core statement whose LIMIT and OFFSET are the bind
