@@ -110,9 +110,8 @@ def read_with_identity(request, reads_for):
 
 
 def read_ahead(request):
-    """What ``read_with_identity``'s reads gave (as their ``finish`` makes them), or None
-    when they were not read with the identity."""
-    request.identity
+    """Once the identity is loaded: what ``read_with_identity``'s reads gave (as their
+    ``finish`` makes them), or None when they were not read with it."""
     return request.environ.get(_READ_AHEAD)
 
 

@@ -5,7 +5,7 @@ parameter (a site's id by its code) is read in the same statement where reads co
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import bindparam, select
+from sqlalchemy import Integer, bindparam, literal, select
 
 from furusato_cms.models import ContentItem, Site
 from furusato_cms.models.compiled_reads import LookedUp, _compiled_read, execute_together
@@ -130,3 +130,19 @@ def test_a_looked_up_parameter_costs_a_statement_only_where_reads_are_sent_alone
     if connection.dialect.name == "postgresql":
         assert together[0].count("sites.code = %(r0_id__code)s") == 1
         assert together[0].count("sites.code = %(r1_site_id__code)s") == 1
+
+
+def test_rows_of_more_columns_than_a_json_array_call_takes_read_back_in_order(
+        dbsession, connection):
+    """Each combined row travels as a JSON array of its columns; PostgreSQL's functions
+    take at most 100 arguments, so a wider row travels as an object."""
+    site = _site_with_posts(dbsession, count=1)
+    wide = select(*(literal(n, Integer).label(f"c{n}") for n in range(101)))
+    together = [list(rows) for rows in read_together(
+        dbsession, Read(wide, {}), Read(SITE, {"id": site.id}))]
+    assert [tuple(row) for row in together[0]] == [tuple(range(101))]
+    assert together[1][0].code == site.code
+    if connection.dialect.name == "postgresql":
+        sql = statements_during(connection, lambda: read_together(
+            dbsession, Read(wide, {}), Read(SITE, {"id": site.id})))[0]
+        assert "json_agg(r0)" in sql and "json_agg(json_build_array(r1.code, " in sql

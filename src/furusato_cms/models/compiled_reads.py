@@ -31,6 +31,7 @@ import weakref
 from collections import namedtuple
 from datetime import date, datetime
 
+from sqlalchemy.dialects.postgresql.psycopg import dialect as postgresql_dialect
 from sqlalchemy.exc import InvalidRequestError, MultipleResultsFound, NoResultFound
 
 from . import libpq_statements
@@ -75,8 +76,8 @@ class CompiledRead:
         self.json_readers = None
 
     def rows_from_json(self, dialect, objects) -> Rows:
-        """The rows of this statement from its JSON aggregate (one object per row, its
-        values in column order), converted as the driver and the column types would:
+        """The rows of this statement from its JSON aggregate (one array or object per
+        row, its values in column order), converted as the driver and the column types would:
         ``json_readers`` holds only the columns that need it (the site's record has 29,
         three of them times)."""
         readers = self.json_readers
@@ -90,7 +91,7 @@ class CompiledRead:
         make = self.row_type._make
         rows = Rows()
         for row in objects:
-            values = list(row.values())
+            values = row if isinstance(row, list) else list(row.values())
             for index, read in readers:
                 value = values[index]
                 if value is not None:
@@ -380,7 +381,7 @@ def _combined_sql(shapes) -> str:
     sql = _together.get(shapes)
     if sql is None:
         parts = [
-            f"(SELECT coalesce(json_agg(r{index}), '[]') FROM ("
+            f"(SELECT coalesce(json_agg({_json_row(entry, f'r{index}')}), '[]') FROM ("
             + _renamed(entry.sql, f"r{index}_", lookups) + f") AS r{index}) AS r{index}"
             for index, (entry, lookups) in enumerate(shapes)
         ]
@@ -388,6 +389,21 @@ def _combined_sql(shapes) -> str:
         if len(_together) < MAX_SHAPES:
             _together[shapes] = sql
     return sql
+
+
+_QUOTE = postgresql_dialect().identifier_preparer.quote
+_MAX_ARGS = 100
+"""PostgreSQL's limit on a function's arguments."""
+
+
+def _json_row(entry, alias: str) -> str:
+    """One row of a combined read as JSON: an array of its columns in order, cheaper to
+    send and to parse than an object repeating every column's name on every row; an
+    object (read back in the same order) past PostgreSQL's 100 arguments a call."""
+    names = [column.name for column in entry.compiled._result_columns]
+    if len(names) > _MAX_ARGS:
+        return alias
+    return "json_build_array(" + ", ".join(f"{alias}.{_QUOTE(name)}" for name in names) + ")"
 
 
 def _combinable(entry) -> bool:
