@@ -183,8 +183,8 @@ class FurusatoSecurityPolicy:
         dbsession = request.dbsession
         token_hash = hash_token(token)
         reads_for = request.environ.pop(_READ_WITH_IDENTITY, None)
-        account = KnownBy(ACCOUNT_ID_BY_TOKEN, {"token_hash": token_hash})
-        ahead = reads_for(account) if reads_for else []
+        ahead = (reads_for(KnownBy(ACCOUNT_ID_BY_TOKEN, {"token_hash": token_hash}))
+                 if reads_for else [])
         rows, lists = read_first_with(
             dbsession, Read(IDENTITY_QUERY, {"token_hash": token_hash}, lambda rows: rows.all()),
             ahead)

@@ -78,8 +78,8 @@ class CompiledRead:
     def rows_from_json(self, dialect, objects) -> Rows:
         """The rows of this statement from its JSON aggregate (one array or object per
         row, its values in column order), converted as the driver and the column types would:
-        ``json_readers`` holds only the columns that need it (the site's record has 29,
-        three of them times)."""
+        ``json_readers`` holds only the columns that need it (three of the site record's
+        29: its dates and times)."""
         readers = self.json_readers
         if readers is None:
             readers = self.json_readers = tuple(
