@@ -187,8 +187,14 @@ def get_session_factory(engine):
 
 
 def get_tm_session(session_factory, transaction_manager, request=None) -> Session:
-    """A session joined to ``transaction_manager`` (models/transaction_join.py)."""
-    return session_factory(info={"transaction_manager": transaction_manager})
+    """A session joined to ``transaction_manager`` (models/transaction_join.py).
+
+    A request's session does not expire its objects at COMMIT: its transaction ends with
+    the request (pyramid_tm commits after the page is rendered, and the session is then
+    closed), so expiring every loaded object only cost time, about 80 µs of a check-in.
+    Scripts, which may commit and go on, keep SQLAlchemy's default."""
+    options = {} if request is None else {"expire_on_commit": False}
+    return session_factory(info={"transaction_manager": transaction_manager}, **options)
 
 
 GENERIC_PLAN = plan_cache.GENERIC_PLAN

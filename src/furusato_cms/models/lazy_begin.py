@@ -37,7 +37,10 @@ def is_plain_read(statement: str) -> bool:
 
 
 def _autocommit_at_checkout(dbapi_connection, _record, _proxy):
-    dbapi_connection.autocommit = True
+    """Set once per connection: psycopg's setter takes the connection's lock and runs
+    a wait loop even when nothing changes."""
+    if not dbapi_connection.autocommit:
+        dbapi_connection.autocommit = True
 
 
 def install(engine):

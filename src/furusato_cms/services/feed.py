@@ -156,27 +156,29 @@ def _site_of_item(*columns):
 
 def _for_you_statement():
     """Built once; the person, the moment and the page are bound at execution. The
-    site's columns and whether it is open are subqueries by key: as a join, the kept
-    plan, which guesses a person follows about 49 sites, read every site into a hash
-    table (0.18 ms of its 0.43)."""
+    site's columns, whether it is open and a project's field are subqueries by key: as
+    joins, the kept plan, which guesses a person follows about 49 sites, read every site
+    (0.18 ms of its 0.43) and every project (0.6 ms of /my/'s 1.4 ms at 100,000 people,
+    growing with the country) into hash tables."""
     account_id = bindparam("account_id")
     interests = interests_of_account(account_id)
     projects = Project.__table__  # the table alone: a project's own columns, no entity
     tagged = exists().where(ContentTag.content_id == ContentItem.id,
                             ContentTag.tag.in_(interests))
+    in_field = exists().where(projects.c.id == ContentItem.id,
+                              projects.c.field.in_(interests))
     return (
         select(ContentItem.id, ContentItem.type, ContentItem.slug, ContentItem.title,
                ContentItem.summary, ContentItem.publish_at, ContentItem.published_at,
                _site_of_item(Site.code).label("site_code"),
                _site_of_item(Site.name).label("site_name"))
-        .outerjoin(projects, projects.c.id == ContentItem.id)
         .where(
             _site_of_item(and_(Site.state == "active", Site.preparing.is_(False))),
             ContentItem.site_id.in_(followed_site_ids(account_id)),
             *visible_now(ContentItem, bindparam("now", type_=UTCDateTime())),
             or_(
                 and_(ContentItem.type == "post", tagged),
-                and_(ContentItem.type == "project", projects.c.field.in_(interests)),
+                and_(ContentItem.type == "project", in_field),
             ),
         )
         .order_by(func.coalesce(ContentItem.publish_at, ContentItem.published_at).desc(),
