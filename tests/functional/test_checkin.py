@@ -87,17 +87,38 @@ def test_a_second_scan_says_already_recorded(testapp, dbsession, world, signed_i
 
 def test_the_page_and_the_tap_run_few_statements(testapp, dbsession, world, signed_in, path):
     """Festival bursts are bounded by these: the visitor (session, account, staff
-    memberships and the header's unread count in one), the scan, and the insert that
-    returns its row with the webhook outbox's INSERT … SELECT (a statement of its own on
-    SQLite) — the page itself has no insert."""
+    memberships and the header's unread count in one) with the code's scan in the same
+    statement on PostgreSQL (apart on SQLite), and the insert that returns its row with
+    the webhook outbox's INSERT … SELECT (a statement of its own on SQLite) — the page
+    itself has no insert."""
     pages = []
     page_statements = statements_during(dbsession.connection(),
                                         lambda: pages.append(testapp.get(path)))
     csrf = pages[0].html.select_one("input[name=csrf_token]")["value"]
     tap_statements = statements_during(
         dbsession.connection(), lambda: testapp.post(path, {"csrf_token": csrf}, status=200))
-    assert (len(page_statements), len(tap_statements)) == (2, 3 if is_postgresql() else 4)
+    assert (len(page_statements), len(tap_statements)) == ((1, 2) if is_postgresql() else (2, 4))
     assert len(attendance_rows(dbsession, world)) == 1
+
+
+def test_a_tap_read_with_a_disabled_account_records_nothing(testapp, dbsession, world,
+                                                           person, signed_in, path):
+    """The scan is read with the session's lookup, before the session is judged: an
+    account disabled since signing in is sent to sign in, and nothing is recorded."""
+    csrf = testapp.get(path).html.select_one("input[name=csrf_token]")["value"]
+    person.disabled_at = NOW
+    dbsession.flush()
+    response = testapp.post(path, {"csrf_token": csrf}, status=303)
+    assert "/signin?came_from=" in response.location
+    assert attendance_rows(dbsession, world) == []
+
+
+def test_an_altered_code_reads_nothing_ahead_and_is_refused(testapp, world, signed_in,
+                                                           path):
+    csrf = testapp.get(path).html.select_one("input[name=csrf_token]")["value"]
+    altered = path[:-2] + ("AA" if not path.endswith("AA") else "BB")
+    refused = testapp.post(altered, {"csrf_token": csrf}, status=400)
+    assert world.project.title not in refused.text
 
 
 def test_anonymous_post_is_sent_to_sign_in(testapp, world, path):

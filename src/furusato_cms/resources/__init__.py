@@ -4,6 +4,7 @@ from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, Allow, Authenticate
 
 from ..permissions import Permissions as P
 from .activities import ProjectResource, ProjectsContainer
+from .checkin import read_scan_with_identity
 from .dashboard import NationalDashboard
 from .my import MyArea
 from .oauth import OAuthArea, WellKnown
@@ -39,6 +40,8 @@ class Root:
             return OAuthArea(self, self.request)
         if name == ".well-known":
             return WellKnown(self, self.request)
+        if name == "checkin":
+            read_scan_with_identity(self.request)
         raise KeyError(name)
 
 

@@ -61,7 +61,7 @@ from .attendance_statements import (
     like_escaped,
     registered,
 )
-from .paging import read_rows
+from .paging import Read, read_one, read_rows
 from .webhooks import attendance_recorded
 
 TIME_FORMAT = "%Y/%m/%d %H:%M"
@@ -97,6 +97,10 @@ class Recorded:
     @property
     def created(self) -> bool:
         return self.status == "recorded"
+
+
+def _all_rows(rows) -> list:
+    return rows.all()
 
 
 @dataclass(frozen=True)
@@ -204,15 +208,24 @@ class AttendanceService:
         """The session a check-in code names, refused when altered, replaced or unknown."""
         return self.scan(token, None).session
 
-    def scan(self, token: str, account) -> Scan:
+    def scan_read(self, token: str, account) -> Read:
+        """``scan``'s one query as a ``Read`` (its rows as a list), for a request that
+        sends it with the signed-in identity's (resources/checkin.py); refused like
+        ``session_for_token`` when the code is altered or replaced."""
+        return Read(SCAN_QUERY, {"session_id": self.tokens.read(token)[0],
+                                 "account_id": None if account is None else account.id},
+                    _all_rows)
+
+    def scan(self, token: str, account, *, rows=None) -> Scan:
         """The code's session with its project and site, and ``account``'s registration,
         application and attendance there (None: nobody signed in), in one query — the
-        check-in pages run at festival rates. Refused like ``session_for_token``."""
+        check-in pages run at festival rates — unless ``rows`` are ``scan_read``'s,
+        already read with the identity. Refused like ``session_for_token``."""
         read = self.tokens.read(token)
         dbsession = self.dbsession
-        row = read_rows(dbsession, SCAN_QUERY, {
-            "session_id": read[0], "account_id": None if account is None else account.id,
-        }).first()
+        if rows is None:
+            rows = read_one(dbsession, self.scan_read(token, account))
+        row = rows[0] if rows else None
         if row is None:
             raise TokenRefused("unknown", _("This session no longer exists."))
         session = SCANNED_SESSION.entity(dbsession, row)
@@ -254,11 +267,12 @@ class AttendanceService:
         project = session.project
         return project.site.is_public and project.is_visible_at(now or self.clock())
 
-    def checkin_view(self, account, token, now=None) -> CheckinView:
+    def checkin_view(self, account, token, now=None, *, rows=None) -> CheckinView:
         """The session of a code and whether ``account`` (None: not signed in) could check
-        in now. An altered code or a hidden project is refused outright."""
+        in now (``rows``: as for ``scan``). An altered code or a hidden project is refused
+        outright."""
         now = now or self.clock()
-        scan = self.scan(token, account)
+        scan = self.scan(token, account, rows=rows)
         self._require_public(scan.session, now)
         existing = scan.attendance
         refusal = self._refusal(scan, account, now) if existing is None else None

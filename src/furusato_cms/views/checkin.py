@@ -15,6 +15,7 @@ from pyramid.view import view_config
 from ..i18n import _
 from ..permissions import Permissions as P
 from ..resources import Root, project_resource
+from ..security import read_ahead
 from ..services.attendance import AttendanceService
 from ..services.checkin_tokens import TokenRefused
 from ..services.errors import ServiceError
@@ -54,6 +55,13 @@ def _describe(request, session, **extra):
     return values
 
 
+def _scanned_ahead(request):
+    """The code's scan as read with the signed-in identity (resources/checkin.py), or
+    None: the service reads it itself."""
+    ahead = read_ahead(request)
+    return None if ahead is None else ahead[0]
+
+
 def _account(request):
     identity = request.identity
     return None if identity is None else identity.account
@@ -64,7 +72,8 @@ def _account(request):
 def checkin_page(request):
     token = _token(request)
     try:
-        view = request.service(AttendanceService).checkin_view(_account(request), token)
+        view = request.service(AttendanceService).checkin_view(
+            _account(request), token, rows=_scanned_ahead(request))
     except TokenRefused as refusal:
         return _refusal_page(request, refusal.message, TOKEN_STATUS, None)
     except ServiceError as refusal:
@@ -82,7 +91,7 @@ def check_in(request):
         return HTTPSeeOther(_signin_url(request, token))
     service = request.service(AttendanceService)
     try:
-        scan = service.scan(token, account)
+        scan = service.scan(token, account, rows=_scanned_ahead(request))
     except TokenRefused as refusal:
         return _refusal_page(request, refusal.message, TOKEN_STATUS, None)
     session = scan.session
