@@ -16,7 +16,7 @@ def read_scan_with_identity(request):
         return
     service = request.service(AttendanceService)
     try:
-        service.tokens.read(token)
+        session_id = service.tokens.read(token)[0]
     except TokenRefused:
         return
-    read_with_identity(request, lambda account: [service.scan_read(token, account)])
+    read_with_identity(request, lambda account: [service.scan_read(session_id, account)])

@@ -208,11 +208,11 @@ class AttendanceService:
         """The session a check-in code names, refused when altered, replaced or unknown."""
         return self.scan(token, None).session
 
-    def scan_read(self, token: str, account) -> Read:
-        """``scan``'s one query as a ``Read`` (its rows as a list), for a request that
-        sends it with the signed-in identity's (resources/checkin.py); refused like
-        ``session_for_token`` when the code is altered or replaced."""
-        return Read(SCAN_QUERY, {"session_id": self.tokens.read(token)[0],
+    def scan_read(self, session_id: int, account) -> Read:
+        """``scan``'s one query as a ``Read`` (its rows as a list) for the session a code
+        named (``tokens.read``), so a request can send it with the signed-in identity's
+        (resources/checkin.py)."""
+        return Read(SCAN_QUERY, {"session_id": session_id,
                                  "account_id": None if account is None else account.id},
                     _all_rows)
 
@@ -224,7 +224,7 @@ class AttendanceService:
         read = self.tokens.read(token)
         dbsession = self.dbsession
         if rows is None:
-            rows = read_one(dbsession, self.scan_read(token, account))
+            rows = read_one(dbsession, self.scan_read(read[0], account))
         row = rows[0] if rows else None
         if row is None:
             raise TokenRefused("unknown", _("This session no longer exists."))
