@@ -11,8 +11,9 @@ PREFIX = "/checkin/"
 
 def read_scan_with_identity(request):
     """For ``/checkin/{code}`` whose code is genuine (an altered one reads nothing)."""
-    token = request.path_info[len(PREFIX):]
-    if not request.path_info.startswith(PREFIX) or not token or "/" in token:
+    path = request.path_info
+    token = path[len(PREFIX):] if path.startswith(PREFIX) else ""
+    if not token or "/" in token:
         return
     service = request.service(AttendanceService)
     try:
