@@ -192,12 +192,17 @@ def get_tm_session(session_factory, transaction_manager, request=None) -> Sessio
     A request's session does not expire its objects at COMMIT: its transaction ends with
     the request (pyramid_tm commits after the page is rendered, and the session is then
     closed), so expiring every loaded object only cost time, about 80 µs of a check-in.
-    Scripts, which may commit and go on, keep SQLAlchemy's default."""
-    options = {} if request is None else {"expire_on_commit": False}
-    return session_factory(info={"transaction_manager": transaction_manager}, **options)
+    Scripts, which may commit and go on, keep SQLAlchemy's default. A GET's session lets
+    its reads borrow a pooled connection until it begins (services/paging.py)."""
+    info = {"transaction_manager": transaction_manager}
+    if request is None:
+        return session_factory(info=info)
+    info[READS_APART] = request.method in ("GET", "HEAD")
+    return session_factory(info=info, expire_on_commit=False)
 
 
 GENERIC_PLAN = plan_cache.GENERIC_PLAN
+READS_APART = lazy_begin.READS_APART
 STANDALONE_WRITE = lazy_begin.STANDALONE_WRITE
 
 WRITES = {"furusato_writes": True}

@@ -6,8 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Engine
 
 from ..models import compiled_reads
+from ..models.lazy_begin import READS_APART
 from ..models.transaction_join import mark_written
 
 
@@ -45,6 +47,21 @@ def _flush_pending(dbsession):
         dbsession.flush()
 
 
+def _on_connection(dbsession, read):
+    """``read(connection)`` on the session's connection, or, while a GET's session has
+    not begun (nothing of it written or locked), on a pooled connection borrowed for
+    this statement alone. Under READ COMMITTED in autocommit (models/lazy_begin.py) both
+    see the same rows; the borrowed one spares a page that only reads the session's
+    transaction, its join to the request's and its closing (about 30 µs of CPU, issue
+    16)."""
+    if dbsession.info.get(READS_APART) and not dbsession.in_transaction():
+        bind = dbsession.get_bind()
+        if type(bind) is Engine and bind.dialect.name == "postgresql":
+            with bind.connect() as connection:
+                return read(connection)
+    return read(dbsession.connection())
+
+
 def read_rows(dbsession, statement, params=None):
     """Run a prepared Core ``statement`` (columns, not ORM entities; ``params`` for its
     bind parameters) on the session's connection: the public pages' reads. It skips the
@@ -54,10 +71,13 @@ def read_rows(dbsession, statement, params=None):
     would. A statement carrying ``WRITES`` (an INSERT in a data-modifying CTE) marks the
     request's transaction written, as the session's own execution would."""
     _flush_pending(dbsession)
-    rows = compiled_reads.execute(dbsession.connection(), statement, params or {})
+    params = params or {}
     if statement._execution_options.get("furusato_writes"):
+        rows = compiled_reads.execute(dbsession.connection(), statement, params)
         mark_written(dbsession)
-    return rows
+        return rows
+    return _on_connection(
+        dbsession, lambda connection: compiled_reads.execute(connection, statement, params))
 
 
 @dataclass(frozen=True)
@@ -84,8 +104,9 @@ def reads_in_one_statement(dbsession) -> bool:
 def read_together(dbsession, *reads: Read) -> list:
     """What each read becomes, in order; one statement on PostgreSQL."""
     _flush_pending(dbsession)
-    results = compiled_reads.execute_together(
-        dbsession.connection(), [(read.statement, read.params) for read in reads])
+    statements = [(read.statement, read.params) for read in reads]
+    results = _on_connection(
+        dbsession, lambda connection: compiled_reads.execute_together(connection, statements))
     return [read.finish(rows) for read, rows in zip(reads, results)]
 
 
