@@ -1,14 +1,21 @@
-"""A GET's reads borrow a pooled connection while its session holds none
-(services/paging.py ``_on_connection``, models.get_tm_session): the same rows, the
-connection back in the pool at once, and the session's own connection as soon as the
-session has begun — so a request still reads what it wrote."""
+"""A request's reads borrow a pooled connection while its session holds none
+(services/paging.py ``_borrows``, models.get_tm_session): the same rows, the connection
+back in the pool at once, and the session's own connection as soon as the session has
+begun — so a request still reads what it wrote — or for a read that locks rows. A
+standalone write (the check-in's) commits by itself on a borrowed connection."""
 from types import SimpleNamespace
 
 import pytest
 import transaction
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, insert, select, text
 
-from furusato_cms.models import READS_APART, get_session_factory, get_tm_session
+from furusato_cms.models import (
+    READS_APART,
+    STANDALONE_WRITE,
+    WRITES,
+    get_session_factory,
+    get_tm_session,
+)
 from furusato_cms.services.paging import Read, read_rows, read_together
 
 PROBE = Table("reads_apart_probe", MetaData(), Column("x", Integer))
@@ -43,14 +50,17 @@ def _values(rows):
     return [row.x for row in rows]
 
 
-def test_only_a_get_or_head_session_reads_apart(pg_engine):
-    for method, apart in (("GET", True), ("HEAD", True), ("POST", False)):
-        manager, session = _session(pg_engine, method)
-        assert session.info.get(READS_APART, False) is apart
-        manager.abort()
-    script = get_tm_session(get_session_factory(pg_engine),
-                            transaction.TransactionManager(explicit=True))
+def test_a_request_session_reads_apart_and_a_script_session_does_not(pg_engine):
+    manager, session = _session(pg_engine, "POST")
+    assert session.info[READS_APART] is True
+    manager.abort()
+    script_manager = transaction.TransactionManager(explicit=True)
+    script_manager.begin()
+    script = get_tm_session(get_session_factory(pg_engine), script_manager)
     assert READS_APART not in script.info
+    assert _values(read_rows(script, ALL, {"least": 0})) == [1, 2]
+    assert script.in_transaction()
+    script_manager.abort()
 
 
 def test_a_get_reads_on_a_borrowed_connection_given_back_at_once(pg_engine):
@@ -79,8 +89,41 @@ def test_a_begun_session_reads_its_own_writes(pg_engine):
         assert other.scalar(COUNT) == 2
 
 
-def test_a_post_reads_on_its_own_session(pg_engine):
+def test_a_read_that_locks_rows_stays_on_the_session(pg_engine):
+    """A row lock taken in autocommit would end with its statement: it is taken in the
+    session's transaction and held until the request ends."""
     manager, session = _session(pg_engine, "POST")
-    assert _values(read_rows(session, ALL, {"least": 0})) == [1, 2]
+    assert _values(read_rows(session, ALL.with_for_update(), {"least": 2})) == [2]
     assert session.in_transaction()
+    driver = session.connection().connection.driver_connection
+    assert driver.info.transaction_status.name == "INTRANS"
     manager.abort()
+
+
+STANDALONE = (
+    select(insert(PROBE).values(x=bindparam("x")).returning(PROBE.c.x).cte("added").c.x)
+    .execution_options(**WRITES, **STANDALONE_WRITE)
+)
+
+
+def test_a_standalone_write_commits_by_itself_on_a_borrowed_connection(pg_engine):
+    manager, session = _session(pg_engine, "POST")
+    assert _values(read_rows(session, STANDALONE, {"x": 4})) == [4]
+    assert not session.in_transaction()
+    assert pg_engine.pool.checkedout() == 0
+    manager.abort()
+    with pg_engine.connect() as other:
+        assert other.scalar(COUNT) == 3
+
+
+def test_a_standalone_write_of_a_begun_session_is_the_session_s(pg_engine):
+    """After a write of its own the request's transaction holds the standalone write too:
+    it is committed with the request, or undone with it."""
+    manager, session = _session(pg_engine, "POST")
+    session.execute(insert(PROBE).values(x=5))
+    assert _values(read_rows(session, STANDALONE, {"x": 6})) == [6]
+    with pg_engine.connect() as other:
+        assert other.scalar(COUNT) == 2
+    manager.abort()
+    with pg_engine.connect() as other:
+        assert other.scalar(COUNT) == 2

@@ -192,12 +192,12 @@ def get_tm_session(session_factory, transaction_manager, request=None) -> Sessio
     A request's session does not expire its objects at COMMIT: its transaction ends with
     the request (pyramid_tm commits after the page is rendered, and the session is then
     closed), so expiring every loaded object only cost time, about 80 µs of a check-in.
-    Scripts, which may commit and go on, keep SQLAlchemy's default. A GET's session lets
-    its reads borrow a pooled connection until it begins (services/paging.py)."""
+    Scripts, which may commit and go on, keep SQLAlchemy's default. A request's session
+    lets its reads borrow a pooled connection until it begins (services/paging.py)."""
     info = {"transaction_manager": transaction_manager}
     if request is None:
         return session_factory(info=info)
-    info[READS_APART] = request.method in ("GET", "HEAD")
+    info[READS_APART] = True
     return session_factory(info=info, expire_on_commit=False)
 
 

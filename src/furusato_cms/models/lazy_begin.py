@@ -29,10 +29,10 @@ the transaction ends, which in autocommit would be at once."""
 
 
 READS_APART = "furusato.reads_apart"
-"""A session's ``info`` key: while it holds no connection, its reads may borrow a pooled
-connection for the one statement (a GET's session, models.get_tm_session; the reads of
-services/paging.py): under READ COMMITTED in autocommit they see what the session's
-own connection would."""
+"""A session's ``info`` key: while it holds no connection, its reads (and a
+``STANDALONE_WRITE``) may borrow a pooled connection for the one statement (a request's
+session, models.get_tm_session; services/paging.py): under READ COMMITTED in autocommit
+they see what the session's own connection would."""
 
 STANDALONE_WRITE = {"furusato_standalone_write": True}
 """Execution options of a write that is complete in itself (see the module's note)."""

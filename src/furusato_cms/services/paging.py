@@ -47,37 +47,55 @@ def _flush_pending(dbsession):
         dbsession.flush()
 
 
-def _on_connection(dbsession, read):
-    """``read(connection)`` on the session's connection, or, while a GET's session has
-    not begun (nothing of it written or locked), on a pooled connection borrowed for
-    this statement alone. Under READ COMMITTED in autocommit (models/lazy_begin.py) both
-    see the same rows; the borrowed one spares a page that only reads the session's
-    transaction, its join to the request's and its closing (about 30 µs of CPU, issue
-    16)."""
-    if dbsession.info.get(READS_APART) and not dbsession.in_transaction():
-        bind = dbsession.get_bind()
-        if type(bind) is Engine and bind.dialect.name == "postgresql":
-            with bind.connect() as connection:
-                return read(connection)
-    return read(dbsession.connection())
+def _borrows(dbsession, statements) -> bool:
+    """Whether ``statements`` run on a pooled connection borrowed for them alone rather
+    than on the session's: while a request's session has not begun (nothing of it
+    written, locked or loaded through the ORM), for statements that take no row lock
+    (a lock taken in autocommit would end with the statement). Under READ COMMITTED in
+    autocommit (models/lazy_begin.py) both connections see the same rows; the borrowed
+    one spares the request the session's transaction, its join to the request's and its
+    closing (about 30 µs of CPU a request, issue 16)."""
+    if not dbsession.info.get(READS_APART) or dbsession.in_transaction():
+        return False
+    bind = dbsession.get_bind()
+    return (type(bind) is Engine and bind.dialect.name == "postgresql"
+            and all(getattr(statement, "_for_update_arg", None) is None
+                    for statement in statements))
+
+
+def _on_connection(dbsession, statements, run):
+    """``run(connection)`` on a borrowed connection when ``_borrows``, else on the
+    session's."""
+    if _borrows(dbsession, statements):
+        with dbsession.get_bind().connect() as connection:
+            return run(connection)
+    return run(dbsession.connection())
 
 
 def read_rows(dbsession, statement, params=None):
     """Run a prepared Core ``statement`` (columns, not ORM entities; ``params`` for its
-    bind parameters) on the session's connection: the public pages' reads. It skips the
-    ORM's per-statement work (entity loading, identity map, building the statement
-    again), which was most of a public page's CPU, and on PostgreSQL most of Core's too
-    (models/compiled_reads.py); pending changes are flushed first, as the session itself
-    would. A statement carrying ``WRITES`` (an INSERT in a data-modifying CTE) marks the
-    request's transaction written, as the session's own execution would."""
+    bind parameters): the public pages' reads. It skips the ORM's per-statement work
+    (entity loading, identity map, building the statement again), which was most of a
+    public page's CPU, and on PostgreSQL most of Core's too (models/compiled_reads.py);
+    pending changes are flushed first, as the session itself would. A statement carrying
+    ``WRITES`` (an INSERT in a data-modifying CTE) runs on the session's connection and
+    marks the request's transaction written, as the session's own execution would —
+    unless it is also a ``STANDALONE_WRITE`` (whole in itself, the check-in's) and the
+    session has not begun: it then commits by itself on a borrowed connection, as it
+    would have on the session's, and leaves nothing to commit."""
     _flush_pending(dbsession)
     params = params or {}
-    if statement._execution_options.get("furusato_writes"):
+    options = statement._execution_options
+    writes = options.get("furusato_writes")
+    if not writes or options.get("furusato_standalone_write"):
+        rows = _on_connection(dbsession, (statement,),
+                              lambda connection: compiled_reads.execute(connection, statement,
+                                                                        params))
+    else:
         rows = compiled_reads.execute(dbsession.connection(), statement, params)
+    if writes and dbsession.in_transaction():
         mark_written(dbsession)
-        return rows
-    return _on_connection(
-        dbsession, lambda connection: compiled_reads.execute(connection, statement, params))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -106,7 +124,8 @@ def read_together(dbsession, *reads: Read) -> list:
     _flush_pending(dbsession)
     statements = [(read.statement, read.params) for read in reads]
     results = _on_connection(
-        dbsession, lambda connection: compiled_reads.execute_together(connection, statements))
+        dbsession, [read.statement for read in reads],
+        lambda connection: compiled_reads.execute_together(connection, statements))
     return [read.finish(rows) for read, rows in zip(reads, results)]
 
 
