@@ -50,6 +50,11 @@ def _values(rows):
     return [row.x for row in rows]
 
 
+def _rows_others_see(engine) -> int:
+    with engine.connect() as other:
+        return other.scalar(COUNT)
+
+
 def test_a_request_session_reads_apart_and_a_script_session_does_not(pg_engine):
     manager, session = _session(pg_engine, "POST")
     assert session.info[READS_APART] is True
@@ -82,11 +87,9 @@ def test_a_begun_session_reads_its_own_writes(pg_engine):
     assert read_together(session, Read(ALL, {"least": 0}, _values),
                          Read(ALL, {"least": 3}, _values)) == [[1, 2, 3], [3]]
     assert _values(read_rows(session, ALL, {"least": 3})) == [3]
-    with pg_engine.connect() as other:
-        assert other.scalar(COUNT) == 2
+    assert _rows_others_see(pg_engine) == 2
     manager.abort()
-    with pg_engine.connect() as other:
-        assert other.scalar(COUNT) == 2
+    assert _rows_others_see(pg_engine) == 2
 
 
 def test_a_read_that_locks_rows_stays_on_the_session(pg_engine):
@@ -112,8 +115,7 @@ def test_a_standalone_write_commits_by_itself_on_a_borrowed_connection(pg_engine
     assert not session.in_transaction()
     assert pg_engine.pool.checkedout() == 0
     manager.abort()
-    with pg_engine.connect() as other:
-        assert other.scalar(COUNT) == 3
+    assert _rows_others_see(pg_engine) == 3
 
 
 def test_a_standalone_write_of_a_begun_session_is_the_session_s(pg_engine):
@@ -122,8 +124,6 @@ def test_a_standalone_write_of_a_begun_session_is_the_session_s(pg_engine):
     manager, session = _session(pg_engine, "POST")
     session.execute(insert(PROBE).values(x=5))
     assert _values(read_rows(session, STANDALONE, {"x": 6})) == [6]
-    with pg_engine.connect() as other:
-        assert other.scalar(COUNT) == 2
+    assert _rows_others_see(pg_engine) == 2
     manager.abort()
-    with pg_engine.connect() as other:
-        assert other.scalar(COUNT) == 2
+    assert _rows_others_see(pg_engine) == 2
