@@ -68,6 +68,7 @@ def main(global_config, **settings):
         )
         config.set_default_csrf_options(require_csrf=True,
                                         callback=csrf_applies)
+        config.include(".csrf")
 
         config.include("pyramid_jinja2")
         config.add_renderer(".jinja2", template_renderer_factory)

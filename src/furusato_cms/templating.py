@@ -67,12 +67,20 @@ class LazyCSRFToken:
         return escape(str(self))
 
 
+FLASH_KEY = "_f_"
+"""Where Pyramid's session keeps the default queue of flash messages."""
+
+
 def flash_messages(request) -> list:
     """Messages left for this visitor; without a session cookie there can be none, and
-    not touching the session then keeps the page free of a new session cookie."""
+    not touching the session then keeps the page free of a new session cookie. Pyramid's
+    ``pop_flash`` marks the session changed even when it pops nothing, which would sign
+    and send the whole session cookie again with every page: it is called only when
+    there is a message."""
     if SESSION_COOKIE not in request.cookies:
         return []
-    return request.session.pop_flash()
+    session = request.session
+    return session.pop_flash() if FLASH_KEY in session else []
 
 
 
