@@ -2,16 +2,18 @@
 answered 413 unread, every text field has a length cap and a refused value is not shown
 back whole, and NUL, other control characters or broken UTF-8 in parameters get a 400
 page instead of a database error (PostgreSQL refuses NUL in text)."""
+import gc
 import pathlib
 
 import colander
 import pytest
+from pyramid.request import Request
 from webtest import TestApp
 
 import furusato_cms
 from furusato_cms import main
 from furusato_cms.appsettings import AppSettings
-from furusato_cms.request_guard import REFUSED_BODY, InputGuard
+from furusato_cms.request_guard import PARSED_QUERY, REFUSED_BODY, InputGuard
 from furusato_cms.schemas.fields import LINE_MAX, PATH_MAX, Text, local_path
 
 from ..attendance_factories import make_checkin_world
@@ -67,6 +69,32 @@ def test_the_limit_is_read_from_content_length_before_the_body(small_limits_app)
     TestApp(guard).post("/signin", {"x": "y" * 20_000})
     assert seen[REFUSED_BODY] == 10_000
     assert seen["CONTENT_LENGTH"] == "0" and seen["wsgi.input"].read() == b""
+
+
+def test_the_parsed_query_leaves_the_environ_once_answered(small_limits_app):
+    """WebOb's parsed query refers back to the environ; left there, the environ and what a
+    request put in it could only be freed by the garbage collector's cycle search."""
+    seen = {}
+
+    def app(environ, start_response):
+        seen["q"] = Request(environ).GET["q"]
+        seen["parsed"] = PARSED_QUERY in environ
+        seen["environ"] = environ
+        start_response("200 OK", [])
+        return [b""]
+
+    guard = InputGuard(app, small_limits_app.app.registry["app_settings"])
+    gc.collect()
+    gc.disable()
+    try:
+        TestApp(guard).get("/?q=1")
+        environ = seen.pop("environ")
+        assert PARSED_QUERY not in environ
+        del environ
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+    assert seen == {"q": "1", "parsed": True}
 
 
 def test_forms_without_files_are_not_multipart_and_forms_with_files_are(testapp, dbsession,

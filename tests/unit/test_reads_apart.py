@@ -2,12 +2,14 @@
 (services/paging.py ``_borrows``, models.get_tm_session): the same rows, the connection
 back in the pool at once, and the session's own connection as soon as the session has
 begun — so a request still reads what it wrote — or for a read that locks rows. A
-standalone write (the check-in's) commits by itself on a borrowed connection."""
+standalone write (the check-in's) commits by itself on a borrowed connection, and a
+change to an object read apart commits with the request."""
 from types import SimpleNamespace
 
 import pytest
 import transaction
 from sqlalchemy import Column, Integer, MetaData, Table, bindparam, insert, select, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from furusato_cms.models import (
     READS_APART,
@@ -16,6 +18,7 @@ from furusato_cms.models import (
     get_session_factory,
     get_tm_session,
 )
+from furusato_cms.models.row_entities import EntityColumns, columns_of
 from furusato_cms.services.paging import Read, read_rows, read_together
 
 PROBE = Table("reads_apart_probe", MetaData(), Column("x", Integer))
@@ -127,3 +130,53 @@ def test_a_standalone_write_of_a_begun_session_is_the_session_s(pg_engine):
     assert _rows_others_see(pg_engine) == 2
     manager.abort()
     assert _rows_others_see(pg_engine) == 2
+
+
+class _Probes(DeclarativeBase):
+    pass
+
+
+class SeenProbe(_Probes):
+    __tablename__ = "reads_apart_seen"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    seen: Mapped[int]
+
+
+SEEN = EntityColumns(SeenProbe)
+SEEN_ROW = select(*columns_of(SEEN))
+
+
+@pytest.fixture
+def seen_probe(pg_engine):
+    table = SeenProbe.__table__
+    with pg_engine.connect() as setup:
+        table.create(setup, checkfirst=True)
+        setup.execute(table.delete())
+        setup.execute(insert(table).values(id=1, seen=0))
+        setup.commit()
+    yield
+    with pg_engine.connect() as cleanup:
+        table.drop(cleanup)
+        cleanup.commit()
+
+
+def test_a_change_to_an_object_read_apart_commits_with_the_request(pg_engine, seen_probe):
+    """The signed-in session's touch (``last_seen_at``, once a minute) is such a change:
+    its object comes from the identity's read on a borrowed connection, and on a page
+    like /my/ no statement follows it. The change begins the session's transaction,
+    which joins the request's, so it is flushed and committed with it."""
+    manager, session = _session(pg_engine, "GET")
+    probe = SEEN.entity(session, list(read_rows(session, SEEN_ROW))[0])
+    assert not session.in_transaction()
+    probe.seen = 1
+    manager.commit()
+    with pg_engine.connect() as other:
+        assert other.scalar(select(SeenProbe.seen)) == 1
+
+
+def test_a_change_to_an_object_read_apart_is_undone_with_the_request(pg_engine, seen_probe):
+    manager, session = _session(pg_engine, "GET")
+    SEEN.entity(session, list(read_rows(session, SEEN_ROW))[0]).seen = 2
+    manager.abort()
+    with pg_engine.connect() as other:
+        assert other.scalar(select(SeenProbe.seen)) == 0

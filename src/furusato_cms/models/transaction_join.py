@@ -7,7 +7,7 @@ registered here once, on the Session class, and act for a session that names its
 transaction manager in ``session.info["transaction_manager"]`` (``get_tm_session`` and
 the tests' wiring do); every other session (scripts that commit themselves) is left
 alone. What they do is zope.sqlalchemy's ``ZopeTransactionEvents``: join the transaction
-on first use, mark it changed after a write so that it commits, and refuse a commit made
+on first use (also when the first use is a change to an object read apart), mark it changed after a write so that it commits, and refuse a commit made
 around the transaction manager.
 """
 from sqlalchemy import event
@@ -26,6 +26,17 @@ def _manager(session):
 def _join_on_begin(session, _transaction, _connection):
     manager = _manager(session)
     if manager is not None:
+        join_transaction(session, STATUS_ACTIVE, manager)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _join_on_first_change(session, session_transaction):
+    """A change to an object the session holds begins its transaction without a
+    connection (the object came from a read on a borrowed one, services/paging.py): the
+    session joins then, so the change is flushed and committed with the request's
+    transaction, not dropped with the session."""
+    manager = _manager(session)
+    if manager is not None and session_transaction.parent is None:
         join_transaction(session, STATUS_ACTIVE, manager)
 
 
