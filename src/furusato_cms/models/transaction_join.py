@@ -11,11 +11,12 @@ on first use (also when the first use is a change to an object read apart), mark
 around the transaction manager.
 """
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransactionOrigin
 from transaction._transaction import Status
 from zope.sqlalchemy.datamanager import STATUS_ACTIVE, join_transaction, mark_changed
 
 MANAGER = "transaction_manager"
+AUTOBEGIN = SessionTransactionOrigin.AUTOBEGIN
 
 
 def _manager(session):
@@ -34,9 +35,10 @@ def _join_on_first_change(session, session_transaction):
     """A change to an object the session holds begins its transaction without a
     connection (the object came from a read on a borrowed one, services/paging.py): the
     session joins then, so the change is flushed and committed with the request's
-    transaction, not dropped with the session."""
+    transaction, not dropped with the session. Only an autobegun transaction: joining
+    begins one itself (``Session.begin``) when the session has none."""
     manager = _manager(session)
-    if manager is not None and session_transaction.parent is None:
+    if manager is not None and session_transaction.origin is AUTOBEGIN:
         join_transaction(session, STATUS_ACTIVE, manager)
 
 
