@@ -7,8 +7,9 @@ registered here once, on the Session class, and act for a session that names its
 transaction manager in ``session.info["transaction_manager"]`` (``get_tm_session`` and
 the tests' wiring do); every other session (scripts that commit themselves) is left
 alone. What they do is zope.sqlalchemy's ``ZopeTransactionEvents``: join the transaction
-on first use (also when the first use is a change to an object read apart), mark it changed after a write so that it commits, and refuse a commit made
-around the transaction manager.
+on first use (also when the first use is a change to an object read apart), mark it
+changed after a write so that it commits, and refuse a commit made around the transaction
+manager.
 """
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransactionOrigin
