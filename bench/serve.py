@@ -7,14 +7,21 @@ Waitress's per-request queue-depth warning is silenced so logging does not skew 
 figures. The one-process app is loaded as furusato-serve's workers load it
 (``load_server_app``: the garbage collector's tuning, no test-tool accelerators), so both
 run as production does. Each process has production.ini's
-three threads; ``FURUSATO_BENCH_THREADS`` tries another number (the same for every server)."""
+threads (its ``[server:main]``); ``FURUSATO_BENCH_THREADS`` tries another number (the
+same for every server)."""
 import logging
 import os
 import sys
 
+from pathlib import Path
+
 import waitress
 
-THREADS = int(os.environ.get("FURUSATO_BENCH_THREADS", 3))
+from furusato_cms.scripts.serve import server_options
+
+PRODUCTION_INI = Path(__file__).resolve().parent.parent / "production.ini"
+THREADS = int(os.environ.get("FURUSATO_BENCH_THREADS")
+              or server_options(str(PRODUCTION_INI))["threads"])
 
 
 def main(argv):
