@@ -73,7 +73,7 @@ def security_headers_tween_factory(handler, registry):
         headers.setdefault("Referrer-Policy", "same-origin")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Permissions-Policy", "geolocation=(), microphone=()")
-        if request.environ.get("furusato.identity") is not None or request.path.startswith(
+        if request.environ.get("furusato.identity") is not None or request.path_info.startswith(
             ("/operator", "/account", "/signin")
         ):
             headers["Cache-Control"] = "no-store"

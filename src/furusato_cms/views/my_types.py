@@ -33,7 +33,7 @@ NEVER_ON = (ASK_PATH, "/my/identity", "/my/card")
 
 
 def _interrupts(request) -> bool:
-    path = request.path
+    path = request.path_info
     return request.method == "GET" and (path == "/" or path.startswith(ASKED_ON)) \
         and not path.startswith(NEVER_ON) and "/checkin" not in path
 

@@ -46,7 +46,7 @@ def ask_for_new_terms(event):
     """A registrant who has not accepted the current terms sees them before any other
     page. Known from the identity query already made, so it costs no query."""
     request = event.request
-    if ASK_AGAIN_EXEMPT.match(request.path):
+    if ASK_AGAIN_EXEMPT.match(request.path_info):
         return
     identity = request.identity
     if identity is None or not identity.terms_due or identity.account.kind != "registrant":
