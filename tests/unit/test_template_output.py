@@ -24,7 +24,8 @@ TEMPLATES = {
     "page": "{% extends 'base' %}{% block title %}{{ t }} | {{ super() }}{% endblock %}"
             "{% block body %}{% for x in xs %}<a href=\"{{ u }}{{ x }}\">{{ x }}</a>"
             "{% if loop.last %}.{% endif %}{% endfor %}{% set b %}<b>{{ t }}</b>{% endset %}"
-            "{{ b }}{% include 'part' %}{{ m.hi(t) }}{% endblock %}"
+            "{{ b }}{% include 'part' %}{% include 'part' without context %}{{ m.hi(t) }}"
+            "{% endblock %}"
             "{% import 'macros' as m %}"
             "{% for v in values %}[{{ v }}]{% endfor %}{{ v|default('<d>') }}"
             "{% autoescape false %}{{ t }}{% endautoescape %}{{ t ~ u }}{{ t|safe }}",
@@ -50,6 +51,17 @@ def test_the_same_text_in_fewer_pieces(autoescape):
     assert ours.render(VALUES) == theirs.render(VALUES)
     assert "&lt;R&amp;D&gt;" in ours.render(VALUES) or not autoescape
     assert len(list(ours.generate(VALUES))) < len(list(theirs.generate(VALUES))) / 2
+
+
+def test_a_page_hands_on_its_layouts_output_joined():
+    """Extends, blocks and includes yield the other template's output as one string, so
+    each piece is resumed once, not once per level above it: the page itself, which
+    writes nothing outside its blocks, yields one piece."""
+    plain, joined = environments(True)
+    assert len(list(joined.get_template("page").generate(VALUES))) == 1
+    assert len(list(plain.get_template("page").generate(VALUES))) > 10
+    source = joined.compile(TEMPLATES["page"], raw=True)
+    assert "yield from" not in source and "for event in gen:" not in source
 
 
 def test_every_piece_is_text():
