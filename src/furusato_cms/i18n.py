@@ -8,7 +8,7 @@ the localizer's catalogues directly, and interpolate ``${name}`` only when a map
 given: pyramid's way builds a TranslationString and a policy call around every lookup
 (about 8 µs; a page makes some sixty). Nothing is cached but what pyramid already
 keeps: one localizer, with its read-only catalogues, per locale."""
-from functools import partial
+from functools import lru_cache, partial
 
 from pyramid.i18n import Translations, TranslationString, TranslationStringFactory
 from pyramid.threadlocal import get_current_request
@@ -29,14 +29,25 @@ def locale_negotiator(request):
     return chosen if chosen in LOCALES else DEFAULT_LOCALE
 
 
+@lru_cache(maxsize=4096)
+def _placeholders(translated: str) -> tuple:
+    """``translated`` split at its placeholders by ``TranslationString``'s own pattern:
+    text, then per placeholder its whole, ``$name`` and ``${name}`` groups and the text
+    after it. A message's translation is split once, not searched on every page."""
+    return tuple(_interp_regex.split(translated))
+
+
 def _interpolate(translated: str, mapping) -> str:
     """``${name}`` and ``$name`` replaced as ``TranslationString.interpolate`` does it
-    (its own pattern; an unknown name stays as written), without building one."""
+    (an unknown name stays as written), without building one."""
     if mapping and translated and "$" in translated:
-        def replace(match):
-            whole, name, braced = match.groups()
-            return str(mapping.get(name or braced, whole))
-        return _interp_regex.sub(replace, translated)
+        parts = _placeholders(translated)
+        out = [parts[0]]
+        for index in range(1, len(parts), 4):
+            whole, name, braced, text = parts[index:index + 4]
+            out.append(str(mapping.get(name or braced, whole)))
+            out.append(text)
+        return "".join(out)
     return translated
 
 

@@ -128,3 +128,11 @@ def test_templates_of_the_app_use_it(app):
     env = app.registry.queryUtility(IJinja2Environment, name=".jinja2")
     assert isinstance(env.globals["gettext"].__self__, TemplateGettext)
     assert env.globals["gettext"].__self__.domain == "furusato"
+
+
+@pytest.mark.parametrize("text", [
+    "Since ${date}", "$a and ${b} $$c ${unknown} $x-y", "a lone $", "${a}${a}$a", "$", "x $ a",
+])
+def test_interpolation_replaces_as_translation_strings_do(text):
+    mapping = {"date": "2026年1月1日", "a": "<", "b": 2, "x-y": "XY"}
+    assert i18n._interpolate(text, mapping) == TranslationString(text, mapping=mapping).interpolate()

@@ -41,8 +41,13 @@ TEMPLATES = {
             "{% for x in xs %}{{ page_name(x) }},{{ plain(x) }},{{ m.twice(x) }},"
             "{{ prefixed(x) }};{% endfor %}"
             "{{ environment_word() }} {{ escaping() }} {{ greet() }} {{ items.get('a') }}"
-            " [{{ stops() }}] {{ extra }}{% endblock %}",
-    "macros": "{% macro twice(v) %}{{ v }}{{ v }}{{ word }}{% endmacro %}",
+            " [{{ stops() }}] {{ extra }} {{ m.pair('<p>', 'q') }} {{ m.pair('r') }}"
+            " {{ m.pair('s', b='t') }} {% call m.wrap() %}<in>{% endcall %}"
+            " {{ m.rest(1, 2, k=3) }}{% endblock %}",
+    "macros": "{% macro twice(v) %}{{ v }}{{ v }}{{ word }}{% endmacro %}"
+              "{% macro pair(a, b='<d>') %}{{ a }}+{{ b }}{% endmacro %}"
+              "{% macro wrap() %}[{{ caller() }}]{% endmacro %}"
+              "{% macro rest(a) %}{{ a }}{{ varargs }}{{ kwargs }}{% endmacro %}",
 }
 GLOBALS = {"page_name": page_name, "environment_word": environment_word,
            "escaping": escaping, "greet": Greeter(), "plain": str.upper, "stops": stops,
@@ -63,7 +68,16 @@ def test_the_same_text_as_jinja2s_runtime():
     theirs = plain.get_template("page", globals={"extra": "x"}).render(VALUES)
     ours = cheaper.get_template("page", globals={"extra": "x"}).render(VALUES)
     assert ours == theirs
-    assert ours.startswith("na,A,aaw,p-a;nb,B,bbw,p-b;w on hi n &lt;A&gt; [] x|w")
+    assert ours.startswith("na,A,aaw,p-a;nb,B,bbw,p-b;w on hi n &lt;A&gt; [] x "
+                           "&lt;p&gt;+q r+&lt;d&gt; s+t [<in>] 1(2,){&#39;k&#39;: 3}|w")
+
+
+def test_a_macro_given_every_argument_by_position_runs_its_body_directly(monkeypatch):
+    _plain, cheaper = environments()
+    macros = cheaper.get_template("macros").module
+    context = cheaper.get_template("page").new_context(VALUES)
+    monkeypatch.setattr(jinja2.runtime.Macro, "__call__", None)
+    assert context.call(macros.pair, "<a>", "b") == jinja2.runtime.Markup("&lt;a&gt;+b")
 
 
 def test_cheaper_classes_are_used():
