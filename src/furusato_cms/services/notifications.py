@@ -52,6 +52,7 @@ from ..models.meta import UTCDateTime
 from .errors import InvalidInput
 from .feed import followed_site_ids, followers_of
 from .bulk_sender import QueueSender
+from .checkin_tokens import derived_key
 from .mail import Mail, localizer_for, queue_mail
 from .paging import fetch_page
 from .publishing import visible_now
@@ -85,13 +86,15 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+UNSUBSCRIBE_PURPOSE = b"furusato-cms unsubscribe v1"
+
+
 class UnsubscribeTokens:
     """``<account>.<site>.<kind>.<mac>``: readable ids, signed with a key of its own."""
 
     def __init__(self, settings):
         self.settings = settings
-        self._key = hmac.new(settings.session_secret.encode("utf-8"),
-                             b"furusato-cms unsubscribe v1", hashlib.sha256).digest()
+        self._key = derived_key(settings.session_secret, UNSUBSCRIBE_PURPOSE)
 
     def _mac(self, payload: str) -> str:
         return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
