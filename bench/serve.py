@@ -12,7 +12,6 @@ same for every server)."""
 import logging
 import os
 import sys
-
 from pathlib import Path
 
 import waitress

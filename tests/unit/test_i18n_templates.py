@@ -135,4 +135,5 @@ def test_templates_of_the_app_use_it(app):
 ])
 def test_interpolation_replaces_as_translation_strings_do(text):
     mapping = {"date": "2026年1月1日", "a": "<", "b": 2, "x-y": "XY"}
-    assert i18n._interpolate(text, mapping) == TranslationString(text, mapping=mapping).interpolate()
+    expected = TranslationString(text, mapping=mapping).interpolate()
+    assert i18n._interpolate(text, mapping) == expected

@@ -213,9 +213,10 @@ def _compiled_read(dialect, statement):
     """The statement's shape and how its parameters are filled in. Working out the cache
     key walks the whole statement (46 µs for the signed-in identity's, 66 µs for the
     check-in scan's), so the answer is kept on the statement itself, which a prebuilt
-    statement (a module constant) then pays once per process. SQLAlchemy copies ``__dict__`` into every
-    statement derived from it, so the memo names the object it belongs to by a weak
-    reference: a derived statement is not it and works out its own."""
+    statement (a module constant) then pays once per process. SQLAlchemy copies
+    ``__dict__`` into every statement derived from it, so the memo names the object it
+    belongs to by a weak reference: a derived statement is not it and works out its
+    own."""
     memo = statement.__dict__.get(_MEMO)
     if memo is not None and memo[0]() is statement:
         return memo[1], memo[2]
