@@ -412,11 +412,12 @@ def _combinable(entry) -> bool:
 
 
 class _Combination:
-    """How reads of given shapes are sent in one statement: its SQL and, per driver
-    parameter, where its value comes from (``fill``), worked out once per combination of
-    plans and looked-up keys; renaming every parameter on every page (an f-string and a
-    dict per parameter) was a twentieth of the site page's CPU. ``plans`` keeps the plans
-    whose ids key the cache alive, so an id is never reused while it is kept."""
+    """How reads of given shapes are sent in one statement: its SQL and, per read and per
+    looked-up value, a plan carrying the combined parameter names (``fill``), worked out
+    once per combination of plans and looked-up keys; renaming every parameter on every
+    page (an f-string and a dict per parameter) was a twentieth of the site page's CPU.
+    ``plans`` keeps the plans whose ids key the cache alive, so an id is never reused
+    while it is kept."""
 
     __slots__ = ("sql", "fill", "shapes", "plans")
 
@@ -427,22 +428,14 @@ class _Combination:
         self.plans = plans
 
     def values(self, all_params) -> dict:
-        """The driver's values for the reads' ``params`` (as ``CompiledRead.parameters``
-        fills them, each under its combined name)."""
+        """The driver's values for the reads' ``params``, filled by
+        ``CompiledRead.parameters`` from plans that carry the combined names."""
         values = {}
-        for dest, index, lookup, key, name, required, computed, source, process in self.fill:
+        for index, lookup, plan in self.fill:
             params = all_params[index]
             if lookup is not None:
-                params = params[lookup].params or {}
-            if key in params:
-                value = params[key]
-            elif name in params:
-                value = params[name]
-            elif required:
-                raise InvalidRequestError(f"A value is required for bind parameter {key!r}")
-            else:
-                value = source.effective_value if computed else source.value
-            values[dest] = value if process is None else process(value)
+                params = params[lookup].params
+            values.update(CompiledRead.parameters(params, plan))
         return values
 
 
@@ -481,6 +474,11 @@ def _combination(dialect, compiled, all_params):
     return combination
 
 
+def _renamed_plan(plan, prefix: str) -> tuple:
+    """``plan`` with each parameter's SQL name given ``prefix``."""
+    return tuple((key, name, prefix + sql_name, *how) for key, name, sql_name, *how in plan)
+
+
 def _combine(compiled, lookups) -> _Combination:
     shapes, fill, plans = [], [], []
     for index, ((entry, plan), found) in enumerate(zip(compiled, lookups)):
@@ -488,16 +486,14 @@ def _combine(compiled, lookups) -> _Combination:
         looked_up = dict(found)
         inlined = []
         plans.append(plan)
-        for key, name, sql_name, *how in plan:
-            if key not in looked_up:
-                fill.append((prefix + sql_name, index, None, key, name, *how))
-                continue
-            lookup_entry, lookup_plan = looked_up[key]
-            inlined.append((sql_name, lookup_entry))
-            plans.append(lookup_plan)
-            for lookup_key, lookup_name, lookup_sql_name, *lookup_how in lookup_plan:
-                fill.append((f"{prefix}{sql_name}__{lookup_sql_name}", index, key, lookup_key,
-                             lookup_name, *lookup_how))
+        fill.append((index, None, _renamed_plan(
+            [bind for bind in plan if bind[0] not in looked_up], prefix)))
+        for key, _name, sql_name, *_how in plan:
+            if key in looked_up:
+                lookup_entry, lookup_plan = looked_up[key]
+                inlined.append((sql_name, lookup_entry))
+                plans.append(lookup_plan)
+                fill.append((index, key, _renamed_plan(lookup_plan, f"{prefix}{sql_name}__")))
         shapes.append((entry, tuple(inlined)))
     return _Combination(_combined_sql(tuple(shapes)), tuple(fill), tuple(shapes), tuple(plans))
 
